@@ -1,0 +1,99 @@
+/**
+ * Typed errors of `@mtailor/core`. Every error has a stable machine-readable `code` (never changes between
+ * releases) and a message written for a person. Catch by class or switch on `code`.
+ * @module
+ */
+
+/** Stable codes of every error `@mtailor/core` throws. */
+export type MtailorErrorCode =
+  | 'INVALID_OPTION'
+  | 'UNSUPPORTED_IMAGE'
+  | 'INVALID_IMAGE'
+  | 'IMAGE_TOO_LARGE'
+  | 'MODEL_LOAD_FAILED'
+  | 'MODEL_SHAPE'
+  | 'INVALID_MANIFEST'
+  | 'INFERENCE_FAILED'
+  | 'DISPOSED';
+
+/**
+ * Base class of all `@mtailor/core` errors.
+ *
+ * @example
+ * ```ts
+ * try { await classifier.classify(bytes); }
+ * catch (err) { if (err instanceof MtailorError) console.error(err.code, err.message); }
+ * ```
+ */
+export class MtailorError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: MtailorErrorCode;
+  constructor(code: MtailorErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** An option has the wrong type or is out of range ("Expected positive integer for topK but received -1 of type number"). */
+export class InvalidOptionError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_OPTION', message, options);
+  }
+}
+
+/** The input is not an image format we decode (e.g. a text file, a PDF, an SVG). */
+export class UnsupportedImageError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNSUPPORTED_IMAGE', message, options);
+  }
+}
+
+/** The input claims to be a supported image format but cannot be decoded (truncated, corrupt, empty). */
+export class InvalidImageError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_IMAGE', message, options);
+  }
+}
+
+/** The input exceeds the configured byte or pixel limit. */
+export class ImageTooLargeError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('IMAGE_TOO_LARGE', message, options);
+  }
+}
+
+/** The model file cannot be read or onnxruntime refuses it. */
+export class ModelLoadError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MODEL_LOAD_FAILED', message, options);
+  }
+}
+
+/** The model loads but is not an image classifier we can drive (inputs/outputs of the wrong kind or shape). */
+export class ModelShapeError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('MODEL_SHAPE', message, options);
+  }
+}
+
+/** A model manifest (or a labels file it names) is malformed or inconsistent with the model. */
+export class ManifestError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_MANIFEST', message, options);
+  }
+}
+
+/** onnxruntime failed while running the model. */
+export class InferenceError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INFERENCE_FAILED', message, options);
+  }
+}
+
+/** The object was used after `dispose()`. */
+export class DisposedError extends MtailorError {
+  constructor(what: string) {
+    super('DISPOSED', `${what} was used after dispose()`);
+  }
+}
