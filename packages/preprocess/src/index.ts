@@ -1,1 +1,32 @@
+/**
+ * `@mtailor/preprocess`: Pillow/torchvision-exact image preprocessing on typed arrays, zero dependencies, no Node
+ * APIs. The data path: {@link RawImage} → {@link toRGB} → {@link resize} / {@link resizeShorterSide} →
+ * {@link centerCrop} → {@link toTensor}, or all of it from a JSON recipe with {@link preprocess}.
+ *
+ * @example
+ * ```ts
+ * import { getPreset, preprocess } from '@mtailor/preprocess';
+ * const { tensor } = preprocess({ data, width, height, channels: 3 }, getPreset('resize-224'));
+ * ```
+ * @module
+ */
+
+export { toRGB } from './colour.js';
+export { type CropWindow, centerCrop, centerCropWindow } from './crop.js';
+export { PreprocessError, type PreprocessErrorCode } from './errors.js';
+export { assertRawImage, createImage, MAX_DIMENSION, MAX_PIXELS } from './image.js';
+export { getPreset, PRESETS, type PresetName } from './presets.js';
+export { preprocess, recipeOutputSize, validateRecipe } from './recipe.js';
+export { RESAMPLE_FILTERS } from './resample/filters.js';
+export { resize, resizeShorterSide, shorterSideOutputSize } from './resize.js';
+export {
+  createBatchTensor,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type ResolvedTensorOptions,
+  resolveTensorOptions,
+  tensorLookupTable,
+  tensorShape,
+  toTensor,
+} from './tensor.js';
 export type * from './types.js';

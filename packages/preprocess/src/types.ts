@@ -100,3 +100,24 @@ export interface PreprocessRecipe {
   /** Tensor conversion. */
   tensor: TensorOptions;
 }
+
+/**
+ * Where {@link toTensor} writes: `out[offset ..]` of a preallocated buffer, e.g. the slot of one image in a batch
+ * tensor. `offset` is counted in elements (floats), not bytes.
+ */
+export interface TensorTarget {
+  /** The buffer to write into. */
+  out: Float32Array;
+  /** Element index of the first value written. */
+  offset: number;
+}
+
+/** What {@link preprocess} returns: the tensor of one image and the image size it was computed at. */
+export interface PreprocessResult {
+  /** `3 × height × width` floats in the recipe's layout (a view into the target buffer when one was given). */
+  tensor: Float32Array;
+  /** Width of the image after the recipe's steps. */
+  width: number;
+  /** Height of the image after the recipe's steps. */
+  height: number;
+}
