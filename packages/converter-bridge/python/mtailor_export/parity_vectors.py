@@ -1,0 +1,104 @@
+"""Parity vectors: a few preprocessed inputs and PyTorch's logits for them, written beside the ONNX model so that
+any runtime (our TypeScript `checkParity`) can prove it computes the same function.
+
+Files: `<model>.parity.bin` holds float32 little-endian arrays back to back (inputs [N,3,S,S], then logits
+[N,C]); `<model>.parity.json` describes them (offsets in bytes, shapes, dtype, how the inputs were made, versions).
+"""
+import json
+import os
+
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+DEFAULT_TOLERANCE = 1e-4
+
+
+def make_inputs(input_size: int, calibration_images, samples: int, seed: int):
+    """Inputs as a float32 tensor [N, 3, S, S] plus a description of their origin."""
+    import torch
+
+    if calibration_images:
+        return _preprocess_images(calibration_images, input_size), {
+            "kind": "images",
+            "images": [os.path.abspath(p) for p in calibration_images],
+            "preprocessing": {
+                "decode": "PIL.Image.open(path).convert('RGB')",
+                "resize": [input_size, input_size],
+                "interpolation": "bilinear (torchvision Resize((s, s)), antialias as torchvision's default)",
+                "scale": "ToTensor (x / 255)",
+                "mean": IMAGENET_MEAN,
+                "std": IMAGENET_STD,
+            },
+        }
+    generator = torch.Generator().manual_seed(seed)
+    # Standard normal values look like normalised ImageNet pixels (mean 0, std 1 per channel).
+    inputs = torch.randn(samples, 3, input_size, input_size, generator=generator, dtype=torch.float32)
+    return inputs, {"kind": "random", "seed": seed, "distribution": "standard normal (torch.randn)"}
+
+
+def _preprocess_images(paths, input_size: int):
+    import torch
+
+    from .events import ExportError
+
+    try:
+        from PIL import Image
+        from torchvision import transforms
+    except ImportError as err:
+        raise ExportError("CALIBRATION_FAILED", f"--calibration-images needs Pillow and torchvision: {err}") from err
+    transform = transforms.Compose(
+        [
+            transforms.Resize((input_size, input_size)),
+            transforms.ToTensor(),
+            transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
+    tensors = []
+    for path in paths:
+        try:
+            with Image.open(path) as img:
+                tensors.append(transform(img.convert("RGB")))
+        except Exception as err:
+            raise ExportError(
+                "CALIBRATION_FAILED", f"Cannot read calibration image {path}: {type(err).__name__}: {err}", {"path": path}
+            ) from err
+    return torch.stack(tensors).to(torch.float32).contiguous()
+
+
+def write(model, inputs, origin: dict, out_path: str, meta: dict) -> dict:
+    """Run the PyTorch model on `inputs` and write `<out>.parity.bin` + `<out>.parity.json`; return the JSON."""
+    import numpy as np
+    import torch
+
+    with torch.no_grad():
+        logits = model(inputs).to(torch.float32).contiguous()
+    input_bytes = inputs.numpy().astype("<f4").tobytes()
+    logit_bytes = logits.numpy().astype("<f4").tobytes()
+    bin_path = out_path + ".parity.bin"
+    json_path = out_path + ".parity.json"
+    with open(bin_path, "wb") as f:
+        f.write(input_bytes)
+        f.write(logit_bytes)
+    doc = {
+        "format": "mtailor-parity",
+        "version": 1,
+        "model": os.path.basename(out_path),
+        "binary": os.path.basename(bin_path),
+        "dtype": "float32",
+        "byteOrder": "little",
+        "samples": int(inputs.shape[0]),
+        "input": {"name": "input", "offset": 0, "byteLength": len(input_bytes), "shape": list(inputs.shape)},
+        "logits": {
+            "name": "logits",
+            "offset": len(input_bytes),
+            "byteLength": len(logit_bytes),
+            "shape": list(logits.shape),
+        },
+        "top1": [int(i) for i in np.argmax(logits.numpy(), axis=1)],
+        "source": origin,
+        "tolerance": DEFAULT_TOLERANCE,
+        **meta,
+    }
+    with open(json_path, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    return {"json": json_path, "bin": bin_path}
