@@ -1,1 +1,5 @@
 export * from './errors.js';
+export * from './model/index.js';
+export * from './labels/index.js';
+export * from './manifest/index.js';
+export * from './classifier/index.js';

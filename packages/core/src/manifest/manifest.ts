@@ -1,0 +1,154 @@
+/**
+ * The model manifest: a small JSON file that keeps a model and how to feed it together.
+ *
+ * ```json
+ * { "model": "mobilenet_v2_int8_qdq.onnx", "recipe": "resize-224", "labels": "imagenet1k",
+ *   "numClasses": 1000, "outputKind": "logits" }
+ * ```
+ * Paths are relative to the manifest file.
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { PreprocessRecipe } from '@mtailor/preprocess';
+import { ManifestError } from '../errors.js';
+import * as is from '../is.js';
+import { loadLabels } from '../labels/load-labels.js';
+import { ONNXModel } from '../model/onnx-model.js';
+import type { ModelOptions } from '../model/session-options.js';
+
+/** What the model's output holds: raw scores (softmax applied by us) or probabilities (used as they are). */
+export type OutputKind = 'logits' | 'probabilities';
+
+/** The manifest file's JSON, as written by people. */
+export interface ManifestJson {
+  /** Model file, relative to the manifest. */
+  model: string;
+  /** A `@mtailor/preprocess` preset name (e.g. `'resize-224'`) or a full recipe. */
+  recipe: string | PreprocessRecipe;
+  /** `'imagenet1k'`, a labels file relative to the manifest (one per line or a JSON array), or the labels inline. */
+  labels: string | string[];
+  /** Expected number of classes: checked against the model's output and the labels. */
+  numClasses: number;
+  /** Default `'logits'`. */
+  outputKind?: OutputKind;
+}
+
+/** A validated manifest with paths resolved and labels loaded. */
+export interface Manifest {
+  /** Absolute path of the manifest file. */
+  path: string;
+  /** Absolute path of the model file. */
+  modelPath: string;
+  /** Preset name or recipe, as given. */
+  recipe: string | PreprocessRecipe;
+  /** One label per class, in class-index order. */
+  labels: readonly string[];
+  numClasses: number;
+  outputKind: OutputKind;
+}
+
+const KEYS = new Set(['model', 'recipe', 'labels', 'numClasses', 'outputKind', '$schema', 'description']);
+
+/**
+ * Reads and validates a manifest file without loading the model: JSON shape, types, labels (count equal to
+ * `numClasses`). Use {@link loadManifest} to also check it against the model.
+ *
+ * @throws {@link ManifestError} naming the file and the field at fault.
+ *
+ * @example
+ * ```ts
+ * const manifest = await readManifest('models/mobilenet.json');
+ * console.log(manifest.modelPath, manifest.labels[0]);
+ * ```
+ */
+export async function readManifest(file: string): Promise<Manifest> {
+  const manifestPath = path.resolve(file);
+  const dir = path.dirname(manifestPath);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(manifestPath, 'utf8'));
+  } catch (err) {
+    throw new ManifestError(`Cannot read manifest ${manifestPath}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  const fail = (message: string): never => {
+    throw new ManifestError(`${manifestPath}: ${message}`);
+  };
+  if (!is.plainObject(json)) return fail('expected a JSON object');
+  for (const key of Object.keys(json)) if (!KEYS.has(key)) fail(`unknown field "${key}"`);
+  const { model, recipe, labels, numClasses, outputKind = 'logits' } = json;
+  if (!is.nonEmptyString(model)) fail(`"model" must be a file name (string), got ${JSON.stringify(model)}`);
+  if (
+    !is.nonEmptyString(recipe) &&
+    !(is.plainObject(recipe) && Array.isArray(recipe.steps) && is.plainObject(recipe.tensor))
+  )
+    fail('"recipe" must be a preset name or a recipe object { steps: [...], tensor: {...} }');
+  if (!is.positiveInteger(numClasses))
+    fail(`"numClasses" must be a positive integer, got ${JSON.stringify(numClasses)}`);
+  if (outputKind !== 'logits' && outputKind !== 'probabilities')
+    fail(`"outputKind" must be "logits" or "probabilities", got ${JSON.stringify(outputKind)}`);
+  let labelList: readonly string[];
+  try {
+    if (labels === 'imagenet1k')
+      labelList = await loadLabels('imagenet1k', { numClasses: numClasses as number });
+    else if (is.nonEmptyString(labels))
+      labelList = await loadLabels({ file: labels }, { baseDir: dir, numClasses: numClasses as number });
+    else if (Array.isArray(labels) && labels.every((l) => typeof l === 'string'))
+      labelList = await loadLabels(labels as string[], { numClasses: numClasses as number });
+    else return fail('"labels" must be "imagenet1k", a labels file name or an array of strings');
+  } catch (err) {
+    if (err instanceof ManifestError && !err.message.startsWith(manifestPath))
+      throw new ManifestError(`${manifestPath}: ${err.message}`, { cause: err });
+    throw err;
+  }
+  return {
+    path: manifestPath,
+    modelPath: path.resolve(dir, model as string),
+    recipe: recipe as string | PreprocessRecipe,
+    labels: labelList,
+    numClasses: numClasses as number,
+    outputKind: outputKind as OutputKind,
+  };
+}
+
+/**
+ * Checks that a manifest describes `model`: same number of classes.
+ * @throws {@link ManifestError} when they disagree.
+ */
+export function checkManifestAgainstModel(manifest: Manifest, model: ONNXModel): void {
+  if (model.numClasses !== manifest.numClasses)
+    throw new ManifestError(
+      `${manifest.path}: "numClasses" is ${manifest.numClasses} but model ${manifest.modelPath} outputs ${model.numClasses} classes`,
+    );
+}
+
+/**
+ * Reads a manifest, loads its model (one shared session per model, see {@link ONNXModel.load}) and checks that
+ * they agree. The caller owns the returned model handle and disposes it.
+ *
+ * @throws {@link ManifestError} for a bad manifest or a class count that differs from the model's.
+ * @throws {@link ModelLoadError} / {@link ModelShapeError} from loading the model.
+ *
+ * @example
+ * ```ts
+ * const { manifest, model } = await loadManifest('models/mobilenet.json');
+ * console.log(manifest.numClasses === model.numClasses); // true
+ * model.dispose();
+ * ```
+ */
+export async function loadManifest(
+  file: string,
+  modelOptions: ModelOptions = {},
+): Promise<{ manifest: Manifest; model: ONNXModel }> {
+  const manifest = await readManifest(file);
+  const model = await ONNXModel.load(manifest.modelPath, modelOptions);
+  try {
+    checkManifestAgainstModel(manifest, model);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return { manifest, model };
+}
