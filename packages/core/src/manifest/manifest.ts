@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { PreprocessRecipe } from '@mtailor/preprocess';
+import { PRESETS, type PreprocessRecipe, validateRecipe } from '@mtailor/preprocess';
 import { ManifestError } from '../errors.js';
 import * as is from '../is.js';
 import { loadLabels } from '../labels/load-labels.js';
@@ -80,11 +80,18 @@ export async function readManifest(file: string): Promise<Manifest> {
   for (const key of Object.keys(json)) if (!KEYS.has(key)) fail(`unknown field "${key}"`);
   const { model, recipe, labels, numClasses, outputKind = 'logits' } = json;
   if (!is.nonEmptyString(model)) fail(`"model" must be a file name (string), got ${JSON.stringify(model)}`);
-  if (
-    !is.nonEmptyString(recipe) &&
-    !(is.plainObject(recipe) && Array.isArray(recipe.steps) && is.plainObject(recipe.tensor))
-  )
-    fail('"recipe" must be a preset name or a recipe object { steps: [...], tensor: {...} }');
+  if (typeof recipe === 'string') {
+    if (!Object.hasOwn(PRESETS, recipe))
+      fail(
+        `"recipe" ${JSON.stringify(recipe)} is not a preset; expected one of ${Object.keys(PRESETS).join(', ')} or a recipe object`,
+      );
+  } else if (is.plainObject(recipe)) {
+    try {
+      validateRecipe(recipe);
+    } catch (err) {
+      throw new ManifestError(`${manifestPath}: "recipe": ${(err as Error).message}`, { cause: err });
+    }
+  } else fail('"recipe" must be a preset name or a recipe object { steps: [...], tensor: {...} }');
   if (!is.positiveInteger(numClasses))
     fail(`"numClasses" must be a positive integer, got ${JSON.stringify(numClasses)}`);
   if (outputKind !== 'logits' && outputKind !== 'probabilities')
