@@ -1,1 +1,46 @@
-export {};
+/**
+ * `@mtailor/converter-bridge`: PyTorch checkpoint → ONNX (via the bundled Python export script), ONNX validation
+ * in TypeScript (no Python), and PyTorch-vs-onnxruntime parity.
+ *
+ * @example
+ * ```ts
+ * import { convertCheckpoint, validateModel, checkParity } from '@mtailor/converter-bridge';
+ * const { modelPath, parityFile } = await convertCheckpoint({ arch: 'resnet18', weights: 'r18.pth', out: 'r18.onnx' });
+ * const report = await validateModel(modelPath, { numClasses: 1000 });
+ * const parity = await checkParity(modelPath, parityFile!);
+ * ```
+ * @module
+ */
+export {
+  type ConvertOptions,
+  type ConvertProgress,
+  type ConvertResult,
+  convertCheckpoint,
+} from './convert.js';
+export { ConverterError, type ConverterErrorCode } from './errors.js';
+export {
+  checkParity,
+  DEFAULT_PARITY_TOLERANCE,
+  type ParityResult,
+  type ParitySample,
+  type ParityVectors,
+  readParityVectors,
+} from './parity.js';
+export { exportScriptPath, resolvePython } from './python.js';
+export { formatValidationReport } from './report.js';
+export {
+  type OpsetImport,
+  ORT_MAX_IR_VERSION,
+  ORT_MAX_OPSET,
+  ORT_MIN_OPSET,
+} from './validate/check-header.js';
+export { VALIDATION_CHECKS, type ValidationCode, type ValidationIssue } from './validate/codes.js';
+export { ONNX_OP_TABLE, OP_TABLE_MAX_OPSET, OP_TABLE_ONNX_VERSION } from './validate/onnx-op-table.js';
+export type { Dim, TensorSummary } from './validate/onnx-proto.js';
+export {
+  type ModelExpectations,
+  type ModelSummary,
+  type ValidationReport,
+  validateModel,
+  validateModelBytes,
+} from './validate/validate-model.js';

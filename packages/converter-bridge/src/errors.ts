@@ -1,0 +1,83 @@
+/**
+ * Typed errors of `@mtailor/converter-bridge`. Every error carries a stable machine-readable `code` (never changes
+ * between releases), a message written for a person, and, where useful, structured `details` (e.g. the mismatched
+ * checkpoint keys). Validation findings are NOT errors: {@link validateModel} returns them in its report.
+ * @module
+ */
+
+/** Stable codes of every error this package throws. */
+export type ConverterErrorCode =
+  /** An option has the wrong type or is out of range. */
+  | 'INVALID_OPTION'
+  /** The Python interpreter cannot be started (not installed, not executable). */
+  | 'PYTHON_NOT_FOUND'
+  /** Python ran but the export script ended without a result (crash, killed, garbled output). */
+  | 'PYTHON_FAILED'
+  /** PyTorch is not importable by the chosen interpreter. */
+  | 'TORCH_MISSING'
+  /** torchvision is needed (torchvision architecture or calibration images) but not importable. */
+  | 'TORCHVISION_MISSING'
+  /** The architecture name is neither seed-resnet18, a torchvision builder nor an importable module:Class. */
+  | 'UNKNOWN_ARCH'
+  /** The architecture's constructor raised. */
+  | 'ARCH_INIT_FAILED'
+  /** The weights file does not exist. */
+  | 'WEIGHTS_NOT_FOUND'
+  /** The weights file cannot be read as a PyTorch checkpoint holding a state_dict. */
+  | 'WEIGHTS_UNREADABLE'
+  /** The checkpoint's keys or shapes do not fit the architecture (see `details`). */
+  | 'WEIGHTS_MISMATCH'
+  /** The model cannot be run or exported (e.g. output not a [batch, classes] tensor, unsupported op). */
+  | 'EXPORT_FAILED'
+  /** A calibration image cannot be read. */
+  | 'CALIBRATION_FAILED'
+  /** The output folder cannot be created or written. */
+  | 'OUTPUT_NOT_WRITABLE'
+  /** The requested opset is outside what the installed torch exports and onnxruntime 1.30 runs. */
+  | 'OPSET_UNSUPPORTED'
+  /** The conversion was cancelled through its AbortSignal. */
+  | 'ABORTED'
+  /** The model file cannot be read from disk (missing, a directory, no permission). */
+  | 'MODEL_UNREADABLE'
+  /** The parity files are missing, malformed or inconsistent with their binary. */
+  | 'PARITY_FILE_INVALID'
+  /** onnxruntime cannot load the model or run it on the parity inputs. */
+  | 'PARITY_RUN_FAILED';
+
+/**
+ * The one error class of this package; switch on `code`.
+ *
+ * @example
+ * ```ts
+ * try { await convertCheckpoint({ arch: 'resnet18', weights: 'w.pth', out: 'model.onnx' }); }
+ * catch (err) {
+ *   if (err instanceof ConverterError && err.code === 'WEIGHTS_MISMATCH') console.error(err.details);
+ *   else throw err;
+ * }
+ * ```
+ */
+export class ConverterError extends Error {
+  /** Stable machine-readable code. */
+  readonly code: ConverterErrorCode;
+  /** Structured facts about the failure (e.g. `{ missing, unexpected, shapeMismatch }` for WEIGHTS_MISMATCH). */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
+  constructor(
+    code: ConverterErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options?.details;
+    this.name = 'ConverterError';
+  }
+}
+
+/** "Expected positive integer for opset but received -1 of type number" (the message form used across @mtailor). */
+export function invalidOption(name: string, expected: string, actual: unknown): ConverterError {
+  const shown = typeof actual === 'string' ? JSON.stringify(actual) : String(actual);
+  return new ConverterError(
+    'INVALID_OPTION',
+    `Expected ${expected} for ${name} but received ${shown} of type ${typeof actual}`,
+  );
+}

@@ -1,0 +1,62 @@
+/**
+ * The human-readable form of a validation report (what `mtailor validate` prints without --json).
+ * @module
+ */
+import type { ParityResult } from './parity.js';
+import type { Dim } from './validate/onnx-proto.js';
+import type { ValidationReport } from './validate/validate-model.js';
+
+const shape = (dims: Dim[] | null): string =>
+  dims === null ? '(no shape)' : `[${dims.map((d) => (d === null ? '?' : String(d))).join(', ')}]`;
+
+const megabytes = (bytes: number): string => `${(bytes / 1e6).toFixed(2)} MB`;
+
+/**
+ * Render a report (and optional parity result) as text, one finding per line with its code.
+ *
+ * @example
+ * ```ts
+ * console.log(formatValidationReport(await validateModel('model.onnx'), 'model.onnx'));
+ * ```
+ */
+export function formatValidationReport(
+  report: ValidationReport,
+  name = 'model',
+  parity?: ParityResult,
+): string {
+  const ok = report.ok && (parity?.ok ?? true);
+  const counts = [
+    report.errors.length ? `${report.errors.length} error${report.errors.length > 1 ? 's' : ''}` : '',
+    report.warnings.length ? `${report.warnings.length} warning${report.warnings.length > 1 ? 's' : ''}` : '',
+    parity && !parity.ok ? 'parity failed' : '',
+  ].filter(Boolean);
+  const lines = [`${name}: ${ok ? 'VALID' : 'INVALID'}${counts.length ? ` (${counts.join(', ')})` : ''}`];
+  const m = report.model;
+  if (m) {
+    const opsets = m.opsets.map((o) => `${o.domain} ${o.version}`).join(', ') || 'none';
+    const producer = `${m.producer.name || '?'} ${m.producer.version}`.trim();
+    lines.push(`  IR ${m.irVersion} · opsets ${opsets} · producer ${producer}`);
+    for (const i of m.inputs) lines.push(`  input  ${i.name} ${i.type} ${shape(i.shape)}`);
+    for (const o of m.outputs) lines.push(`  output ${o.name} ${o.type} ${shape(o.shape)}`);
+    lines.push(
+      `  ${m.nodeCount} nodes · ${m.initializerCount} initializers (${megabytes(m.initializerBytes)}) · file ${megabytes(m.fileBytes)}`,
+    );
+  }
+  if (report.errors.length) {
+    lines.push('errors:');
+    for (const e of report.errors) lines.push(`  ✗ ${e.code}: ${e.message}`);
+  }
+  if (report.warnings.length) {
+    lines.push('warnings:');
+    for (const w of report.warnings) lines.push(`  ! ${w.code}: ${w.message}`);
+  }
+  if (parity) {
+    const agree = parity.perSample.filter((s) => s.top1Agrees).length;
+    lines.push(
+      `parity: ${parity.ok ? 'OK' : 'FAILED'} max |Δ| ${parity.maxAbsDiff.toExponential(2)} ` +
+        `(tolerance ${parity.tolerance}), mean |Δ| ${parity.meanAbsDiff.toExponential(2)}, ` +
+        `top-1 ${agree}/${parity.samples} agree`,
+    );
+  }
+  return lines.join('\n');
+}
