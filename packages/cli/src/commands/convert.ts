@@ -1,11 +1,188 @@
+/**
+ * `mtailor convert` — PyTorch checkpoint → ONNX (+ parity vectors), then validate the result and prove parity
+ * with onnxruntime. Exit 0 converted and verified, 1 conversion or verification failed, 2 usage error.
+ */
+import { parseArgs } from 'node:util';
+import {
+  ConverterError,
+  type ConvertOptions,
+  type ConvertResult,
+  checkParity,
+  convertCheckpoint,
+  formatValidationReport,
+  type ParityResult,
+  type ValidationReport,
+  validateModel,
+} from '@mtailor/converter-bridge';
 import type { Command } from '../main.js';
 
-/** `mtailor convert` (not implemented yet). */
+const usage = `Usage: mtailor convert --arch <name> --weights <file.pth> --out <model.onnx> [options]
+
+Exports a PyTorch image classifier to ONNX (input 'input' [batch,3,S,S], output 'logits' [batch,classes]),
+writes parity vectors beside it (<out>.parity.json + .parity.bin), then validates the model and checks that
+onnxruntime reproduces PyTorch's logits. Nothing is downloaded.
+
+  --arch <name>                 seed-resnet18 (the seed's ResNet-18 Classifier), a torchvision.models builder
+                                (resnet18, mobilenet_v2, efficientnet_b0, …) or module.path:ClassName
+  --weights <file.pth>          state_dict checkpoint ({'state_dict': …} wrappers, 'module.' prefixes handled)
+  --out <model.onnx>            output path
+  --opset N                     ai.onnx opset (default: highest the installed torch exports and onnxruntime 1.30 runs)
+  --input-size S                input height = width (default 224)
+  --static-batch                fix the batch axis to 1 (default: dynamic)
+  --num-classes K               num_classes for the architecture (default: its own, 1000 for ImageNet)
+  --module-path <dir>           folder to import module.path:ClassName from (repeatable)
+  --calibration-images <files…> images for the parity vectors (default: seeded random inputs)
+  --python <interpreter>        Python with torch (default: $MTAILOR_PYTHON, else /usr/bin/python3, else python3)
+  --allow-pickle                load the checkpoint with full pickle (runs code from the file: trusted files only)
+  --no-verify                   skip validation and parity after the export
+  --tolerance X                 max |Δ| of the logits for the parity check (default 1e-4)
+  --json                        print { conversion, validation, parity } as JSON instead of text
+
+Exit codes: 0 converted and verified, 1 conversion or verification failed, 2 usage error.`;
+
+class UsageError extends Error {}
+
+/** `--calibration-images a.jpg b.jpg` → repeated `--calibration-images` flags for util.parseArgs. */
+function expandListFlag(args: string[], flag: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg !== flag) {
+      out.push(arg);
+      continue;
+    }
+    let taken = 0;
+    while (i + 1 < args.length && !args[i + 1]!.startsWith('--')) {
+      out.push(flag, args[++i]!);
+      taken++;
+    }
+    if (taken === 0) throw new UsageError(`${flag} expects at least one file`);
+  }
+  return out;
+}
+
+function positiveInt(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`--${name} expects a positive integer, got '${text}'`);
+  return n;
+}
+
+interface ConvertArgs {
+  options: ConvertOptions;
+  verify: boolean;
+  json: boolean;
+  tolerance: number | undefined;
+}
+
+function parse(args: string[]): ConvertArgs {
+  const { values, positionals } = parseArgs({
+    args: expandListFlag(args, '--calibration-images'),
+    allowPositionals: true,
+    strict: true,
+    options: {
+      arch: { type: 'string' },
+      weights: { type: 'string' },
+      out: { type: 'string' },
+      opset: { type: 'string' },
+      'input-size': { type: 'string' },
+      'static-batch': { type: 'boolean', default: false },
+      'num-classes': { type: 'string' },
+      'module-path': { type: 'string', multiple: true },
+      'calibration-images': { type: 'string', multiple: true },
+      python: { type: 'string' },
+      'allow-pickle': { type: 'boolean', default: false },
+      'no-verify': { type: 'boolean', default: false },
+      tolerance: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  for (const required of ['arch', 'weights', 'out'] as const)
+    if (!values[required]) throw new UsageError(`--${required} is required`);
+  const options: ConvertOptions = { arch: values.arch!, weights: values.weights!, out: values.out! };
+  const opset = positiveInt('opset', values.opset);
+  if (opset !== undefined) options.opset = opset;
+  const inputSize = positiveInt('input-size', values['input-size']);
+  if (inputSize !== undefined) options.inputSize = inputSize;
+  const numClasses = positiveInt('num-classes', values['num-classes']);
+  if (numClasses !== undefined) options.numClasses = numClasses;
+  if (values['static-batch']) options.staticBatch = true;
+  if (values['allow-pickle']) options.allowPickle = true;
+  if (values.python) options.python = values.python;
+  if (values['module-path']) options.modulePaths = values['module-path'];
+  if (values['calibration-images']) options.calibrationImages = values['calibration-images'];
+  let tolerance: number | undefined;
+  if (values.tolerance !== undefined) {
+    tolerance = Number(values.tolerance);
+    if (values.tolerance.trim() === '' || !Number.isFinite(tolerance) || tolerance < 0)
+      throw new UsageError(`--tolerance expects a non-negative number, got '${values.tolerance}'`);
+  }
+  return { options, verify: !values['no-verify'], json: values.json ?? false, tolerance };
+}
+
+/** `mtailor convert`. */
 export const command: Command = {
-  summary: 'convert (not implemented yet)',
-  usage: 'mtailor convert',
-  async run() {
-    process.stderr.write('mtailor convert: not implemented yet\n');
-    return 1;
+  summary: 'export a PyTorch checkpoint to ONNX, then validate it and prove parity with PyTorch',
+  usage,
+  async run(args) {
+    let parsed: ConvertArgs;
+    try {
+      parsed = parse(args);
+    } catch (err) {
+      process.stderr.write(`mtailor convert: ${(err as Error).message}\n\n${usage}\n`);
+      return 2;
+    }
+    const log = (line: string): void => {
+      if (!parsed.json) process.stderr.write(`${line}\n`);
+    };
+    let conversion: ConvertResult;
+    try {
+      conversion = await convertCheckpoint({
+        ...parsed.options,
+        onProgress: (p) => log(`[${p.step}/${p.total}] ${p.message}`),
+      });
+    } catch (err) {
+      if (!(err instanceof ConverterError)) throw err;
+      if (parsed.json)
+        process.stdout.write(
+          `${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, details: err.details } }, null, 2)}\n`,
+        );
+      else process.stderr.write(`mtailor convert: ${err.code}: ${err.message}\n`);
+      return err.code === 'INVALID_OPTION' ? 2 : 1;
+    }
+    log(
+      `wrote ${conversion.modelPath} (${(conversion.fileBytes / 1e6).toFixed(2)} MB, opset ${conversion.opset}, ` +
+        `IR ${conversion.irVersion ?? '?'}, input [${conversion.inputShape.join(', ')}], ` +
+        `torch ${conversion.torchVersion}, ${conversion.seconds.toFixed(1)} s)`,
+    );
+    if (!parsed.verify) {
+      if (parsed.json) process.stdout.write(`${JSON.stringify({ ok: true, conversion }, null, 2)}\n`);
+      return 0;
+    }
+    const size = conversion.inputShape[2] as number;
+    const validation: ValidationReport = await validateModel(conversion.modelPath, {
+      inputShape: [null, 3, size, size],
+      numClasses: conversion.numClasses,
+    });
+    let parity: ParityResult | undefined;
+    if (validation.ok && conversion.parityFile) {
+      try {
+        parity = await checkParity(
+          conversion.modelPath,
+          conversion.parityFile,
+          parsed.tolerance === undefined ? {} : { tolerance: parsed.tolerance },
+        );
+      } catch (err) {
+        if (!(err instanceof ConverterError)) throw err;
+        log(`parity: ${err.code}: ${err.message}`);
+      }
+    }
+    const ok = validation.ok && (conversion.parityFile === undefined || parity?.ok === true);
+    if (parsed.json)
+      process.stdout.write(`${JSON.stringify({ ok, conversion, validation, parity }, null, 2)}\n`);
+    else process.stdout.write(`${formatValidationReport(validation, conversion.modelPath, parity)}\n`);
+    return ok ? 0 : 1;
   },
 };

@@ -1,11 +1,168 @@
+/**
+ * `mtailor validate model.onnx` — check an ONNX image classifier before deploying it (and, with --parity, that
+ * onnxruntime reproduces PyTorch's logits). Exit 0 valid, 1 invalid, 2 unreadable or usage error.
+ */
+import { parseArgs } from 'node:util';
+import {
+  ConverterError,
+  checkParity,
+  formatValidationReport,
+  type ModelExpectations,
+  type ParityResult,
+  type ValidationReport,
+  validateModel,
+} from '@mtailor/converter-bridge';
 import type { Command } from '../main.js';
 
-/** `mtailor validate` (not implemented yet). */
+const usage = `Usage: mtailor validate <model.onnx> [options]
+
+Checks that an ONNX file is a deployable image classifier: it parses; IR version and ai.onnx opset fit
+onnxruntime 1.30; one float32 [batch,3,H,W] input and one float32 [batch,classes] output; dynamic batch;
+nodes in topological order with no dangling or duplicate tensor names; known operators; external data present.
+
+Options:
+  --json                  print the report as JSON { ok, errors[], warnings[], model, parity? }
+  --input-shape N,C,H,W   expected input shape; '?' for any, e.g. ?,3,224,224
+  --num-classes K         expected number of classes
+  --opset-min N           lowest acceptable ai.onnx opset (default 7)
+  --opset-max M           highest acceptable ai.onnx opset (default 26, onnxruntime 1.30's maximum)
+  --parity <file>         parity vectors (<model>.parity.json written by mtailor convert): run the model with
+                          onnxruntime and compare with PyTorch's logits
+  --tolerance X           max |Δ| of the logits allowed by --parity (default 1e-4)
+
+Exit codes: 0 valid, 1 invalid (or parity failed), 2 unreadable model or usage error.`;
+
+class UsageError extends Error {}
+
+function positiveInt(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`--${name} expects a positive integer, got '${text}'`);
+  return n;
+}
+
+function parseShape(text: string | undefined): (number | null)[] | undefined {
+  if (text === undefined) return undefined;
+  const parts = text.split(',').map((p) => p.trim());
+  if (parts.length !== 4)
+    throw new UsageError(`--input-shape expects 4 comma-separated dims N,C,H,W, got '${text}'`);
+  return parts.map((p) => {
+    if (p === '?' || p === '-1' || /^[A-Za-z_]\w*$/.test(p)) return null;
+    return positiveInt('input-shape', p) ?? null;
+  });
+}
+
+interface ValidateArgs {
+  model: string;
+  json: boolean;
+  expectations: ModelExpectations;
+  parity: string | undefined;
+  tolerance: number | undefined;
+}
+
+function parse(args: string[]): ValidateArgs {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      'input-shape': { type: 'string' },
+      'num-classes': { type: 'string' },
+      'opset-min': { type: 'string' },
+      'opset-max': { type: 'string' },
+      parity: { type: 'string' },
+      tolerance: { type: 'string' },
+    },
+  });
+  if (positionals.length !== 1)
+    throw new UsageError(
+      `expected exactly one model file, got ${positionals.length ? positionals.join(' ') : 'none'}`,
+    );
+  let tolerance: number | undefined;
+  if (values.tolerance !== undefined) {
+    tolerance = Number(values.tolerance);
+    if (values.tolerance.trim() === '' || !Number.isFinite(tolerance) || tolerance < 0)
+      throw new UsageError(`--tolerance expects a non-negative number, got '${values.tolerance}'`);
+  }
+  const expectations: ModelExpectations = {};
+  const inputShape = parseShape(values['input-shape']);
+  if (inputShape) expectations.inputShape = inputShape;
+  const numClasses = positiveInt('num-classes', values['num-classes']);
+  if (numClasses !== undefined) expectations.numClasses = numClasses;
+  const opsetMin = positiveInt('opset-min', values['opset-min']);
+  if (opsetMin !== undefined) expectations.opsetMin = opsetMin;
+  const opsetMax = positiveInt('opset-max', values['opset-max']);
+  if (opsetMax !== undefined) expectations.opsetMax = opsetMax;
+  if (opsetMin !== undefined && opsetMax !== undefined && opsetMin > opsetMax)
+    throw new UsageError(`--opset-min ${opsetMin} is above --opset-max ${opsetMax}`);
+  return {
+    model: positionals[0]!,
+    json: values.json ?? false,
+    expectations,
+    parity: values.parity,
+    tolerance,
+  };
+}
+
+/** `mtailor validate`. */
 export const command: Command = {
-  summary: 'validate (not implemented yet)',
-  usage: 'mtailor validate',
-  async run() {
-    process.stderr.write('mtailor validate: not implemented yet\n');
-    return 1;
+  summary: 'check an ONNX classifier (IR/opset, input/output, graph, ops) and PyTorch parity',
+  usage,
+  async run(args) {
+    let parsed: ValidateArgs;
+    try {
+      parsed = parse(args);
+    } catch (err) {
+      process.stderr.write(`mtailor validate: ${(err as Error).message}\n\n${usage}\n`);
+      return 2;
+    }
+    let report: ValidationReport;
+    let parity: ParityResult | undefined;
+    let parityError: ConverterError | undefined;
+    try {
+      report = await validateModel(parsed.model, parsed.expectations);
+      if (parsed.parity && report.ok) {
+        try {
+          parity = await checkParity(
+            parsed.model,
+            parsed.parity,
+            parsed.tolerance === undefined ? {} : { tolerance: parsed.tolerance },
+          );
+        } catch (err) {
+          if (!(err instanceof ConverterError)) throw err;
+          parityError = err;
+        }
+      }
+    } catch (err) {
+      if (err instanceof ConverterError) {
+        process.stderr.write(`mtailor validate: ${err.code}: ${err.message}\n`);
+        return 2;
+      }
+      throw err;
+    }
+    const unreadable =
+      report.errors.some((e) => e.code === 'PARSE_FAILED') || parityError?.code === 'PARITY_FILE_INVALID';
+    const ok = report.ok && !parityError && (parity?.ok ?? true);
+    if (parsed.json) {
+      const out: Record<string, unknown> = {
+        ok,
+        errors: report.errors,
+        warnings: report.warnings,
+        model: report.model,
+      };
+      if (parity) out.parity = parity;
+      if (parityError)
+        out.parity = { ok: false, error: { code: parityError.code, message: parityError.message } };
+      else if (parsed.parity && !report.ok)
+        out.parity = { ok: false, skipped: 'the model is invalid; parity was not run' };
+      process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+    } else {
+      process.stdout.write(`${formatValidationReport(report, parsed.model, parity)}\n`);
+      if (parityError) process.stdout.write(`parity: ${parityError.code}: ${parityError.message}\n`);
+      else if (parsed.parity && !report.ok) process.stdout.write('parity: not run (the model is invalid)\n');
+    }
+    return unreadable ? 2 : ok ? 0 : 1;
   },
 };
