@@ -31,6 +31,7 @@ export const oneOf = <T extends string>(value: unknown, allowed: readonly T[]): 
 /** How a received value is shown in a message: strings quoted, arrays and objects as short JSON. */
 function show(actual: unknown): string {
   if (typeof actual === 'string') return JSON.stringify(actual);
+  if (ArrayBuffer.isView(actual)) return `${actual.constructor.name}(${(actual as Uint8Array).length})`;
   if (Array.isArray(actual) || plainObject(actual)) {
     let text: string;
     try {
@@ -40,7 +41,6 @@ function show(actual: unknown): string {
     }
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
   }
-  if (ArrayBuffer.isView(actual)) return `${actual.constructor.name}(${(actual as Uint8Array).length})`;
   return String(actual);
 }
 
