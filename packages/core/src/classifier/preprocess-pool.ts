@@ -1,0 +1,90 @@
+/**
+ * A pool of worker threads that decode and preprocess images while the main thread runs inference.
+ * @module
+ */
+import { Worker } from 'node:worker_threads';
+import { InferenceError, type MtailorError } from '../errors.js';
+import { fromErrorData } from './error-transfer.js';
+import type { PreprocessorSettings } from './image-classifier.js';
+import type { WorkerRequest, WorkerResponse, WorkerTimings } from './worker-protocol.js';
+
+/** A preprocessed image from a worker. */
+export interface PooledImage {
+  tensor: Float32Array;
+  timings: WorkerTimings;
+}
+
+interface Pending {
+  resolve: (image: PooledImage) => void;
+  reject: (err: MtailorError) => void;
+}
+
+interface PoolWorker {
+  worker: Worker;
+  inFlight: Map<number, Pending>;
+}
+
+/**
+ * Worker threads each running an {@link ImagePreprocessor} built from the same settings. Work goes to the worker
+ * with the fewest images in flight; several in flight per worker keep it busy while the main thread is blocked in
+ * onnxruntime's `run()` and cannot hand out more.
+ */
+export class PreprocessWorkerPool {
+  readonly #workers: PoolWorker[] = [];
+  #nextId = 0;
+  #closed = false;
+
+  /** Starts `size` workers (they load the built `dist/` code next to this file). */
+  constructor(settings: PreprocessorSettings, size: number) {
+    for (let i = 0; i < size; i++) {
+      const worker = new Worker(new URL('./preprocess-worker.js', import.meta.url), { workerData: settings });
+      const entry: PoolWorker = { worker, inFlight: new Map() };
+      worker.on('message', (response: WorkerResponse) => {
+        const pending = entry.inFlight.get(response.id);
+        if (!pending) return;
+        entry.inFlight.delete(response.id);
+        if (response.ok) pending.resolve({ tensor: response.tensor, timings: response.timings });
+        else pending.reject(fromErrorData(response.error));
+      });
+      const failAll = (err: Error): void => {
+        for (const pending of entry.inFlight.values())
+          pending.reject(new InferenceError(`preprocessing worker failed: ${err.message}`, { cause: err }));
+        entry.inFlight.clear();
+      };
+      worker.on('error', failAll);
+      worker.on('exit', (code) => {
+        if (!this.#closed) failAll(new Error(`exited with code ${code}`));
+        const index = this.#workers.indexOf(entry);
+        if (index >= 0) this.#workers.splice(index, 1);
+      });
+      this.#workers.push(entry);
+    }
+  }
+
+  /** Number of live workers. */
+  get size(): number {
+    return this.#workers.length;
+  }
+
+  /** Decodes and preprocesses one image (a file path is read inside the worker). */
+  process(input: string | Uint8Array): Promise<PooledImage> {
+    return new Promise((resolve, reject) => {
+      let target = this.#workers[0];
+      for (const w of this.#workers) if (target && w.inFlight.size < target.inFlight.size) target = w;
+      if (!target || this.#closed) {
+        reject(new InferenceError('preprocessing worker pool is closed or has no live worker'));
+        return;
+      }
+      const id = this.#nextId++;
+      target.inFlight.set(id, { resolve, reject });
+      const request: WorkerRequest = { id, input };
+      target.worker.postMessage(request);
+    });
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#workers.map((w) => w.worker.terminate()));
+  }
+}
