@@ -1,11 +1,221 @@
+/**
+ * `mtailor classify <files or folders…>`: top-k ImageNet predictions for images, one line (or JSON object) each.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { classifyStream, ImageClassifier, type MtailorError, type PipelineItem } from '@mtailor/core';
+import cliProgress from 'cli-progress';
 import type { Command } from '../main.js';
 
-/** `mtailor classify` (not implemented yet). */
+/** Default model, relative to the working directory (the README runs from the repository root). */
+const DEFAULT_MODEL = path.join('..', 'shared', 'models', 'mobilenet_v2_int8_qdq.onnx');
+
+/** File name endings taken from folders (files named explicitly are always tried). */
+const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
+
+const USAGE = `Usage: mtailor classify <files or folders…> [options]
+
+Classifies images with an ONNX image classifier (PyTorch-identical preprocessing) and prints the top-k classes.
+Folders are searched recursively for ${[...IMAGE_EXTENSIONS].join(' ')} files.
+
+Options:
+  --model <file.onnx>    model to run (default: $MTAILOR_MODEL, else ${DEFAULT_MODEL})
+  --manifest <file.json> model manifest (model file, recipe, labels) instead of --model
+  --top-k <n>            predictions per image (default 5)
+  --batch-size <n>       images per onnxruntime call (default 8)
+  --engine exact|fast    resize engine: exact = Pillow-identical (default), fast = sharp's resize
+  --workers <n>          decoding threads (default: available CPUs; 0 = decode on the main thread)
+  --threads <n>          onnxruntime intra-op threads (default 1 when decoding in workers, else all CPUs)
+  --json                 one JSON object per line per image: {"file", "predictions", "timings"} or {"file", "error"}
+  -h, --help             this text
+
+Exit codes: 0 all images classified, 1 some image or the model failed, 2 usage error.`;
+
+class UsageError extends Error {}
+
+function positiveInt(name: string, value: string | undefined, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1))
+    throw new UsageError(
+      `--${name} expects a ${allowZero ? 'non-negative' : 'positive'} integer, got "${value}"`,
+    );
+  return n;
+}
+
+/**
+ * The files to classify, in argument order (folders expanded recursively, sorted). Arguments that are not folders
+ * are kept as files even when missing: reading them reports the error in its place.
+ */
+async function collectFiles(args: string[]): Promise<{ files: string[]; hadFolder: boolean }> {
+  const files: string[] = [];
+  let hadFolder = false;
+  const walk = async (dir: string): Promise<void> => {
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const e of entries) {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(full);
+      else if (IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase())) files.push(full);
+    }
+  };
+  for (const arg of args) {
+    const s = await stat(arg).catch(() => undefined);
+    if (s?.isDirectory()) {
+      hadFolder = true;
+      await walk(arg);
+    } else files.push(arg);
+  }
+  return { files, hadFolder };
+}
+
+function formatHuman(item: PipelineItem<string>): string {
+  if (!item.ok) return '';
+  const preds = item.predictions
+    .map((p) => `${p.label} (${p.index}) ${(p.probability * 100).toFixed(2)}%`)
+    .join(' · ');
+  return `${item.input}  ${preds}\n`;
+}
+
+function errorLine(file: string, error: { code: string; message: string }): string {
+  return `mtailor classify: ${file}: ${error.code}: ${error.message}\n`;
+}
+
 export const command: Command = {
-  summary: 'classify (not implemented yet)',
-  usage: 'mtailor classify',
-  async run() {
-    process.stderr.write('mtailor classify: not implemented yet\n');
-    return 1;
+  summary: 'classify images (files or folders) with an ONNX model: top-k classes per image',
+  usage: USAGE,
+  async run(args: string[]): Promise<number> {
+    let values: ReturnType<typeof parse>['values'];
+    let positionals: string[];
+    function parse(a: string[]) {
+      return parseArgs({
+        args: a,
+        allowPositionals: true,
+        options: {
+          model: { type: 'string' },
+          manifest: { type: 'string' },
+          'top-k': { type: 'string' },
+          'batch-size': { type: 'string' },
+          engine: { type: 'string' },
+          workers: { type: 'string' },
+          threads: { type: 'string' },
+          json: { type: 'boolean', default: false },
+        },
+      });
+    }
+    let topK: number;
+    let batchSize: number;
+    let workers: number;
+    let threads: number;
+    let engine: 'exact' | 'fast';
+    try {
+      ({ values, positionals } = parse(args));
+      if (positionals.length === 0) throw new UsageError('no files or folders given');
+      topK = positiveInt('top-k', values['top-k'], 5);
+      batchSize = positiveInt('batch-size', values['batch-size'], 8);
+      workers = positiveInt('workers', values.workers, os.availableParallelism(), true);
+      threads = positiveInt('threads', values.threads, workers > 0 ? 1 : os.availableParallelism());
+      const e = values.engine ?? 'exact';
+      if (e !== 'exact' && e !== 'fast') throw new UsageError(`--engine expects exact or fast, got "${e}"`);
+      engine = e;
+      if (values.model !== undefined && values.manifest !== undefined)
+        throw new UsageError('give --model or --manifest, not both');
+    } catch (err) {
+      process.stderr.write(`mtailor classify: ${(err as Error).message}\n\n${USAGE}\n`);
+      return 2;
+    }
+
+    const modelPath = values.manifest
+      ? undefined
+      : (values.model ?? process.env.MTAILOR_MODEL ?? DEFAULT_MODEL);
+    if (modelPath !== undefined && !existsSync(modelPath)) {
+      const from = values.model
+        ? '--model'
+        : process.env.MTAILOR_MODEL
+          ? 'MTAILOR_MODEL'
+          : 'the default model';
+      process.stderr.write(
+        `mtailor classify: model not found: ${path.resolve(modelPath)} (from ${from}).\n` +
+          'Pass --model <file.onnx>, or set MTAILOR_MODEL to an ONNX image classifier.\n',
+      );
+      return 2;
+    }
+
+    const { files, hadFolder } = await collectFiles(positionals);
+    let failed = 0;
+    // A closed stdout (e.g. `| head`) ends the run quietly instead of crashing on EPIPE.
+    let stdoutClosed = false;
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') stdoutClosed = true;
+      else throw err;
+    });
+
+    let classifier: ImageClassifier;
+    try {
+      classifier = await ImageClassifier.create({
+        ...(modelPath ? { model: modelPath } : { manifest: values.manifest! }),
+        engine,
+        maxBatchSize: batchSize,
+        intraOpThreads: threads,
+      });
+    } catch (err) {
+      const e = err as MtailorError;
+      process.stderr.write(`mtailor classify: cannot load the model: ${e.code ?? 'ERROR'}: ${e.message}\n`);
+      return 1;
+    }
+
+    // Pay onnxruntime's lazy initialisation before the clock starts, not on the first image.
+    await classifier.model.warmup();
+    const showBar = process.stderr.isTTY === true && hadFolder && files.length > 0;
+    const bar = showBar
+      ? new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: 'classify [{bar}] {value}/{total} images | {rate} img/s | ETA {eta}s',
+            hideCursor: true,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+    bar?.start(files.length, 0, { rate: '0' });
+    const start = performance.now();
+    let done = 0;
+    const write = (stream: NodeJS.WriteStream, text: string): void => {
+      if (!text) return;
+      // Clear the bar's line before printing on the same terminal; the next update redraws it.
+      if (bar && stream.isTTY) process.stderr.write('\r\x1b[2K');
+      stream.write(text);
+    };
+    try {
+      for await (const item of classifyStream(classifier, files, { topK, batchSize, workers })) {
+        done++;
+        if (item.ok) {
+          write(
+            process.stdout,
+            values.json
+              ? `${JSON.stringify({ file: item.input, predictions: item.predictions, timings: item.timings })}\n`
+              : formatHuman(item),
+          );
+        } else {
+          failed++;
+          const error = { code: item.error.code, message: item.error.message };
+          write(process.stderr, errorLine(item.input, error));
+          if (values.json) write(process.stdout, `${JSON.stringify({ file: item.input, error })}\n`);
+        }
+        bar?.update(done, { rate: (done / ((performance.now() - start) / 1000)).toFixed(0) });
+        if (stdoutClosed) break;
+      }
+    } finally {
+      bar?.stop();
+      classifier.dispose();
+    }
+    const seconds = (performance.now() - start) / 1000;
+    process.stderr.write(
+      `mtailor classify: ${done - failed} of ${files.length} images classified in ${seconds.toFixed(2)} s` +
+        ` (${(done / seconds).toFixed(0)} img/s)${failed ? `; ${failed} failed` : ''}\n`,
+    );
+    return failed > 0 ? 1 : 0;
   },
 };
