@@ -10,6 +10,7 @@ export type MtailorErrorCode =
   | 'UNSUPPORTED_IMAGE'
   | 'INVALID_IMAGE'
   | 'IMAGE_TOO_LARGE'
+  | 'IMAGE_READ_FAILED'
   | 'MODEL_LOAD_FAILED'
   | 'MODEL_SHAPE'
   | 'INVALID_MANIFEST'
@@ -60,6 +61,16 @@ export class InvalidImageError extends MtailorError {
 export class ImageTooLargeError extends MtailorError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('IMAGE_TOO_LARGE', message, options);
+  }
+}
+
+/**
+ * The image bytes could not be read: a missing or unreadable file, a path that is not a regular file, or a stream
+ * that failed. The `cause` holds the underlying error (e.g. `ENOENT`).
+ */
+export class ImageReadError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('IMAGE_READ_FAILED', message, options);
   }
 }
 

@@ -1,0 +1,222 @@
+/**
+ * Step 2 of the data path: encoded bytes → 8-bit RGB pixels, byte for byte what PIL's
+ * `Image.open(f).convert('RGB')` gives (see this folder's README, "How decoding matches PIL").
+ * @module
+ */
+import type { RawImage } from '@mtailor/preprocess';
+import { toRGB } from '@mtailor/preprocess';
+import sharp, { type Metadata } from 'sharp';
+import { gifTransparentColour } from './gif-transparency.js';
+import { detectImageFormat, type ImageFormat } from './image-format.js';
+import { readHeader, type SharpDecodeSettings, sharpInputOptions, toImageError } from './sharp-input.js';
+
+/** Facts about the encoded image, from its header. */
+export interface ImageSourceInfo {
+  /** Detected from the bytes' signature and confirmed by the decoder. */
+  format: ImageFormat;
+  /** Width of the decoded image (after EXIF rotation when `autoOrient` applied one). */
+  width: number;
+  /** Height of the decoded image (after EXIF rotation when `autoOrient` applied one). */
+  height: number;
+}
+
+/** What {@link decodeImage} returns. */
+export interface DecodedImage extends ImageSourceInfo {
+  /** The pixels: 8-bit RGB, HWC interleaved, `width × height × 3` bytes. */
+  image: RawImage;
+  /** EXIF orientation tag of the file, 1–8 (1 when there is none). */
+  orientation: number;
+  /** Whether the orientation was applied (`autoOrient` and an orientation other than 1). */
+  oriented: boolean;
+  /** The source had an alpha channel (dropped without compositing, as PIL's `convert('RGB')` does). */
+  hasAlpha: boolean;
+  /** Colour space the file stores, as libvips names it: `'srgb'`, `'b-w'`, `'cmyk'`, `'rgb16'`, `'grey16'`, … */
+  colourspace: string;
+  /** Bits per sample of the source: 8 or 16 (others for exotic TIFFs). */
+  bitDepth: number;
+  /** The source is a palette image (GIF, palette PNG). */
+  isPalette: boolean;
+  /** The source embeds an ICC profile (ignored, as PIL's `convert('RGB')` does). */
+  hasIccProfile: boolean;
+  /** Frames/pages in the file; only the first is decoded. */
+  pages: number;
+  /** Milliseconds spent: reading the bytes (file/stream; ≈0 for a byte array), and decoding them. */
+  timings: { readMs: number; decodeMs: number };
+}
+
+const BIT_DEPTH: Record<string, number> = {
+  uchar: 8,
+  char: 8,
+  ushort: 16,
+  short: 16,
+  uint: 32,
+  int: 32,
+  float: 32,
+  double: 64,
+};
+
+/** PIL's `cmyk2rgb` (Convert.c, Pillow 9): naive, no colour management: `255 − k − c·(255 − k)/255`, per channel. */
+function cmykToRgbLikePil(cmyk: Uint8Array, pixels: number): Uint8Array {
+  const out = new Uint8Array(pixels * 3);
+  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += 4, o += 3) {
+    const nk = 255 - (cmyk[i + 3] as number);
+    for (let c = 0; c < 3; c++) {
+      const tmp = (cmyk[i + c] as number) * nk + 128; // MULDIV255
+      const v = nk - (((tmp >> 8) + tmp) >> 8);
+      out[o + c] = Math.max(v, 0);
+    }
+  }
+  return out;
+}
+
+/**
+ * PIL opens a single-channel 16-bit PNG/TIFF as mode `I` (32-bit integers), and `convert('RGB')` clips each value
+ * to 0–255 instead of scaling — so anything above 255 becomes white. We reproduce that (see the README).
+ */
+function grey16ToRgbLikePil(samples: Uint8Array, pixels: number): Uint8Array {
+  // Host byte order (libvips writes native ushorts); copy first if the buffer is not 2-byte aligned.
+  const aligned = samples.byteOffset % 2 === 0 ? samples : samples.slice();
+  const values = new Uint16Array(aligned.buffer, aligned.byteOffset, pixels);
+  const out = new Uint8Array(pixels * 3);
+  for (let p = 0, o = 0; p < pixels; p++, o += 3) {
+    const v = values[p] as number;
+    const g = Math.min(v, 255);
+    out[o] = g;
+    out[o + 1] = g;
+    out[o + 2] = g;
+  }
+  return out;
+}
+
+/** RGBA → RGB, with fully transparent pixels painted `colour` (PIL shows the transparent index's palette colour). */
+function dropGifAlpha(
+  rgba: Uint8Array,
+  pixels: number,
+  colour: [number, number, number] | undefined,
+): Uint8Array {
+  const out = new Uint8Array(pixels * 3);
+  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += 4, o += 3) {
+    if (colour !== undefined && rgba[i + 3] === 0) {
+      out[o] = colour[0];
+      out[o + 1] = colour[1];
+      out[o + 2] = colour[2];
+    } else {
+      out[o] = rgba[i] as number;
+      out[o + 1] = rgba[i + 1] as number;
+      out[o + 2] = rgba[i + 2] as number;
+    }
+  }
+  return out;
+}
+
+/** Which PIL conversion the pixels need after libvips has decoded them. */
+type PixelRoute = 'rgb' | 'cmyk' | 'grey16' | 'gif-alpha' | 'convert';
+
+function pixelRoute(meta: Metadata, format: ImageFormat): PixelRoute {
+  if (meta.space === 'cmyk') return 'cmyk';
+  if (meta.space === 'grey16' && meta.channels === 1) return 'grey16';
+  if (format === 'gif' && meta.hasAlpha) return 'gif-alpha';
+  if (meta.space === 'srgb' || meta.space === 'b-w' || meta.space === 'rgb16' || meta.space === 'grey16') {
+    return 'rgb';
+  }
+  // Exotic TIFF spaces (Lab, float scRGB, multiband…): libvips' own conversion to sRGB.
+  return 'convert';
+}
+
+async function decodePixels(
+  bytes: Uint8Array,
+  meta: Metadata,
+  format: ImageFormat,
+  settings: SharpDecodeSettings,
+): Promise<RawImage> {
+  const input = sharp(bytes, sharpInputOptions(settings));
+  const route = pixelRoute(meta, format);
+  switch (route) {
+    case 'cmyk': {
+      // Keep libvips from converting CMYK with its built-in profile: take the (un-inverted) CMYK samples.
+      const { data, info } = await input
+        .pipelineColourspace('cmyk')
+        .toColourspace('cmyk')
+        .raw()
+        .toBuffer({ resolveWithObject: true });
+      const pixels = info.width * info.height;
+      return { data: cmykToRgbLikePil(data, pixels), width: info.width, height: info.height, channels: 3 };
+    }
+    case 'grey16': {
+      const { data, info } = await input.raw().toBuffer({ resolveWithObject: true });
+      const pixels = info.width * info.height;
+      return { data: grey16ToRgbLikePil(data, pixels), width: info.width, height: info.height, channels: 3 };
+    }
+    case 'gif-alpha': {
+      const { data, info } = await input.ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      const pixels = info.width * info.height;
+      const rgb = dropGifAlpha(data, pixels, gifTransparentColour(bytes));
+      return { data: rgb, width: info.width, height: info.height, channels: 3 };
+    }
+    case 'rgb':
+    case 'convert': {
+      const pipeline = route === 'convert' ? input.toColourspace('srgb') : input;
+      // 16-bit samples are cast to their high byte (`depth: 'uchar'`), as PIL's `RGB;16B`/`LA;16B` modes read them.
+      const { data, info } = await pipeline
+        .removeAlpha()
+        .raw({ depth: 'uchar' })
+        .toBuffer({ resolveWithObject: true });
+      const image: RawImage = {
+        data,
+        width: info.width,
+        height: info.height,
+        channels: info.channels as 1 | 3,
+      };
+      if (info.channels === 3) return image;
+      if (info.channels === 1) return toRGB(image);
+      throw new Error(`unexpected ${info.channels}-channel decode`);
+    }
+  }
+}
+
+/**
+ * Decodes encoded image bytes to 8-bit RGB exactly as PIL's `Image.open(f).convert('RGB')` (plus, with
+ * `autoOrient`, `ImageOps.exif_transpose`) does: ICC profiles ignored, alpha dropped without compositing, gray
+ * replicated, palettes looked up, CMYK converted with PIL's naive formula, first frame only.
+ *
+ * @throws {UnsupportedImageError} not JPEG, PNG, WebP, GIF, TIFF or AVIF.
+ * @throws {InvalidImageError} empty, truncated or undecodable data.
+ * @throws {ImageTooLargeError} more than `settings.maxPixels` pixels.
+ *
+ * @example
+ * ```ts
+ * import { readFile } from 'node:fs/promises';
+ * const decoded = await decodeImage(await readFile('cat.jpg'), { autoOrient: true, maxPixels: 100e6 });
+ * decoded.image; // { data: Uint8Array(w*h*3), width, height, channels: 3 }
+ * ```
+ */
+export async function decodeImage(
+  bytes: Uint8Array,
+  settings: SharpDecodeSettings,
+): Promise<Omit<DecodedImage, 'timings'> & { timings: { decodeMs: number } }> {
+  const start = performance.now();
+  const format = detectImageFormat(bytes);
+  const meta = await readHeader(bytes, format, settings);
+  let image: RawImage;
+  try {
+    image = await decodePixels(bytes, meta, format, settings);
+  } catch (err) {
+    throw toImageError(err, format);
+  }
+  const orientation = meta.orientation ?? 1;
+  return {
+    image,
+    format,
+    width: image.width,
+    height: image.height,
+    orientation,
+    oriented: settings.autoOrient && orientation !== 1,
+    hasAlpha: meta.hasAlpha ?? false,
+    colourspace: String(meta.space ?? 'unknown'),
+    bitDepth: BIT_DEPTH[String(meta.depth)] ?? 8,
+    isPalette: meta.isPalette ?? false,
+    hasIccProfile: meta.hasProfile ?? false,
+    pages: meta.pages ?? 1,
+    timings: { decodeMs: performance.now() - start },
+  };
+}
