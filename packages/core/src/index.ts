@@ -4,3 +4,4 @@ export * from './labels/index.js';
 export * from './manifest/index.js';
 export * from './classifier/index.js';
 export * from './input/index.js';
+export * from './health/index.js';
