@@ -185,6 +185,8 @@ def post_process(out: str) -> dict:
 def run(args) -> dict:
     started = time.time()
     progress = events.Progress(total=7 if not args.no_parity else 6)
+    if not os.path.isfile(args.weights):  # fail fast: importing torch alone takes seconds
+        raise ExportError("WEIGHTS_NOT_FOUND", f"Weights file not found: {args.weights}", {"path": args.weights})
     progress("import", "importing torch")
     torch = import_torch()
     torch.set_grad_enabled(False)

@@ -1,0 +1,272 @@
+/**
+ * Real PyTorch → ONNX conversions: the seed Classifier (ResNet-18) with random weights saved by this test, a
+ * DataParallel-wrapped checkpoint with a static batch, and a user's own nn.Module; then validation and parity.
+ * Plus every conversion error path with real inputs (wrong weights, unknown architecture, no Python, no torch).
+ */
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import {
+  ConverterError,
+  type ConvertProgress,
+  type ConvertResult,
+  checkParity,
+  convertCheckpoint,
+  readParityVectors,
+  validateModel,
+} from '@mtailor/converter-bridge';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasTorch, python, shared } from '../../../test/support/shared-data.js';
+import { type Checkpoints, makeCheckpoints } from './support/checkpoints.js';
+
+const torchOk = hasTorch();
+
+describe.skipIf(!torchOk)('convertCheckpoint with real PyTorch', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mtailor-convert-'));
+  let ckpt: Checkpoints;
+  let seed: ConvertResult;
+  const progress: ConvertProgress[] = [];
+
+  beforeAll(async () => {
+    ckpt = makeCheckpoints(dir);
+    seed = await convertCheckpoint({
+      arch: 'seed-resnet18',
+      weights: ckpt.seed,
+      out: path.join(dir, 'seed', 'classifier.onnx'),
+      python,
+      onProgress: (p) => progress.push(p),
+    });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  describe('seed Classifier (ResNet-18), random weights', () => {
+    it('exports with input/logits, dynamic batch, the highest opset torch 1.13 and onnxruntime share', () => {
+      expect(seed).toMatchObject({
+        modelPath: path.join(dir, 'seed', 'classifier.onnx'),
+        arch: 'seed-resnet18',
+        opset: 17,
+        irVersion: 8,
+        inputShape: ['batch', 3, 224, 224],
+        outputShape: ['batch', 1000],
+        numClasses: 1000,
+        dynamicBatch: true,
+        weightsLoad: 'weights_only',
+        onnxChecker: 'passed',
+      });
+      expect(seed.fileBytes).toBeGreaterThan(40_000_000); // 11.7 M float32 parameters
+    });
+
+    it('streams numbered progress lines', () => {
+      expect(progress.map((p) => p.stage)).toEqual([
+        'import',
+        'build',
+        'weights',
+        'probe',
+        'export',
+        'check',
+        'parity',
+      ]);
+      expect(progress.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      expect(progress.every((p) => p.total === 7 && p.message.length > 0)).toBe(true);
+    });
+
+    it('is valid', async () => {
+      const report = await validateModel(seed.modelPath, { inputShape: [1, 3, 224, 224], numClasses: 1000 });
+      expect(report.errors).toEqual([]);
+      expect(report.warnings).toEqual([]);
+      expect(report.model!.inputs).toEqual([
+        { name: 'input', type: 'float32', shape: ['batch', 3, 224, 224] },
+      ]);
+      expect(report.model!.outputs).toEqual([{ name: 'logits', type: 'float32', shape: ['batch', 1000] }]);
+      expect(report.model!.opsets).toEqual([{ domain: 'ai.onnx', version: 17 }]);
+    });
+
+    it('matches PyTorch within 1e-4 on the seeded random parity inputs', async () => {
+      const vectors = await readParityVectors(seed.parityFile!);
+      expect(vectors.samples).toBe(4);
+      expect(vectors.inputShape).toEqual([4, 3, 224, 224]);
+      expect(vectors.meta.source).toMatchObject({ kind: 'random', seed: 0 });
+      const parity = await checkParity(seed.modelPath, seed.parityFile!);
+      expect(parity.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+      expect(parity.top1Agreement).toBe(1);
+      expect(parity.ok).toBe(true);
+    });
+
+    it('parity fails when the stored PyTorch logits differ by more than the tolerance', async () => {
+      const bad = path.join(dir, 'tampered');
+      const vectors = JSON.parse(readFileSync(seed.parityFile!, 'utf8')) as { logits: { offset: number } };
+      rmSync(bad, { recursive: true, force: true });
+      const { mkdirSync } = await import('node:fs');
+      mkdirSync(bad);
+      copyFileSync(seed.parityFile!, path.join(bad, path.basename(seed.parityFile!)));
+      const bin = readFileSync(seed.parityBinary!);
+      const view = new DataView(bin.buffer, bin.byteOffset, bin.byteLength);
+      const at = vectors.logits.offset + 4 * 7; // logit 7 of sample 0
+      view.setFloat32(at, view.getFloat32(at, true) + 0.01, true);
+      writeFileSync(path.join(bad, path.basename(seed.parityBinary!)), bin);
+      const parity = await checkParity(seed.modelPath, path.join(bad, path.basename(seed.parityFile!)));
+      expect(parity.ok).toBe(false);
+      expect(parity.maxAbsDiff).toBeGreaterThan(0.009);
+      expect(parity.perSample[0]!.maxAbsDiff).toBeGreaterThan(0.009);
+      expect(parity.perSample[1]!.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+    });
+  });
+
+  it('a {state_dict: {module.*}} checkpoint, static batch, input size 160', async () => {
+    const result = await convertCheckpoint({
+      arch: 'seed-resnet18',
+      weights: ckpt.seedWrapped,
+      out: path.join(dir, 'wrapped.onnx'),
+      python,
+      staticBatch: true,
+      inputSize: 160,
+      noParity: true,
+    });
+    expect(result).toMatchObject({
+      inputShape: [1, 3, 160, 160],
+      dynamicBatch: false,
+      parityFile: undefined,
+    });
+    const report = await validateModel(result.modelPath, { inputShape: [1, 3, 160, 160], numClasses: 1000 });
+    expect(report.ok).toBe(true);
+    expect(report.warnings.map((w) => w.code)).toEqual(['BATCH_FIXED']);
+    const wrongSize = await validateModel(result.modelPath, { inputShape: [1, 3, 224, 224] });
+    expect(wrongSize.errors.map((e) => e.code)).toEqual(['INPUT_SIZE']);
+  });
+
+  it("a user's own nn.Module (module:Class with modulePaths), 10 classes, opset 13", async () => {
+    const result = await convertCheckpoint({
+      arch: 'tiny_net:TinyNet',
+      modulePaths: [ckpt.userModuleDir],
+      weights: ckpt.tiny,
+      out: path.join(dir, 'tiny.onnx'),
+      python,
+      opset: 13,
+      inputSize: 32,
+      paritySamples: 3,
+      seed: 7,
+    });
+    expect(result).toMatchObject({ opset: 13, numClasses: 10, outputShape: ['batch', 10] });
+    const report = await validateModel(result.modelPath, { numClasses: 10, opsetMax: 13 });
+    expect(report.errors).toEqual([]);
+    const parity = await checkParity(result.modelPath, result.parityFile!);
+    expect(parity).toMatchObject({ ok: true, samples: 3, top1Agreement: 1 });
+  });
+
+  describe('errors', () => {
+    it('weights of another architecture → WEIGHTS_MISMATCH listing missing and unexpected keys', async () => {
+      const err = (await convertCheckpoint({
+        arch: 'seed-resnet18',
+        weights: shared.mobilenetWeights,
+        out: path.join(dir, 'never.onnx'),
+        python,
+      }).catch((e: unknown) => e)) as ConverterError;
+      expect(err).toBeInstanceOf(ConverterError);
+      expect(err.code).toBe('WEIGHTS_MISMATCH');
+      const details = err.details as { missing: string[]; unexpected: string[] };
+      expect(details.missing).toContain('layer1.0.conv1.weight');
+      expect(details.missing).toContain('fc.weight');
+      expect(details.unexpected).toContain('features.0.0.weight');
+      expect(err.message).toMatch(/missing in checkpoint \(\d+\): .*conv1\.weight/);
+      expect(err.message).toMatch(/unexpected in checkpoint \(\d+\): .*features\.0\.0\.weight/);
+    });
+
+    it('a head of the wrong size → WEIGHTS_MISMATCH with the shapes', async () => {
+      const err = (await convertCheckpoint({
+        arch: 'resnet18',
+        numClasses: 10,
+        weights: ckpt.seed,
+        out: path.join(dir, 'never.onnx'),
+        python,
+      }).catch((e: unknown) => e)) as ConverterError;
+      expect(err.code).toBe('WEIGHTS_MISMATCH');
+      expect(err.details!.shapeMismatch).toEqual([
+        { key: 'fc.bias', checkpoint: [1000], model: [10] },
+        { key: 'fc.weight', checkpoint: [1000, 512], model: [10, 512] },
+      ]);
+      expect(err.message).toContain('shape mismatch fc.weight: checkpoint [1000, 512] vs model [10, 512]');
+    });
+
+    it('unknown architecture → UNKNOWN_ARCH (names, modules and classes)', async () => {
+      for (const arch of ['resnet_does_not_exist', 'no_such_module_xyz:Net', 'tiny_net:NoSuchClass']) {
+        await expect(
+          convertCheckpoint({
+            arch,
+            weights: ckpt.seed,
+            out: path.join(dir, 'never.onnx'),
+            python,
+            modulePaths: [ckpt.userModuleDir],
+          }),
+        ).rejects.toMatchObject({ code: 'UNKNOWN_ARCH' });
+      }
+    });
+
+    it('missing or non-checkpoint weights → WEIGHTS_NOT_FOUND / WEIGHTS_UNREADABLE', async () => {
+      await expect(
+        convertCheckpoint({
+          arch: 'resnet18',
+          weights: path.join(dir, 'nope.pth'),
+          out: path.join(dir, 'n.onnx'),
+          python,
+        }),
+      ).rejects.toMatchObject({ code: 'WEIGHTS_NOT_FOUND' });
+      const text = path.join(dir, 'notes.pth');
+      writeFileSync(text, 'this is not a checkpoint');
+      await expect(
+        convertCheckpoint({ arch: 'resnet18', weights: text, out: path.join(dir, 'n.onnx'), python }),
+      ).rejects.toMatchObject({ code: 'WEIGHTS_UNREADABLE' });
+    });
+
+    it('an opset outside what torch and onnxruntime share → OPSET_UNSUPPORTED', async () => {
+      await expect(
+        convertCheckpoint({
+          arch: 'resnet18',
+          weights: ckpt.seed,
+          out: path.join(dir, 'n.onnx'),
+          python,
+          opset: 99,
+        }),
+      ).rejects.toMatchObject({ code: 'OPSET_UNSUPPORTED' });
+    });
+
+    it('no such interpreter → PYTHON_NOT_FOUND', async () => {
+      await expect(
+        convertCheckpoint({
+          arch: 'resnet18',
+          weights: ckpt.seed,
+          out: path.join(dir, 'n.onnx'),
+          python: path.join(dir, 'no-python-here'),
+        }),
+      ).rejects.toMatchObject({ code: 'PYTHON_NOT_FOUND' });
+    });
+
+    it('a Python without torch → TORCH_MISSING', async () => {
+      // The same interpreter without site-packages (-S -s): a real Python that cannot import torch.
+      const bare = path.join(dir, 'python-without-site');
+      writeFileSync(bare, `#!/bin/sh\nexec ${JSON.stringify(python)} -S -s "$@"\n`);
+      chmodSync(bare, 0o755);
+      const err = (await convertCheckpoint({
+        arch: 'resnet18',
+        weights: ckpt.seed,
+        out: path.join(dir, 'n.onnx'),
+        python: bare,
+      }).catch((e: unknown) => e)) as ConverterError;
+      expect(err.code).toBe('TORCH_MISSING');
+      expect(err.message).toMatch(/PyTorch is not importable/);
+    });
+
+    it('bad options → INVALID_OPTION before Python starts', async () => {
+      await expect(
+        convertCheckpoint({ arch: '', weights: ckpt.seed, out: path.join(dir, 'n.onnx') }),
+      ).rejects.toThrow('Expected non-empty string for arch but received "" of type string');
+      await expect(
+        convertCheckpoint({
+          arch: 'resnet18',
+          weights: ckpt.seed,
+          out: path.join(dir, 'n.onnx'),
+          inputSize: 0,
+        }),
+      ).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+    });
+  });
+});
