@@ -63,7 +63,9 @@ export async function readHeader(
 ): Promise<Metadata> {
   let metadata: Metadata;
   try {
-    metadata = await sharp(bytes, sharpInputOptions(settings)).metadata();
+    // The header read allocates no pixels, so it runs without libvips' limit: we check the size ourselves below
+    // to say how large the image is. The decode itself keeps `limitInputPixels` as a second guard.
+    metadata = await sharp(bytes, { ...sharpInputOptions(settings), limitInputPixels: false }).metadata();
   } catch (err) {
     throw toImageError(err, format);
   }
