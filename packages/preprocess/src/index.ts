@@ -18,6 +18,7 @@ export { assertRawImage, createImage, MAX_DIMENSION, MAX_PIXELS } from './image.
 export { getPreset, PRESETS, type PresetName } from './presets.js';
 export { preprocess, recipeOutputSize, validateRecipe } from './recipe.js';
 export { RESAMPLE_FILTERS } from './resample/filters.js';
+export { type ResampleBackend, resampleBackend, setResampleBackend } from './resample/wasm/engine.js';
 export { resize, resizeShorterSide, shorterSideOutputSize } from './resize.js';
 export {
   createBatchTensor,

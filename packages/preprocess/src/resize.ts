@@ -10,6 +10,7 @@ import { horizontalPass } from './resample/horizontal.js';
 import { nearestResize } from './resample/nearest.js';
 import { premultiplyAlpha, unpremultiplyAlphaInPlace } from './resample/premultiply.js';
 import { verticalPass } from './resample/vertical.js';
+import { convolveWasm } from './resample/wasm/engine.js';
 import type { RawImage, ResampleFilter, ResizeOptions, ResizeShorterSideOptions } from './types.js';
 
 /** Checks a filter name (default `'bilinear'`). */
@@ -82,6 +83,17 @@ function convolve(
   const needVertical = outHeight !== inHeight;
   const horizontal = computeAxisCoefficients(inWidth, outWidth, kernel);
   const vertical = computeAxisCoefficients(inHeight, outHeight, kernel);
+  const viaWasm = convolveWasm(
+    src,
+    inWidth,
+    inHeight,
+    channels,
+    horizontal,
+    vertical,
+    needHorizontal,
+    needVertical,
+  );
+  if (viaWasm) return viaWasm;
 
   let rows: Uint8Array | Uint8ClampedArray = src;
   if (needHorizontal) {

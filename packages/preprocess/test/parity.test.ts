@@ -16,8 +16,10 @@ import {
   preprocess,
   type RawImage,
   type ResampleFilter,
+  resampleBackend,
   resize,
   resizeShorterSide,
+  setResampleBackend,
   toTensor,
 } from '@mtailor/preprocess';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -116,6 +118,7 @@ describe.skipIf(!pillow)('parity with Pillow 9.4 / torchvision 0.14', () => {
 
   it('resize: 0 uint8 difference from Image.resize for every filter, shared image and synthetic case', () => {
     const list = cases('resize');
+    expect(resampleBackend()).toBe('wasm'); // Node 20 has WebAssembly SIMD: the fast path is the one tested here
     const { failures, maxDiff } = compareBytes(list, (c) =>
       resize(input(c), { width: c.outWidth, height: c.outHeight, filter: c.filter! }),
     );
@@ -131,6 +134,29 @@ describe.skipIf(!pillow)('parity with Pillow 9.4 / torchvision 0.14', () => {
     );
     expect(list.length).toBeGreaterThan(2000);
     expect(failures).toEqual([]);
+  });
+
+  it('resize, plain-JS passes (the fallback without WebAssembly SIMD): 0 difference too', () => {
+    const images = [
+      ...new Set(
+        cases('resize')
+          .filter((c) => c.source === 'image')
+          .map((c) => c.input),
+      ),
+    ].slice(0, 12);
+    const list = cases('resize').filter((c) => c.source === 'synthetic' || images.includes(c.input));
+    expect(setResampleBackend('js')).toBe('js');
+    try {
+      const { failures, maxDiff } = compareBytes(list, (c) =>
+        resize(input(c), { width: c.outWidth, height: c.outHeight, filter: c.filter! }),
+      );
+      console.log(
+        `[parity] resize (JS passes): ${list.length} cases, max |Δ| = ${maxDiff}, failing ${failures.length}`,
+      );
+      expect(failures).toEqual([]);
+    } finally {
+      setResampleBackend('auto');
+    }
   });
 
   it.skipIf(!torch)('resizeShorterSide: 0 uint8 difference from torchvision Resize(int)', () => {

@@ -1,0 +1,196 @@
+/**
+ * Runs Pillow's two convolution passes in WebAssembly SIMD (kernels.wat) when the runtime allows it, with the same
+ * bytes out as the plain-JS passes. Falls back to JS (returns `null`) where WebAssembly or its SIMD is missing, or
+ * where a Content-Security-Policy forbids compiling it. No globals are declared: the WebAssembly API is reached
+ * through `globalThis`, so the package type-checks without DOM or Node typings.
+ * @module
+ */
+import type { AxisCoefficients } from '../coefficients.js';
+import { KERNELS_WASM_BASE64 } from './kernels-binary.js';
+
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface KernelExports {
+  memory: WasmMemory;
+  horizontal(
+    src: number,
+    srcStride: number,
+    channels: number,
+    rows: number,
+    dst: number,
+    outWidth: number,
+    bounds: number,
+    weights: number,
+    ksize: number,
+  ): void;
+  vertical(
+    src: number,
+    rowLength: number,
+    outRows: number,
+    dst: number,
+    bounds: number,
+    weights: number,
+    ksize: number,
+  ): void;
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: unknown };
+}
+
+/** Which implementation of the convolution passes {@link resize} uses. */
+export type ResampleBackend = 'wasm' | 'js';
+
+let kernels: KernelExports | null | undefined;
+let forceJs = false;
+
+function decodeBase64(text: string): Uint8Array {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const clean = text.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0;
+  let value = 0;
+  let o = 0;
+  for (let i = 0; i < clean.length; i++) {
+    value = (value << 6) | alphabet.indexOf(clean[i]);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (value >> bits) & 0xff;
+    }
+  }
+  return out;
+}
+
+function instantiate(): KernelExports | null {
+  try {
+    const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+    if (!api) return null;
+    const bytes = decodeBase64(KERNELS_WASM_BASE64);
+    if (!api.validate(bytes)) return null; // e.g. no SIMD support
+    return new api.Instance(new api.Module(bytes), {}).exports as KernelExports;
+  } catch {
+    return null; // CSP without 'wasm-unsafe-eval', or any other refusal: the JS passes do the same work
+  }
+}
+
+/** The kernels, instantiated on first use; `null` when the JS passes must be used. */
+export function wasmKernels(): KernelExports | null {
+  if (forceJs) return null;
+  if (kernels === undefined) kernels = instantiate();
+  return kernels;
+}
+
+/**
+ * Chooses the implementation of the convolution passes: `'auto'` (default) uses WebAssembly SIMD where available,
+ * `'js'` forces the plain-JS passes (e.g. to compare, or where compiling WebAssembly is unwanted). Both produce the
+ * same bytes. Returns the backend now in use.
+ *
+ * @example
+ * ```ts
+ * import { setResampleBackend } from '@mtailor/preprocess';
+ * setResampleBackend('js'); // 'js'
+ * setResampleBackend('auto'); // 'wasm' on Node ≥ 16 and current browsers
+ * ```
+ */
+export function setResampleBackend(backend: 'auto' | 'js'): ResampleBackend {
+  forceJs = backend === 'js';
+  return resampleBackend();
+}
+
+/**
+ * The implementation {@link resize} uses for the convolution filters: `'wasm'` or `'js'`.
+ *
+ * @example
+ * ```ts
+ * import { resampleBackend } from '@mtailor/preprocess';
+ * console.log(resampleBackend()); // 'wasm'
+ * ```
+ */
+export function resampleBackend(): ResampleBackend {
+  return wasmKernels() ? 'wasm' : 'js';
+}
+
+const align16 = (n: number) => (n + 15) & ~15;
+const SLACK = 16;
+
+/**
+ * Both passes in WebAssembly for 3- or 4-channel images; `null` when the JS passes must run instead (no
+ * WebAssembly, or its memory cannot grow that far). `vertical.bounds` must not have been shifted yet.
+ */
+export function convolveWasm(
+  src: Uint8Array | Uint8ClampedArray,
+  inWidth: number,
+  inHeight: number,
+  channels: number,
+  horizontal: AxisCoefficients,
+  vertical: AxisCoefficients,
+  needHorizontal: boolean,
+  needVertical: boolean,
+): Uint8Array | null {
+  const k = wasmKernels();
+  if (!k || (channels !== 3 && channels !== 4)) return null;
+  const outWidth = horizontal.bounds.length >> 1;
+  const outHeight = vertical.bounds.length >> 1;
+  const yFirst = needHorizontal ? vertical.bounds[0] : 0;
+  const yLast = needHorizontal
+    ? vertical.bounds[outHeight * 2 - 2] + vertical.bounds[outHeight * 2 - 1]
+    : inHeight;
+  const rows = yLast - yFirst;
+
+  // Layout: coefficients, source, horizontal result, vertical result (each 16-byte aligned, with slack).
+  const hBounds = 0;
+  const hWeights = align16(hBounds + horizontal.bounds.byteLength);
+  const vBounds = align16(hWeights + horizontal.weights.byteLength);
+  const vWeights = align16(vBounds + vertical.bounds.byteLength);
+  const srcOff = align16(vWeights + vertical.weights.byteLength);
+  const tmpOff = align16(srcOff + src.length + SLACK);
+  const tmpLength = needHorizontal ? outWidth * rows * channels : 0;
+  const dstOff = align16(tmpOff + tmpLength + SLACK);
+  const dstLength = outWidth * outHeight * channels;
+  const end = dstOff + dstLength + SLACK;
+  const missing = end - k.memory.buffer.byteLength;
+  if (missing > 0) {
+    try {
+      k.memory.grow(Math.ceil(missing / 65536));
+    } catch {
+      return null; // beyond what this runtime gives WebAssembly: the JS passes need no contiguous memory
+    }
+  }
+  const memory = k.memory.buffer;
+  new Int32Array(memory, hBounds, horizontal.bounds.length).set(horizontal.bounds);
+  new Int32Array(memory, hWeights, horizontal.weights.length).set(horizontal.weights);
+  const vb = new Int32Array(memory, vBounds, vertical.bounds.length);
+  vb.set(vertical.bounds);
+  new Int32Array(memory, vWeights, vertical.weights.length).set(vertical.weights);
+  if (needHorizontal) for (let i = 0; i < outHeight; i++) vb[i * 2] -= yFirst;
+  new Uint8Array(memory, srcOff, src.length).set(src);
+
+  let result = srcOff;
+  let resultLength = src.length;
+  if (needHorizontal) {
+    const stride = inWidth * channels;
+    k.horizontal(
+      srcOff + yFirst * stride,
+      stride,
+      channels,
+      rows,
+      tmpOff,
+      outWidth,
+      hBounds,
+      hWeights,
+      horizontal.ksize,
+    );
+    result = tmpOff;
+    resultLength = tmpLength;
+  }
+  if (needVertical) {
+    k.vertical(result, outWidth * channels, outHeight, dstOff, vBounds, vWeights, vertical.ksize);
+    result = dstOff;
+    resultLength = dstLength;
+  }
+  return new Uint8Array(k.memory.buffer, result, resultLength).slice();
+}

@@ -1,0 +1,117 @@
+;; Pillow's 8-bit convolution passes (libImaging/Resample.c, 22-bit fixed point) with WebAssembly SIMD.
+;; Integer arithmetic only: every lane computes exactly Pillow's int32 sum, so the bytes are identical to the
+;; plain-JS passes (resample/horizontal.ts, resample/vertical.ts) and to Pillow.
+;; Build: node packages/preprocess/scripts/build-wasm.mjs (writes kernels-binary.ts).
+(module
+  (memory (export "memory") 1)
+
+  ;; Horizontal pass for 3- or 4-channel pixels. For each of $rows rows (stride $srcStride bytes, first at $src)
+  ;; and each output pixel xx: window start bounds[2xx] and length bounds[2xx+1] (i32), weights at
+  ;; $weights + xx*$ksize*4. One i32x4 accumulates R,G,B(,A) of a pixel; the 4th lane of an RGB pixel reads the next
+  ;; byte and is discarded. Each pixel is stored as 4 bytes (the caller leaves 4 bytes of slack after $dst).
+  (func (export "horizontal")
+    (param $src i32) (param $srcStride i32) (param $ch i32) (param $rows i32)
+    (param $dst i32) (param $outWidth i32) (param $bounds i32) (param $weights i32) (param $ksize i32)
+    (local $row i32) (local $y i32) (local $xx i32) (local $b i32) (local $p i32) (local $n i32)
+    (local $k i32) (local $kRow i32) (local $kStep i32) (local $o i32) (local $acc v128) (local $half v128)
+    (local.set $half (i32x4.splat (i32.const 2097152)))
+    (local.set $kStep (i32.shl (local.get $ksize) (i32.const 2)))
+    (local.set $row (local.get $src))
+    (local.set $o (local.get $dst))
+    (block $rowsDone
+      (loop $rowsLoop
+        (br_if $rowsDone (i32.ge_u (local.get $y) (local.get $rows)))
+        (local.set $xx (i32.const 0))
+        (local.set $b (local.get $bounds))
+        (local.set $kRow (local.get $weights))
+        (block $xDone
+          (loop $xLoop
+            (br_if $xDone (i32.ge_u (local.get $xx) (local.get $outWidth)))
+            (local.set $p (i32.add (local.get $row) (i32.mul (i32.load (local.get $b)) (local.get $ch))))
+            (local.set $n (i32.load offset=4 (local.get $b)))
+            (local.set $k (local.get $kRow))
+            (local.set $acc (local.get $half))
+            (block $tDone
+              (loop $tLoop
+                (br_if $tDone (i32.eqz (local.get $n)))
+                (local.set $acc
+                  (i32x4.add (local.get $acc)
+                    (i32x4.mul
+                      (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $p))))
+                      (i32x4.splat (i32.load (local.get $k))))))
+                (local.set $p (i32.add (local.get $p) (local.get $ch)))
+                (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                (br $tLoop)))
+            ;; clip8: (sum >> 22) saturated to 0..255 by the two narrowing steps.
+            (local.set $acc (i32x4.shr_s (local.get $acc) (i32.const 22)))
+            (local.set $acc (i16x8.narrow_i32x4_s (local.get $acc) (local.get $acc)))
+            (v128.store32_lane 0 (local.get $o) (i8x16.narrow_i16x8_u (local.get $acc) (local.get $acc)))
+            (local.set $o (i32.add (local.get $o) (local.get $ch)))
+            (local.set $b (i32.add (local.get $b) (i32.const 8)))
+            (local.set $kRow (i32.add (local.get $kRow) (local.get $kStep)))
+            (local.set $xx (i32.add (local.get $xx) (i32.const 1)))
+            (br $xLoop)))
+        (local.set $row (i32.add (local.get $row) (local.get $srcStride)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rowsLoop))))
+
+  ;; Vertical pass on rows of $rowLen bytes (any channel count): output row yy sums source rows
+  ;; bounds[2yy] .. bounds[2yy] + bounds[2yy+1] - 1 with weights at $weights + yy*$ksize*4, 16 bytes at a time.
+  ;; The last block of a row may run past $rowLen: the caller leaves 16 bytes of slack after $src and $dst, and
+  ;; the extra bytes written into the next output row are overwritten when that row is computed.
+  (func (export "vertical")
+    (param $src i32) (param $rowLen i32) (param $outRows i32) (param $dst i32)
+    (param $bounds i32) (param $weights i32) (param $ksize i32)
+    (local $yy i32) (local $i i32) (local $base i32) (local $n i32) (local $t i32) (local $p i32) (local $k i32)
+    (local $kRow i32) (local $o i32) (local $v v128) (local $lo v128) (local $hi v128) (local $ks v128)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $half v128)
+    (local.set $half (i32x4.splat (i32.const 2097152)))
+    (block $rowsDone
+      (loop $rowsLoop
+        (br_if $rowsDone (i32.ge_u (local.get $yy) (local.get $outRows)))
+        (local.set $base
+          (i32.add (local.get $src)
+            (i32.mul (i32.load (i32.add (local.get $bounds) (i32.shl (local.get $yy) (i32.const 3)))) (local.get $rowLen))))
+        (local.set $n (i32.load offset=4 (i32.add (local.get $bounds) (i32.shl (local.get $yy) (i32.const 3)))))
+        (local.set $kRow (i32.add (local.get $weights) (i32.shl (i32.mul (local.get $yy) (local.get $ksize)) (i32.const 2))))
+        (local.set $o (i32.add (local.get $dst) (i32.mul (local.get $yy) (local.get $rowLen))))
+        (local.set $i (i32.const 0))
+        (block $iDone
+          (loop $iLoop
+            (br_if $iDone (i32.ge_u (local.get $i) (local.get $rowLen)))
+            (local.set $a0 (local.get $half))
+            (local.set $a1 (local.get $half))
+            (local.set $a2 (local.get $half))
+            (local.set $a3 (local.get $half))
+            (local.set $p (i32.add (local.get $base) (local.get $i)))
+            (local.set $k (local.get $kRow))
+            (local.set $t (local.get $n))
+            (block $tDone
+              (loop $tLoop
+                (br_if $tDone (i32.eqz (local.get $t)))
+                (local.set $v (v128.load (local.get $p)))
+                (local.set $ks (i32x4.splat (i32.load (local.get $k))))
+                (local.set $lo (i16x8.extend_low_i8x16_u (local.get $v)))
+                (local.set $hi (i16x8.extend_high_i8x16_u (local.get $v)))
+                (local.set $a0 (i32x4.add (local.get $a0) (i32x4.mul (i32x4.extend_low_i16x8_u (local.get $lo)) (local.get $ks))))
+                (local.set $a1 (i32x4.add (local.get $a1) (i32x4.mul (i32x4.extend_high_i16x8_u (local.get $lo)) (local.get $ks))))
+                (local.set $a2 (i32x4.add (local.get $a2) (i32x4.mul (i32x4.extend_low_i16x8_u (local.get $hi)) (local.get $ks))))
+                (local.set $a3 (i32x4.add (local.get $a3) (i32x4.mul (i32x4.extend_high_i16x8_u (local.get $hi)) (local.get $ks))))
+                (local.set $p (i32.add (local.get $p) (local.get $rowLen)))
+                (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+                (br $tLoop)))
+            (v128.store (i32.add (local.get $o) (local.get $i))
+              (i8x16.narrow_i16x8_u
+                (i16x8.narrow_i32x4_s
+                  (i32x4.shr_s (local.get $a0) (i32.const 22))
+                  (i32x4.shr_s (local.get $a1) (i32.const 22)))
+                (i16x8.narrow_i32x4_s
+                  (i32x4.shr_s (local.get $a2) (i32.const 22))
+                  (i32x4.shr_s (local.get $a3) (i32.const 22)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $iLoop)))
+        (local.set $yy (i32.add (local.get $yy) (i32.const 1)))
+        (br $rowsLoop))))
+)
