@@ -1,0 +1,179 @@
+/**
+ * `mtailor convert` and `mtailor validate` as a user runs them (the built bin in a child process): real PyTorch
+ * export of mobilenet_v2 with the shared weights, JSON reports, and the exit codes 0 / 1 / 2.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasTorch, python, repoRoot, shared } from '../../../test/support/shared-data.js';
+
+const bin = path.join(repoRoot, 'packages', 'cli', 'bin', 'mtailor.js');
+
+async function mtailor(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
+      timeout: 240_000,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    if (typeof e.code !== 'number') throw err;
+    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'mtailor-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('mtailor validate', () => {
+  it('a valid model → exit 0, readable report', async () => {
+    const r = await mtailor(
+      'validate',
+      shared.int8Model,
+      '--num-classes',
+      '1000',
+      '--input-shape',
+      '1,3,224,224',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(': VALID');
+    expect(r.stdout).toContain('input  input float32 [batch, 3, 224, 224]');
+  });
+
+  it('--json → { ok, errors, warnings, model }', async () => {
+    const r = await mtailor('validate', shared.floatModel, '--json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { ok: boolean; errors: unknown[]; model: { irVersion: number } };
+    expect(report).toMatchObject({
+      ok: true,
+      errors: [],
+      warnings: [],
+      model: { irVersion: 7, nodeCount: 170 },
+    });
+  });
+
+  it('an invalid model (expectations not met) → exit 1 with the codes', async () => {
+    const r = await mtailor(
+      'validate',
+      shared.floatModel,
+      '--num-classes',
+      '10',
+      '--opset-min',
+      '14',
+      '--json',
+    );
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as { ok: boolean; errors: { code: string }[] };
+    expect(report.ok).toBe(false);
+    expect(report.errors.map((e) => e.code).sort()).toEqual(['OPSET_OUT_OF_RANGE', 'OUTPUT_CLASSES']);
+  });
+
+  it('unreadable model → exit 2', async () => {
+    const garbage = path.join(dir, 'garbage.onnx');
+    writeFileSync(garbage, 'definitely not protobuf \u0000\u00ff');
+    const parse = await mtailor('validate', garbage, '--json');
+    expect(parse.code).toBe(2);
+    expect(JSON.parse(parse.stdout).errors[0].code).toBe('PARSE_FAILED');
+    const missing = await mtailor('validate', path.join(dir, 'missing.onnx'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('MODEL_UNREADABLE');
+  });
+
+  it('usage errors → exit 2', async () => {
+    expect((await mtailor('validate')).code).toBe(2);
+    expect((await mtailor('validate', shared.floatModel, '--bogus')).code).toBe(2);
+    expect((await mtailor('validate', shared.floatModel, '--input-shape', '1,3,224')).code).toBe(2);
+    expect((await mtailor('validate', shared.floatModel, '--num-classes', 'many')).code).toBe(2);
+    const help = await mtailor('validate', '--help');
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: mtailor validate');
+  });
+});
+
+const torchOk = hasTorch();
+
+describe.skipIf(!torchOk)('mtailor convert (real PyTorch) then validate --parity', () => {
+  const out = path.join(dir, 'mobilenet_v2.onnx');
+  let convert: { code: number; stdout: string; stderr: string };
+
+  beforeAll(async () => {
+    convert = await mtailor(
+      'convert',
+      '--arch',
+      'mobilenet_v2',
+      '--weights',
+      shared.mobilenetWeights,
+      '--out',
+      out,
+      '--python',
+      python,
+      '--calibration-images',
+      shared.tench,
+      shared.mudTurtle,
+    );
+  });
+
+  it('converts, validates and proves parity → exit 0, progress on stderr', () => {
+    expect(convert.code).toBe(0);
+    expect(convert.stderr).toContain('[1/7] importing torch');
+    expect(convert.stderr).toContain('[7/7]');
+    expect(convert.stdout).toContain(': VALID');
+    expect(convert.stdout).toMatch(/parity: OK max \|Δ\| .* top-1 2\/2 agree/);
+  });
+
+  it('validate --parity --json reports the parity result; exit 0', async () => {
+    const r = await mtailor(
+      'validate',
+      out,
+      '--json',
+      '--num-classes',
+      '1000',
+      '--parity',
+      `${out}.parity.json`,
+    );
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      ok: boolean;
+      parity: { ok: boolean; maxAbsDiff: number; top1Agreement: number };
+    };
+    expect(report.ok).toBe(true);
+    expect(report.parity.ok).toBe(true);
+    expect(report.parity.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+    expect(report.parity.top1Agreement).toBe(1);
+  });
+
+  it('a parity tolerance nothing can meet → exit 1', async () => {
+    const r = await mtailor('validate', out, '--parity', `${out}.parity.json`, '--tolerance', '0');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('parity: FAILED');
+  });
+
+  it('conversion errors → exit 1 with the code; missing required flags → exit 2', async () => {
+    const unknown = await mtailor(
+      'convert',
+      '--arch',
+      'nonet',
+      '--weights',
+      shared.mobilenetWeights,
+      '--out',
+      path.join(dir, 'x.onnx'),
+      '--python',
+      python,
+    );
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('UNKNOWN_ARCH');
+    const usage = await mtailor(
+      'convert',
+      '--weights',
+      shared.mobilenetWeights,
+      '--out',
+      path.join(dir, 'x.onnx'),
+    );
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--arch is required');
+  });
+});
