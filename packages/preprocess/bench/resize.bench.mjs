@@ -7,7 +7,7 @@
  *
  * For 640×480 → 224×224 and 4000×3000 → 224×224 (bilinear, RGB) it prints ms per image as the median and the
  * p25–p75 / min–max spread over repeated runs (each run = the median of several back-to-back calls), for:
- *   - @mtailor/preprocess `resize` (single thread, pure JS),
+ *   - @mtailor/preprocess `resize` (single thread): WebAssembly SIMD passes, and the plain-JS fallback passes,
  *   - sharp `resize(224, 224, { fit: 'fill', kernel: 'linear' })` from raw pixels to raw pixels
  *     (`sharp.concurrency(1)`, cache off, so both use one core),
  *   - Pillow's `Image.resize((224, 224), BILINEAR)` timed with `timeit` in /usr/bin/python3 (MTAILOR_PYTHON).
@@ -18,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { getPreset, preprocess, resize } from '../dist/index.js';
+import { getPreset, preprocess, resampleBackend, resize, setResampleBackend } from '../dist/index.js';
 
 const args = process.argv.slice(2);
 const argValue = (name, fallback) => {
@@ -90,7 +90,9 @@ function summary(msPerImage) {
 
 /** `REPEATS` runs of `calls` back-to-back calls each; returns ms per image of each run. */
 async function timeRuns(fn, calls) {
-  for (let i = 0; i < Math.max(3, calls); i++) await fn(); // warm-up (JIT, sharp's thread pool)
+  // Warm-up for at least 300 ms (JIT tiers, sharp's thread pool, WebAssembly memory growth).
+  const warmUntil = performance.now() + 300;
+  for (let i = 0; i < 3 || performance.now() < warmUntil; i++) await fn();
   const runs = [];
   for (let r = 0; r < REPEATS; r++) {
     const t0 = performance.now();
@@ -150,7 +152,11 @@ async function main() {
       const pillowOut = path.join(tmp, `pillow-${width}x${height}.rgb`);
       writeFileSync(rawFile, data);
 
+      const backend = resampleBackend();
       const ours = summary(await timeRuns(() => resize(image, OUT), calls));
+      setResampleBackend('js');
+      const oursJs = summary(await timeRuns(() => resize(image, OUT), calls));
+      setResampleBackend('auto');
       const recipe = getPreset('resize-224');
       const full = summary(await timeRuns(() => preprocess(image, recipe), calls));
       let sharpStats;
@@ -177,7 +183,16 @@ async function main() {
       } catch (err) {
         console.warn(`Pillow timing failed (${PYTHON}): ${err.message.split('\n')[0]}`);
       }
-      rows.push({ size: `${width}×${height}`, ours, full, sharp: sharpStats, pillow, identical });
+      rows.push({
+        size: `${width}×${height}`,
+        backend,
+        ours,
+        oursJs,
+        full,
+        sharp: sharpStats,
+        pillow,
+        identical,
+      });
     }
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -185,7 +200,12 @@ async function main() {
 
   for (const r of rows) {
     console.log(`## ${r.size} → 224×224 (output byte-identical to Pillow: ${r.identical})`);
-    console.log(`  @mtailor/preprocess resize   median ${fmt(r.ours.median)} ms  p25–p75 ${spread(r.ours)}`);
+    console.log(
+      `  resize (${r.backend} passes)         median ${fmt(r.ours.median)} ms  p25–p75 ${spread(r.ours)}`,
+    );
+    console.log(
+      `  resize (js passes, fallback)  median ${fmt(r.oursJs.median)} ms  p25–p75 ${spread(r.oursJs)}`,
+    );
     console.log(
       `  preprocess(resize-224 preset) median ${fmt(r.full.median)} ms  p25–p75 ${spread(r.full)}  (resize + tensor)`,
     );
@@ -198,7 +218,10 @@ async function main() {
         `  Pillow C resize               median ${fmt(r.pillow.median)} ms  p25–p75 ${spread(r.pillow)}`,
       );
     const ratios = [];
-    if (r.pillow) ratios.push(`${(r.ours.median / r.pillow.median).toFixed(2)}× Pillow (target ≤ 1.5×)`);
+    if (r.pillow) {
+      ratios.push(`${(r.ours.median / r.pillow.median).toFixed(2)}× Pillow (target ≤ 1.5×)`);
+      ratios.push(`js fallback ${(r.oursJs.median / r.pillow.median).toFixed(2)}× Pillow`);
+    }
     if (r.sharp) ratios.push(`${(r.ours.median / r.sharp.median).toFixed(2)}× sharp`);
     console.log(`  ratio (ours / theirs, medians): ${ratios.join(', ') || '–'}\n`);
   }
