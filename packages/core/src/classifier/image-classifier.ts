@@ -102,6 +102,7 @@ export class ImageClassifier {
   /** The preprocessing settings, as plain data (what pipeline workers rebuild their preprocessor from). */
   readonly preprocessorSettings: PreprocessorSettings;
   readonly #ownsModel: boolean;
+  readonly #disposers: (() => void)[] = [];
   #disposed = false;
 
   private constructor(init: {
@@ -311,11 +312,21 @@ export class ImageClassifier {
     });
   }
 
-  /** Releases the model session (unless the model was passed in by the caller). Idempotent. */
+  /**
+   * Releases the model session (unless the model was passed in by the caller) and stops the pipeline's
+   * preprocessing workers. Idempotent.
+   */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
+    for (const fn of this.#disposers.splice(0)) fn();
     if (this.#ownsModel) this.model.dispose();
+  }
+
+  /** @internal Runs `fn` on {@link ImageClassifier.dispose} (used by the pipeline to stop its workers). */
+  onDispose(fn: () => void): void {
+    if (this.#disposed) fn();
+    else this.#disposers.push(fn);
   }
 
   /** True after {@link ImageClassifier.dispose}. */

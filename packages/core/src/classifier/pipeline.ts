@@ -81,7 +81,7 @@ export async function* classifyStream<I extends PipelineInput>(
   if (!is.positiveInteger(readAhead))
     throw is.invalidParameterError('readAhead', 'positive integer', readAhead);
 
-  const pool = workers > 0 ? new PreprocessWorkerPool(classifier.preprocessorSettings, workers) : undefined;
+  const pool = workers > 0 ? workerPool(classifier, workers) : undefined;
   const preprocess = (input: I): Promise<PooledImage> =>
     pool ? pool.process(input) : classifier.preprocessor.process(input);
   const iterator =
@@ -170,6 +170,29 @@ export async function* classifyStream<I extends PipelineInput>(
     if (!exhausted) await iterator.return?.();
     // Let queued work settle before the pool goes, so no promise is left rejecting unobserved.
     await Promise.all(queue.map((q) => q.result));
-    await pool?.close();
   }
+}
+
+const pools = new WeakMap<ImageClassifier, PreprocessWorkerPool>();
+
+/**
+ * The classifier's worker pool, started on first use and kept for its life (closed by `dispose()`): starting
+ * workers and warming up their JIT costs tens of milliseconds, which a service pays once, not per request.
+ */
+function workerPool(classifier: ImageClassifier, size: number): PreprocessWorkerPool {
+  let pool = pools.get(classifier);
+  if (pool && pool.size !== size) {
+    void pool.close();
+    pool = undefined;
+  }
+  if (!pool) {
+    const created = new PreprocessWorkerPool(classifier.preprocessorSettings, size);
+    pools.set(classifier, created);
+    classifier.onDispose(() => {
+      pools.delete(classifier);
+      void created.close();
+    });
+    pool = created;
+  }
+  return pool;
 }

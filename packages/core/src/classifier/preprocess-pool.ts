@@ -33,22 +33,28 @@ export class PreprocessWorkerPool {
   readonly #workers: PoolWorker[] = [];
   #nextId = 0;
   #closed = false;
+  #inFlight = 0;
 
   /** Starts `size` workers (they load the built `dist/` code next to this file). */
   constructor(settings: PreprocessorSettings, size: number) {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL('./preprocess-worker.js', import.meta.url), { workerData: settings });
+      // Idle workers must not keep the process alive (a forgotten dispose() would hang it); #track() refs them
+      // while work is in flight, so that awaiting a result does too.
+      worker.unref();
       const entry: PoolWorker = { worker, inFlight: new Map() };
       worker.on('message', (response: WorkerResponse) => {
         const pending = entry.inFlight.get(response.id);
         if (!pending) return;
         entry.inFlight.delete(response.id);
+        this.#track(-1);
         if (response.ok) pending.resolve({ tensor: response.tensor, timings: response.timings });
         else pending.reject(fromErrorData(response.error));
       });
       const failAll = (err: Error): void => {
         for (const pending of entry.inFlight.values())
           pending.reject(new InferenceError(`preprocessing worker failed: ${err.message}`, { cause: err }));
+        this.#track(-entry.inFlight.size);
         entry.inFlight.clear();
       };
       worker.on('error', failAll);
@@ -77,9 +83,18 @@ export class PreprocessWorkerPool {
       }
       const id = this.#nextId++;
       target.inFlight.set(id, { resolve, reject });
+      this.#track(1);
       const request: WorkerRequest = { id, input };
       target.worker.postMessage(request);
     });
+  }
+
+  /** Keeps the process alive exactly while some image is in flight. */
+  #track(delta: number): void {
+    const before = this.#inFlight;
+    this.#inFlight += delta;
+    if (before === 0 && this.#inFlight > 0) for (const w of this.#workers) w.worker.ref();
+    else if (before > 0 && this.#inFlight === 0) for (const w of this.#workers) w.worker.unref();
   }
 
   /** Stops the workers. */
