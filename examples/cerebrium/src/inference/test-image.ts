@@ -1,0 +1,77 @@
+/**
+ * The built-in `test_mode` image. Nothing is copied from anywhere: the image is drawn from code (an SVG of an
+ * orange, rasterised to PNG by sharp at start), so the server image ships without test data.
+ *
+ * What it proves, honestly: the whole path (PNG decode → preprocess → batch → onnxruntime → softmax) runs and
+ * answers the class recorded for this model. For the models listed in {@link KNOWN_TEST_CLASSES} (found once by
+ * running this exact image through them, see the README) that is a fixed expected class; for any other model the
+ * class found by the startup self-test becomes the expectation, so later `test_mode` calls prove the model still
+ * answers the same, deterministically — not that it is right. For a real check, set `MTAILOR_TEST_IMAGE` and
+ * `MTAILOR_TEST_EXPECTED_CLASS` to an image of your own and its true class.
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import sharp from 'sharp';
+
+/** The synthetic test image as SVG: an orange with a leaf on a light background, 320×256. */
+export const SYNTHETIC_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="320" height="256" viewBox="0 0 320 256">
+  <defs>
+    <radialGradient id="peel" cx="40%" cy="35%" r="65%">
+      <stop offset="0%" stop-color="#ffc04d"/>
+      <stop offset="55%" stop-color="#f28c00"/>
+      <stop offset="100%" stop-color="#b85c00"/>
+    </radialGradient>
+  </defs>
+  <rect width="320" height="256" fill="#f4efe6"/>
+  <ellipse cx="165" cy="240" rx="110" ry="12" fill="#d9d0c2"/>
+  <circle cx="160" cy="136" r="100" fill="url(#peel)"/>
+  <circle cx="160" cy="40" r="5" fill="#6b4a1f"/>
+  <path d="M163 40 C 190 10, 230 12, 240 25 C 215 40, 185 45, 163 40 Z" fill="#3f8f2f"/>
+</svg>`;
+
+/**
+ * Expected class of the synthetic image for models it was measured with, by the model file's sha256.
+ * (Measured with `engine: 'exact'` and `'fast'`, `autoOrient` on and off: same class.)
+ */
+export const KNOWN_TEST_CLASSES: Readonly<Record<string, { classId: number; model: string }>> = {};
+
+/** The image `test_mode` classifies and the class it must get. */
+export interface TestImage {
+  bytes: Uint8Array;
+  /** Where it came from: `synthetic` or the configured path. */
+  source: string;
+  /** The class it must get; `undefined` until the startup self-test records one (unknown model, synthetic image). */
+  expectedClass: number | undefined;
+  /** How `expectedClass` is known: from the user, measured for this model, or recorded at startup. */
+  expectation: 'configured' | 'known-model' | 'recorded-at-startup';
+}
+
+/** Renders the synthetic image to PNG bytes. */
+export async function renderSyntheticTestImage(): Promise<Uint8Array> {
+  return new Uint8Array(await sharp(Buffer.from(SYNTHETIC_SVG)).png().toBuffer());
+}
+
+/**
+ * The test image for a model: the configured one (`MTAILOR_TEST_IMAGE` + `MTAILOR_TEST_EXPECTED_CLASS`) or the
+ * synthetic one with the expectation known for `modelSha256`.
+ */
+export async function loadTestImage(
+  modelSha256: string,
+  configured?: { path: string; expectedClass: number },
+): Promise<TestImage> {
+  if (configured) {
+    return {
+      bytes: new Uint8Array(await readFile(configured.path)),
+      source: configured.path,
+      expectedClass: configured.expectedClass,
+      expectation: 'configured',
+    };
+  }
+  const known = KNOWN_TEST_CLASSES[modelSha256];
+  return {
+    bytes: await renderSyntheticTestImage(),
+    source: 'synthetic',
+    expectedClass: known?.classId,
+    expectation: known ? 'known-model' : 'recorded-at-startup',
+  };
+}

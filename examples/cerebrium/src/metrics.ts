@@ -1,0 +1,99 @@
+/**
+ * Prometheus metrics (prom-client), one registry per server so that several servers (or an embedding app's own
+ * registry) never collide: requests by route and status, latency histograms, batch sizes, queue depth, model
+ * load time, plus prom-client's default process metrics.
+ * @module
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Where the gauges read live values from. */
+export interface MetricsSources {
+  queueDepth: () => number;
+  inFlight: () => number;
+}
+
+/**
+ * The server's metrics.
+ *
+ * @example
+ * ```ts
+ * const metrics = new ServerMetrics();
+ * metrics.observeBatch(8);
+ * const text = await metrics.registry.metrics();
+ * ```
+ */
+export class ServerMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'method' | 'route' | 'status_code'>;
+  readonly requestDuration: Histogram<'method' | 'route'>;
+  readonly batchSize: Histogram;
+  readonly inferenceDuration: Histogram;
+  readonly queueDepth: Gauge;
+  readonly inFlight: Gauge;
+  readonly modelLoadSeconds: Gauge;
+  private sources: MetricsSources | undefined;
+
+  constructor(options: { prefix?: string; registry?: Registry; defaultMetrics?: boolean } = {}) {
+    const p = options.prefix ?? 'mtailor_';
+    this.registry = options.registry ?? new Registry();
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: p });
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: `${p}http_requests_total`,
+      help: 'HTTP requests by method, route pattern and status code',
+      labelNames: ['method', 'route', 'status_code'],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: `${p}http_request_duration_seconds`,
+      help: 'HTTP request latency by method and route pattern',
+      labelNames: ['method', 'route'],
+      buckets: [0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10],
+      registers,
+    });
+    this.batchSize = new Histogram({
+      name: `${p}batch_size`,
+      help: 'Images per onnxruntime run (dynamic micro-batching)',
+      buckets: [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64],
+      registers,
+    });
+    this.inferenceDuration = new Histogram({
+      name: `${p}inference_duration_seconds`,
+      help: 'onnxruntime time per batch',
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
+      registers,
+    });
+    const self = this;
+    this.queueDepth = new Gauge({
+      name: `${p}queue_depth`,
+      help: 'Preprocessed images waiting for a batch',
+      registers,
+      collect() {
+        this.set(self.sources?.queueDepth() ?? 0);
+      },
+    });
+    this.inFlight = new Gauge({
+      name: `${p}in_flight_requests`,
+      help: 'Inference requests admitted and not finished (decoding, queued or running)',
+      registers,
+      collect() {
+        this.set(self.sources?.inFlight() ?? 0);
+      },
+    });
+    this.modelLoadSeconds = new Gauge({
+      name: `${p}model_load_seconds`,
+      help: 'Time to load the model and warm it up',
+      registers,
+    });
+  }
+
+  /** Connects the gauges to the engine. */
+  attach(sources: MetricsSources): void {
+    this.sources = sources;
+  }
+
+  /** Records one batch. */
+  observeBatch(size: number): void {
+    this.batchSize.observe(size);
+  }
+}

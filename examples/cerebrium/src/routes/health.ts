@@ -1,0 +1,114 @@
+/**
+ * `GET /health` (liveness: the process and its event loop answer) and `GET /ready` (model loaded and the
+ * self-test passed; 503 otherwise), both with memory, free disk, model status, last inference and versions.
+ * @module
+ */
+import { statfs } from 'node:fs/promises';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { FastifyInstance } from 'fastify';
+import type { RouteContext } from '../context.js';
+import { runtimeVersions } from '../versions.js';
+
+/** The body of `/health` and `/ready`. */
+export interface HealthReply {
+  status: 'ok' | 'ready' | 'not_ready';
+  uptime_s: number;
+  event_loop_delay_ms: { p50: number; p99: number; max: number };
+  memory: { rss: number; heap_used: number; heap_total: number; external: number; array_buffers: number };
+  disk: { path: string; free_bytes: number; total_bytes: number } | null;
+  model: {
+    name: string;
+    path: string;
+    status: 'loading' | 'loaded' | 'ready' | 'failed';
+    sha256: string | null;
+    load_error: string | null;
+    self_test: { ok: boolean; class_id: number; expected_class: number | null; source: string; ms: number } | null;
+  };
+  last_inference: { at: string; ms: number } | null;
+  queue_depth: number;
+  in_flight: number;
+  versions: Record<string, string>;
+}
+
+async function diskOf(dir: string): Promise<HealthReply['disk']> {
+  try {
+    const s = await statfs(dir);
+    return { path: dir, free_bytes: s.bavail * s.bsize, total_bytes: s.blocks * s.bsize };
+  } catch {
+    return null;
+  }
+}
+
+/** Registers `/health` and `/ready`. */
+export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  app.addHook('onClose', async () => loopDelay.disable());
+  const publicRoute = { public: ctx.config.publicHealth };
+
+  const snapshot = async (): Promise<HealthReply> => {
+    const engine = ctx.engine.current;
+    const status = engine?.status();
+    const mem = process.memoryUsage();
+    const ms = (ns: number): number => (Number.isFinite(ns) ? ns / 1e6 : 0);
+    const modelStatus = ctx.engine.error ? 'failed' : !engine ? 'loading' : engine.ready ? 'ready' : 'loaded';
+    const selfTest = status?.selfTest;
+    return {
+      status: 'ok',
+      uptime_s: (Date.now() - ctx.startedAt.getTime()) / 1000,
+      event_loop_delay_ms: {
+        p50: ms(loopDelay.percentile(50)),
+        p99: ms(loopDelay.percentile(99)),
+        max: ms(loopDelay.max),
+      },
+      memory: {
+        rss: mem.rss,
+        heap_used: mem.heapUsed,
+        heap_total: mem.heapTotal,
+        external: mem.external,
+        array_buffers: mem.arrayBuffers,
+      },
+      disk: await diskOf(path.dirname(ctx.config.modelPath)),
+      model: {
+        name: ctx.config.modelName,
+        path: ctx.config.modelPath,
+        status: modelStatus,
+        sha256: engine?.model.sha256 ?? null,
+        load_error: ctx.engine.error?.message ?? null,
+        self_test: selfTest
+          ? {
+              ok: selfTest.ok,
+              class_id: selfTest.classId,
+              expected_class: selfTest.expectedClass ?? null,
+              source: selfTest.source,
+              ms: selfTest.ms,
+            }
+          : null,
+      },
+      last_inference: status?.lastInference ?? null,
+      queue_depth: status?.queueDepth ?? 0,
+      in_flight: status?.inFlight ?? 0,
+      versions: runtimeVersions(engine?.model.onnxruntimeVersion),
+    };
+  };
+
+  app.get('/health', { config: publicRoute }, async () => snapshot());
+
+  app.get('/ready', { config: publicRoute }, async (_request, reply) => {
+    const body = await snapshot();
+    const ready = ctx.engine.current?.ready === true;
+    if (ready) return { ...body, status: 'ready' };
+    reply.code(503);
+    return {
+      ...body,
+      status: 'not_ready',
+      error: {
+        code: 'NOT_READY',
+        message: ctx.engine.error
+          ? `the model failed to load: ${ctx.engine.error.message}`
+          : 'the model is still loading or its self-test has not passed',
+      },
+    };
+  });
+}

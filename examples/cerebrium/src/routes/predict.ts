@@ -1,0 +1,270 @@
+/**
+ * `POST /predict`: one image in (JSON with `image_base64` | `image_url` | `test_mode`, raw `image/*` or
+ * `application/octet-stream` bytes, or `multipart/form-data` with one file), the top-k classes out.
+ * @module
+ */
+import { performance } from 'node:perf_hooks';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RouteContext } from '../context.js';
+import { HttpError } from '../http-errors.js';
+import { decodeBase64Image } from '../image-input.js';
+import { fetchImage } from '../url/fetch-image.js';
+
+/** The JSON body of `POST /predict`. Exactly one of `image_base64`, `image_url`, `test_mode`. */
+export interface PredictJsonBody {
+  /** The encoded image (JPEG, PNG, WebP, GIF, TIFF, AVIF) in base64, or a `data:` URL. */
+  image_base64?: string;
+  /** An http(s) URL the server downloads the image from (subject to the address policy). */
+  image_url?: string;
+  /** Classify the built-in test image and check its expected class. */
+  test_mode?: boolean;
+  /** How many classes to return, 1–1000 (default 5). */
+  top_k?: number;
+}
+
+/** One class in a reply. */
+export interface PredictionJson {
+  class_id: number;
+  label: string;
+  confidence: number;
+}
+
+/** The reply of `POST /predict`. */
+export interface PredictReply {
+  /** The request's `X-Request-Id` when it sent a valid one, else a generated id. */
+  run_id: string;
+  prediction: PredictionJson;
+  top_k: PredictionJson[];
+  /** Milliseconds per stage; `total` is the whole request as the server saw it. */
+  timings_ms: { fetch: number; decode: number; preprocess: number; queue: number; inference: number; total: number };
+  model: { name: string; sha256: string };
+  /** Present for `test_mode` requests. */
+  test_mode?: { passed: boolean; expected_class: number; source: string; expectation: string };
+}
+
+const predictionSchema = {
+  type: 'object',
+  required: ['class_id', 'label', 'confidence'],
+  properties: { class_id: { type: 'integer' }, label: { type: 'string' }, confidence: { type: 'number' } },
+} as const;
+
+/** JSON schema of {@link PredictReply}. */
+export const predictReplySchema = {
+  type: 'object',
+  required: ['run_id', 'prediction', 'top_k', 'timings_ms', 'model'],
+  properties: {
+    run_id: { type: 'string' },
+    prediction: predictionSchema,
+    top_k: { type: 'array', items: predictionSchema },
+    timings_ms: {
+      type: 'object',
+      required: ['fetch', 'decode', 'preprocess', 'queue', 'inference', 'total'],
+      properties: {
+        fetch: { type: 'number' },
+        decode: { type: 'number' },
+        preprocess: { type: 'number' },
+        queue: { type: 'number' },
+        inference: { type: 'number' },
+        total: { type: 'number' },
+      },
+    },
+    model: {
+      type: 'object',
+      required: ['name', 'sha256'],
+      properties: { name: { type: 'string' }, sha256: { type: 'string' } },
+    },
+    test_mode: {
+      type: 'object',
+      required: ['passed', 'expected_class', 'source', 'expectation'],
+      properties: {
+        passed: { type: 'boolean' },
+        expected_class: { type: 'integer' },
+        source: { type: 'string' },
+        expectation: { type: 'string' },
+      },
+    },
+  },
+} as const;
+
+const jsonBodySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    image_base64: { type: 'string', minLength: 1 },
+    image_url: { type: 'string', minLength: 1, maxLength: 8192 },
+    test_mode: { type: 'boolean' },
+    top_k: { type: 'integer', minimum: 1, maximum: 1000 },
+  },
+} as const;
+
+const querySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { top_k: { type: 'integer', minimum: 1, maximum: 1000 } },
+} as const;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The run id of a request: its `X-Request-Id` if it is a sane token, else Fastify's request id. */
+export function runIdOf(request: FastifyRequest): string {
+  const header = request.headers['x-request-id'];
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : String(request.id);
+}
+
+function parseTopK(value: unknown, where: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 1000) {
+    throw new HttpError(400, 'INVALID_INPUT', `${where}: top_k must be an integer from 1 to 1000`);
+  }
+  return n;
+}
+
+interface ImageSource {
+  bytes: Uint8Array;
+  fetchMs: number;
+  topK: number | undefined;
+  testMode: boolean;
+}
+
+async function readMultipart(request: FastifyRequest, maxBytes: number): Promise<ImageSource> {
+  let bytes: Uint8Array | undefined;
+  let topK: number | undefined;
+  for await (const part of request.parts()) {
+    if (part.type === 'file') {
+      if (bytes) throw new HttpError(400, 'INVALID_INPUT', 'multipart: send exactly one file');
+      const buf = await part.toBuffer();
+      if (part.file.truncated || buf.length > maxBytes) {
+        throw new HttpError(413, 'IMAGE_TOO_LARGE', `the file exceeds the limit of ${maxBytes} bytes`);
+      }
+      bytes = buf;
+    } else if (part.fieldname === 'top_k') {
+      topK = parseTopK(part.value, 'multipart field');
+    } else {
+      throw new HttpError(400, 'INVALID_INPUT', `multipart: unknown field ${JSON.stringify(part.fieldname)}`);
+    }
+  }
+  if (!bytes) throw new HttpError(400, 'INVALID_INPUT', 'multipart: no file part');
+  return { bytes, fetchMs: 0, topK, testMode: false };
+}
+
+async function readImage(ctx: RouteContext, request: FastifyRequest): Promise<ImageSource> {
+  const query = request.query as { top_k?: number };
+  if (request.isMultipart()) {
+    const source = await readMultipart(request, ctx.config.maxImageBytes);
+    return { ...source, topK: source.topK ?? query.top_k };
+  }
+  const body = request.body;
+  if (Buffer.isBuffer(body)) {
+    if (body.length > ctx.config.maxImageBytes) {
+      throw new HttpError(413, 'IMAGE_TOO_LARGE', `the image is ${body.length} bytes; the limit is ${ctx.config.maxImageBytes}`);
+    }
+    return { bytes: body, fetchMs: 0, topK: query.top_k, testMode: false };
+  }
+  if (typeof body !== 'object' || body === null) {
+    throw new HttpError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      'send JSON, image/* or application/octet-stream bytes, or multipart/form-data with one file',
+    );
+  }
+  const json = body as PredictJsonBody;
+  const given = (['image_base64', 'image_url', 'test_mode'] as const).filter(
+    (k) => json[k] !== undefined && json[k] !== false,
+  );
+  if (given.length !== 1) {
+    throw new HttpError(
+      400,
+      'INVALID_INPUT',
+      given.length === 0
+        ? 'send exactly one of image_base64, image_url or test_mode: true'
+        : `send exactly one of image_base64, image_url or test_mode, not ${given.join(' and ')}`,
+    );
+  }
+  const topK = json.top_k ?? query.top_k;
+  if (json.image_base64 !== undefined) {
+    return { bytes: decodeBase64Image(json.image_base64, ctx.config.maxImageBytes), fetchMs: 0, topK, testMode: false };
+  }
+  if (json.image_url !== undefined) {
+    const t0 = performance.now();
+    const aborted = new AbortController();
+    request.raw.once('close', () => {
+      if (!request.raw.complete) aborted.abort();
+    });
+    const fetched = await fetchImage(json.image_url, {
+      policy: ctx.policy,
+      maxBytes: ctx.config.maxImageBytes,
+      connectTimeoutMs: ctx.config.urlConnectTimeoutMs,
+      totalTimeoutMs: ctx.config.urlTimeoutMs,
+      maxRedirects: ctx.config.urlMaxRedirects,
+      resolve: ctx.urlFetch.resolve,
+      onConnect: ctx.urlFetch.onConnect,
+      signal: aborted.signal,
+    });
+    return { bytes: fetched.bytes, fetchMs: performance.now() - t0, topK, testMode: false };
+  }
+  return { bytes: new Uint8Array(), fetchMs: 0, topK, testMode: true };
+}
+
+/** Registers `POST /predict`. */
+export function registerPredictRoute(app: FastifyInstance, ctx: RouteContext): void {
+  app.post(
+    '/predict',
+    {
+      bodyLimit: ctx.config.maxBodyBytes,
+      schema: {
+        querystring: querySchema,
+        body: { content: { 'application/json': { schema: jsonBodySchema } } },
+        response: {
+          200: predictReplySchema,
+          '4xx': { $ref: 'mtailor.error#' },
+          '5xx': { $ref: 'mtailor.error#' },
+        },
+      },
+    },
+    async (request, reply) => {
+      const t0 = performance.now();
+      const engine = ctx.engine.require();
+      const runId = runIdOf(request);
+      reply.header('x-request-id', runId);
+      const source = await readImage(ctx, request);
+      const k = parseTopK(source.topK, 'top_k') ?? 5;
+      const bytes = source.testMode ? engine.testImageBytes : source.bytes;
+      const result = await engine.admit(() => engine.classify(bytes, k));
+      const top = result.predictions[0];
+      if (!top) throw new HttpError(500, 'INTERNAL', 'the model returned no classes');
+      const answer: PredictReply = {
+        run_id: runId,
+        prediction: top,
+        top_k: result.predictions,
+        timings_ms: {
+          fetch: source.fetchMs,
+          decode: result.timings.decode,
+          preprocess: result.timings.preprocess,
+          queue: result.timings.queue,
+          inference: result.timings.inference,
+          total: performance.now() - t0,
+        },
+        model: { name: engine.model.name, sha256: engine.model.sha256 },
+      };
+      if (source.testMode) {
+        const selfTest = engine.status().selfTest;
+        const expected = selfTest?.expectedClass ?? -1;
+        if (top.class_id !== expected) {
+          throw new HttpError(
+            503,
+            'TEST_MODE_MISMATCH',
+            `test image classified as ${top.class_id} (${top.label}); expected ${expected}`,
+          );
+        }
+        answer.test_mode = {
+          passed: true,
+          expected_class: expected,
+          source: selfTest?.source ?? 'synthetic',
+          expectation: selfTest?.expectation ?? 'recorded-at-startup',
+        };
+      }
+      return answer;
+    },
+  );
+}
