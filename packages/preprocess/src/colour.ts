@@ -21,7 +21,14 @@ export function toRGB(image: RawImage): RawImage {
   return toRGBUnchecked(image);
 }
 
-/** {@link toRGB} without validation (callers have validated). */
+/**
+ * {@link toRGB} without validation (callers have validated).
+ *
+ * @example
+ * ```ts
+ * const rgb = toRGBUnchecked(image); // image already validated by the caller
+ * ```
+ */
 export function toRGBUnchecked(image: RawImage): RawImage {
   const { width, height, channels } = image;
   if (channels === 3) return image;

@@ -15,7 +15,14 @@ function roundHalfEven(value: number): number {
   return floor % 2 === 0 ? floor : floor + 1;
 }
 
-/** Where a center crop takes its pixels from, in source coordinates (may be negative: zero padding). */
+/**
+ * Where a center crop takes its pixels from, in source coordinates (may be negative: zero padding).
+ *
+ * @example
+ * ```ts
+ * const { left, top } = centerCropWindow(341, 256, 224, 224); // { left: 58, top: 16, ... }
+ * ```
+ */
 export interface CropWindow {
   /** Source column of the crop's left edge (negative where the image is padded). */
   left: number;
@@ -58,7 +65,14 @@ export function centerCropWindow(
   return { left: left - padLeft, top: top - padTop, width: cropWidth, height: cropHeight };
 }
 
-/** Validates {@link CenterCropOptions} (field names prefixed by `prefix` in messages). */
+/**
+ * Validates {@link CenterCropOptions} (field names prefixed by `prefix` in messages).
+ *
+ * @example
+ * ```ts
+ * assertCenterCropOptions({ width: 224, height: 224 }); // ok; { width: 0 } throws INVALID_OPTION
+ * ```
+ */
 export function assertCenterCropOptions(options: unknown, prefix = ''): asserts options is CenterCropOptions {
   if (!is.plainObject(options))
     throw is.invalidParameterError(`${prefix}options`, 'object { width, height }', options);
@@ -82,7 +96,14 @@ export function centerCrop(image: RawImage, options: CenterCropOptions): RawImag
   return centerCropUnchecked(image, options.width, options.height);
 }
 
-/** {@link centerCrop} without validation (callers have validated). */
+/**
+ * {@link centerCrop} without validation (callers have validated).
+ *
+ * @example
+ * ```ts
+ * const cropped = centerCropUnchecked(image, 224, 224); // image already validated
+ * ```
+ */
 export function centerCropUnchecked(image: RawImage, width: number, height: number): RawImage {
   const { channels } = image;
   const out = createImage(width, height, channels);

@@ -10,6 +10,11 @@
  * - `INVALID_RECIPE`: a {@link PreprocessRecipe} (or a preset name) is not valid;
  * - `CHANNELS_MISMATCH`: the image has a channel count the operation cannot take (e.g. a tensor from RGBA);
  * - `SIZE_MISMATCH`: images that must share one size do not (batching).
+ *
+ * @example
+ * ```ts
+ * if (err instanceof PreprocessError && err.code === 'INVALID_RECIPE') showRecipeHelp();
+ * ```
  */
 export type PreprocessErrorCode =
   | 'INVALID_IMAGE_BUFFER'

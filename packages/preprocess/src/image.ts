@@ -6,9 +6,23 @@ import { PreprocessError } from './errors.js';
 import * as is from './is.js';
 import type { ChannelCount, RawImage } from './types.js';
 
-/** Largest width or height this package produces (sizes above this are almost certainly a bug). */
+/**
+ * Largest width or height this package produces (sizes above this are almost certainly a bug).
+ *
+ * @example
+ * ```ts
+ * resize(image, { width: MAX_DIMENSION + 1, height: 1 }); // throws INVALID_OPTION
+ * ```
+ */
 export const MAX_DIMENSION = 65535;
-/** Largest pixel count this package produces (sharp's default `limitInputPixels`, 16383 × 16383). */
+/**
+ * Largest pixel count this package produces (sharp's default `limitInputPixels`, 16383 × 16383).
+ *
+ * @example
+ * ```ts
+ * resize(image, { width: 30000, height: 30000 }); // throws: 9e8 > MAX_PIXELS
+ * ```
+ */
 export const MAX_PIXELS = 0x3fff * 0x3fff;
 
 /**

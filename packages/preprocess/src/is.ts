@@ -5,26 +5,68 @@
  */
 import { PreprocessError, type PreprocessErrorCode } from './errors.js';
 
-/** True for a value that is neither `undefined` nor `null`. */
+/**
+ * True for a value that is neither `undefined` nor `null`.
+ *
+ * @example
+ * ```ts
+ * is.defined(0); // true — is.defined(undefined) and is.defined(null) are false
+ * ```
+ */
 export const defined = <T>(value: T | undefined | null): value is T => value !== undefined && value !== null;
 
-/** True for a finite number. */
+/**
+ * True for a finite number.
+ *
+ * @example
+ * ```ts
+ * is.number(1.5); // true — is.number(NaN) is false
+ * ```
+ */
 export const number = (value: unknown): value is number =>
   typeof value === 'number' && Number.isFinite(value);
 
-/** True for an integer ≥ 1. */
+/**
+ * True for an integer ≥ 1.
+ *
+ * @example
+ * ```ts
+ * is.positiveInteger(224); // true — 0, -1 and 2.5 are not
+ * ```
+ */
 export const positiveInteger = (value: unknown): value is number =>
   typeof value === 'number' && Number.isInteger(value) && value >= 1;
 
-/** True for an integer ≥ 0. */
+/**
+ * True for an integer ≥ 0.
+ *
+ * @example
+ * ```ts
+ * is.nonNegativeInteger(0); // true
+ * ```
+ */
 export const nonNegativeInteger = (value: unknown): value is number =>
   typeof value === 'number' && Number.isInteger(value) && value >= 0;
 
-/** True for a plain object (not an array, not null). */
+/**
+ * True for a plain object (not an array, not null).
+ *
+ * @example
+ * ```ts
+ * is.plainObject({}); // true — null and [] are not
+ * ```
+ */
 export const plainObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** True when `value` is one of `allowed`. */
+/**
+ * True when `value` is one of `allowed`.
+ *
+ * @example
+ * ```ts
+ * is.oneOf('NCHW', ['NCHW', 'NHWC']); // true
+ * ```
+ */
 export const oneOf = <T extends string>(value: unknown, allowed: readonly T[]): value is T =>
   typeof value === 'string' && (allowed as readonly string[]).includes(value);
 

@@ -6,7 +6,14 @@ import { PreprocessError } from './errors.js';
 import { IMAGENET_MEAN, IMAGENET_STD } from './tensor.js';
 import type { PreprocessRecipe } from './types.js';
 
-/** Names of the built-in presets. */
+/**
+ * Names of the built-in presets.
+ *
+ * @example
+ * ```ts
+ * const name: PresetName = 'imagenet-eval';
+ * ```
+ */
 export type PresetName = 'resize-224' | 'imagenet-eval';
 
 /**

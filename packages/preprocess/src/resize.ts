@@ -46,7 +46,14 @@ export function resize(image: RawImage, options: ResizeOptions): RawImage {
   return resizeUnchecked(image, width, height, filter);
 }
 
-/** {@link resize} without validation (callers have validated). */
+/**
+ * {@link resize} without validation (callers have validated).
+ *
+ * @example
+ * ```ts
+ * const out = resizeUnchecked(image, 224, 224, 'bilinear'); // image and sizes already validated
+ * ```
+ */
 export function resizeUnchecked(
   image: RawImage,
   width: number,
@@ -142,7 +149,14 @@ export function shorterSideOutputSize(
   return wIsShort ? { width: newShort, height: newLong } : { width: newLong, height: newShort };
 }
 
-/** Validates {@link ResizeShorterSideOptions} (field names prefixed by `prefix` in messages). */
+/**
+ * Validates {@link ResizeShorterSideOptions} (field names prefixed by `prefix` in messages).
+ *
+ * @example
+ * ```ts
+ * assertShorterSideOptions({ size: 256 }); // ok; { size: 256, maxSize: 256 } throws
+ * ```
+ */
 export function assertShorterSideOptions(
   options: unknown,
   prefix = '',

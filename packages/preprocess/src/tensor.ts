@@ -7,12 +7,33 @@ import { assertRawImage } from './image.js';
 import * as is from './is.js';
 import type { ChannelOrder, RawImage, TensorLayout, TensorOptions, TensorTarget } from './types.js';
 
-/** ImageNet mean (RGB), as torchvision's reference scripts give it. */
+/**
+ * ImageNet mean (RGB), as torchvision's reference scripts give it.
+ *
+ * @example
+ * ```ts
+ * toTensor(image, { mean: IMAGENET_MEAN, std: IMAGENET_STD }); // the defaults
+ * ```
+ */
 export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
-/** ImageNet standard deviation (RGB). */
+/**
+ * ImageNet standard deviation (RGB).
+ *
+ * @example
+ * ```ts
+ * toTensor(image, { mean: IMAGENET_MEAN, std: IMAGENET_STD }); // the defaults
+ * ```
+ */
 export const IMAGENET_STD: readonly [number, number, number] = [0.229, 0.224, 0.225];
 
-/** {@link TensorOptions} with every default filled in. */
+/**
+ * {@link TensorOptions} with every default filled in.
+ *
+ * @example
+ * ```ts
+ * const { layout, channelOrder }: ResolvedTensorOptions = resolveTensorOptions({});
+ * ```
+ */
 export interface ResolvedTensorOptions {
   mean: readonly [number, number, number];
   std: readonly [number, number, number];
@@ -139,7 +160,14 @@ function assertTarget(target: unknown, length: number): asserts target is Tensor
   }
 }
 
-/** Writes the tensor of one validated RGB image at `out[offset ..]`. */
+/**
+ * Writes the tensor of one validated RGB image at `out[offset ..]`.
+ *
+ * @example
+ * ```ts
+ * writeTensor(image, resolved, tensorLookupTable(resolved), batch, 2 * 3 * 224 * 224);
+ * ```
+ */
 export function writeTensor(
   image: RawImage,
   resolved: ResolvedTensorOptions,

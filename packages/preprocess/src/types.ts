@@ -3,7 +3,14 @@
  * @module
  */
 
-/** Number of interleaved channels of a {@link RawImage}: gray, RGB or RGBA. */
+/**
+ * Number of interleaved channels of a {@link RawImage}: gray, RGB or RGBA.
+ *
+ * @example
+ * ```ts
+ * const channels: ChannelCount = info.channels as ChannelCount;
+ * ```
+ */
 export type ChannelCount = 1 | 3 | 4;
 
 /**
@@ -26,10 +33,24 @@ export interface RawImage {
   channels: ChannelCount;
 }
 
-/** Pillow's resampling filters (`PIL.Image.Resampling`), same names in lower case. */
+/**
+ * Pillow's resampling filters (`PIL.Image.Resampling`), same names in lower case.
+ *
+ * @example
+ * ```ts
+ * resize(image, { width: 224, height: 224, filter: 'bicubic' satisfies ResampleFilter });
+ * ```
+ */
 export type ResampleFilter = 'nearest' | 'box' | 'bilinear' | 'hamming' | 'bicubic' | 'lanczos';
 
-/** Options of {@link resize}. */
+/**
+ * Options of {@link resize}.
+ *
+ * @example
+ * ```ts
+ * const options: ResizeOptions = { width: 224, height: 224, filter: 'bilinear' };
+ * ```
+ */
 export interface ResizeOptions {
   /** Output width in pixels (positive integer). */
   width: number;
@@ -39,7 +60,14 @@ export interface ResizeOptions {
   filter?: ResampleFilter;
 }
 
-/** Options of {@link resizeShorterSide} — torchvision `Resize(size: int, max_size=None)` semantics. */
+/**
+ * Options of {@link resizeShorterSide} — torchvision `Resize(size: int, max_size=None)` semantics.
+ *
+ * @example
+ * ```ts
+ * const options: ResizeShorterSideOptions = { size: 256 }; // Resize(256)
+ * ```
+ */
 export interface ResizeShorterSideOptions {
   /** Target length of the shorter side. */
   size: number;
@@ -49,20 +77,46 @@ export interface ResizeShorterSideOptions {
   filter?: ResampleFilter;
 }
 
-/** Options of {@link centerCrop} — torchvision `CenterCrop((height, width))`. */
+/**
+ * Options of {@link centerCrop} — torchvision `CenterCrop((height, width))`.
+ *
+ * @example
+ * ```ts
+ * const options: CenterCropOptions = { width: 224, height: 224 }; // CenterCrop(224)
+ * ```
+ */
 export interface CenterCropOptions {
   width: number;
   height: number;
 }
 
-/** Channel order of the output tensor. */
+/**
+ * Channel order of the output tensor.
+ *
+ * @example
+ * ```ts
+ * toTensor(image, { channelOrder: 'BGR' satisfies ChannelOrder });
+ * ```
+ */
 export type ChannelOrder = 'RGB' | 'BGR';
-/** Memory layout of the output tensor. */
+/**
+ * Memory layout of the output tensor.
+ *
+ * @example
+ * ```ts
+ * toTensor(image, { layout: 'NHWC' satisfies TensorLayout });
+ * ```
+ */
 export type TensorLayout = 'NCHW' | 'NHWC';
 
 /**
  * Options of {@link toTensor}: `out = (pixel / scale − mean[c]) / std[c]`, computed in float32 exactly as
  * torchvision's `ToTensor()` + `Normalize(mean, std)` do.
+ *
+ * @example
+ * ```ts
+ * const options: TensorOptions = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], layout: 'NCHW' };
+ * ```
  */
 export interface TensorOptions {
   /** Per-channel mean in the scaled range, default ImageNet `[0.485, 0.456, 0.406]`. */
@@ -77,7 +131,14 @@ export interface TensorOptions {
   layout?: TensorLayout;
 }
 
-/** One step of a {@link PreprocessRecipe}; plain JSON data. */
+/**
+ * One step of a {@link PreprocessRecipe}; plain JSON data.
+ *
+ * @example
+ * ```ts
+ * const step: PreprocessStep = { op: 'resizeShorterSide', size: 256 };
+ * ```
+ */
 export type PreprocessStep =
   /** Convert to 3-channel RGB the way PIL `convert('RGB')` does (gray replicated, alpha dropped). */
   | { op: 'toRGB' }
@@ -91,6 +152,11 @@ export type PreprocessStep =
 /**
  * A whole preprocessing pipeline as JSON-serialisable data: image steps, then the tensor conversion.
  * The recipe travels with a model (see `@mtailor/core`'s model manifest).
+ *
+ * @example
+ * ```ts
+ * const recipe: PreprocessRecipe = { steps: [{ op: 'toRGB' }], tensor: {} };
+ * ```
  */
 export interface PreprocessRecipe {
   /** Optional human-readable name, e.g. `'resize-224'`. */
@@ -104,6 +170,11 @@ export interface PreprocessRecipe {
 /**
  * Where {@link toTensor} writes: `out[offset ..]` of a preallocated buffer, e.g. the slot of one image in a batch
  * tensor. `offset` is counted in elements (floats), not bytes.
+ *
+ * @example
+ * ```ts
+ * toTensor(image, {}, { out: batch, offset: i * 3 * 224 * 224 } satisfies TensorTarget);
+ * ```
  */
 export interface TensorTarget {
   /** The buffer to write into. */
@@ -112,7 +183,14 @@ export interface TensorTarget {
   offset: number;
 }
 
-/** What {@link preprocess} returns: the tensor of one image and the image size it was computed at. */
+/**
+ * What {@link preprocess} returns: the tensor of one image and the image size it was computed at.
+ *
+ * @example
+ * ```ts
+ * const { tensor, width, height }: PreprocessResult = preprocess(image, getPreset('resize-224'));
+ * ```
+ */
 export interface PreprocessResult {
   /** `3 × height × width` floats in the recipe's layout (a view into the target buffer when one was given). */
   tensor: Float32Array;

@@ -6,12 +6,33 @@
  */
 import type { ResampleKernel } from './filters.js';
 
-/** Fractional bits of the fixed-point weights for 8-bit images: 32 − 8 − 2. */
+/**
+ * Fractional bits of the fixed-point weights for 8-bit images: 32 − 8 − 2.
+ *
+ * @example
+ * ```ts
+ * const byte = sum >> PRECISION_BITS; // then clamped to 0..255
+ * ```
+ */
 export const PRECISION_BITS = 22;
-/** Rounding offset every accumulator starts from (one half in fixed point). */
+/**
+ * Rounding offset every accumulator starts from (one half in fixed point).
+ *
+ * @example
+ * ```ts
+ * let sum = ROUNDING_HALF; // + Σ pixel × weight
+ * ```
+ */
 export const ROUNDING_HALF = 1 << (PRECISION_BITS - 1);
 
-/** The convolution windows of one axis. */
+/**
+ * The convolution windows of one axis.
+ *
+ * @example
+ * ```ts
+ * const { ksize, bounds, weights }: AxisCoefficients = computeAxisCoefficients(640, 224, kernel);
+ * ```
+ */
 export interface AxisCoefficients {
   /** Weights per output pixel (maximum window length). */
   readonly ksize: number;

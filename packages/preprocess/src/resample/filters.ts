@@ -6,7 +6,14 @@
  */
 import type { ResampleFilter } from '../types.js';
 
-/** A convolution kernel: its half-width at scale 1 and its weight function. */
+/**
+ * A convolution kernel: its half-width at scale 1 and its weight function.
+ *
+ * @example
+ * ```ts
+ * const { support, weight } = RESAMPLE_KERNELS.lanczos; // 3, sinc(x)·sinc(x/3)
+ * ```
+ */
 export interface ResampleKernel {
   /** Half-width of the kernel in source pixels at scale 1. */
   readonly support: number;
@@ -70,7 +77,14 @@ export const RESAMPLE_KERNELS: Readonly<Record<Exclude<ResampleFilter, 'nearest'
   lanczos: { support: 3, weight: lanczosWeight },
 };
 
-/** All filter names, in Pillow's numbering order. */
+/**
+ * All filter names, in Pillow's numbering order.
+ *
+ * @example
+ * ```ts
+ * RESAMPLE_FILTERS.includes('lanczos'); // true
+ * ```
+ */
 export const RESAMPLE_FILTERS: readonly ResampleFilter[] = [
   'nearest',
   'box',

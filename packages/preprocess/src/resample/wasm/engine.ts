@@ -41,7 +41,14 @@ interface WasmApi {
   Instance: new (module: object, imports: object) => { exports: unknown };
 }
 
-/** Which implementation of the convolution passes {@link resize} uses. */
+/**
+ * Which implementation of the convolution passes {@link resize} uses.
+ *
+ * @example
+ * ```ts
+ * const backend: ResampleBackend = resampleBackend(); // 'wasm' or 'js'
+ * ```
+ */
 export type ResampleBackend = 'wasm' | 'js';
 
 let kernels: KernelExports | null | undefined;
@@ -77,7 +84,14 @@ function instantiate(): KernelExports | null {
   }
 }
 
-/** The kernels, instantiated on first use; `null` when the JS passes must be used. */
+/**
+ * The kernels, instantiated on first use; `null` when the JS passes must be used.
+ *
+ * @example
+ * ```ts
+ * const kernels = wasmKernels(); // null → use the JS passes
+ * ```
+ */
 export function wasmKernels(): KernelExports | null {
   if (forceJs) return null;
   if (kernels === undefined) kernels = instantiate();
@@ -120,6 +134,11 @@ const SLACK = 16;
 /**
  * Both passes in WebAssembly for 3- or 4-channel images; `null` when the JS passes must run instead (no
  * WebAssembly, or its memory cannot grow that far). `vertical.bounds` must not have been shifted yet.
+ *
+ * @example
+ * ```ts
+ * const bytes = convolveWasm(src, 640, 480, 3, hCoeffs, vCoeffs, true, true) ?? convolveInJs();
+ * ```
  */
 export function convolveWasm(
   src: Uint8Array | Uint8ClampedArray,
