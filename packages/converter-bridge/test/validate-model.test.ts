@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   ConverterError,
+  VALIDATION_CHECKS,
   type ValidationCode,
   type ValidationReport,
   validateModel,
@@ -460,5 +461,13 @@ describe('API errors', () => {
     expect(() => validateModelBytes(encode(baselineModel()), { inputShape: [1, 3, 224] })).toThrow(
       ConverterError,
     );
+  });
+});
+
+describe('documentation', () => {
+  it('the README table lists every check code with its severity (Biome aligns the columns)', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    for (const [code, { severity }] of Object.entries(VALIDATION_CHECKS))
+      expect(readme).toMatch(new RegExp(`\\|\\s*\`${code}\`\\s*\\|\\s*${severity}\\s*\\|`));
   });
 });
