@@ -101,7 +101,8 @@ export function wasmKernels(): KernelExports | null {
 /**
  * Chooses the implementation of the convolution passes: `'auto'` (default) uses WebAssembly SIMD where available,
  * `'js'` forces the plain-JS passes (e.g. to compare, or where compiling WebAssembly is unwanted). Both produce the
- * same bytes. Returns the backend now in use.
+ * same bytes. `'js'` also releases the WebAssembly memory; `'auto'` instantiates afresh on the next resize.
+ * Returns the backend now in use.
  *
  * @example
  * ```ts
@@ -112,6 +113,8 @@ export function wasmKernels(): KernelExports | null {
  */
 export function setResampleBackend(backend: 'auto' | 'js'): ResampleBackend {
   forceJs = backend === 'js';
+  // Dropping the instance lets its memory (grown to the largest image seen) be garbage-collected.
+  if (forceJs) kernels = undefined;
   return resampleBackend();
 }
 
