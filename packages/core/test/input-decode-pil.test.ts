@@ -4,7 +4,7 @@
  * test images made here by sharp and PIL reading the very same bytes.
  */
 import { readFileSync } from 'node:fs';
-import { ImagePreprocessor } from '@mtailor/core';
+import { decodeImagePixels, ImagePreprocessor } from '@mtailor/core';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasPillow, shared, sharedImages } from '../../../test/support/shared-data.js';
@@ -39,6 +39,10 @@ async function expectSameAsPil(bytes: Uint8Array, expectedMode: string, preproce
   expect([ours.width, ours.height]).toEqual([pil.width, pil.height]);
   expect(ours.image.channels).toBe(3);
   expect(byteDiff(ours.image.data as Uint8Array, pil.data)).toEqual({ count: 0, max: 0 });
+  // The hot path of process() (route from the header bytes, no metadata() call) gives the same pixels.
+  const lean = await decodeImagePixels(bytes, { autoOrient: preprocessor.autoOrient, maxPixels: 1e8 });
+  expect(lean.format).toBe(ours.format);
+  expect(byteDiff(lean.image.data as Uint8Array, pil.data)).toEqual({ count: 0, max: 0 });
   return ours;
 }
 

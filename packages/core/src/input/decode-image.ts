@@ -5,9 +5,11 @@
  */
 import type { RawImage } from '@mtailor/preprocess';
 import { toRGB } from '@mtailor/preprocess';
-import sharp, { type Metadata } from 'sharp';
+import sharp from 'sharp';
+import { ImageTooLargeError } from '../errors.js';
 import { gifTransparentColour } from './gif-transparency.js';
 import { detectImageFormat, type ImageFormat } from './image-format.js';
+import { type PixelRoute, pixelRouteFromBytes, pixelRouteFromMetadata } from './pixel-route.js';
 import { readHeader, type SharpDecodeSettings, sharpInputOptions, toImageError } from './sharp-input.js';
 
 /** Facts about the encoded image, from its header. */
@@ -109,28 +111,12 @@ function dropGifAlpha(
   return out;
 }
 
-/** Which PIL conversion the pixels need after libvips has decoded them. */
-type PixelRoute = 'rgb' | 'cmyk' | 'grey16' | 'gif-alpha' | 'convert';
-
-function pixelRoute(meta: Metadata, format: ImageFormat): PixelRoute {
-  if (meta.space === 'cmyk') return 'cmyk';
-  if (meta.space === 'grey16' && meta.channels === 1) return 'grey16';
-  if (format === 'gif' && meta.hasAlpha) return 'gif-alpha';
-  if (meta.space === 'srgb' || meta.space === 'b-w' || meta.space === 'rgb16' || meta.space === 'grey16') {
-    return 'rgb';
-  }
-  // Exotic TIFF spaces (Lab, float scRGB, multiband…): libvips' own conversion to sRGB.
-  return 'convert';
-}
-
 async function decodePixels(
   bytes: Uint8Array,
-  meta: Metadata,
-  format: ImageFormat,
+  route: PixelRoute,
   settings: SharpDecodeSettings,
 ): Promise<RawImage> {
   const input = sharp(bytes, sharpInputOptions(settings));
-  const route = pixelRoute(meta, format);
   switch (route) {
     case 'cmyk': {
       // Keep libvips from converting CMYK with its built-in profile: take the (un-inverted) CMYK samples.
@@ -148,6 +134,7 @@ async function decodePixels(
       return { data: grey16ToRgbLikePil(data, pixels), width: info.width, height: info.height, channels: 3 };
     }
     case 'gif-alpha': {
+      // ensureAlpha: an opaque GIF gets alpha 255 everywhere and passes through unchanged.
       const { data, info } = await input.ensureAlpha().raw().toBuffer({ resolveWithObject: true });
       const pixels = info.width * info.height;
       const rgb = dropGifAlpha(data, pixels, gifTransparentColour(bytes));
@@ -199,7 +186,7 @@ export async function decodeImage(
   const meta = await readHeader(bytes, format, settings);
   let image: RawImage;
   try {
-    image = await decodePixels(bytes, meta, format, settings);
+    image = await decodePixels(bytes, pixelRouteFromMetadata(meta, format), settings);
   } catch (err) {
     throw toImageError(err, format);
   }
@@ -219,4 +206,34 @@ export async function decodeImage(
     pages: meta.pages ?? 1,
     timings: { decodeMs: performance.now() - start },
   };
+}
+
+/**
+ * The hot path of `ImagePreprocessor.process`: the same pixels as {@link decodeImage}, without the separate header
+ * read when the first bytes decide the PIL conversion (JPEG, PNG, WebP, GIF) — one libvips call per image instead
+ * of two. The pixel limit is then enforced by libvips during the decode; only when it trips is the header read, to
+ * say how large the image is.
+ *
+ * @throws the same errors as {@link decodeImage}.
+ *
+ * @example
+ * ```ts
+ * const { image, format } = await decodeImagePixels(bytes, { autoOrient: true, maxPixels: 100e6 });
+ * ```
+ */
+export async function decodeImagePixels(
+  bytes: Uint8Array,
+  settings: SharpDecodeSettings,
+): Promise<{ image: RawImage; format: ImageFormat }> {
+  const format = detectImageFormat(bytes);
+  let route = pixelRouteFromBytes(bytes, format);
+  if (route === undefined) route = pixelRouteFromMetadata(await readHeader(bytes, format, settings), format);
+  try {
+    return { image: await decodePixels(bytes, route, settings), format };
+  } catch (err) {
+    const error = toImageError(err, format);
+    // Re-read the header for the detailed message (size, limit); it throws the better ImageTooLargeError.
+    if (error instanceof ImageTooLargeError) await readHeader(bytes, format, settings);
+    throw error;
+  }
 }

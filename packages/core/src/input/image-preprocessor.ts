@@ -16,7 +16,7 @@ import {
 import sharp from 'sharp';
 import { InvalidOptionError, MtailorError } from '../errors.js';
 import * as is from '../is.js';
-import { type DecodedImage, decodeImage, type ImageSourceInfo } from './decode-image.js';
+import { type DecodedImage, decodeImage, decodeImagePixels, type ImageSourceInfo } from './decode-image.js';
 import { type FastPlan, fastResize, planFastResize } from './fast-resize.js';
 import { detectImageFormat } from './image-format.js';
 import { type ImageInput, readImageBytes } from './read-image-bytes.js';
@@ -257,13 +257,15 @@ export class ImagePreprocessor {
     const bytes = await readImageBytes(input, this.maxInputBytes);
     const readMs = msSince(readStart);
     if (this.#fastPlan === undefined) {
-      const decoded = await decodeImage(bytes, this.#settings);
+      const decodeStart = performance.now();
+      const { image, format } = await decodeImagePixels(bytes, this.#settings);
+      const decodeMs = msSince(decodeStart);
       const start = performance.now();
-      const result = runPreprocess(() => preprocess(decoded.image, this.recipe, target));
+      const result = runPreprocess(() => preprocess(image, this.recipe, target));
       return {
         ...result,
-        source: { format: decoded.format, width: decoded.width, height: decoded.height },
-        timings: { readMs, decodeMs: decoded.timings.decodeMs, preprocessMs: msSince(start) },
+        source: { format, width: image.width, height: image.height },
+        timings: { readMs, decodeMs, preprocessMs: msSince(start) },
       };
     }
     // fast: libvips decodes and resizes in one pipeline, so its time is reported as decodeMs.

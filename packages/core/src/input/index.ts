@@ -6,6 +6,7 @@
 export {
   type DecodedImage,
   decodeImage,
+  decodeImagePixels,
   type ImageSourceInfo,
 } from './decode-image.js';
 export { FAST_ENGINE_KERNELS } from './fast-resize.js';
