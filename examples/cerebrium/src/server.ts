@@ -54,6 +54,8 @@ export async function buildServer(config: ServerConfig, options: BuildServerOpti
     // Draining is answered by our hook below, in the one error shape.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
+    // Unknown body fields are refused (400), not silently stripped (Fastify's default removes them).
+    ajv: { customOptions: { removeAdditional: false } },
   });
   const metrics = new ServerMetrics();
   const slot = new EngineSlot(Engine.start(engineOptionsFrom(config, metrics, (m) => app.log.warn(m))));

@@ -1,0 +1,134 @@
+/**
+ * Test helpers: a real server on 127.0.0.1 with the shared int8 model, a local image file server, and a
+ * connection guard that records every outgoing `image_url` connection and refuses any that is not loopback —
+ * so a test proving an address is refused cannot reach it even if the address policy were wrong.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildServer, type ConnectTarget, type Resolver, resolveConfig, type ServerConfig } from '@mtailor/example-cerebrium';
+import type { FastifyInstance } from 'fastify';
+import { shared } from '../../../test/support/shared-data.js';
+
+export { shared };
+
+/** A 32-character token for tests. */
+export const TOKEN = 'test-token-0123456789abcdef-0123';
+
+const isLoopback = (ip: string): boolean => /^127\./.test(ip) || ip === '::1' || ip === '::ffff:127.0.0.1';
+
+/** Records every connection `image_url` makes; throws (refusing it) for anything not on loopback. */
+export class ConnectionGuard {
+  readonly attempts: ConnectTarget[] = [];
+  readonly refusedNonLoopback: ConnectTarget[] = [];
+  readonly hook = (target: ConnectTarget): void => {
+    this.attempts.push(target);
+    if (!isLoopback(target.ip)) {
+      this.refusedNonLoopback.push(target);
+      throw new Error(`test guard: refusing a non-loopback connection to ${target.ip}`);
+    }
+  };
+}
+
+/** A resolver with fixed answers (names not listed fail), so no test depends on or queries real DNS. */
+export function fixedResolver(table: Record<string, string[]>): Resolver {
+  return async (hostname) => {
+    const answers = table[hostname.toLowerCase()];
+    if (answers) return answers.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }) as const);
+    if (/^[\d.]+$/.test(hostname)) return [{ address: hostname, family: 4 }];
+    if (hostname.includes(':')) return [{ address: hostname, family: 6 }];
+    throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
+  };
+}
+
+/** A running server. */
+export interface TestServer {
+  app: FastifyInstance;
+  url: string;
+  config: ServerConfig;
+  guard: ConnectionGuard;
+  close: () => Promise<void>;
+}
+
+/** Starts the real server on 127.0.0.1 (ephemeral port) and waits until it is ready. */
+export async function startServer(
+  overrides: Partial<ServerConfig> = {},
+  resolve?: Resolver,
+): Promise<TestServer> {
+  const config = resolveConfig({
+    modelPath: shared.int8Model,
+    host: '127.0.0.1',
+    port: 0,
+    preprocessWorkers: 2,
+    intraOpThreads: 2,
+    logLevel: 'silent',
+    apiKey: TOKEN,
+    ...overrides,
+  });
+  const guard = new ConnectionGuard();
+  const app = await buildServer(config, { urlFetch: { onConnect: guard.hook, resolve }, logger: false });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.mtailor.whenReady();
+  const { port } = app.server.address() as AddressInfo;
+  return { app, url: `http://127.0.0.1:${port}`, config, guard, close: () => app.close() };
+}
+
+/** A local HTTP server on 127.0.0.1 serving routes from a table; counts requests per path. */
+export async function startFileServer(
+  routes: Record<string, { status?: number; type?: string; body?: Uint8Array | string; location?: string }>,
+  host = '127.0.0.1',
+): Promise<{ origin: string; port: number; hits: Map<string, number>; close: () => Promise<void> }> {
+  const hits = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const p = (req.url ?? '/').split('?')[0] ?? '/';
+    hits.set(p, (hits.get(p) ?? 0) + 1);
+    const route = routes[p];
+    if (!route) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    const headers: Record<string, string> = {};
+    if (route.type) headers['content-type'] = route.type;
+    if (route.location) headers.location = route.location;
+    res.writeHead(route.status ?? 200, headers).end(route.body ?? '');
+  });
+  await new Promise<void>((r) => server.listen(0, host, r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://${host}:${port}`,
+    port,
+    hits,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** The shared tench and mud-turtle JPEG bytes. */
+export const images = {
+  tench: readFileSync(shared.tench),
+  mudTurtle: readFileSync(shared.mudTurtle),
+};
+
+/** JSON POST helper. */
+export async function postJson(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, body: parsed, headers: res.headers };
+}
