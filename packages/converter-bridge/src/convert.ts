@@ -192,6 +192,8 @@ function scriptArguments(o: ConvertOptions): string[] {
   }
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function')
     throw invalidOption('onProgress', 'function', o.onProgress);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal))
+    throw invalidOption('signal', 'AbortSignal', o.signal);
   return args;
 }
 

@@ -3,7 +3,16 @@
  * DataParallel-wrapped checkpoint with a static batch, and a user's own nn.Module; then validation and parity.
  * Plus every conversion error path with real inputs (wrong weights, unknown architecture, no Python, no torch).
  */
-import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -96,7 +105,6 @@ describe.skipIf(!torchOk)('convertCheckpoint with real PyTorch', () => {
       const bad = path.join(dir, 'tampered');
       const vectors = JSON.parse(readFileSync(seed.parityFile!, 'utf8')) as { logits: { offset: number } };
       rmSync(bad, { recursive: true, force: true });
-      const { mkdirSync } = await import('node:fs');
       mkdirSync(bad);
       copyFileSync(seed.parityFile!, path.join(bad, path.basename(seed.parityFile!)));
       const bin = readFileSync(seed.parityBinary!);
@@ -151,6 +159,41 @@ describe.skipIf(!torchOk)('convertCheckpoint with real PyTorch', () => {
     expect(report.errors).toEqual([]);
     const parity = await checkParity(result.modelPath, result.parityFile!);
     expect(parity).toMatchObject({ ok: true, samples: 3, top1Agreement: 1 });
+  });
+
+  it('a whole pickled nn.Module loads only with allowPickle (weights_only by default)', async () => {
+    const refused = (await convertCheckpoint({
+      arch: 'tiny_net:TinyNet',
+      modulePaths: [ckpt.userModuleDir],
+      weights: ckpt.tinyPickled,
+      out: path.join(dir, 'never.onnx'),
+      python,
+    }).catch((e: unknown) => e)) as ConverterError;
+    expect(refused.code).toBe('WEIGHTS_UNREADABLE');
+    expect(refused.message).toContain('--allow-pickle');
+    const result = await convertCheckpoint({
+      arch: 'tiny_net:TinyNet',
+      modulePaths: [ckpt.userModuleDir],
+      weights: ckpt.tinyPickled,
+      out: path.join(dir, 'tiny_pickled.onnx'),
+      python,
+      inputSize: 32,
+      allowPickle: true,
+      noParity: true,
+    });
+    expect(result.weightsLoad).toBe('pickle');
+    expect((await validateModel(result.modelPath, { numClasses: 10 })).ok).toBe(true);
+  });
+
+  it('a malicious checkpoint cannot run code: weights_only refuses it before anything executes', async () => {
+    const err = (await convertCheckpoint({
+      arch: 'seed-resnet18',
+      weights: ckpt.evil,
+      out: path.join(dir, 'never.onnx'),
+      python,
+    }).catch((e: unknown) => e)) as ConverterError;
+    expect(err.code).toBe('WEIGHTS_UNREADABLE');
+    expect(existsSync(ckpt.evilMarker)).toBe(false);
   });
 
   describe('errors', () => {
@@ -253,6 +296,22 @@ describe.skipIf(!torchOk)('convertCheckpoint with real PyTorch', () => {
       }).catch((e: unknown) => e)) as ConverterError;
       expect(err.code).toBe('TORCH_MISSING');
       expect(err.message).toMatch(/PyTorch is not importable/);
+    });
+
+    it('an AbortSignal stops the conversion → ABORTED, no model written', async () => {
+      const controller = new AbortController();
+      const out = path.join(dir, 'aborted.onnx');
+      await expect(
+        convertCheckpoint({
+          arch: 'seed-resnet18',
+          weights: ckpt.seed,
+          out,
+          python,
+          signal: controller.signal,
+          onProgress: () => controller.abort(),
+        }),
+      ).rejects.toMatchObject({ code: 'ABORTED' });
+      expect(existsSync(out)).toBe(false);
     });
 
     it('bad options → INVALID_OPTION before Python starts', async () => {

@@ -52,7 +52,7 @@ def _torchvision_builder(name: str):
         raise ExportError(
             "TORCHVISION_MISSING",
             f"torchvision is not importable by {sys.executable} ({err}); it is needed for the torchvision "
-            "architecture '{name}'. Install torchvision, or use seed-resnet18 or module:Class.",
+            f"architecture '{name}'. Install torchvision, or use seed-resnet18 or module:Class.",
         ) from err
     known = _torchvision_classifiers(models)
     if name not in known:

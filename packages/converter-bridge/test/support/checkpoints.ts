@@ -42,6 +42,12 @@ export interface Checkpoints {
   userModuleDir: string;
   /** TinyNet state_dict. */
   tiny: string;
+  /** A whole pickled TinyNet module (torch.save(model)): needs allowPickle. */
+  tinyPickled: string;
+  /** A pickle that creates `evilMarker` when unpickled: must never run. */
+  evil: string;
+  /** The file the evil pickle would create. */
+  evilMarker: string;
 }
 
 /**
@@ -54,6 +60,9 @@ export function makeCheckpoints(dir: string): Checkpoints {
     seedWrapped: path.join(dir, 'seed_resnet18_wrapped.pth'),
     userModuleDir: dir,
     tiny: path.join(dir, 'tiny_net.pth'),
+    tinyPickled: path.join(dir, 'tiny_net_module.pth'),
+    evil: path.join(dir, 'evil.pth'),
+    evilMarker: path.join(dir, 'pwned.txt'),
   };
   writeFileSync(path.join(dir, 'tiny_net.py'), TINY_NET_SOURCE);
   const script = `
@@ -76,6 +85,11 @@ tv.load_state_dict(state, strict=True)
 Classifier().load_state_dict(tv.state_dict(), strict=True)
 tiny = TinyNet()
 torch.save(tiny.state_dict(), ${JSON.stringify(out.tiny)})
+torch.save(tiny, ${JSON.stringify(out.tinyPickled)})
+class Evil:
+    def __reduce__(self):
+        return (open, (${JSON.stringify(out.evilMarker)}, 'w'))
+torch.save({'state_dict': Evil()}, ${JSON.stringify(out.evil)})
 print('ok')
 `;
   const stdout = execFileSync(python, ['-c', script], { encoding: 'utf8', timeout: 240_000 });
