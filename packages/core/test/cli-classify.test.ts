@@ -1,0 +1,174 @@
+/**
+ * `mtailor classify`, run as users run it: `node packages/cli/bin/mtailor.js classify …` in a child process.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hasTorch, repoRoot, shared, sharedImages } from '../../../test/support/shared-data.js';
+import { makeTinyModel } from './support/tiny-models.js';
+
+const bin = path.join(repoRoot, 'packages', 'cli', 'bin', 'mtailor.js');
+const torch = hasTorch();
+
+function mtailor(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}) {
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    MTAILOR_MODEL: shared.int8Model,
+    ...opts.env,
+  };
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  const r = spawnSync(process.execPath, [bin, 'classify', ...args], {
+    cwd: opts.cwd ?? repoRoot,
+    env: env as NodeJS.ProcessEnv,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const jsonLines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+
+describe('mtailor classify', () => {
+  it('--json: one object per image with file, predictions and timings; exit 0', () => {
+    const r = mtailor([shared.tench, shared.mudTurtle, '--json', '--top-k', '3']);
+    expect(r.stderr).not.toContain('Error');
+    expect(r.code).toBe(0);
+    const lines = jsonLines(r.stdout);
+    expect(lines.map((l) => l.file)).toEqual([shared.tench, shared.mudTurtle]);
+    expect(lines[0].predictions).toHaveLength(3);
+    expect(lines[0].predictions[0]).toMatchObject({ index: 0, label: 'tench' });
+    expect(lines[1].predictions[0]).toMatchObject({ index: 35, label: 'mud turtle' });
+    expect(Object.keys(lines[0].timings).sort()).toEqual([
+      'decodeMs',
+      'inferenceMs',
+      'preprocessMs',
+      'totalMs',
+    ]);
+  });
+
+  it('a folder with bad files among good ones: every file reported, bad ones with their error code, exit 1', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mtailor-cli-'));
+    mkdirSync(path.join(dir, 'sub'));
+    symlinkSync(shared.tench, path.join(dir, 'a_tench.jpg'));
+    symlinkSync(shared.mudTurtle, path.join(dir, 'sub', 'c_turtle.JPEG'));
+    const tench = readFileSync(shared.tench);
+    writeFileSync(path.join(dir, 'b_truncated.jpg'), tench.subarray(0, tench.length >> 2));
+    writeFileSync(path.join(dir, 'b_notes.png'), 'not an image\n');
+    writeFileSync(path.join(dir, 'readme.txt'), 'not picked from a folder: not an image extension\n');
+    const r = mtailor([dir, '--json', '--batch-size', '2']);
+    expect(r.code).toBe(1);
+    const lines = jsonLines(r.stdout);
+    expect(lines.map((l) => path.relative(dir, l.file))).toEqual([
+      'a_tench.jpg',
+      'b_notes.png',
+      'b_truncated.jpg',
+      path.join('sub', 'c_turtle.JPEG'),
+    ]);
+    expect(lines[0].predictions[0].index).toBe(0);
+    expect(lines[1].error.code).toBe('UNSUPPORTED_IMAGE');
+    expect(lines[2].error.code).toBe('INVALID_IMAGE');
+    expect(lines[3].predictions[0].index).toBe(35);
+    expect(r.stderr).toContain(`${path.join(dir, 'b_notes.png')}: UNSUPPORTED_IMAGE: `);
+    expect(r.stderr).toContain(`${path.join(dir, 'b_truncated.jpg')}: INVALID_IMAGE: `);
+    expect(r.stderr).toContain('2 of 4 images classified');
+    expect(r.stderr).toContain('2 failed');
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack traces
+  });
+
+  it('human output: one line per image with label, index and probability; a missing file fails alone', () => {
+    const r = mtailor([
+      shared.tench,
+      '/nonexistent/x.jpg',
+      shared.mudTurtle,
+      '--top-k',
+      '2',
+      '--engine',
+      'fast',
+    ]);
+    expect(r.code).toBe(1);
+    const out = r.stdout.trim().split('\n');
+    expect(out).toHaveLength(2);
+    expect(out[0]).toMatch(/n01440764_tench\.JPEG {2}tench \(0\) \d+\.\d\d% · .+ \(\d+\) \d+\.\d\d%$/);
+    expect(out[1]).toMatch(/mud turtle \(35\)/);
+    expect(r.stderr).toContain('/nonexistent/x.jpg: IMAGE_READ_FAILED');
+  });
+
+  it('the 104 shared images: all classified, exit 0', () => {
+    const r = mtailor([shared.images, '--json', '--top-k', '1']);
+    expect(r.code).toBe(0);
+    const lines = jsonLines(r.stdout);
+    expect(lines.map((l) => l.file)).toEqual(sharedImages());
+    expect(lines.find((l) => l.file === shared.tench).predictions[0].index).toBe(0);
+  });
+
+  it('the model: --model beats MTAILOR_MODEL, which beats the default', () => {
+    const ref = (name: string) =>
+      JSON.parse(readFileSync(shared.reference(name), 'utf8')).images['n01440764_tench.JPEG']
+        .probs[0] as number;
+    const prob = (r: { stdout: string }) => jsonLines(r.stdout)[0].predictions[0].probability as number;
+    const viaEnv = mtailor([shared.tench, '--json'], { env: { MTAILOR_MODEL: shared.floatModel } });
+    expect(prob(viaEnv)).toBeCloseTo(ref('torch_mobilenet_v2_float.json'), 4);
+    const viaFlag = mtailor([shared.tench, '--json', '--model', shared.int8Model], {
+      env: { MTAILOR_MODEL: shared.floatModel },
+    });
+    expect(prob(viaFlag)).toBeCloseTo(ref('ort_mobilenet_v2_int8_on_torchvision_tensors.json'), 4);
+    // The default, ../shared/models/mobilenet_v2_int8_qdq.onnx from the working directory:
+    // A working directory whose ../shared is the shared folder, like the repository root's.
+    const child = mkdtempSync(path.join(os.tmpdir(), 'mtailor-cwd-'));
+    const fakeRoot = path.join(child, 'repo');
+    mkdirSync(fakeRoot);
+    symlinkSync(shared.dir, path.join(child, 'shared'));
+    const viaDefault = mtailor([shared.tench, '--json'], {
+      env: { MTAILOR_MODEL: undefined },
+      cwd: fakeRoot,
+    });
+    expect(viaDefault.code).toBe(0);
+    expect(prob(viaDefault)).toBeCloseTo(ref('ort_mobilenet_v2_int8_on_torchvision_tensors.json'), 4);
+  });
+
+  it('no model anywhere: a clear message and exit 2', () => {
+    const cwd = mkdtempSync(path.join(os.tmpdir(), 'mtailor-nomodel-'));
+    const r = mtailor([shared.tench], { env: { MTAILOR_MODEL: undefined }, cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('model not found');
+    expect(r.stderr).toContain('Pass --model <file.onnx>, or set MTAILOR_MODEL');
+    const flag = mtailor([shared.tench, '--model', '/nonexistent/model.onnx']);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain('model not found: /nonexistent/model.onnx (from --model)');
+  });
+
+  it('usage errors exit 2 with the usage text', () => {
+    for (const args of [
+      [],
+      [shared.tench, '--top-k', 'abc'],
+      [shared.tench, '--engine', 'bogus'],
+      [shared.tench, '--frobnicate'],
+    ]) {
+      const r = mtailor(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain('Usage: mtailor classify');
+      expect(r.stdout).toBe('');
+    }
+  });
+
+  it.skipIf(!torch)('a model that is not an image classifier: MODEL_SHAPE and exit 1', () => {
+    const file = makeTinyModel({
+      graph: 'gap',
+      keep4: true,
+      inputs: [{ name: 'image', shape: ['N', 3, 8, 8] }],
+      outputs: [{ name: 'pooled', shape: ['N', 3, 1, 1] }],
+    });
+    const r = mtailor([shared.tench, '--model', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      `MODEL_SHAPE: ${file}: output "pooled" has shape [N, 3, 1, 1] (rank 4); expected [N, C]`,
+    );
+  });
+});
