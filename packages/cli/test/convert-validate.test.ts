@@ -88,6 +88,9 @@ describe('mtailor validate', () => {
     expect((await mtailor('validate', shared.floatModel, '--bogus')).code).toBe(2);
     expect((await mtailor('validate', shared.floatModel, '--input-shape', '1,3,224')).code).toBe(2);
     expect((await mtailor('validate', shared.floatModel, '--num-classes', 'many')).code).toBe(2);
+    const tolerance = await mtailor('validate', shared.floatModel, '--tolerance', '1e-3');
+    expect(tolerance.code).toBe(2); // a tolerance without --parity would silently do nothing
+    expect(tolerance.stderr).toContain('--tolerance applies to the parity check');
     const help = await mtailor('validate', '--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: mtailor validate');

@@ -20,6 +20,8 @@ import os
 import sys
 import time
 
+# No .pyc files beside the script: it usually lives in a read-only node_modules folder.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from mtailor_export import events  # noqa: E402  (standard library only)

@@ -86,9 +86,11 @@ export interface ConvertResult {
   fileBytes: number;
   /** `weights_only` (safe) or `pickle` (with allowPickle). */
   weightsLoad: 'weights_only' | 'pickle';
-  /** Versions that produced the export. */
+  /** Version of the torch that exported the model. */
   torchVersion: string;
+  /** Version of torchvision (null when not installed). */
   torchvisionVersion: string | null;
+  /** Version of the `onnx` Python package that checked the model (null when not installed). */
   onnxVersion: string | null;
   /** Result of `onnx.checker.check_model` ("passed" or why it was skipped). */
   onnxChecker: string;

@@ -314,6 +314,40 @@ describe.skipIf(!torchOk)('convertCheckpoint with real PyTorch', () => {
       expect(existsSync(out)).toBe(false);
     });
 
+    it('torchvision not importable → TORCHVISION_MISSING for torchvision names; seed-resnet18 needs only torch', async () => {
+      // A torchvision package that fails to import, first on PYTHONPATH, shadows the real one.
+      const fake = path.join(dir, 'broken-torchvision');
+      mkdirSync(path.join(fake, 'torchvision'), { recursive: true });
+      writeFileSync(
+        path.join(fake, 'torchvision', '__init__.py'),
+        'raise ImportError("torchvision is broken here")\n',
+      );
+      const wrapper = path.join(dir, 'python-broken-torchvision');
+      writeFileSync(
+        wrapper,
+        `#!/bin/sh\nPYTHONPATH=${JSON.stringify(fake)} exec ${JSON.stringify(python)} "$@"\n`,
+      );
+      chmodSync(wrapper, 0o755);
+      await expect(
+        convertCheckpoint({
+          arch: 'resnet18',
+          weights: ckpt.seed,
+          out: path.join(dir, 'n.onnx'),
+          python: wrapper,
+        }),
+      ).rejects.toMatchObject({ code: 'TORCHVISION_MISSING' });
+      const seedOnly = await convertCheckpoint({
+        arch: 'seed-resnet18',
+        weights: ckpt.seed,
+        out: path.join(dir, 'seed-without-torchvision.onnx'),
+        python: wrapper,
+        inputSize: 64,
+        noParity: true,
+      });
+      expect(seedOnly.torchvisionVersion).toBeNull();
+      expect((await validateModel(seedOnly.modelPath, { numClasses: 1000 })).ok).toBe(true);
+    });
+
     it('bad options → INVALID_OPTION before Python starts', async () => {
       await expect(
         convertCheckpoint({ arch: '', weights: ckpt.seed, out: path.join(dir, 'n.onnx') }),

@@ -119,6 +119,8 @@ function parse(args: string[]): ConvertArgs {
     if (values.tolerance.trim() === '' || !Number.isFinite(tolerance) || tolerance < 0)
       throw new UsageError(`--tolerance expects a non-negative number, got '${values.tolerance}'`);
   }
+  if (tolerance !== undefined && values['no-verify'])
+    throw new UsageError('--tolerance applies to the parity check, which --no-verify skips');
   return { options, verify: !values['no-verify'], json: values.json ?? false, tolerance };
 }
 

@@ -86,6 +86,8 @@ function parse(args: string[]): ValidateArgs {
     if (values.tolerance.trim() === '' || !Number.isFinite(tolerance) || tolerance < 0)
       throw new UsageError(`--tolerance expects a non-negative number, got '${values.tolerance}'`);
   }
+  if (tolerance !== undefined && values.parity === undefined)
+    throw new UsageError('--tolerance applies to the parity check: give --parity <file> too');
   const expectations: ModelExpectations = {};
   const inputShape = parseShape(values['input-shape']);
   if (inputShape) expectations.inputShape = inputShape;

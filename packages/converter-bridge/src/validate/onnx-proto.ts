@@ -8,11 +8,15 @@
 import type { onnx } from 'onnx-proto';
 import onnxProto from 'onnx-proto';
 
-/** The decoded model type (onnx-proto's `onnx.ModelProto`). */
+/** A decoded model (onnx-proto's `onnx.ModelProto`). */
 export type ModelProto = onnx.ModelProto;
+/** A graph (or subgraph of If/Loop/Scan). */
 export type GraphProto = onnx.IGraphProto;
+/** A node of a graph. */
 export type NodeProto = onnx.INodeProto;
+/** A tensor (initializer). */
 export type TensorProto = onnx.ITensorProto;
+/** A typed graph input/output. */
 export type ValueInfoProto = onnx.IValueInfoProto;
 
 type Int64 = number | { toNumber(): number } | null | undefined;
