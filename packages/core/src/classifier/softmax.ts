@@ -36,6 +36,12 @@ export function softmax(
 /**
  * Whether a row of scores already is a probability distribution (every value in [0, 1], sum within 1e-3 of 1).
  * Logits practically never pass: they are unbounded and negative for most classes.
+ *
+ * @example
+ * ```ts
+ * looksLikeProbabilities([0.7, 0.2, 0.1]); // true
+ * looksLikeProbabilities([2.3, -1.0, 0.4]); // false
+ * ```
  */
 export function looksLikeProbabilities(
   scores: ArrayLike<number>,

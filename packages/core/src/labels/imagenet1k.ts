@@ -1017,7 +1017,15 @@ export const IMAGENET1K_LABELS: readonly string[] = Object.freeze([
   'toilet tissue',
 ]);
 
-/** ImageNet-1k WordNet ids (`n01440764`, …), index = class index. */
+/**
+ * ImageNet-1k WordNet ids, index = class index.
+ *
+ * @example
+ * ```ts
+ * import { IMAGENET1K_WNIDS } from '@mtailor/core';
+ * IMAGENET1K_WNIDS[0]; // 'n01440764'
+ * ```
+ */
 export const IMAGENET1K_WNIDS: readonly string[] = Object.freeze([
   'n01440764',
   'n01443537',

@@ -123,6 +123,13 @@ export async function readManifest(file: string): Promise<Manifest> {
 /**
  * Checks that a manifest describes `model`: same number of classes.
  * @throws {@link ManifestError} when they disagree.
+ *
+ * @example
+ * ```ts
+ * const manifest = await readManifest('models/mobilenet.json');
+ * const model = await ONNXModel.load(manifest.modelPath);
+ * checkManifestAgainstModel(manifest, model); // throws ManifestError if numClasses differs
+ * ```
  */
 export function checkManifestAgainstModel(manifest: Manifest, model: ONNXModel): void {
   if (model.numClasses !== manifest.numClasses)

@@ -47,7 +47,14 @@ export function describeTensors(metadata: readonly InferenceSession.ValueMetadat
   );
 }
 
-/** `[batch, 3, 224, 224]` as text. */
+/**
+ * A shape as text, symbolic dims by name.
+ *
+ * @example
+ * ```ts
+ * formatShape(['batch', 3, 224, 224]); // '[batch, 3, 224, 224]'
+ * ```
+ */
 export function formatShape(shape: readonly Dim[]): string {
   return `[${shape.join(', ')}]`;
 }
