@@ -9,7 +9,8 @@ import { InvalidOptionError } from './errors.js';
 export const defined = <T>(value: T | undefined | null): value is T => value !== undefined && value !== null;
 
 /** True for a finite number. */
-export const number = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+export const number = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isFinite(value);
 
 /** True for an integer. */
 export const integer = (value: unknown): value is number => Number.isInteger(value);
@@ -25,7 +26,8 @@ export const inRange = (value: unknown, min: number, max: number): value is numb
 export const bool = (value: unknown): value is boolean => typeof value === 'boolean';
 
 /** True for a non-empty string. */
-export const nonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+export const nonEmptyString = (value: unknown): value is string =>
+  typeof value === 'string' && value.length > 0;
 
 /** True for a plain object (not an array, not null). */
 export const plainObject = (value: unknown): value is Record<string, unknown> =>
@@ -46,5 +48,7 @@ export const oneOf = <T extends string>(value: unknown, allowed: readonly T[]): 
  */
 export function invalidParameterError(name: string, expected: string, actual: unknown): InvalidOptionError {
   const shown = typeof actual === 'string' ? JSON.stringify(actual) : String(actual);
-  return new InvalidOptionError(`Expected ${expected} for ${name} but received ${shown} of type ${typeof actual}`);
+  return new InvalidOptionError(
+    `Expected ${expected} for ${name} but received ${shown} of type ${typeof actual}`,
+  );
 }
