@@ -128,24 +128,30 @@ data = [open(f, 'rb').read() for f in files]
 def run(fn):
     for b in data[:10]: fn(b)
     passes = []
+    c = time.process_time()
     for _ in range(repeats):
         t = time.perf_counter()
         for b in data: fn(b)
         passes.append((time.perf_counter() - t) * 1000 / len(data))
-    return passes
+    cpu = (time.process_time() - c) * 1000 / (len(data) * repeats)
+    return ' '.join(map(str, passes)) + ' ' + str(cpu)
 dec = run(lambda b: Image.open(io.BytesIO(b)).convert('RGB'))
 res = run(lambda b: Image.open(io.BytesIO(b)).convert('RGB').resize((224, 224), Image.BILINEAR))
-print(' '.join(map(str, dec)) + '|' + ' '.join(map(str, res)))
+print(dec + '|' + res)
 `;
   try {
     const pin = existsSync('/usr/bin/taskset') ? ['taskset', ['-c', '0', python]] : [python, []];
     const out = execFileSync(pin[0], [...pin[1], '-c', script, String(repeats), ...files], {
       encoding: 'utf8',
     });
+    // Each part: the per-pass ms/image, then the CPU ms/image.
     const [dec, res] = out
       .trim()
       .split('|')
-      .map((s) => s.split(' ').map(Number));
+      .map((s) => {
+        const xs = s.split(' ').map(Number);
+        return { passes: xs.slice(0, -1), cpuMs: xs.at(-1) };
+      });
     return { dec, res };
   } catch {
     return undefined;
@@ -187,8 +193,8 @@ async function main() {
     const pil = pilReference(files.sort().map((f) => path.join(imagesDir, f)));
     if (pil) {
       console.log('\n## Pillow reference (same images, one core)');
-      console.log(row('PIL open + convert("RGB")', pil.dec));
-      console.log(row('PIL open + convert + resize((224,224), BILINEAR)', pil.res));
+      console.log(row('PIL open + convert("RGB")', pil.dec.passes, pil.dec.cpuMs));
+      console.log(row('PIL open + convert + resize((224,224), BILINEAR)', pil.res.passes, pil.res.cpuMs));
     } else {
       console.log('\n(Pillow reference skipped: set MTAILOR_PYTHON to a Python with Pillow)');
     }

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { ReadableStream } from 'node:stream/web';
 import { crc32, createDeflate } from 'node:zlib';
 import {
   ImagePreprocessor,
@@ -237,6 +238,24 @@ describe('ImageReadError (IMAGE_READ_FAILED) and bad input types', () => {
     const err = await errorOf(preprocessor.process(failing));
     expect(err).toBeInstanceOf(ImageReadError);
     expect(err.message).toMatch(/connection reset/);
+  });
+
+  it('an endless web ReadableStream is cancelled at the limit', async () => {
+    let pulled = 0;
+    let cancelled = false;
+    const web = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(new Uint8Array(64 * 1024));
+      },
+      cancel() {
+        cancelled = true;
+      },
+    });
+    const err = await errorOf(new ImagePreprocessor({ maxInputBytes: 1024 * 1024 }).process(web));
+    expect(err).toBeInstanceOf(ImageTooLargeError);
+    expect(pulled).toBeLessThanOrEqual(1024 / 64 + 3);
+    expect(cancelled).toBe(true);
   });
 
   it('a stream in text mode is refused (its bytes would be mangled)', async () => {

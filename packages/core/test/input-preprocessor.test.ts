@@ -56,7 +56,7 @@ describe('ImagePreprocessor', () => {
     expect(shorter.outputWidth).toBeUndefined();
   });
 
-  it('Buffer, Uint8Array, ArrayBuffer, file path and stream give the identical tensor', async () => {
+  it('Buffer, Uint8Array, ArrayBuffer, file path, Node and web streams give the identical tensor', async () => {
     const bytes = readFileSync(shared.tench);
     const copy = new Uint8Array(bytes);
     const inputs = [

@@ -4,19 +4,26 @@
  * @module
  */
 import { open } from 'node:fs/promises';
+import { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ImageReadError, ImageTooLargeError, InvalidImageError } from '../errors.js';
 import * as is from '../is.js';
 
 /**
  * What an image can be given as: the encoded bytes (`Buffer`, `Uint8Array`, `ArrayBuffer`), a file path, or a
- * readable stream of the bytes (e.g. an HTTP request body or `fs.createReadStream`).
+ * readable stream of the bytes — a Node stream (an HTTP request body, `fs.createReadStream`) or a web
+ * `ReadableStream` (a `fetch` response body).
  *
  * @example
  * ```ts
  * const inputs: ImageInput[] = [await readFile('cat.jpg'), 'cat.jpg', createReadStream('cat.jpg')];
  * ```
  */
-export type ImageInput = Uint8Array | ArrayBuffer | string | NodeJS.ReadableStream;
+export type ImageInput =
+  | Uint8Array
+  | ArrayBuffer
+  | string
+  | NodeJS.ReadableStream
+  | WebReadableStream<Uint8Array>;
 
 function formatBytes(n: number): string {
   if (n >= 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
@@ -52,7 +59,10 @@ function concat(chunks: Uint8Array[], total: number): Uint8Array {
   return out;
 }
 
-async function readStream(stream: NodeJS.ReadableStream, maxBytes: number): Promise<Uint8Array> {
+async function readStream(
+  stream: NodeJS.ReadableStream | WebReadableStream<Uint8Array>,
+  maxBytes: number,
+): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
@@ -73,6 +83,7 @@ async function readStream(stream: NodeJS.ReadableStream, maxBytes: number): Prom
       chunks.push(chunk);
     }
   } catch (err) {
+    // Stop the source: a Node stream is destroyed; a web stream's iterator was already cancelled by `for await`.
     const destroy = (stream as { destroy?: () => void }).destroy;
     if (typeof destroy === 'function') destroy.call(stream);
     if (err instanceof ImageTooLargeError || err instanceof InvalidImageError) throw err;
@@ -134,7 +145,7 @@ export async function readImageBytes(input: ImageInput, maxBytes: number): Promi
   } else if (typeof input === 'string') {
     if (input.length === 0) throw is.invalidParameterError('input', 'non-empty file path', input);
     bytes = await readPath(input, maxBytes);
-  } else if (isReadableStream(input)) {
+  } else if (isReadableStream(input) || input instanceof WebReadableStream) {
     bytes = await readStream(input, maxBytes);
   } else {
     throw is.invalidParameterError('input', 'Uint8Array, ArrayBuffer, file path or readable stream', input);
