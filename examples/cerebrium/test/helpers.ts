@@ -132,3 +132,76 @@ export async function postJson(
   }
   return { status: res.status, body: parsed, headers: res.headers };
 }
+
+/** A server running as its own process (as in the container). */
+export interface ServerProcess {
+  url: string;
+  child: import('node:child_process').ChildProcess;
+  output: () => string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+}
+
+/** A free TCP port on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as AddressInfo;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/**
+ * Runs `command args` in `cwd` with exactly `env` (plus PATH), waits until `/ready` answers 200.
+ */
+export async function spawnServer(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+  port: number,
+): Promise<ServerProcess> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(command, args, { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'pipe' });
+  let out = '';
+  child.stdout?.on('data', (d) => {
+    out += d;
+  });
+  child.stderr?.on('data', (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  let lastExit: number | null | undefined;
+  void exited.then((c) => {
+    lastExit = c;
+  });
+  for (;;) {
+    if (lastExit !== undefined) throw new Error(`server exited (${lastExit}) before ready:\n${out}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`server not ready after 60 s:\n${out}`);
+    }
+    try {
+      const res = await fetch(`${url}/ready`);
+      await res.arrayBuffer();
+      if (res.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    url,
+    child,
+    output: () => out,
+    exited,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}

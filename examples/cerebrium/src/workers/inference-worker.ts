@@ -15,9 +15,12 @@ import {
   type InferenceWorkerData,
   toWireError,
 } from './protocol.js';
+import { niceThisThread } from './thread-priority.js';
 
 const port = parentPort;
 if (!port) throw new Error('inference-worker must run as a worker thread');
+// Heavy work yields to the main thread (HTTP, /health) when the CPU is contended.
+niceThisThread(5);
 const settings = workerData as InferenceWorkerData;
 
 async function main(): Promise<void> {

@@ -7,9 +7,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { ImagePreprocessor } from '@mtailor/core';
 import { type PreprocessReply, type PreprocessRequest, type PreprocessWorkerData, toWireError } from './protocol.js';
+import { niceThisThread } from './thread-priority.js';
 
 const port = parentPort;
 if (!port) throw new Error('preprocess-worker must run as a worker thread');
+// Heavy work yields to the main thread (HTTP, /health) when the CPU is contended.
+niceThisThread(10);
 const settings = workerData as PreprocessWorkerData;
 
 const preprocessor = new ImagePreprocessor({
