@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { availableCpus } from './cpu.js';
+import { AddressPolicy } from './url/address-policy.js';
 
 /** Resize engine of `@mtailor/core`'s ImagePreprocessor. */
 export type ResizeEngine = 'exact' | 'fast';
@@ -174,6 +175,11 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
+  try {
+    new AddressPolicy(urlAllowlist);
+  } catch (err) {
+    r.problems.push(`MTAILOR_URL_ALLOWLIST: ${(err as Error).message}`);
+  }
 
   const config: ServerConfig = {
     port: r.int('PORT', 8080, 0, 65535),

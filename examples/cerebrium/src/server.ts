@@ -68,6 +68,11 @@ export async function buildServer(config: ServerConfig, options: BuildServerOpti
   app.addHook('onRequest', async () => {
     if (closing) throw new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down');
   });
+  // While draining, every reply closes its connection: a keep-alive socket that goes idle after close() began
+  // would otherwise hold the shutdown open until its keep-alive timeout.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   app.addHook('onClose', async () => {
     // A model still loading must not hold the shutdown forever.
     let timer: NodeJS.Timeout | undefined;

@@ -1,0 +1,203 @@
+/**
+ * The deployment files agree with the server, and the image's exact command and environment run as a process:
+ * - Dockerfile, cerebrium.toml and the KServe manifest name the same port, entrypoint, model path and health routes;
+ * - the routes they name exist and answer;
+ * - `CMD` with the image's `ENV` (HOST/PORT/MTAILOR_MODEL overridden only to bind 127.0.0.1, pick a free port and
+ *   point at the model the image would carry) serves /health and /predict, and SIGTERM drains in-flight requests;
+ * - bad configuration exits with code 2 and says which variable is wrong.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseToml } from 'smol-toml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { freePort, images, postJson, type ServerProcess, shared, spawnServer, TOKEN } from './helpers.js';
+
+const exampleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const read = (f: string) => readFileSync(path.join(exampleDir, f), 'utf8');
+
+interface Stage {
+  name: string;
+  env: Record<string, string>;
+  instructions: Array<{ op: string; args: string }>;
+}
+
+/** Parses a Dockerfile into stages (line continuations joined, comments dropped). */
+function parseDockerfile(text: string): Stage[] {
+  const lines = text
+    .replace(/\\\r?\n/g, ' ')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  const stages: Stage[] = [];
+  for (const line of lines) {
+    const [, op = '', args = ''] = /^(\w+)\s+(.*)$/.exec(line) ?? [];
+    const upper = op.toUpperCase();
+    if (upper === 'FROM') {
+      stages.push({ name: /\bAS\s+(\S+)/i.exec(args)?.[1] ?? '', env: {}, instructions: [] });
+    }
+    const stage = stages.at(-1);
+    if (!stage) continue;
+    stage.instructions.push({ op: upper, args });
+    if (upper === 'ENV') {
+      for (const m of args.matchAll(/(\w+)=("[^"]*"|\S+)/g)) stage.env[m[1] as string] = (m[2] as string).replace(/^"|"$/g, '');
+    }
+  }
+  return stages;
+}
+
+const stages = parseDockerfile(read('Dockerfile'));
+const runtime = stages.at(-1) as Stage;
+const instr = (op: string) => runtime.instructions.filter((i) => i.op === op).map((i) => i.args);
+const cmd = JSON.parse(instr('CMD')[0] ?? '[]') as string[];
+const toml = parseToml(read('cerebrium.toml')) as any;
+const kserve = parseYaml(read('kserve/inferenceservice.yaml')) as any;
+
+describe('Dockerfile, cerebrium.toml and the KServe manifest agree with the server', () => {
+  it('Dockerfile: multi-stage Debian slim, CUDA download skipped, non-root, tini, EXPOSE, HEALTHCHECK', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const s of stages) expect(s.instructions[0]?.args).toMatch(/^node:20-bookworm-slim\b/);
+    expect(stages[0]?.env.ONNXRUNTIME_NODE_INSTALL).toBe('skip');
+    expect(stages[0]?.instructions.some((i) => i.op === 'RUN' && /pnpm .*deploy --prod/.test(i.args))).toBe(true);
+    expect(instr('USER')).toEqual(['node']);
+    expect(instr('ENTRYPOINT')).toEqual(['["/usr/bin/tini", "--"]']);
+    expect(instr('EXPOSE')).toEqual([runtime.env.PORT]);
+    expect(instr('HEALTHCHECK')[0]).toMatch(/CMD \["node", "-e", .*\/health/);
+    expect(instr('WORKDIR')).toEqual(['/app']);
+  });
+
+  it('the model is copied to the path MTAILOR_MODEL names', () => {
+    const copies = instr('COPY').filter((c) => !c.startsWith('--from'));
+    expect(copies).toContain(`model/model.onnx ${runtime.env.MTAILOR_MODEL}`);
+    expect(runtime.env.MTAILOR_MODEL).toBe('/app/model/model.onnx');
+  });
+
+  it('cerebrium.toml: every listed key present, port/entrypoint/routes/Dockerfile match', () => {
+    const { deployment, runtime: rt, hardware, scaling } = toml.cerebrium;
+    expect(Object.keys(deployment).sort()).toEqual(['exclude', 'include', 'name']);
+    expect(Object.keys(rt.custom).sort()).toEqual(
+      ['dockerfile_path', 'entrypoint', 'healthcheck_endpoint', 'port', 'readycheck_endpoint'].sort(),
+    );
+    expect(Object.keys(hardware).sort()).toEqual(['compute', 'cpu', 'memory']);
+    expect(Object.keys(scaling).sort()).toEqual(
+      ['cooldown', 'max_replicas', 'min_replicas', 'replica_concurrency', 'response_grace_period'].sort(),
+    );
+    expect(String(rt.custom.port)).toBe(runtime.env.PORT);
+    expect(rt.custom.entrypoint).toEqual(cmd);
+    expect(rt.custom.healthcheck_endpoint).toBe('/health');
+    expect(rt.custom.readycheck_endpoint).toBe('/ready');
+    expect(rt.custom.dockerfile_path).toBe('./Dockerfile');
+    expect(hardware.compute).toBe('CPU');
+    // Cerebrium must wait for the server's drain before killing it.
+    expect(scaling.response_grace_period * 1000).toBeGreaterThan(Number(runtime.env.MTAILOR_SHUTDOWN_TIMEOUT_MS));
+  });
+
+  it('KServe InferenceService: same port, model path, OIP v2 probes, grace period', () => {
+    expect(kserve.apiVersion).toBe('serving.kserve.io/v1beta1');
+    expect(kserve.kind).toBe('InferenceService');
+    const predictor = kserve.spec.predictor;
+    const container = predictor.containers[0];
+    expect(container.ports[0].containerPort).toBe(Number(runtime.env.PORT));
+    const env = Object.fromEntries(container.env.filter((e: any) => 'value' in e).map((e: any) => [e.name, e.value]));
+    expect(env.PORT).toBe(runtime.env.PORT);
+    expect(env.MTAILOR_MODEL).toBe(runtime.env.MTAILOR_MODEL);
+    expect(container.readinessProbe.httpGet).toEqual({ path: '/v2/health/ready', port: Number(runtime.env.PORT) });
+    expect(container.livenessProbe.httpGet).toEqual({ path: '/v2/health/live', port: Number(runtime.env.PORT) });
+    expect(predictor.containerConcurrency).toBe(toml.cerebrium.scaling.replica_concurrency);
+    expect(predictor.terminationGracePeriodSeconds * 1000).toBeGreaterThan(Number(runtime.env.MTAILOR_SHUTDOWN_TIMEOUT_MS));
+  });
+
+  it('package.json start script is the image CMD', () => {
+    const pkg = JSON.parse(read('package.json'));
+    expect(pkg.scripts.start).toBe(cmd.join(' '));
+  });
+});
+
+describe('the image command as a process', () => {
+  let server: ServerProcess;
+  let slow: http.Server;
+  let slowPort = 0;
+
+  beforeAll(async () => {
+    // An image host that takes 1.5 s to answer: a request in flight while SIGTERM arrives.
+    slow = http.createServer((_req, res) => {
+      setTimeout(() => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(images.tench), 1500);
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    slowPort = (slow.address() as AddressInfo).port;
+    const port = await freePort();
+    const [command, ...args] = cmd;
+    expect(command).toBe('node');
+    server = await spawnServer(
+      process.execPath,
+      args,
+      exampleDir,
+      {
+        ...runtime.env,
+        // Only what a local run must change: bind loopback, a free port, the model the image would carry.
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        MTAILOR_MODEL: shared.int8Model,
+        MTAILOR_API_KEY: TOKEN,
+        MTAILOR_URL_ALLOWLIST: `127.0.0.1/32`,
+        LOG_LEVEL: 'warn',
+      },
+      port,
+    );
+  });
+  afterAll(async () => {
+    await server?.stop('SIGKILL');
+    slow?.close();
+  });
+
+  it('serves /health, /ready and /predict', async () => {
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    expect((await fetch(`${server.url}/ready`)).status).toBe(200);
+    const res = await postJson(`${server.url}/predict`, { image_base64: images.mudTurtle.toString('base64') });
+    expect(res.status).toBe(200);
+    expect(res.body.prediction).toMatchObject({ class_id: 35, label: 'mud turtle' });
+  });
+
+  it('SIGTERM: finishes the in-flight request, refuses new work, exits 0', async () => {
+    const inFlight = postJson(`${server.url}/predict`, { image_url: `http://127.0.0.1:${slowPort}/tench.jpg` });
+    await new Promise((r) => setTimeout(r, 400));
+    server.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    const after = await fetch(`${server.url}/health`).then(
+      (r) => r.status,
+      () => 'refused',
+    );
+    expect([503, 'refused']).toContain(after);
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(res.body.prediction.class_id).toBe(0);
+    expect(await server.exited).toBe(0);
+  });
+});
+
+describe('configuration errors', () => {
+  it('exit code 2 with a message naming each bad variable', () => {
+    const result = spawnSync(process.execPath, ['dist/main.js'], {
+      cwd: exampleDir,
+      env: {
+        PATH: process.env.PATH,
+        PORT: 'eighty',
+        MTAILOR_MODEL: '/nonexistent/model.onnx',
+        MTAILOR_MAX_BATCH_SIZE: '0',
+        MTAILOR_ENGINE: 'turbo',
+        MTAILOR_URL_ALLOWLIST: '10.0.0.0/99',
+      },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(2);
+    for (const name of ['PORT', 'MTAILOR_MODEL', 'MTAILOR_MAX_BATCH_SIZE', 'MTAILOR_ENGINE', 'MTAILOR_URL_ALLOWLIST']) {
+      expect(result.stderr).toContain(name);
+    }
+    expect(result.stderr).not.toMatch(/at .*\.js:\d+/);
+  });
+});
