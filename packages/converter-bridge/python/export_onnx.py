@@ -154,10 +154,19 @@ def export(model, torch, out: str, opset: int, input_size: int, static_batch: bo
             export_params=True,
         )
         os.replace(tmp, out)  # never leave a half-written model at the destination
+    except OSError as err:
+        _remove(tmp)
+        raise ExportError("OUTPUT_NOT_WRITABLE", f"Cannot write {out}: {type(err).__name__}: {err}") from err
     except Exception as err:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _remove(tmp)
         raise ExportError("EXPORT_FAILED", f"torch.onnx.export failed: {type(err).__name__}: {err}") from err
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def post_process(out: str) -> dict:
@@ -189,15 +198,15 @@ def run(args) -> dict:
     progress = events.Progress(total=7 if not args.no_parity else 6)
     if not os.path.isfile(args.weights):  # fail fast: importing torch alone takes seconds
         raise ExportError("WEIGHTS_NOT_FOUND", f"Weights file not found: {args.weights}", {"path": args.weights})
-    progress("import", "importing torch")
-    torch = import_torch()
-    torch.set_grad_enabled(False)
-    opset = choose_opset(torch, args.opset)
     out = os.path.abspath(args.out)
     try:
         os.makedirs(os.path.dirname(out), exist_ok=True)
     except OSError as err:
         raise ExportError("OUTPUT_NOT_WRITABLE", f"Cannot create the folder of {out}: {err}") from err
+    progress("import", "importing torch")
+    torch = import_torch()
+    torch.set_grad_enabled(False)
+    opset = choose_opset(torch, args.opset)
 
     from mtailor_export import architectures, checkpoint, parity_vectors
 

@@ -260,6 +260,19 @@ describe.skipIf(!torchOk)('convertCheckpoint with real PyTorch', () => {
       ).rejects.toMatchObject({ code: 'WEIGHTS_UNREADABLE' });
     });
 
+    it('an output path that cannot be created → OUTPUT_NOT_WRITABLE', async () => {
+      const file = path.join(dir, 'a-regular-file');
+      writeFileSync(file, 'not a folder');
+      await expect(
+        convertCheckpoint({
+          arch: 'resnet18',
+          weights: ckpt.seed,
+          out: path.join(file, 'model.onnx'),
+          python,
+        }),
+      ).rejects.toMatchObject({ code: 'OUTPUT_NOT_WRITABLE' });
+    });
+
     it('an opset outside what torch and onnxruntime share → OPSET_UNSUPPORTED', async () => {
       await expect(
         convertCheckpoint({

@@ -75,9 +75,14 @@ def write(model, inputs, origin: dict, out_path: str, meta: dict) -> dict:
     logit_bytes = logits.numpy().astype("<f4").tobytes()
     bin_path = out_path + ".parity.bin"
     json_path = out_path + ".parity.json"
-    with open(bin_path, "wb") as f:
-        f.write(input_bytes)
-        f.write(logit_bytes)
+    from .events import ExportError
+
+    try:
+        with open(bin_path, "wb") as f:
+            f.write(input_bytes)
+            f.write(logit_bytes)
+    except OSError as err:
+        raise ExportError("OUTPUT_NOT_WRITABLE", f"Cannot write {bin_path}: {err}") from err
     doc = {
         "format": "mtailor-parity",
         "version": 1,
