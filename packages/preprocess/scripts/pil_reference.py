@@ -168,6 +168,25 @@ def resize_cases(w, rng):
                     })
 
 
+def sweep_cases(w, rng, count):
+    """Random size pairs (seeded): many distinct scale factors, so that every filter's weights are exercised
+    at scales the fixed list does not hit (up and down, wide and narrow)."""
+    modes = ("L", "RGB", "RGBA")
+    for i in range(count):
+        mode = modes[i % 3]
+        iw, ih = int(rng.integers(1, 2500)), int(rng.integers(1, 24))
+        ow, oh = int(rng.integers(1, 700)), int(rng.integers(1, 48))
+        name, im, src = w.synthetic_input(rng, iw, ih, mode, "noise")
+        for fname, fval in FILTERS.items():
+            case_id = f"sweep_{name}_to_{ow}x{oh}_{fname}"
+            out = np.asarray(im.resize((ow, oh), fval), dtype=np.uint8)
+            w.add({
+                "id": case_id, "kind": "resize", "source": "synthetic", **src,
+                "outWidth": ow, "outHeight": oh, "filter": fname,
+                "expected": w.expected(case_id, out, "raw"),
+            })
+
+
 def real_image_cases(w, images_dir, limit, tv):
     names = sorted(f for f in os.listdir(images_dir) if f.lower().endswith((".jpeg", ".jpg", ".png", ".webp")))
     if limit:
@@ -303,6 +322,7 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=0, help="only the first N images (0 = all)")
     parser.add_argument("--skip-torch", action="store_true", help="Pillow cases only (no torch/torchvision)")
     parser.add_argument("--seed", type=int, default=20240601, help="seed of the synthetic images")
+    parser.add_argument("--sweep", type=int, default=240, help="number of random size pairs (each × 6 filters)")
     args = parser.parse_args(argv)
 
     if not os.path.isdir(args.images):
@@ -311,6 +331,7 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
     w = Writer(args.out)
     resize_cases(w, rng)
+    sweep_cases(w, rng, args.sweep)
     n_images = real_image_cases(w, args.images, args.limit, tv)
     if tv is not None:
         torchvision_cases(w, rng, tv)
