@@ -12,7 +12,14 @@ import { detectImageFormat, type ImageFormat } from './image-format.js';
 import { type PixelRoute, pixelRouteFromBytes, pixelRouteFromMetadata } from './pixel-route.js';
 import { readHeader, type SharpDecodeSettings, sharpInputOptions, toImageError } from './sharp-input.js';
 
-/** Facts about the encoded image, from its header. */
+/**
+ * Facts about the encoded image, from its header.
+ *
+ * @example
+ * ```ts
+ * const { source }: { source: ImageSourceInfo } = await preprocessor.process('cat.jpg'); // { format: 'jpeg', width: 500, height: 375 }
+ * ```
+ */
 export interface ImageSourceInfo {
   /** Detected from the bytes' signature and confirmed by the decoder. */
   format: ImageFormat;
@@ -22,7 +29,15 @@ export interface ImageSourceInfo {
   height: number;
 }
 
-/** What {@link decodeImage} returns. */
+/**
+ * What {@link decodeImage} (and `ImagePreprocessor.decode`) returns.
+ *
+ * @example
+ * ```ts
+ * const decoded: DecodedImage = await new ImagePreprocessor().decode('photo.jpg');
+ * if (decoded.oriented) console.log(`rotated by EXIF orientation ${decoded.orientation}`);
+ * ```
+ */
 export interface DecodedImage extends ImageSourceInfo {
   /** The pixels: 8-bit RGB, HWC interleaved, `width × height × 3` bytes. */
   image: RawImage;

@@ -14,7 +14,15 @@ import sharp, { type KernelEnum, type Metadata } from 'sharp';
 import { InvalidOptionError } from '../errors.js';
 import { type SharpDecodeSettings, sharpInputOptions } from './sharp-input.js';
 
-/** Pillow filter → the libvips kernel closest to it. `box` and `hamming` have no libvips equivalent. */
+/**
+ * Pillow filter → the libvips kernel the `fast` engine uses for it. `box` and `hamming` have no libvips equivalent
+ * (a recipe using them needs the `exact` engine).
+ *
+ * @example
+ * ```ts
+ * FAST_ENGINE_KERNELS.bilinear; // 'linear'
+ * ```
+ */
 export const FAST_ENGINE_KERNELS: Readonly<Partial<Record<ResampleFilter, keyof KernelEnum>>> = {
   nearest: 'nearest',
   bilinear: 'linear',

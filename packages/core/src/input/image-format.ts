@@ -6,10 +6,24 @@
  */
 import { InvalidImageError, UnsupportedImageError } from '../errors.js';
 
-/** The image formats `ImagePreprocessor` decodes. */
+/**
+ * The image formats `ImagePreprocessor` decodes.
+ *
+ * @example
+ * ```ts
+ * const format: ImageFormat = detectImageFormat(bytes); // 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif'
+ * ```
+ */
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'gif' | 'tiff' | 'avif';
 
-/** All supported formats, in the order they are documented. */
+/**
+ * All supported formats, in the order they are documented.
+ *
+ * @example
+ * ```ts
+ * SUPPORTED_IMAGE_FORMATS.includes('gif'); // true
+ * ```
+ */
 export const SUPPORTED_IMAGE_FORMATS: readonly ImageFormat[] = ['jpeg', 'png', 'webp', 'gif', 'tiff', 'avif'];
 
 const SUPPORTED_LIST = 'JPEG, PNG, WebP, GIF, TIFF or AVIF';

@@ -22,15 +22,44 @@ import { detectImageFormat } from './image-format.js';
 import { type ImageInput, readImageBytes } from './read-image-bytes.js';
 import { readHeader, type SharpDecodeSettings, toImageError } from './sharp-input.js';
 
-/** How the resize is computed: `exact` (Pillow-identical, our code) or `fast` (libvips' kernels). */
+/**
+ * How the resize is computed: `exact` (Pillow-identical, `@mtailor/preprocess`) or `fast` (libvips' kernels; not
+ * bit-exact, see `src/input/README.md`).
+ *
+ * @example
+ * ```ts
+ * const engine: ResizeEngine = 'exact';
+ * ```
+ */
 export type ResizeEngine = 'exact' | 'fast';
 
-/** Default byte limit of one encoded image: 50 MiB. */
+/**
+ * Default byte limit of one encoded image: 50 MiB.
+ *
+ * @example
+ * ```ts
+ * new ImagePreprocessor({ maxInputBytes: 2 * DEFAULT_MAX_INPUT_BYTES });
+ * ```
+ */
 export const DEFAULT_MAX_INPUT_BYTES = 50 * 1024 * 1024;
-/** Default pixel limit of one image: 100 megapixels (e.g. 12 000 × 8 000). */
+/**
+ * Default pixel limit of one image: 100 megapixels (e.g. 12 000 × 8 000).
+ *
+ * @example
+ * ```ts
+ * new ImagePreprocessor({ maxPixels: DEFAULT_MAX_PIXELS / 4 });
+ * ```
+ */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 
-/** Options of {@link ImagePreprocessor}. */
+/**
+ * Options of {@link ImagePreprocessor}.
+ *
+ * @example
+ * ```ts
+ * const options: ImagePreprocessorOptions = { recipe: 'imagenet-eval', engine: 'exact', autoOrient: false };
+ * ```
+ */
 export interface ImagePreprocessorOptions {
   /**
    * The preprocessing recipe or a preset name. Default `'resize-224'`: `convert('RGB')`, `Resize((224, 224))`
@@ -50,7 +79,15 @@ export interface ImagePreprocessorOptions {
   maxPixels?: number;
 }
 
-/** What {@link ImagePreprocessor.process} returns. */
+/**
+ * What {@link ImagePreprocessor.process} returns.
+ *
+ * @example
+ * ```ts
+ * const { tensor, source, timings }: PreprocessedImage = await preprocessor.process('cat.jpg');
+ * console.log(source.format, source.width, source.height, timings.decodeMs);
+ * ```
+ */
 export interface PreprocessedImage {
   /** `3 × height × width` float32 values in the recipe's layout (a view into `target.out` when one was given). */
   tensor: Float32Array;

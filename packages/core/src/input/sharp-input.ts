@@ -7,7 +7,14 @@ import sharp, { type Metadata, type SharpOptions } from 'sharp';
 import { ImageTooLargeError, InvalidImageError, UnsupportedImageError } from '../errors.js';
 import type { ImageFormat } from './image-format.js';
 
-/** Decoder settings shared by both engines. */
+/**
+ * Decoder settings shared by both engines.
+ *
+ * @example
+ * ```ts
+ * const settings: SharpDecodeSettings = { autoOrient: true, maxPixels: 100_000_000 };
+ * ```
+ */
 export interface SharpDecodeSettings {
   /** Rotate/flip by the EXIF orientation (PIL `ImageOps.exif_transpose`). */
   autoOrient: boolean;
