@@ -38,7 +38,10 @@ export class PreprocessWorkerPool {
   /** Starts `size` workers (they load the built `dist/` code next to this file). */
   constructor(settings: PreprocessorSettings, size: number) {
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(new URL('./preprocess-worker.js', import.meta.url), { workerData: settings });
+      const worker = new Worker(new URL('./preprocess-worker.js', import.meta.url), {
+        workerData: settings,
+        execArgv: workerExecArgv(),
+      });
       // Idle workers must not keep the process alive (a forgotten dispose() would hang it); #track() refs them
       // while work is in flight, so that awaiting a result does too.
       worker.unref();
@@ -102,4 +105,13 @@ export class PreprocessWorkerPool {
     this.#closed = true;
     await Promise.all(this.#workers.map((w) => w.worker.terminate()));
   }
+}
+
+/**
+ * The parent's Node flags minus those a worker refuses (`--input-type`, `-e`/`--eval`, `-p`/`--print`: a script run
+ * with `node --input-type=module -e …` would otherwise fail to start any worker).
+ */
+function workerExecArgv(): string[] {
+  const refused = /^(--input-type(=.*)?|-e|--eval|-p|--print)$/;
+  return process.execArgv.filter((arg) => !refused.test(arg));
 }
