@@ -25,6 +25,16 @@ interface KernelExports {
     weights: number,
     ksize: number,
   ): void;
+  horizontal1(
+    src: number,
+    srcStride: number,
+    rows: number,
+    dst: number,
+    outWidth: number,
+    bounds: number,
+    weights: number,
+    ksize: number,
+  ): void;
   vertical(
     src: number,
     rowLength: number,
@@ -135,7 +145,7 @@ const align16 = (n: number) => (n + 15) & ~15;
 const SLACK = 16;
 
 /**
- * Both passes in WebAssembly for 3- or 4-channel images; `null` when the JS passes must run instead (no
+ * Both passes in WebAssembly (1, 3 or 4 channels); `null` when the JS passes must run instead (no
  * WebAssembly, or its memory cannot grow that far). `vertical.bounds` must not have been shifted yet.
  *
  * @example
@@ -154,7 +164,7 @@ export function convolveWasm(
   needVertical: boolean,
 ): Uint8Array | null {
   const k = wasmKernels();
-  if (!k || (channels !== 3 && channels !== 4)) return null;
+  if (!k) return null;
   const outWidth = horizontal.bounds.length >> 1;
   const outHeight = vertical.bounds.length >> 1;
   const yFirst = needHorizontal ? vertical.bounds[0] : 0;
@@ -195,17 +205,12 @@ export function convolveWasm(
   let resultLength = src.length;
   if (needHorizontal) {
     const stride = inWidth * channels;
-    k.horizontal(
-      srcOff + yFirst * stride,
-      stride,
-      channels,
-      rows,
-      tmpOff,
-      outWidth,
-      hBounds,
-      hWeights,
-      horizontal.ksize,
-    );
+    const first = srcOff + yFirst * stride;
+    if (channels === 1) {
+      k.horizontal1(first, stride, rows, tmpOff, outWidth, hBounds, hWeights, horizontal.ksize);
+    } else {
+      k.horizontal(first, stride, channels, rows, tmpOff, outWidth, hBounds, hWeights, horizontal.ksize);
+    }
     result = tmpOff;
     resultLength = tmpLength;
   }

@@ -56,6 +56,51 @@
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br $rowsLoop))))
 
+  ;; Horizontal pass for 1-channel (gray) pixels, scalar: same parameters as "horizontal" without $ch.
+  (func (export "horizontal1")
+    (param $src i32) (param $srcStride i32) (param $rows i32)
+    (param $dst i32) (param $outWidth i32) (param $bounds i32) (param $weights i32) (param $ksize i32)
+    (local $row i32) (local $y i32) (local $xx i32) (local $b i32) (local $p i32) (local $n i32)
+    (local $k i32) (local $kRow i32) (local $kStep i32) (local $o i32) (local $acc i32)
+    (local.set $kStep (i32.shl (local.get $ksize) (i32.const 2)))
+    (local.set $row (local.get $src))
+    (local.set $o (local.get $dst))
+    (block $rowsDone
+      (loop $rowsLoop
+        (br_if $rowsDone (i32.ge_u (local.get $y) (local.get $rows)))
+        (local.set $xx (i32.const 0))
+        (local.set $b (local.get $bounds))
+        (local.set $kRow (local.get $weights))
+        (block $xDone
+          (loop $xLoop
+            (br_if $xDone (i32.ge_u (local.get $xx) (local.get $outWidth)))
+            (local.set $p (i32.add (local.get $row) (i32.load (local.get $b))))
+            (local.set $n (i32.load offset=4 (local.get $b)))
+            (local.set $k (local.get $kRow))
+            (local.set $acc (i32.const 2097152))
+            (block $tDone
+              (loop $tLoop
+                (br_if $tDone (i32.eqz (local.get $n)))
+                (local.set $acc
+                  (i32.add (local.get $acc) (i32.mul (i32.load8_u (local.get $p)) (i32.load (local.get $k)))))
+                (local.set $p (i32.add (local.get $p) (i32.const 1)))
+                (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+                (br $tLoop)))
+            ;; clip8: (sum >> 22) clamped to 0..255.
+            (local.set $acc (i32.shr_s (local.get $acc) (i32.const 22)))
+            (local.set $acc (select (i32.const 0) (local.get $acc) (i32.lt_s (local.get $acc) (i32.const 0))))
+            (local.set $acc (select (i32.const 255) (local.get $acc) (i32.gt_s (local.get $acc) (i32.const 255))))
+            (i32.store8 (local.get $o) (local.get $acc))
+            (local.set $o (i32.add (local.get $o) (i32.const 1)))
+            (local.set $b (i32.add (local.get $b) (i32.const 8)))
+            (local.set $kRow (i32.add (local.get $kRow) (local.get $kStep)))
+            (local.set $xx (i32.add (local.get $xx) (i32.const 1)))
+            (br $xLoop)))
+        (local.set $row (i32.add (local.get $row) (local.get $srcStride)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rowsLoop))))
+
   ;; Vertical pass on rows of $rowLen bytes (any channel count): output row yy sums source rows
   ;; bounds[2yy] .. bounds[2yy] + bounds[2yy+1] - 1 with weights at $weights + yy*$ksize*4, 16 bytes at a time.
   ;; The last block of a row may run past $rowLen: the caller leaves 16 bytes of slack after $src and $dst, and
