@@ -1,1 +1,15 @@
-export {};
+/**
+ * `@mtailor/example-client`: the client library behind the `mtailor-client` CLI.
+ * @module
+ */
+export {
+  type ClientOptions,
+  getHealth,
+  latencyStats,
+  type Prediction,
+  type PredictResult,
+  predictBytes,
+  predictUrl,
+  RequestFailedError,
+} from './client.js';
+export { type CliArgs, parseCliArgs, runCli, UsageError } from './cli.js';
