@@ -85,6 +85,43 @@ describe.skipIf(!pillow)('decode equals PIL convert("RGB")', () => {
     expect(byteDiff(rotated.image.data as Uint8Array, transposed?.data as Uint8Array).count).toBe(0);
   });
 
+  it('EXIF orientations 2, 3, 6, 8 in JPEG, PNG and WebP: autoOrient = exif_transpose; off = raw', async () => {
+    const encoders: [string, (s: sharp.Sharp) => sharp.Sharp][] = [
+      ['jpeg', (s) => s.jpeg()],
+      ['png', (s) => s.png()],
+      ['webp', (s) => s.webp({ lossless: true })],
+    ];
+    const cases: { name: string; orientation: number; bytes: Buffer }[] = [];
+    for (const [name, encode] of encoders) {
+      for (const orientation of [2, 3, 6, 8]) {
+        cases.push({
+          name,
+          orientation,
+          bytes: await encode(fromRgb().withMetadata({ orientation })).toBuffer(),
+        });
+      }
+    }
+    // Two PIL runs for all 12 images: raw, and with ImageOps.exif_transpose.
+    const raws = pilDecode(cases.map((c) => c.bytes));
+    const transposeds = pilDecode(
+      cases.map((c) => c.bytes),
+      true,
+    );
+    for (const [i, { name, orientation, bytes }] of cases.entries()) {
+      const raw = raws[i];
+      const transposed = transposeds[i];
+      if (raw?.error !== undefined || transposed?.error !== undefined) throw new Error('PIL failed');
+      const rotated = await upright.decode(bytes);
+      expect(`${name} ${rotated.orientation}`).toBe(`${name} ${orientation}`);
+      expect([rotated.width, rotated.height]).toEqual([transposed?.width, transposed?.height]);
+      expect(byteDiff(rotated.image.data as Uint8Array, transposed?.data as Uint8Array).count).toBe(0);
+      const lean = await decodeImagePixels(bytes, { autoOrient: true, maxPixels: 1e8 });
+      expect(byteDiff(lean.image.data as Uint8Array, transposed?.data as Uint8Array).count).toBe(0);
+      const notRotated = await exact.decode(bytes);
+      expect(byteDiff(notRotated.image.data as Uint8Array, raw?.data as Uint8Array).count).toBe(0);
+    }
+  });
+
   it('the two grayscale shared JPEGs expand to RGB as PIL does', async () => {
     for (const name of ['n02676566_acoustic_guitar.JPEG', 'n02096051_Airedale.JPEG']) {
       const ours = await expectSameAsPil(readFileSync(shared.image(name)), 'L');
