@@ -133,6 +133,43 @@ describe('mtailor classify', () => {
     expect(prob(viaDefault)).toBeCloseTo(ref('ort_mobilenet_v2_int8_on_torchvision_tensors.json'), 4);
   });
 
+  it('--manifest (labels from the manifest) and --workers 0 (decode on the main thread)', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mtailor-cli-manifest-'));
+    symlinkSync(shared.int8Model, path.join(dir, 'model.onnx'));
+    writeFileSync(
+      path.join(dir, 'labels.txt'),
+      Array.from({ length: 1000 }, (_, i) => `my-class-${i}`).join('\n'),
+    );
+    const manifest = path.join(dir, 'manifest.json');
+    writeFileSync(
+      manifest,
+      JSON.stringify({ model: 'model.onnx', recipe: 'resize-224', labels: 'labels.txt', numClasses: 1000 }),
+    );
+    const r = mtailor([shared.tench, '--manifest', manifest, '--workers', '0', '--json', '--top-k', '1']);
+    expect(r.code).toBe(0);
+    expect(jsonLines(r.stdout)[0].predictions[0]).toMatchObject({ index: 0, label: 'my-class-0' });
+    const both = mtailor([shared.tench, '--manifest', manifest, '--model', shared.int8Model]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('give --model or --manifest, not both');
+  });
+
+  it.skipIf(spawnSync('script', ['--version']).status !== 0)(
+    'a progress bar on stderr when it is a terminal and the input has folders',
+    () => {
+      // `script` runs the command on a pseudo-terminal, as a user's shell would.
+      const cmd = `${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} classify ${JSON.stringify(shared.images)} --top-k 1 > /dev/null`;
+      const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
+        env: { ...process.env, MTAILOR_MODEL: shared.int8Model },
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/classify \[.+\] 104\/104 images/);
+      // Not a terminal (the other tests pipe stderr): no bar.
+      expect(mtailor([shared.images, '--top-k', '1']).stderr).not.toContain('[');
+    },
+  );
+
   it('no model anywhere: a clear message and exit 2', () => {
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'mtailor-nomodel-'));
     const r = mtailor([shared.tench], { env: { MTAILOR_MODEL: undefined }, cwd });
