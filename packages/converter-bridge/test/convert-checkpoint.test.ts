@@ -231,16 +231,21 @@ describe.skipIf(!torchOk)('convertCheckpoint with real PyTorch', () => {
     });
 
     it('unknown architecture → UNKNOWN_ARCH (names, modules and classes)', async () => {
-      for (const arch of ['resnet_does_not_exist', 'no_such_module_xyz:Net', 'tiny_net:NoSuchClass']) {
-        await expect(
-          convertCheckpoint({
-            arch,
-            weights: ckpt.seed,
-            out: path.join(dir, 'never.onnx'),
-            python,
-            modulePaths: [ckpt.userModuleDir],
-          }),
-        ).rejects.toMatchObject({ code: 'UNKNOWN_ARCH' });
+      const expected: [string, RegExp][] = [
+        ['ResNet-18', /Unknown architecture 'ResNet-18'\. Did you mean resnet18/],
+        ['no_such_module_xyz:Net', /Cannot import module 'no_such_module_xyz'/],
+        ['tiny_net:NoSuchClass', /has no attribute 'NoSuchClass'/],
+      ];
+      for (const [arch, message] of expected) {
+        const err = (await convertCheckpoint({
+          arch,
+          weights: ckpt.seed,
+          out: path.join(dir, 'never.onnx'),
+          python,
+          modulePaths: [ckpt.userModuleDir],
+        }).catch((e: unknown) => e)) as ConverterError;
+        expect(err.code).toBe('UNKNOWN_ARCH');
+        expect(err.message).toMatch(message);
       }
     });
 

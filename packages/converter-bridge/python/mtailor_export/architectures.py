@@ -5,6 +5,7 @@ Three kinds of names:
   resnet18, mobilenet_v2   any classification builder of torchvision.models, called with weights=None
   pkg.module:ClassName     a user's nn.Module subclass (its folder given with --module-path)
 """
+import difflib
 import importlib
 import sys
 
@@ -56,9 +57,11 @@ def _torchvision_builder(name: str):
         ) from err
     known = _torchvision_classifiers(models)
     if name not in known:
+        close = difflib.get_close_matches(name.lower().replace("-", "_"), list(SEED_ARCHES) + known, n=3, cutoff=0.6)
+        hint = f" Did you mean {' or '.join(close)}?" if close else ""
         raise ExportError(
             "UNKNOWN_ARCH",
-            f"Unknown architecture '{name}'. Use seed-resnet18, a torchvision.models classification builder "
+            f"Unknown architecture '{name}'.{hint} Use seed-resnet18, a torchvision.models classification builder "
             f"({', '.join(known)}), or module.path:ClassName with --module-path.",
             {"arch": name, "known": list(SEED_ARCHES) + known},
         )
