@@ -166,8 +166,6 @@ export const command: Command = {
       return 1;
     }
 
-    // Pay onnxruntime's lazy initialisation before the clock starts, not on the first image.
-    await classifier.model.warmup();
     const showBar = process.stderr.isTTY === true && hadFolder && files.length > 0;
     const bar = showBar
       ? new cliProgress.SingleBar(
