@@ -58,6 +58,8 @@ const sessions = new Map<string, Promise<SharedSession>>();
  *
  * Each `load` returns its own handle on a process-wide shared session (one session per model and options for
  * the life of the process); `dispose()` releases this handle, and the session goes when the last handle does.
+ * Files are keyed by their real path: a model file replaced on disk is read again only once every handle on the
+ * old session is disposed.
  *
  * @example
  * ```ts
