@@ -35,6 +35,8 @@ const VARIANTS = [
   ['  + sharp.cache(false)', 'bytes-nocache'],
   ['  + ignoreIcc (PIL ignores ICC; skips lcms)', 'bytes-ignoreicc'],
   ['  + our input options (failOn error, pages 1, limit)', 'bytes-ours'],
+  ['  + failOn: warning instead of error', 'bytes-ours-failwarn'],
+  ['  + sharp.concurrency(2) (libvips threads per image)', 'bytes-ours-conc2'],
   ['  + metadata() first (header parsed twice)', 'bytes-ours-meta'],
   ['  + sequentialRead: false', 'bytes-ours-random'],
   ['decodeImage() (sniff + metadata() + decode + PIL fixups)', 'decode-image'],
@@ -58,12 +60,20 @@ async function runVariant(variant) {
   const fast = new core.ImagePreprocessor({ autoOrient: false, engine: 'fast' });
   const eval_ = new core.ImagePreprocessor({ autoOrient: false, recipe: 'imagenet-eval' });
   if (variant === 'path-default' || variant === 'bytes-default') sharp.cache(true); // undo the constructor's choice
+  if (variant === 'bytes-ours-conc2') sharp.concurrency(2);
+  const concurrency = sharp.concurrency();
   const one = {
     'path-default': (f) => sharp(f).raw().toBuffer(),
     'bytes-default': (f) => sharp(readFileSync(f)).raw().toBuffer(),
     'bytes-nocache': (f) => sharp(readFileSync(f)).raw().toBuffer(),
     'bytes-ignoreicc': (f) => sharp(readFileSync(f), { ignoreIcc: true }).raw().toBuffer(),
     'bytes-ours': (f) => sharp(readFileSync(f), ours).removeAlpha().raw({ depth: 'uchar' }).toBuffer(),
+    'bytes-ours-failwarn': (f) =>
+      sharp(readFileSync(f), { ...ours, failOn: 'warning' })
+        .removeAlpha()
+        .raw({ depth: 'uchar' })
+        .toBuffer(),
+    'bytes-ours-conc2': (f) => sharp(readFileSync(f), ours).removeAlpha().raw({ depth: 'uchar' }).toBuffer(),
     'bytes-ours-meta': async (f) => {
       const bytes = readFileSync(f);
       await sharp(bytes, ours).metadata();
@@ -90,7 +100,7 @@ async function runVariant(variant) {
   }
   const cpu = process.cpuUsage(cpu0);
   const cpuMs = (cpu.user + cpu.system) / 1000 / (files.length * repeats);
-  process.stdout.write(JSON.stringify({ passes, cpuMs, images: files.length }));
+  process.stdout.write(JSON.stringify({ passes, cpuMs, images: files.length, concurrency }));
 }
 
 function median(xs) {
@@ -170,7 +180,10 @@ async function main() {
   console.log(
     `# decode.bench — ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores (each variant pinned to one)`,
   );
-  console.log(`# Node ${process.version}, ${files.length} images from ${imagesDir}, ${repeats} passes each`);
+  const { default: sharp } = await import('sharp');
+  console.log(
+    `# Node ${process.version}, sharp ${sharp.versions.sharp}, libvips ${sharp.versions.vips}; ${files.length} images from ${imagesDir}, ${repeats} passes each`,
+  );
   const envs = [['default environment', {}]];
   if (!flag('--no-env')) {
     envs.push([
@@ -185,7 +198,8 @@ async function main() {
     console.log(`\n## ${label}`);
     console.log(`${'variant'.padEnd(56)} ms/img  min–max passes       CPU ms/img`);
     for (const [name, variant] of VARIANTS) {
-      const { passes, cpuMs } = child(variant, env);
+      const { passes, cpuMs, concurrency } = child(variant, env);
+      if (variant === 'path-default') console.log(`# sharp.concurrency() default here: ${concurrency}`);
       console.log(row(name, passes, cpuMs));
     }
   }
