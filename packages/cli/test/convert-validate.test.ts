@@ -178,5 +178,18 @@ describe.skipIf(!torchOk)('mtailor convert (real PyTorch) then validate --parity
     );
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--arch is required');
+    const kwargs = await mtailor(
+      'convert',
+      '--arch',
+      'googlenet',
+      '--weights',
+      shared.mobilenetWeights,
+      '--out',
+      path.join(dir, 'x.onnx'),
+      '--arch-kwargs',
+      '[1]',
+    );
+    expect(kwargs.code).toBe(2);
+    expect(kwargs.stderr).toContain('--arch-kwargs expects a JSON object');
   });
 });

@@ -59,6 +59,11 @@ export interface ParityResult {
   meanAbsDiff: number;
   /** Fraction of samples whose top-1 agrees (1 = all). */
   top1Agreement: number;
+  /**
+   * max |PyTorch logit|: the scale the differences compare to. Near 0 (e.g. a randomly initialised network
+   * whose logits all vanish) the parity check proves little.
+   */
+  referenceScale: number;
   /** Per-sample details. */
   perSample: ParitySample[];
   /** The parity file used. */
@@ -200,6 +205,7 @@ async function compare(
   const perSample: ParitySample[] = [];
   let maxAbsDiff = 0;
   let sumAbsDiff = 0;
+  let referenceScale = 0;
   for (let n = 0; n < v.samples; n++) {
     const sampleSize = c * h * w;
     const input = new ort.Tensor('float32', v.inputs.subarray(n * sampleSize, (n + 1) * sampleSize), [
@@ -230,6 +236,7 @@ async function compare(
     const torch = v.logits.subarray(n * classes, (n + 1) * classes);
     let sampleMax = 0;
     for (let i = 0; i < classes; i++) {
+      referenceScale = Math.max(referenceScale, Math.abs(torch[i]!));
       const d = Math.abs(onnx[i]! - torch[i]!);
       sumAbsDiff += d;
       if (d > sampleMax || Number.isNaN(d)) sampleMax = Number.isNaN(d) ? Number.POSITIVE_INFINITY : d;
@@ -248,6 +255,7 @@ async function compare(
     maxAbsDiff,
     meanAbsDiff: sumAbsDiff / (v.samples * classes),
     top1Agreement: v.samples ? agreeing / v.samples : 1,
+    referenceScale,
     perSample,
     parityFile: v.file,
   };

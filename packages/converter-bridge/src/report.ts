@@ -55,8 +55,13 @@ export function formatValidationReport(
     lines.push(
       `parity: ${parity.ok ? 'OK' : 'FAILED'} max |Δ| ${parity.maxAbsDiff.toExponential(2)} ` +
         `(tolerance ${parity.tolerance}), mean |Δ| ${parity.meanAbsDiff.toExponential(2)}, ` +
-        `top-1 ${agree}/${parity.samples} agree`,
+        `top-1 ${agree}/${parity.samples} agree, PyTorch logits up to ${parity.referenceScale.toPrecision(3)}`,
     );
+    if (parity.referenceScale < 1e-3)
+      lines.push(
+        "  ! PyTorch's logits are all near 0, so this parity check proves little: use trained weights or " +
+          '--calibration-images',
+      );
   }
   return lines.join('\n');
 }

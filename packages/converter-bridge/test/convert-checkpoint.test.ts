@@ -97,6 +97,7 @@ describe.skipIf(!torchOk)('convertCheckpoint with real PyTorch', () => {
       expect(vectors.meta.source).toMatchObject({ kind: 'random', seed: 0 });
       const parity = await checkParity(seed.modelPath, seed.parityFile!);
       expect(parity.maxAbsDiff).toBeLessThanOrEqual(1e-4);
+      expect(parity.referenceScale).toBeGreaterThan(1); // random BN statistics keep the logits far from 0
       expect(parity.top1Agreement).toBe(1);
       expect(parity.ok).toBe(true);
     });

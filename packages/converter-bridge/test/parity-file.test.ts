@@ -61,6 +61,8 @@ describe('checkParity mechanics on a real onnxruntime run', () => {
     expect(parity).toMatchObject({ ok: true, samples: 3, top1Agreement: 1 });
     expect(parity.maxAbsDiff).toBeLessThan(1e-5);
     expect(parity.perSample).toHaveLength(3);
+    const vectors = await readParityVectors(path.join(dir, 'good.parity.json'));
+    expect(parity.referenceScale).toBe(Math.max(...Array.from(vectors.logits, Math.abs)));
   });
 
   it('a wrong tolerance option → INVALID_OPTION', async () => {

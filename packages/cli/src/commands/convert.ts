@@ -30,6 +30,7 @@ onnxruntime reproduces PyTorch's logits. Nothing is downloaded.
   --input-size S                input height = width (default 224)
   --static-batch                fix the batch axis to 1 (default: dynamic)
   --num-classes K               num_classes for the architecture (default: its own, 1000 for ImageNet)
+  --arch-kwargs <json>          more constructor arguments as a JSON object, e.g. '{"aux_logits": false}'
   --module-path <dir>           folder to import module.path:ClassName from (repeatable)
   --calibration-images <files…> images for the parity vectors (default: seeded random inputs)
   --python <interpreter>        Python with torch (default: $MTAILOR_PYTHON, else /usr/bin/python3, else python3)
@@ -89,6 +90,7 @@ function parse(args: string[]): ConvertArgs {
       'input-size': { type: 'string' },
       'static-batch': { type: 'boolean', default: false },
       'num-classes': { type: 'string' },
+      'arch-kwargs': { type: 'string' },
       'module-path': { type: 'string', multiple: true },
       'calibration-images': { type: 'string', multiple: true },
       python: { type: 'string' },
@@ -111,6 +113,17 @@ function parse(args: string[]): ConvertArgs {
   if (values['static-batch']) options.staticBatch = true;
   if (values['allow-pickle']) options.allowPickle = true;
   if (values.python) options.python = values.python;
+  if (values['arch-kwargs'] !== undefined) {
+    let kwargs: unknown;
+    try {
+      kwargs = JSON.parse(values['arch-kwargs']);
+    } catch {
+      kwargs = undefined;
+    }
+    if (typeof kwargs !== 'object' || kwargs === null || Array.isArray(kwargs))
+      throw new UsageError(`--arch-kwargs expects a JSON object, got '${values['arch-kwargs']}'`);
+    options.archKwargs = kwargs as Record<string, unknown>;
+  }
   if (values['module-path']) options.modulePaths = values['module-path'];
   if (values['calibration-images']) options.calibrationImages = values['calibration-images'];
   let tolerance: number | undefined;
