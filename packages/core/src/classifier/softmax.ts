@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * softmax(new Float32Array([1000, 1000])); // Float64Array [0.5, 0.5]
+ * softmax(new Float32Array([1000, 1000])); // [0.5, 0.5] (a Float64Array)
  * ```
  */
 export function softmax(

@@ -1,0 +1,131 @@
+/**
+ * The TSDoc `@example` blocks of the model, classifier, labels, manifest and health modules are runnable: each is
+ * run as its own ES module (in a scratch folder holding the files the examples name, linked to the shared data),
+ * and where a line ends in `// <JavaScript value>`, the expression must produce that value.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as core from '@mtailor/core';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, shared } from '../../../test/support/shared-data.js';
+
+const srcDir = path.join(repoRoot, 'packages', 'core', 'src');
+const folders = ['model', 'classifier', 'labels', 'manifest', 'health'];
+const coreUrl = pathToFileURL(path.join(repoRoot, 'packages', 'core', 'dist', 'index.js')).href;
+
+interface Example {
+  where: string;
+  code: string;
+}
+
+/** The ```ts blocks after `@example` tags in TSDoc comments, comment stars removed. */
+function examples(): Example[] {
+  const out: Example[] = [];
+  for (const folder of folders) {
+    for (const file of readdirSync(path.join(srcDir, folder)).filter((f) => f.endsWith('.ts'))) {
+      const text = readFileSync(path.join(srcDir, folder, file), 'utf8');
+      const re = /@example\s*\n\s*\*\s*```ts\n([\s\S]*?)\n\s*\*\s*```/g;
+      for (let m = re.exec(text); m; m = re.exec(text)) {
+        const line = text.slice(0, m.index).split('\n').length;
+        const code = m[1]!
+          .split('\n')
+          .map((l) => l.replace(/^\s*\* ?/, ''))
+          .join('\n');
+        out.push({ where: `${folder}/${file}:${line}`, code });
+      }
+    }
+  }
+  return out;
+}
+
+/** `expr; // value` lines become checks when `value` is a JavaScript literal; other lines run as they are. */
+function withChecks(code: string): { code: string; checks: number } {
+  let checks = 0;
+  const lines = code.split('\n').map((line) => {
+    const m = /^(?!\s*(const|let|import|for|if)\b)(.+?);\s*\/\/\s*(.+?)( \(.*\))?$/.exec(line);
+    if (!m) return line;
+    let expr = m[2]!.trim();
+    const expected = m[3]!.trim();
+    try {
+      new Function(`return (${expected});`)();
+    } catch {
+      return line;
+    }
+    const log = /^console\.log\(([^,]*)\)$/.exec(expr);
+    if (log) expr = log[1]!;
+    else if (expr.startsWith('console.log(')) return line;
+    checks++;
+    return `__check(${JSON.stringify(line.trim())}, await (async () => (${expr}))(), (${expected}));`;
+  });
+  return { code: lines.join('\n'), checks };
+}
+
+const PRELUDE = `
+import * as __core from ${JSON.stringify(coreUrl)};
+import { readFile } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
+const __norm = (v) => (ArrayBuffer.isView(v) ? Array.from(v) : v);
+function __check(line, actual, expected) {
+  const a = __norm(actual);
+  const ok = typeof expected === 'number' ? Math.abs(a - expected) <= 1e-3 * Math.max(1, Math.abs(expected)) : isDeepStrictEqual(a, expected);
+  if (!ok) throw new Error('example check failed: ' + line + ' gave ' + JSON.stringify(a));
+}
+`;
+
+let work: string;
+beforeAll(async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'mtailor-examples-'));
+  symlinkSync(shared.dir, path.join(root, 'shared')); // '../shared/…' from the working folder, as from the repo root
+  work = path.join(root, 'work');
+  mkdirSync(path.join(work, 'models'), { recursive: true });
+  for (const name of ['cat.jpg', 'a.jpg', 'photo.jpg', 'n01440764_tench.JPEG'])
+    symlinkSync(shared.tench, path.join(work, name));
+  symlinkSync(shared.mudTurtle, path.join(work, 'b.jpg'));
+  writeFileSync(path.join(work, 'b.png'), await sharp(shared.mudTurtle).png().toBuffer());
+  writeFileSync(path.join(work, 'notes.txt'), 'not an image\n');
+  for (const name of ['model.onnx', 'mobilenet_v2_int8_qdq.onnx', path.join('models', 'mobilenet.onnx')])
+    symlinkSync(shared.int8Model, path.join(work, name));
+  writeFileSync(
+    path.join(work, 'labels.txt'),
+    `${Array.from({ length: 10 }, (_, i) => `label ${i}`).join('\n')}\n`,
+  );
+  writeFileSync(
+    path.join(work, 'models', 'mobilenet.json'),
+    JSON.stringify({ model: 'mobilenet.onnx', recipe: 'resize-224', labels: 'imagenet1k', numClasses: 1000 }),
+  );
+});
+
+describe('TSDoc examples run', () => {
+  const all = examples();
+  it('finds the examples', () => {
+    expect(all.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it.each(all.map((e) => [e.where, e] as const))('%s', (_where, example) => {
+    const { code, checks } = withChecks(example.code.replaceAll("'@mtailor/core'", JSON.stringify(coreUrl)));
+    const declared = (name: string) =>
+      new RegExp(
+        `(import\\s*\\{[^}]*\\b${name}\\b[^}]*\\}|(const|let)\\s+(\\{[^}]*\\b${name}\\b[^}]*\\}|${name}\\b))`,
+      ).test(code);
+    const used = (name: string) => new RegExp(`\\b${name}\\b`).test(code);
+    const lines = [PRELUDE];
+    const names = Object.keys(core).filter((n) => used(n) && !declared(n));
+    if (names.length) lines.push(`const { ${names.join(', ')} } = __core;`);
+    if (used('classifier') && !declared('classifier'))
+      lines.push("const classifier = await __core.ImageClassifier.create({ model: 'model.onnx' });");
+    if (used('files') && !declared('files')) lines.push("const files = ['a.jpg', 'b.jpg'];");
+    lines.push(code, `console.log('checks passed: ${checks}');`, 'process.exit(0);');
+    const file = path.join(work, `example-${_where.replace(/[^a-z0-9]+/gi, '-')}.mjs`);
+    writeFileSync(file, lines.join('\n'));
+    const r = spawnSync(process.execPath, [file], { cwd: work, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr.replace(/\(node:\d+\) \[MTAILOR_CUDA_FALLBACK\][^\n]*\n/g, ''), `${file}`).not.toMatch(
+      /Error/,
+    );
+    expect(r.status, `${file}\n${r.stderr}`).toBe(0);
+    expect(r.stdout).toContain(`checks passed: ${checks}`);
+  });
+});
