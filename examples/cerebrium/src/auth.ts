@@ -24,7 +24,9 @@ export function bearerChecker(token: string): (authorization: string | undefined
       throw new HttpError(401, 'UNAUTHORIZED', 'missing Authorization header (expected "Bearer <token>")');
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match?.[1]) throw new HttpError(401, 'UNAUTHORIZED', 'Authorization header must be "Bearer <token>"');
-    if (!timingSafeEqual(digest(match[1]), expected)) throw new HttpError(401, 'UNAUTHORIZED', 'invalid token');
+    if (!match?.[1])
+      throw new HttpError(401, 'UNAUTHORIZED', 'Authorization header must be "Bearer <token>"');
+    if (!timingSafeEqual(digest(match[1]), expected))
+      throw new HttpError(401, 'UNAUTHORIZED', 'invalid token');
   };
 }

@@ -110,7 +110,9 @@ class Reader {
     if (v === undefined) return fallback;
     const n = Number(v);
     if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(n) || n < min || n > max) {
-      this.problems.push(`${name}: expected an integer from ${min} to ${max} but received ${JSON.stringify(v)}`);
+      this.problems.push(
+        `${name}: expected an integer from ${min} to ${max} but received ${JSON.stringify(v)}`,
+      );
       return fallback;
     }
     return n;
@@ -160,11 +162,16 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   }
   const apiKey = r.raw('MTAILOR_API_KEY');
   if (apiKey !== undefined && apiKey.length < 16) {
-    r.problems.push('MTAILOR_API_KEY: expected at least 16 characters (use a random token, e.g. `openssl rand -hex 32`)');
+    r.problems.push(
+      'MTAILOR_API_KEY: expected at least 16 characters (use a random token, e.g. `openssl rand -hex 32`)',
+    );
   }
   const host = r.raw('HOST') ?? '0.0.0.0';
   const testImagePath = r.raw('MTAILOR_TEST_IMAGE');
-  const testExpectedClass = r.raw('MTAILOR_TEST_EXPECTED_CLASS') === undefined ? undefined : r.int('MTAILOR_TEST_EXPECTED_CLASS', 0, 0);
+  const testExpectedClass =
+    r.raw('MTAILOR_TEST_EXPECTED_CLASS') === undefined
+      ? undefined
+      : r.int('MTAILOR_TEST_EXPECTED_CLASS', 0, 0);
   if (testImagePath !== undefined && !existsSync(testImagePath)) {
     r.problems.push(`MTAILOR_TEST_IMAGE: no file at ${path.resolve(testImagePath)}`);
   }

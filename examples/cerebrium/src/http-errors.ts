@@ -78,9 +78,19 @@ const FASTIFY_STATUS: Record<string, [number, ServerErrorCode]> = {
 /** Status and body for any thrown value. Unknown errors become 500 `INTERNAL` without their message or stack. */
 export function toErrorReply(err: unknown): { statusCode: number; body: ErrorBody; internal: boolean } {
   if (err instanceof HttpError) {
-    return { statusCode: err.statusCode, body: { error: { code: err.code, message: err.message } }, internal: false };
+    return {
+      statusCode: err.statusCode,
+      body: { error: { code: err.code, message: err.message } },
+      internal: false,
+    };
   }
-  const e = err as { code?: unknown; statusCode?: unknown; message?: unknown; validation?: unknown; name?: unknown };
+  const e = err as {
+    code?: unknown;
+    statusCode?: unknown;
+    message?: unknown;
+    validation?: unknown;
+    name?: unknown;
+  };
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const message = typeof e?.message === 'string' ? e.message : 'error';
   if (code !== undefined && CORE_STATUS[code] !== undefined && e.name !== 'FastifyError') {

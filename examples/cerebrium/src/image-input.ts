@@ -20,7 +20,11 @@ export function decodeBase64Image(text: string, maxBytes: number, field = 'image
   const dataUrl = DATA_URL.exec(payload);
   if (dataUrl) {
     if (!/;base64,/i.test(payload.slice(0, dataUrl[0].length))) {
-      throw new HttpError(400, 'INVALID_INPUT', `${field}: a data URL must be base64-encoded (data:<type>;base64,...)`);
+      throw new HttpError(
+        400,
+        'INVALID_INPUT',
+        `${field}: a data URL must be base64-encoded (data:<type>;base64,...)`,
+      );
     }
     payload = payload.slice(dataUrl[0].length);
   }
@@ -32,11 +36,19 @@ export function decodeBase64Image(text: string, maxBytes: number, field = 'image
   }
   const approx = Math.floor((payload.length * 3) / 4);
   if (approx - 2 > maxBytes) {
-    throw new HttpError(413, 'IMAGE_TOO_LARGE', `${field} decodes to about ${approx} bytes; the limit is ${maxBytes}`);
+    throw new HttpError(
+      413,
+      'IMAGE_TOO_LARGE',
+      `${field} decodes to about ${approx} bytes; the limit is ${maxBytes}`,
+    );
   }
   const bytes = Buffer.from(payload, urlSafe ? 'base64url' : 'base64');
   if (bytes.length > maxBytes) {
-    throw new HttpError(413, 'IMAGE_TOO_LARGE', `${field} decodes to ${bytes.length} bytes; the limit is ${maxBytes}`);
+    throw new HttpError(
+      413,
+      'IMAGE_TOO_LARGE',
+      `${field} decodes to ${bytes.length} bytes; the limit is ${maxBytes}`,
+    );
   }
   return bytes;
 }

@@ -11,10 +11,10 @@
  * @module
  */
 export { bearerChecker } from './auth.js';
-export { ConfigError, DEFAULT_MODEL_PATH, loadConfig, resolveConfig } from './config.js';
 export type { LogLevel, RecipeName, ResizeEngine, ServerConfig } from './config.js';
-export { EngineSlot } from './context.js';
+export { ConfigError, DEFAULT_MODEL_PATH, loadConfig, resolveConfig } from './config.js';
 export type { RouteContext, UrlFetchHooks } from './context.js';
+export { EngineSlot } from './context.js';
 export { availableCpus, cgroupCpuQuota } from './cpu.js';
 export { type ErrorBody, HttpError, type ServerErrorCode, toErrorReply } from './http-errors.js';
 export { decodeBase64Image } from './image-input.js';

@@ -4,7 +4,7 @@
  * load time, plus prom-client's default process metrics.
  * @module
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Where the gauges read live values from. */
 export interface MetricsSources {

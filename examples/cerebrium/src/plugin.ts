@@ -72,8 +72,7 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
     opts.engine instanceof EngineSlot
       ? opts.engine
       : new EngineSlot(
-          opts.engine ??
-            InferenceEngine.start(engineOptionsFrom(config, metrics, (m) => app.log.warn(m))),
+          opts.engine ?? InferenceEngine.start(engineOptionsFrom(config, metrics, (m) => app.log.warn(m))),
         );
   slot.loaded.then(
     (engine) => {
@@ -135,8 +134,9 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
   if (app.prefix !== '') {
     app.setNotFoundHandler(async (request, reply) => {
       reply.code(404);
-      return toErrorReply(new HttpError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`))
-        .body;
+      return toErrorReply(
+        new HttpError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+      ).body;
     });
   }
 

@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.js';
 import { EngineSlot, type UrlFetchHooks } from './context.js';
 import { HttpError, toErrorReply } from './http-errors.js';
-import { type InferenceEngine, InferenceEngine as Engine } from './inference/engine.js';
+import { InferenceEngine as Engine, type InferenceEngine } from './inference/engine.js';
 import { ServerMetrics } from './metrics.js';
 import { engineOptionsFrom, mtailorPlugin } from './plugin.js';
 
@@ -41,7 +41,10 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * await app.mtailor.whenReady();
  * ```
  */
-export async function buildServer(config: ServerConfig, options: BuildServerOptions = {}): Promise<FastifyInstance> {
+export async function buildServer(
+  config: ServerConfig,
+  options: BuildServerOptions = {},
+): Promise<FastifyInstance> {
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.maxBodyBytes,
@@ -91,7 +94,9 @@ export async function buildServer(config: ServerConfig, options: BuildServerOpti
   });
   app.setNotFoundHandler(async (request, reply) => {
     reply.code(404);
-    return toErrorReply(new HttpError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)).body;
+    return toErrorReply(
+      new HttpError(404, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+    ).body;
   });
   await app.register(mtailorPlugin, { config, engine: slot, metrics, urlFetch: options.urlFetch });
   return app;

@@ -2,10 +2,11 @@
  * 200 concurrent requests: every reply correct and matched to its own request, batching visible in /metrics, and
  * /health answering during the burst (inference runs in worker threads, off the event loop).
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort, images, postJson, type ServerProcess, shared, spawnServer, TOKEN } from './helpers.js';
 
 // The server runs as its own process, as deployed, so its event loop is not shared with this test's client.
@@ -62,7 +63,9 @@ it('200 concurrent requests: all correct, each matched to its own request; batch
      })();`,
     { eval: true, workerData: { url: server.url } },
   );
-  const polled = new Promise<Array<{ ms: number; status: number }>>((resolve) => poller.once('message', resolve));
+  const polled = new Promise<Array<{ ms: number; status: number }>>((resolve) =>
+    poller.once('message', resolve),
+  );
 
   const requests = Array.from({ length: 200 }, (_, i) => {
     const kind = i % 3 === 0 ? 'turtle' : 'tench';
@@ -83,7 +86,9 @@ it('200 concurrent requests: all correct, each matched to its own request; batch
     expect(res.body.prediction.class_id).toBe(kind === 'turtle' ? 35 : 0);
   }
 
-  const metrics = await (await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  const metrics = await (
+    await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+  ).text();
   const count = Number(/mtailor_batch_size_count (\d+)/.exec(metrics)?.[1]);
   const sum = Number(/mtailor_batch_size_sum (\d+)/.exec(metrics)?.[1]);
   const singles = Number(/mtailor_batch_size_bucket\{le="1"\} (\d+)/.exec(metrics)?.[1]);

@@ -15,7 +15,16 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseToml } from 'smol-toml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { freePort, images, postJson, type ServerProcess, shared, spawnServer, TOKEN } from './helpers.js';
+import {
+  freePort,
+  images,
+  type JsonReply,
+  postJson,
+  type ServerProcess,
+  shared,
+  spawnServer,
+  TOKEN,
+} from './helpers.js';
 
 const exampleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const read = (f: string) => readFileSync(path.join(exampleDir, f), 'utf8');
@@ -44,7 +53,8 @@ function parseDockerfile(text: string): Stage[] {
     if (!stage) continue;
     stage.instructions.push({ op: upper, args });
     if (upper === 'ENV') {
-      for (const m of args.matchAll(/(\w+)=("[^"]*"|\S+)/g)) stage.env[m[1] as string] = (m[2] as string).replace(/^"|"$/g, '');
+      for (const m of args.matchAll(/(\w+)=("[^"]*"|\S+)/g))
+        stage.env[m[1] as string] = (m[2] as string).replace(/^"|"$/g, '');
     }
   }
   return stages;
@@ -54,15 +64,17 @@ const stages = parseDockerfile(read('Dockerfile'));
 const runtime = stages.at(-1) as Stage;
 const instr = (op: string) => runtime.instructions.filter((i) => i.op === op).map((i) => i.args);
 const cmd = JSON.parse(instr('CMD')[0] ?? '[]') as string[];
-const toml = parseToml(read('cerebrium.toml')) as any;
-const kserve = parseYaml(read('kserve/inferenceservice.yaml')) as any;
+const toml = parseToml(read('cerebrium.toml')) as JsonReply;
+const kserve = parseYaml(read('kserve/inferenceservice.yaml')) as JsonReply;
 
 describe('Dockerfile, cerebrium.toml and the KServe manifest agree with the server', () => {
   it('Dockerfile: multi-stage Debian slim, CUDA download skipped, non-root, tini, EXPOSE, HEALTHCHECK', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
     for (const s of stages) expect(s.instructions[0]?.args).toMatch(/^node:20-bookworm-slim\b/);
     expect(stages[0]?.env.ONNXRUNTIME_NODE_INSTALL).toBe('skip');
-    expect(stages[0]?.instructions.some((i) => i.op === 'RUN' && /pnpm .*deploy --prod/.test(i.args))).toBe(true);
+    expect(stages[0]?.instructions.some((i) => i.op === 'RUN' && /pnpm .*deploy --prod/.test(i.args))).toBe(
+      true,
+    );
     expect(instr('USER')).toEqual(['node']);
     expect(instr('ENTRYPOINT')).toEqual(['["/usr/bin/tini", "--"]']);
     expect(instr('EXPOSE')).toEqual([runtime.env.PORT]);
@@ -93,7 +105,9 @@ describe('Dockerfile, cerebrium.toml and the KServe manifest agree with the serv
     expect(rt.custom.dockerfile_path).toBe('./Dockerfile');
     expect(hardware.compute).toBe('CPU');
     // Cerebrium must wait for the server's drain before killing it.
-    expect(scaling.response_grace_period * 1000).toBeGreaterThan(Number(runtime.env.MTAILOR_SHUTDOWN_TIMEOUT_MS));
+    expect(scaling.response_grace_period * 1000).toBeGreaterThan(
+      Number(runtime.env.MTAILOR_SHUTDOWN_TIMEOUT_MS),
+    );
   });
 
   it('KServe InferenceService: same port, model path, OIP v2 probes, grace period', () => {
@@ -102,13 +116,23 @@ describe('Dockerfile, cerebrium.toml and the KServe manifest agree with the serv
     const predictor = kserve.spec.predictor;
     const container = predictor.containers[0];
     expect(container.ports[0].containerPort).toBe(Number(runtime.env.PORT));
-    const env = Object.fromEntries(container.env.filter((e: any) => 'value' in e).map((e: any) => [e.name, e.value]));
+    const env = Object.fromEntries(
+      container.env.filter((e: JsonReply) => 'value' in e).map((e: JsonReply) => [e.name, e.value]),
+    );
     expect(env.PORT).toBe(runtime.env.PORT);
     expect(env.MTAILOR_MODEL).toBe(runtime.env.MTAILOR_MODEL);
-    expect(container.readinessProbe.httpGet).toEqual({ path: '/v2/health/ready', port: Number(runtime.env.PORT) });
-    expect(container.livenessProbe.httpGet).toEqual({ path: '/v2/health/live', port: Number(runtime.env.PORT) });
+    expect(container.readinessProbe.httpGet).toEqual({
+      path: '/v2/health/ready',
+      port: Number(runtime.env.PORT),
+    });
+    expect(container.livenessProbe.httpGet).toEqual({
+      path: '/v2/health/live',
+      port: Number(runtime.env.PORT),
+    });
     expect(predictor.containerConcurrency).toBe(toml.cerebrium.scaling.replica_concurrency);
-    expect(predictor.terminationGracePeriodSeconds * 1000).toBeGreaterThan(Number(runtime.env.MTAILOR_SHUTDOWN_TIMEOUT_MS));
+    expect(predictor.terminationGracePeriodSeconds * 1000).toBeGreaterThan(
+      Number(runtime.env.MTAILOR_SHUTDOWN_TIMEOUT_MS),
+    );
   });
 
   it('package.json start script is the image CMD', () => {
@@ -157,13 +181,17 @@ describe('the image command as a process', () => {
   it('serves /health, /ready and /predict', async () => {
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
     expect((await fetch(`${server.url}/ready`)).status).toBe(200);
-    const res = await postJson(`${server.url}/predict`, { image_base64: images.mudTurtle.toString('base64') });
+    const res = await postJson(`${server.url}/predict`, {
+      image_base64: images.mudTurtle.toString('base64'),
+    });
     expect(res.status).toBe(200);
     expect(res.body.prediction).toMatchObject({ class_id: 35, label: 'mud turtle' });
   });
 
   it('SIGTERM: finishes the in-flight request, refuses new work, exits 0', async () => {
-    const inFlight = postJson(`${server.url}/predict`, { image_url: `http://127.0.0.1:${slowPort}/tench.jpg` });
+    const inFlight = postJson(`${server.url}/predict`, {
+      image_url: `http://127.0.0.1:${slowPort}/tench.jpg`,
+    });
     await new Promise((r) => setTimeout(r, 400));
     server.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 200));
@@ -195,7 +223,13 @@ describe('configuration errors', () => {
       timeout: 30_000,
     });
     expect(result.status).toBe(2);
-    for (const name of ['PORT', 'MTAILOR_MODEL', 'MTAILOR_MAX_BATCH_SIZE', 'MTAILOR_ENGINE', 'MTAILOR_URL_ALLOWLIST']) {
+    for (const name of [
+      'PORT',
+      'MTAILOR_MODEL',
+      'MTAILOR_MAX_BATCH_SIZE',
+      'MTAILOR_ENGINE',
+      'MTAILOR_URL_ALLOWLIST',
+    ]) {
       expect(result.stderr).toContain(name);
     }
     expect(result.stderr).not.toMatch(/at .*\.js:\d+/);

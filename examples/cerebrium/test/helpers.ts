@@ -6,7 +6,13 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { buildServer, type ConnectTarget, type Resolver, resolveConfig, type ServerConfig } from '@mtailor/example-cerebrium';
+import {
+  buildServer,
+  type ConnectTarget,
+  type Resolver,
+  resolveConfig,
+  type ServerConfig,
+} from '@mtailor/example-cerebrium';
 import type { FastifyInstance } from 'fastify';
 import { shared } from '../../../test/support/shared-data.js';
 
@@ -34,7 +40,8 @@ export class ConnectionGuard {
 export function fixedResolver(table: Record<string, string[]>): Resolver {
   return async (hostname) => {
     const answers = table[hostname.toLowerCase()];
-    if (answers) return answers.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }) as const);
+    if (answers)
+      return answers.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }) as const);
     if (/^[\d.]+$/.test(hostname)) return [{ address: hostname, family: 4 }];
     if (hostname.includes(':')) return [{ address: hostname, family: 6 }];
     throw Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND' });
@@ -106,6 +113,16 @@ export async function startFileServer(
   };
 }
 
+/**
+ * A parsed JSON reply. Replies are checked field by field by the assertions, which is clearer than declaring
+ * every reply type again in the tests.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: see above
+export type JsonReply = any;
+
+/** The JSON body of a fetch Response. */
+export const json = async (res: Response): Promise<JsonReply> => res.json();
+
 /** The shared tench and mud-turtle JPEG bytes. */
 export const images = {
   tench: readFileSync(shared.tench),
@@ -117,7 +134,7 @@ export async function postJson(
   url: string,
   body: unknown,
   headers: Record<string, string> = {},
-): Promise<{ status: number; body: any; headers: Headers }> {
+): Promise<{ status: number; body: JsonReply; headers: Headers }> {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...headers },

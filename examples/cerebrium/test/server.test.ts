@@ -3,7 +3,16 @@
  * and the error replies.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { images, postJson, startFileServer, startServer, TOKEN, type TestServer } from './helpers.js';
+import {
+  images,
+  type JsonReply,
+  json,
+  postJson,
+  startFileServer,
+  startServer,
+  type TestServer,
+  TOKEN,
+} from './helpers.js';
 
 let server: TestServer;
 let files: Awaited<ReturnType<typeof startFileServer>>;
@@ -22,7 +31,7 @@ afterAll(async () => {
   await files?.close();
 });
 
-function expectClass(body: any, classId: number, label: string): void {
+function expectClass(body: JsonReply, classId: number, label: string): void {
   expect(body.prediction.class_id).toBe(classId);
   expect(body.prediction.label).toBe(label);
   expect(body.top_k[0]).toEqual(body.prediction);
@@ -31,7 +40,7 @@ function expectClass(body: any, classId: number, label: string): void {
   for (const k of ['fetch', 'decode', 'preprocess', 'inference', 'total']) {
     expect(typeof body.timings_ms[k]).toBe('number');
   }
-  const confidences = body.top_k.map((p: any) => p.confidence);
+  const confidences = body.top_k.map((p: JsonReply) => p.confidence);
   expect([...confidences].sort((a: number, b: number) => b - a)).toEqual(confidences);
 }
 
@@ -41,7 +50,10 @@ describe('POST /predict', () => {
     expect(tench.status).toBe(200);
     expectClass(tench.body, 0, 'tench');
     expect(tench.body.top_k).toHaveLength(5);
-    const turtle = await postJson(`${server.url}/predict`, { image_base64: images.mudTurtle.toString('base64'), top_k: 3 });
+    const turtle = await postJson(`${server.url}/predict`, {
+      image_base64: images.mudTurtle.toString('base64'),
+      top_k: 3,
+    });
     expectClass(turtle.body, 35, 'mud turtle');
     expect(turtle.body.top_k).toHaveLength(3);
   });
@@ -64,7 +76,7 @@ describe('POST /predict', () => {
         body: bytes,
       });
       expect(res.status).toBe(200);
-      const body = await res.json();
+      const body = await json(res);
       expectClass(body, cls, label);
       expect(body.top_k).toHaveLength(2);
     }
@@ -80,7 +92,7 @@ describe('POST /predict', () => {
       form.append('file', new Blob([bytes], { type: 'image/jpeg' }), 'x.jpg');
       const res = await fetch(`${server.url}/predict`, { method: 'POST', headers: auth, body: form });
       expect(res.status).toBe(200);
-      const body = await res.json();
+      const body = await json(res);
       expectClass(body, cls, label);
       expect(body.top_k).toHaveLength(4);
     }
@@ -90,7 +102,7 @@ describe('POST /predict', () => {
     const res = await fetch(`${server.url}/predict`, { method: 'POST', headers: auth, body: two });
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
-    expect((await res.json()).error.code).toMatch(/INVALID_INPUT|BAD_REQUEST/);
+    expect((await json(res)).error.code).toMatch(/INVALID_INPUT|BAD_REQUEST/);
   });
 
   it('downloads image_url from an allow-listed local file server', async () => {
@@ -110,7 +122,9 @@ describe('POST /predict', () => {
     );
     expect(res.body.run_id).toBe('order-42.retry-1');
     expect(res.headers.get('x-request-id')).toBe('order-42.retry-1');
-    const generated = await postJson(`${server.url}/predict`, { image_base64: images.tench.toString('base64') });
+    const generated = await postJson(`${server.url}/predict`, {
+      image_base64: images.tench.toString('base64'),
+    });
     expect(generated.body.run_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -154,7 +168,7 @@ describe('POST /predict', () => {
       body: 'hello',
     });
     expect(text.status).toBe(415);
-    expect((await text.json()).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect((await json(text)).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
     const notImage = await postJson(`${server.url}/predict`, {
       image_base64: Buffer.from('just some text, not an image').toString('base64'),
     });
@@ -176,15 +190,20 @@ describe('POST /predict', () => {
       body: big,
     });
     expect(res.status).toBe(413);
-    expect((await res.json()).error.code).toBe('PAYLOAD_TOO_LARGE');
-    const json = await postJson(`${server.url}/predict`, { image_base64: big.toString('base64') });
-    expect(json.status).toBe(413);
+    expect((await json(res)).error.code).toBe('PAYLOAD_TOO_LARGE');
+    const asJson = await postJson(`${server.url}/predict`, { image_base64: big.toString('base64') });
+    expect(asJson.status).toBe(413);
   });
 });
 
 describe('auth', () => {
   it('401 without a token or with a wrong one, on inference and metadata routes', async () => {
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token-wrong' }, { authorization: TOKEN }]) {
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer wrong-token-wrong-token-wrong' },
+      { authorization: TOKEN },
+    ];
+    for (const headers of attempts) {
       const res = await fetch(`${server.url}/predict`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
@@ -192,7 +211,7 @@ describe('auth', () => {
       });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
-      expect((await res.json()).error.code).toBe('UNAUTHORIZED');
+      expect((await json(res)).error.code).toBe('UNAUTHORIZED');
     }
     expect((await fetch(`${server.url}/v2/models/mobilenet_v2_int8_qdq`)).status).toBe(401);
     expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
@@ -207,7 +226,7 @@ describe('auth', () => {
 
 describe('health, readiness, metrics', () => {
   it('/health reports memory, disk, model status, last inference, versions', async () => {
-    const body = await (await fetch(`${server.url}/health`)).json();
+    const body = await json(await fetch(`${server.url}/health`));
     expect(body.status).toBe('ok');
     expect(body.memory.rss).toBeGreaterThan(0);
     expect(body.disk.free_bytes).toBeGreaterThan(0);
@@ -220,16 +239,22 @@ describe('health, readiness, metrics', () => {
   it('/ready is 200 with the model loaded and the self-test passed', async () => {
     const res = await fetch(`${server.url}/ready`);
     expect(res.status).toBe(200);
-    expect((await res.json()).status).toBe('ready');
+    expect((await json(res)).status).toBe('ready');
   });
 
   it('/metrics has request counts by route and status, latency and batch histograms, queue depth, load time', async () => {
     const res = await fetch(`${server.url}/metrics`, { headers: auth });
     expect(res.status).toBe(200);
     const text = await res.text();
-    expect(text).toMatch(/mtailor_http_requests_total\{method="POST",route="\/predict",status_code="200"\} \d+/);
-    expect(text).toMatch(/mtailor_http_requests_total\{method="POST",route="\/predict",status_code="401"\} \d+/);
-    expect(text).toMatch(/mtailor_http_request_duration_seconds_bucket\{le="0.1",method="POST",route="\/predict"\}/);
+    expect(text).toMatch(
+      /mtailor_http_requests_total\{method="POST",route="\/predict",status_code="200"\} \d+/,
+    );
+    expect(text).toMatch(
+      /mtailor_http_requests_total\{method="POST",route="\/predict",status_code="401"\} \d+/,
+    );
+    expect(text).toMatch(
+      /mtailor_http_request_duration_seconds_bucket\{le="0.1",method="POST",route="\/predict"\}/,
+    );
     expect(text).toMatch(/mtailor_batch_size_count \d+/);
     expect(text).toMatch(/mtailor_queue_depth 0/);
     expect(text).toMatch(/mtailor_model_load_seconds \d/);
@@ -238,7 +263,7 @@ describe('health, readiness, metrics', () => {
   it('unknown routes are a JSON 404', async () => {
     const res = await fetch(`${server.url}/nope`, { headers: auth });
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'no route GET /nope' } });
+    expect(await json(res)).toEqual({ error: { code: 'NOT_FOUND', message: 'no route GET /nope' } });
   });
 });
 
@@ -246,9 +271,9 @@ describe('Open Inference Protocol v2', () => {
   const name = 'mobilenet_v2_int8_qdq';
 
   it('server metadata, model metadata, model ready, unknown model → 404', async () => {
-    const v2 = await (await fetch(`${server.url}/v2`, { headers: auth })).json();
+    const v2 = await json(await fetch(`${server.url}/v2`, { headers: auth }));
     expect(v2).toMatchObject({ name: 'mtailor', extensions: ['classification'] });
-    const meta = await (await fetch(`${server.url}/v2/models/${name}`, { headers: auth })).json();
+    const meta = await json(await fetch(`${server.url}/v2/models/${name}`, { headers: auth }));
     expect(meta).toMatchObject({
       name,
       versions: ['1'],
@@ -257,10 +282,10 @@ describe('Open Inference Protocol v2', () => {
       outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 1000] }],
     });
     const ready = await fetch(`${server.url}/v2/models/${name}/ready`, { headers: auth });
-    expect(await ready.json()).toEqual({ name, ready: true });
+    expect(await json(ready)).toEqual({ name, ready: true });
     const missing = await fetch(`${server.url}/v2/models/resnet50`, { headers: auth });
     expect(missing.status).toBe(404);
-    expect((await missing.json()).error.code).toBe('MODEL_NOT_FOUND');
+    expect((await json(missing)).error.code).toBe('MODEL_NOT_FOUND');
   });
 
   it('infers BYTES (base64 images): tench → 0, mud turtle → 35, in one request', async () => {
@@ -301,7 +326,13 @@ describe('Open Inference Protocol v2', () => {
     expect(argmax(out.data.slice(0, 1000))).toBe(0);
     expect(argmax(out.data.slice(1000))).toBe(35);
     // Nested rows (one image as [1][3][224][224]).
-    const nested = [[0, 1, 2].map((c) => Array.from({ length: 224 }, (_, y) => Array.from(tench.subarray(c * 50176 + y * 224, c * 50176 + (y + 1) * 224))))];
+    const nested = [
+      [0, 1, 2].map((c) =>
+        Array.from({ length: 224 }, (_, y) =>
+          Array.from(tench.subarray(c * 50176 + y * 224, c * 50176 + (y + 1) * 224)),
+        ),
+      ),
+    ];
     const viaNested = await postJson(`${server.url}/v2/models/${name}/infer`, {
       inputs: [{ name: 'input', shape: [1, 3, 224, 224], datatype: 'FP32', data: nested }],
     });
@@ -339,7 +370,14 @@ describe('Open Inference Protocol v2', () => {
     });
     expect(badOutput.status).toBe(400);
     const notImage = await postJson(`${server.url}/v2/models/${name}/infer`, {
-      inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', data: [Buffer.from('plain text').toString('base64')] }],
+      inputs: [
+        {
+          name: 'image',
+          shape: [1],
+          datatype: 'BYTES',
+          data: [Buffer.from('plain text').toString('base64')],
+        },
+      ],
     });
     expect(notImage.status).toBe(415);
   });

@@ -36,9 +36,12 @@ describe('AddressPolicy', () => {
     if (!verdict.allowed) expect(verdict.reason).toContain(reason);
   });
 
-  it.each(['93.184.215.14', '8.8.8.8', '2606:4700::6810:84e5', '::ffff:8.8.8.8'])('allows public %s', (address) => {
-    expect(policy.check(address)).toEqual({ allowed: true });
-  });
+  it.each(['93.184.215.14', '8.8.8.8', '2606:4700::6810:84e5', '::ffff:8.8.8.8'])(
+    'allows public %s',
+    (address) => {
+      expect(policy.check(address)).toEqual({ allowed: true });
+    },
+  );
 
   it('allow-lists CIDRs (also through IPv4-mapped IPv6) and host names', () => {
     const allow = new AddressPolicy(['10.1.0.0/16', 'images.internal', '::1']);
@@ -71,7 +74,10 @@ describe('image_url through the server', () => {
     trusted = await startFileServer({
       '/tench.jpg': { type: 'image/jpeg', body: images.tench },
       '/to-loopback': { status: 302, location: `${internal.origin}/secret.jpg` },
-      '/to-localhost-name': { status: 302, location: `http://sneaky.example.test:${internal.port}/secret.jpg` },
+      '/to-localhost-name': {
+        status: 302,
+        location: `http://sneaky.example.test:${internal.port}/secret.jpg`,
+      },
       '/to-metadata': { status: 307, location: 'http://169.254.169.254/latest/meta-data/' },
       '/to-file': { status: 302, location: 'file:///etc/passwd' },
       '/hop1': { status: 302, location: '/hop2' },
@@ -168,7 +174,10 @@ describe('image_url through the server', () => {
     await expect(
       fetchImage(`http://images.example.test:${trusted.port}/big.jpg`, { ...base, maxBytes: 1000 }),
     ).rejects.toMatchObject({ statusCode: 413, code: 'IMAGE_TOO_LARGE' });
-    const ok = await fetchImage(`http://images.example.test:${trusted.port}/big.jpg`, { ...base, maxBytes: 65536 });
+    const ok = await fetchImage(`http://images.example.test:${trusted.port}/big.jpg`, {
+      ...base,
+      maxBytes: 65536,
+    });
     expect(ok.bytes.length).toBe(65536);
     // A server that accepts the connection but never answers.
     const net = await import('node:net');
@@ -176,7 +185,11 @@ describe('image_url through the server', () => {
     await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
     const port = (hang.address() as import('node:net').AddressInfo).port;
     await expect(
-      fetchImage(`http://images.example.test:${port}/x.jpg`, { ...base, maxBytes: 1000, totalTimeoutMs: 300 }),
+      fetchImage(`http://images.example.test:${port}/x.jpg`, {
+        ...base,
+        maxBytes: 1000,
+        totalTimeoutMs: 300,
+      }),
     ).rejects.toMatchObject({ statusCode: 504, code: 'URL_TIMEOUT' });
     hang.close();
   });

@@ -114,7 +114,12 @@ export function parseCliArgs(argv: string[], env: Record<string, string | undefi
   return {
     ...base,
     mode,
-    target: mode === 'local' ? (values['local-image'] as string) : mode === 'remote' ? (values['remote-image'] as string) : undefined,
+    target:
+      mode === 'local'
+        ? (values['local-image'] as string)
+        : mode === 'remote'
+          ? (values['remote-image'] as string)
+          : undefined,
     endpoint,
     token: (values.token as string | undefined) ?? env.MTAILOR_API_KEY,
     topK: positiveInt('top-k', values['top-k'] as string | undefined, 5, 1000),
@@ -130,14 +135,18 @@ function printPrediction(result: PredictResult, latencies: number[], out: (s: st
   out(`class ${p.class_id}  ${p.label}  confidence ${p.confidence.toFixed(4)}`);
   out(`top-${result.top_k.length}:`);
   result.top_k.forEach((t, i) => {
-    out(`  ${String(i + 1).padStart(2)}. ${String(t.class_id).padStart(4)}  ${t.label.padEnd(30)} ${t.confidence.toFixed(4)}`);
+    out(
+      `  ${String(i + 1).padStart(2)}. ${String(t.class_id).padStart(4)}  ${t.label.padEnd(30)} ${t.confidence.toFixed(4)}`,
+    );
   });
   out(`model: ${result.model.name} (sha256 ${result.model.sha256.slice(0, 12)}…)  run_id: ${result.run_id}`);
   if (latencies.length === 1) {
     out(`latency: ${fmt(latencies[0] as number)} (server: ${fmt(result.timings_ms.total ?? Number.NaN)})`);
   } else {
     const s = latencyStats(latencies);
-    out(`latency over ${s.n} requests: p50 ${fmt(s.p50)}  p95 ${fmt(s.p95)}  p99 ${fmt(s.p99)}  (min ${fmt(s.min)}, max ${fmt(s.max)})`);
+    out(
+      `latency over ${s.n} requests: p50 ${fmt(s.p50)}  p95 ${fmt(s.p95)}  p99 ${fmt(s.p99)}  (min ${fmt(s.min)}, max ${fmt(s.max)})`,
+    );
   }
 }
 
@@ -176,7 +185,9 @@ export async function runCli(
     try {
       bytes = await readFile(args.target as string);
     } catch (err) {
-      io.err(`mtailor-client: cannot read ${args.target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      io.err(
+        `mtailor-client: cannot read ${args.target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
       return 2;
     }
   }
@@ -188,7 +199,9 @@ export async function runCli(
       if (args.json) io.out(JSON.stringify({ ...health, latency_ms: ms }));
       else {
         const model = health.model as { name?: string; status?: string } | undefined;
-        io.out(`health: ${String(health.status)}  model ${model?.name ?? '?'} (${model?.status ?? '?'})  latency ${fmt(ms)}`);
+        io.out(
+          `health: ${String(health.status)}  model ${model?.name ?? '?'} (${model?.status ?? '?'})  latency ${fmt(ms)}`,
+        );
       }
       return 0;
     }
@@ -204,7 +217,12 @@ export async function runCli(
     }
     const final = result as PredictResult;
     if (args.json) {
-      io.out(JSON.stringify({ ...final, latency_ms: latencies.length === 1 ? latencies[0] : latencyStats(latencies) }));
+      io.out(
+        JSON.stringify({
+          ...final,
+          latency_ms: latencies.length === 1 ? latencies[0] : latencyStats(latencies),
+        }),
+      );
     } else {
       printPrediction(final, latencies, io.out);
     }

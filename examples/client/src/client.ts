@@ -58,8 +58,15 @@ async function call(options: ClientOptions, route: string, init: RequestInit, qu
     });
   } catch (err) {
     const e = err as Error & { cause?: { code?: string; message?: string } };
-    const why = e.name === 'TimeoutError' ? `timed out after ${options.timeoutMs ?? 30_000} ms` : (e.cause?.message ?? e.message);
-    throw new RequestFailedError(`${init.method ?? 'GET'} ${route} failed: ${why}`, undefined, e.cause?.code ?? 'NETWORK');
+    const why =
+      e.name === 'TimeoutError'
+        ? `timed out after ${options.timeoutMs ?? 30_000} ms`
+        : (e.cause?.message ?? e.message);
+    throw new RequestFailedError(
+      `${init.method ?? 'GET'} ${route} failed: ${why}`,
+      undefined,
+      e.cause?.code ?? 'NETWORK',
+    );
   }
   const text = await res.text();
   let body: unknown;
@@ -76,7 +83,8 @@ async function call(options: ClientOptions, route: string, init: RequestInit, qu
       error?.code ?? `HTTP_${res.status}`,
     );
   }
-  if (body === undefined) throw new RequestFailedError(`${route}: the reply is not JSON`, res.status, 'BAD_REPLY');
+  if (body === undefined)
+    throw new RequestFailedError(`${route}: the reply is not JSON`, res.status, 'BAD_REPLY');
   return body;
 }
 
@@ -100,7 +108,11 @@ export async function getHealth(options: ClientOptions): Promise<Record<string, 
  * const { prediction } = await predictBytes({ endpoint, token }, await readFile('cat.jpg'), 5);
  * ```
  */
-export async function predictBytes(options: ClientOptions, bytes: Uint8Array, topK = 5): Promise<PredictResult> {
+export async function predictBytes(
+  options: ClientOptions,
+  bytes: Uint8Array,
+  topK = 5,
+): Promise<PredictResult> {
   return (await call(
     options,
     '/predict',
@@ -119,8 +131,23 @@ export async function predictUrl(options: ClientOptions, imageUrl: string, topK 
 }
 
 /** Latency percentiles (nearest rank) of a list of milliseconds. */
-export function latencyStats(ms: number[]): { n: number; min: number; p50: number; p95: number; p99: number; max: number } {
+export function latencyStats(ms: number[]): {
+  n: number;
+  min: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+} {
   const s = [...ms].sort((a, b) => a - b);
-  const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? Number.NaN;
-  return { n: s.length, min: s[0] ?? Number.NaN, p50: at(50), p95: at(95), p99: at(99), max: s.at(-1) ?? Number.NaN };
+  const at = (p: number) =>
+    s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? Number.NaN;
+  return {
+    n: s.length,
+    min: s[0] ?? Number.NaN,
+    p50: at(50),
+    p95: at(95),
+    p99: at(99),
+    max: s.at(-1) ?? Number.NaN,
+  };
 }

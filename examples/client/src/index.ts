@@ -2,6 +2,8 @@
  * `@mtailor/example-client`: the client library behind the `mtailor-client` CLI.
  * @module
  */
+
+export { type CliArgs, parseCliArgs, runCli, UsageError } from './cli.js';
 export {
   type ClientOptions,
   getHealth,
@@ -12,4 +14,3 @@ export {
   predictUrl,
   RequestFailedError,
 } from './client.js';
-export { type CliArgs, parseCliArgs, runCli, UsageError } from './cli.js';

@@ -5,11 +5,22 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, images, shared, startFileServer, startServer, TOKEN, type TestServer } from '../../cerebrium/test/helpers.js';
+import {
+  freePort,
+  images,
+  shared,
+  startFileServer,
+  startServer,
+  type TestServer,
+  TOKEN,
+} from '../../cerebrium/test/helpers.js';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/mtailor-client.js');
 
-function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -74,13 +85,18 @@ describe('mtailor-client', () => {
     const text = await run(['--local-image', shared.mudTurtle, '--repeat', '5'], env);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/latency over 5 requests: p50 [\d.]+ ms {2}p95 [\d.]+ ms {2}p99 [\d.]+ ms/);
-    const json = JSON.parse((await run(['--local-image', shared.mudTurtle, '--repeat', '3', '--json'], env)).stdout);
+    const json = JSON.parse(
+      (await run(['--local-image', shared.mudTurtle, '--repeat', '3', '--json'], env)).stdout,
+    );
     expect(json.latency_ms).toMatchObject({ n: 3 });
     expect(json.latency_ms.p50).toBeLessThanOrEqual(json.latency_ms.p99);
   });
 
   it('exit 1 when the request fails (wrong token, not an image, server down)', async () => {
-    const wrong = await run(['--local-image', shared.tench], { ...env, MTAILOR_API_KEY: 'wrong-token-wrong-token-wrong' });
+    const wrong = await run(['--local-image', shared.tench], {
+      ...env,
+      MTAILOR_API_KEY: 'wrong-token-wrong-token-wrong',
+    });
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/HTTP 401 UNAUTHORIZED/);
     const notImage = await run(['--local-image', bin], env);

@@ -21,7 +21,10 @@ export interface FileClassification {
  * // [{ file: 'tench.jpg', classId: 0, label: 'tench', probability: 0.99 }, …]
  * ```
  */
-export async function classifyFiles(modelPath: string, files: readonly string[]): Promise<FileClassification[]> {
+export async function classifyFiles(
+  modelPath: string,
+  files: readonly string[],
+): Promise<FileClassification[]> {
   const classifier = await ImageClassifier.create({ model: modelPath, engine: 'exact' });
   try {
     const outcomes = await classifier.classifyBatch(files, { topK: 1 });

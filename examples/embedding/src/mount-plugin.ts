@@ -18,7 +18,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
  * // GET /api/products (the app's own), POST /ml/predict, GET /ml/health, GET /ml/v2/models/<name> …
  * ```
  */
-export async function buildShopApp(config: ServerConfig, options: { logger?: boolean } = {}): Promise<FastifyInstance> {
+export async function buildShopApp(
+  config: ServerConfig,
+  options: { logger?: boolean } = {},
+): Promise<FastifyInstance> {
   const app = Fastify({ logger: options.logger ?? false });
 
   // The app's own routes, untouched by the plugin.

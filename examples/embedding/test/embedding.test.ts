@@ -7,14 +7,19 @@ import { resolveConfig } from '@mtailor/example-cerebrium';
 import { buildShopApp, classifyFiles } from '@mtailor/example-embedding';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { images, shared } from '../../cerebrium/test/helpers.js';
+import { images, json, shared } from '../../cerebrium/test/helpers.js';
 
 describe('the plugin mounted in an existing app', () => {
   let app: FastifyInstance;
   let url: string;
   beforeAll(async () => {
     app = await buildShopApp(
-      resolveConfig({ modelPath: shared.int8Model, preprocessWorkers: 1, intraOpThreads: 1, logLevel: 'silent' }),
+      resolveConfig({
+        modelPath: shared.int8Model,
+        preprocessWorkers: 1,
+        intraOpThreads: 1,
+        logLevel: 'silent',
+      }),
     );
     await app.listen({ host: '127.0.0.1', port: 0 });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
@@ -27,12 +32,12 @@ describe('the plugin mounted in an existing app', () => {
   afterAll(async () => app?.close());
 
   it('the app keeps its own routes and its own error format', async () => {
-    expect(await (await fetch(`${url}/api/products`)).json()).toHaveLength(2);
+    expect(await json(await fetch(`${url}/api/products`))).toHaveLength(2);
     const missing = await fetch(`${url}/api/products/9`);
     expect(missing.status).toBe(404);
-    expect(await missing.json()).toEqual({ message: 'no product 9' });
+    expect(await json(missing)).toEqual({ message: 'no product 9' });
     // Outside the prefix, Fastify's default 404 (not the plugin's error shape).
-    const outside = await (await fetch(`${url}/elsewhere`)).json();
+    const outside = await json(await fetch(`${url}/elsewhere`));
     expect(outside.error).toBe('Not Found');
   });
 
@@ -42,26 +47,26 @@ describe('the plugin mounted in an existing app', () => {
       headers: { 'content-type': 'image/jpeg' },
       body: images.tench,
     });
-    expect((await tench.json()).prediction).toMatchObject({ class_id: 0, label: 'tench' });
+    expect((await json(tench)).prediction).toMatchObject({ class_id: 0, label: 'tench' });
     const turtle = await fetch(`${url}/ml/predict`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ image_base64: images.mudTurtle.toString('base64') }),
     });
-    expect((await turtle.json()).prediction).toMatchObject({ class_id: 35, label: 'mud turtle' });
-    expect((await (await fetch(`${url}/ml/health`)).json()).model.status).toBe('ready');
-    const meta = await (await fetch(`${url}/ml/v2/models/mobilenet_v2_int8_qdq`)).json();
+    expect((await json(turtle)).prediction).toMatchObject({ class_id: 35, label: 'mud turtle' });
+    expect((await json(await fetch(`${url}/ml/health`))).model.status).toBe('ready');
+    const meta = await json(await fetch(`${url}/ml/v2/models/mobilenet_v2_int8_qdq`));
     expect(meta.inputs[0].shape).toEqual([-1, 3, 224, 224]);
     const notFound = await fetch(`${url}/ml/nope`);
     expect(notFound.status).toBe(404);
-    expect((await notFound.json()).error.code).toBe('NOT_FOUND');
+    expect((await json(notFound)).error.code).toBe('NOT_FOUND');
     const bad = await fetch(`${url}/ml/predict`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{}',
     });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.code).toBe('INVALID_INPUT');
+    expect((await json(bad)).error.code).toBe('INVALID_INPUT');
   });
 });
 

@@ -105,7 +105,9 @@ export class MicroBatcher {
       .then(({ logits, runMs }) => {
         const c = this.options.numClasses;
         if (logits.length !== batch.length * c) {
-          throw new Error(`batch of ${batch.length} returned ${logits.length} scores; expected ${batch.length * c}`);
+          throw new Error(
+            `batch of ${batch.length} returned ${logits.length} scores; expected ${batch.length * c}`,
+          );
         }
         batch.forEach((w, i) => {
           w.resolve({

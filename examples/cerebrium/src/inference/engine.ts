@@ -114,7 +114,8 @@ async function startInferenceWorker(
   const hello = await new Promise<InferenceHello>((resolve, reject) => {
     onMessage = resolve;
     onError = reject;
-    onExitEarly = (code) => reject(new Error(`inference worker exited (code ${code}) while loading the model`));
+    onExitEarly = (code) =>
+      reject(new Error(`inference worker exited (code ${code}) while loading the model`));
     worker.once('message', onMessage).once('error', onError).once('exit', onExitEarly);
   }).finally(() => {
     // Only our own listeners: removeAllListeners() would also drop Node's internal ones that keep the port running.
@@ -270,7 +271,10 @@ export class InferenceEngine {
       ready: this.ready,
       modelLoaded: this.inferenceAlive,
       selfTest: this.selfTest,
-      lastInference: this.lastInference && { at: this.lastInference.at.toISOString(), ms: this.lastInference.ms },
+      lastInference: this.lastInference && {
+        at: this.lastInference.at.toISOString(),
+        ms: this.lastInference.ms,
+      },
       queueDepth: this.batcher.queued,
       inFlight: this.admitted,
     };
@@ -284,7 +288,11 @@ export class InferenceEngine {
     if (this.closing) throw new HttpError(503, 'SHUTTING_DOWN', 'the server is shutting down');
     if (!this.inferenceAlive) throw new HttpError(503, 'NOT_READY', 'the inference worker is not running');
     if (this.admitted >= this.options.maxQueue) {
-      throw new HttpError(503, 'OVERLOADED', `more than ${this.options.maxQueue} requests in flight; retry later`);
+      throw new HttpError(
+        503,
+        'OVERLOADED',
+        `more than ${this.options.maxQueue} requests in flight; retry later`,
+      );
     }
     this.admitted += 1;
     try {

@@ -38,9 +38,15 @@ export const SYNTHETIC_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="320
  */
 export const KNOWN_TEST_CLASSES: Readonly<Record<string, { classId: number; model: string }>> = {
   // MobileNetV2 int8 QDQ (shared/models/mobilenet_v2_int8_qdq.onnx): 722 'ping-pong ball', p ≈ 0.90 (next: 0.04).
-  '3d7d27aef3d51098bf372f5ba3a5170b679d279e84b5d193260c5f434762172e': { classId: 722, model: 'mobilenet_v2_int8_qdq' },
+  '3d7d27aef3d51098bf372f5ba3a5170b679d279e84b5d193260c5f434762172e': {
+    classId: 722,
+    model: 'mobilenet_v2_int8_qdq',
+  },
   // MobileNetV2 float (shared/models/mobilenet_v2_float.onnx): 722 'ping-pong ball', p ≈ 0.86 (next: 0.06).
-  '5d2258d48fd0c5fe465903b9132d4ba026e777ffa9b90f7a0e4438831504ceed': { classId: 722, model: 'mobilenet_v2_float' },
+  '5d2258d48fd0c5fe465903b9132d4ba026e777ffa9b90f7a0e4438831504ceed': {
+    classId: 722,
+    model: 'mobilenet_v2_float',
+  },
 };
 
 /** The image `test_mode` classifies and the class it must get. */

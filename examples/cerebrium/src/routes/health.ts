@@ -23,7 +23,13 @@ export interface HealthReply {
     status: 'loading' | 'loaded' | 'ready' | 'failed';
     sha256: string | null;
     load_error: string | null;
-    self_test: { ok: boolean; class_id: number; expected_class: number | null; source: string; ms: number } | null;
+    self_test: {
+      ok: boolean;
+      class_id: number;
+      expected_class: number | null;
+      source: string;
+      ms: number;
+    } | null;
   };
   last_inference: { at: string; ms: number } | null;
   queue_depth: number;

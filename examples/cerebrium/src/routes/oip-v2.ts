@@ -91,7 +91,8 @@ const product = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 function modelMetadata(engine: InferenceEngine) {
   const m = engine.model;
-  const imageShape = m.inputLayout === 'NCHW' ? [3, m.inputHeight, m.inputWidth] : [m.inputHeight, m.inputWidth, 3];
+  const imageShape =
+    m.inputLayout === 'NCHW' ? [3, m.inputHeight, m.inputWidth] : [m.inputHeight, m.inputWidth, 3];
   const batch = m.batchDim === 'dynamic' ? -1 : m.batchDim;
   return {
     name: m.name,
@@ -110,7 +111,8 @@ function modelMetadata(engine: InferenceEngine) {
 
 function imagesFromFp32(engine: InferenceEngine, input: OipTensor): Float32Array[] {
   const m = engine.model;
-  const expected = m.inputLayout === 'NCHW' ? [3, m.inputHeight, m.inputWidth] : [m.inputHeight, m.inputWidth, 3];
+  const expected =
+    m.inputLayout === 'NCHW' ? [3, m.inputHeight, m.inputWidth] : [m.inputHeight, m.inputWidth, 3];
   const [n, ...rest] = input.shape;
   if (n === undefined || n < 1 || rest.length !== 3 || rest.some((d, i) => d !== expected[i])) {
     throw new HttpError(
@@ -120,7 +122,11 @@ function imagesFromFp32(engine: InferenceEngine, input: OipTensor): Float32Array
     );
   }
   if (input.name !== m.inputName) {
-    throw new HttpError(400, 'INVALID_INPUT', `unknown FP32 input ${JSON.stringify(input.name)}; the model's input is ${JSON.stringify(m.inputName)}`);
+    throw new HttpError(
+      400,
+      'INVALID_INPUT',
+      `unknown FP32 input ${JSON.stringify(input.name)}; the model's input is ${JSON.stringify(m.inputName)}`,
+    );
   }
   const flat = flatten(input.data);
   if (flat.length !== product(input.shape)) {
@@ -137,7 +143,11 @@ function imagesFromFp32(engine: InferenceEngine, input: OipTensor): Float32Array
     for (let j = 0; j < per; j++) {
       const v = flat[i * per + j];
       if (typeof v !== 'number') {
-        throw new HttpError(400, 'INVALID_INPUT', `input ${input.name}: element ${i * per + j} is not a number`);
+        throw new HttpError(
+          400,
+          'INVALID_INPUT',
+          `input ${input.name}: element ${i * per + j} is not a number`,
+        );
       }
       img[j] = v;
     }
@@ -158,7 +168,11 @@ function bytesElements(input: OipTensor, maxBytes: number): Uint8Array[] {
   }
   return flat.map((v, i) => {
     if (typeof v !== 'string') {
-      throw new HttpError(400, 'INVALID_INPUT', `BYTES input ${input.name}: element ${i} must be a base64 string`);
+      throw new HttpError(
+        400,
+        'INVALID_INPUT',
+        `BYTES input ${input.name}: element ${i} must be a base64 string`,
+      );
     }
     return decodeBase64Image(v, maxBytes, `${input.name}[${i}]`);
   });
@@ -195,7 +209,8 @@ export function registerOipRoutes(app: FastifyInstance, ctx: RouteContext): void
     });
     app.get<{ Params: ModelParams }>(`${prefix}/ready`, async (request) => {
       const { name, version } = request.params;
-      if (name !== ctx.config.modelName || (version !== undefined && version !== MODEL_VERSION)) modelFor(name, version);
+      if (name !== ctx.config.modelName || (version !== undefined && version !== MODEL_VERSION))
+        modelFor(name, version);
       ctx.engine.require();
       return { name, ready: true };
     });
@@ -211,19 +226,31 @@ export function registerOipRoutes(app: FastifyInstance, ctx: RouteContext): void
         const engine = modelFor(name, version);
         const body = request.body;
         if (body.inputs.length !== 1) {
-          throw new HttpError(400, 'INVALID_INPUT', `send exactly one input tensor, not ${body.inputs.length}`);
+          throw new HttpError(
+            400,
+            'INVALID_INPUT',
+            `send exactly one input tensor, not ${body.inputs.length}`,
+          );
         }
         const input = body.inputs[0] as OipTensor;
         const m = engine.model;
         let classification: number | undefined;
         for (const out of body.outputs ?? []) {
           if (out.name !== m.outputName) {
-            throw new HttpError(400, 'INVALID_INPUT', `unknown output ${JSON.stringify(out.name)}; the model's output is ${JSON.stringify(m.outputName)}`);
+            throw new HttpError(
+              400,
+              'INVALID_INPUT',
+              `unknown output ${JSON.stringify(out.name)}; the model's output is ${JSON.stringify(m.outputName)}`,
+            );
           }
           const k = out.parameters?.classification;
           if (k !== undefined) {
             if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > m.numClasses) {
-              throw new HttpError(400, 'INVALID_INPUT', `parameters.classification must be an integer from 1 to ${m.numClasses}`);
+              throw new HttpError(
+                400,
+                'INVALID_INPUT',
+                `parameters.classification must be an integer from 1 to ${m.numClasses}`,
+              );
             }
             classification = k;
           }
@@ -236,7 +263,11 @@ export function registerOipRoutes(app: FastifyInstance, ctx: RouteContext): void
             const encoded = bytesElements(input, ctx.config.maxImageBytes);
             tensors = (await Promise.all(encoded.map((b) => engine.prepare(b)))).map((p) => p.tensor);
           } else {
-            throw new HttpError(400, 'INVALID_INPUT', `datatype ${JSON.stringify(input.datatype)} is not supported; send FP32 or BYTES`);
+            throw new HttpError(
+              400,
+              'INVALID_INPUT',
+              `datatype ${JSON.stringify(input.datatype)} is not supported; send FP32 or BYTES`,
+            );
           }
           return Promise.all(tensors.map((t) => engine.infer(t)));
         });

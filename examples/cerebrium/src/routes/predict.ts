@@ -36,7 +36,14 @@ export interface PredictReply {
   prediction: PredictionJson;
   top_k: PredictionJson[];
   /** Milliseconds per stage; `total` is the whole request as the server saw it. */
-  timings_ms: { fetch: number; decode: number; preprocess: number; queue: number; inference: number; total: number };
+  timings_ms: {
+    fetch: number;
+    decode: number;
+    preprocess: number;
+    queue: number;
+    inference: number;
+    total: number;
+  };
   model: { name: string; sha256: string };
   /** Present for `test_mode` requests. */
   test_mode?: { passed: boolean; expected_class: number; source: string; expectation: string };
@@ -157,7 +164,11 @@ async function readImage(ctx: RouteContext, request: FastifyRequest): Promise<Im
   const body = request.body;
   if (Buffer.isBuffer(body)) {
     if (body.length > ctx.config.maxImageBytes) {
-      throw new HttpError(413, 'IMAGE_TOO_LARGE', `the image is ${body.length} bytes; the limit is ${ctx.config.maxImageBytes}`);
+      throw new HttpError(
+        413,
+        'IMAGE_TOO_LARGE',
+        `the image is ${body.length} bytes; the limit is ${ctx.config.maxImageBytes}`,
+      );
     }
     return { bytes: body, fetchMs: 0, topK: query.top_k, testMode: false };
   }
@@ -183,7 +194,12 @@ async function readImage(ctx: RouteContext, request: FastifyRequest): Promise<Im
   }
   const topK = json.top_k ?? query.top_k;
   if (json.image_base64 !== undefined) {
-    return { bytes: decodeBase64Image(json.image_base64, ctx.config.maxImageBytes), fetchMs: 0, topK, testMode: false };
+    return {
+      bytes: decodeBase64Image(json.image_base64, ctx.config.maxImageBytes),
+      fetchMs: 0,
+      topK,
+      testMode: false,
+    };
   }
   if (json.image_url !== undefined) {
     const t0 = performance.now();

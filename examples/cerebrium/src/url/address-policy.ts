@@ -152,7 +152,10 @@ export class AddressPolicy {
       if (this.allowedNets.check(c.address, c.family)) continue;
       if (this.forbidden.check(c.address, c.family)) {
         const reason = this.reasons.find((r) => r.list.check(c.address, c.family))?.reason ?? 'reserved';
-        return { allowed: false, reason: c.address === address ? reason : `${reason} (embedded IPv4 ${c.address})` };
+        return {
+          allowed: false,
+          reason: c.address === address ? reason : `${reason} (embedded IPv4 ${c.address})`,
+        };
       }
     }
     return { allowed: true };

@@ -88,10 +88,18 @@ function parseHttpUrl(text: string, base?: URL): URL {
   try {
     url = base ? new URL(text, base) : new URL(text);
   } catch {
-    throw new HttpError(400, 'INVALID_URL', `image_url is not a valid absolute URL: ${JSON.stringify(text.slice(0, 200))}`);
+    throw new HttpError(
+      400,
+      'INVALID_URL',
+      `image_url is not a valid absolute URL: ${JSON.stringify(text.slice(0, 200))}`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new HttpError(400, 'URL_SCHEME_NOT_ALLOWED', `image_url must be http or https, not ${url.protocol.replace(/:$/, '')}`);
+    throw new HttpError(
+      400,
+      'URL_SCHEME_NOT_ALLOWED',
+      `image_url must be http or https, not ${url.protocol.replace(/:$/, '')}`,
+    );
   }
   return url;
 }
@@ -124,14 +132,19 @@ export async function fetchImage(urlText: string, options: FetchImageOptions): P
       const port = Number(connectOptions.port) || (protocol === 'https:' ? 443 : 80);
       resolve(hostname)
         .then((addresses) => {
-          if (addresses.length === 0) throw new HttpError(502, 'URL_FETCH_FAILED', `${hostname} has no addresses`);
+          if (addresses.length === 0)
+            throw new HttpError(502, 'URL_FETCH_FAILED', `${hostname} has no addresses`);
           // Every address is checked, not only the one we use: a name that resolves to one public and one private
           // address is refused, since another resolver (or a retry) might pick the private one.
           for (const { address } of addresses) {
             const verdict = options.policy.check(address, hostname);
             if (!verdict.allowed) {
               const shown = hostname === address ? address : `${hostname} (${address})`;
-              throw new HttpError(400, 'URL_FORBIDDEN_ADDRESS', `image_url host ${shown} is not allowed: ${verdict.reason}`);
+              throw new HttpError(
+                400,
+                'URL_FORBIDDEN_ADDRESS',
+                `image_url host ${shown} is not allowed: ${verdict.reason}`,
+              );
             }
           }
           const ip = (addresses[0] as ResolvedAddress).address;
@@ -177,11 +190,19 @@ export async function fetchImage(urlText: string, options: FetchImageOptions): P
         await body.dump().catch(() => {});
         const location = headers.location;
         if (typeof location !== 'string') {
-          throw new HttpError(502, 'URL_FETCH_FAILED', `${redact(url)} answered ${statusCode} without a Location`);
+          throw new HttpError(
+            502,
+            'URL_FETCH_FAILED',
+            `${redact(url)} answered ${statusCode} without a Location`,
+          );
         }
         redirects += 1;
         if (redirects > options.maxRedirects) {
-          throw new HttpError(502, 'URL_TOO_MANY_REDIRECTS', `image_url redirected more than ${options.maxRedirects} times`);
+          throw new HttpError(
+            502,
+            'URL_TOO_MANY_REDIRECTS',
+            `image_url redirected more than ${options.maxRedirects} times`,
+          );
         }
         url = parseHttpUrl(location, url);
         continue;
@@ -247,7 +268,11 @@ function mapFetchError(
     return new HttpError(504, 'URL_TIMEOUT', `image_url did not answer within ${options.totalTimeoutMs} ms`);
   }
   if (code === 'UND_ERR_CONNECT_TIMEOUT') {
-    return new HttpError(504, 'URL_TIMEOUT', `could not connect to ${url.host} within ${options.connectTimeoutMs} ms`);
+    return new HttpError(
+      504,
+      'URL_TIMEOUT',
+      `could not connect to ${url.host} within ${options.connectTimeoutMs} ms`,
+    );
   }
   if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
     return new HttpError(504, 'URL_TIMEOUT', `image_url did not answer within ${options.totalTimeoutMs} ms`);

@@ -68,9 +68,12 @@ async function main(): Promise<void> {
         batch = new Float32Array(n * perImage);
         req.images.forEach((img, i) => {
           if (img.length !== perImage) {
-            throw Object.assign(new Error(`image ${i} has ${img.length} floats; the model takes ${perImage}`), {
-              code: 'INVALID_OPTION',
-            });
+            throw Object.assign(
+              new Error(`image ${i} has ${img.length} floats; the model takes ${perImage}`),
+              {
+                code: 'INVALID_OPTION',
+              },
+            );
           }
           batch.set(img, i * perImage);
         });

@@ -6,7 +6,12 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ImagePreprocessor } from '@mtailor/core';
-import { type PreprocessReply, type PreprocessRequest, type PreprocessWorkerData, toWireError } from './protocol.js';
+import {
+  type PreprocessReply,
+  type PreprocessRequest,
+  type PreprocessWorkerData,
+  toWireError,
+} from './protocol.js';
 import { niceThisThread } from './thread-priority.js';
 
 const port = parentPort;

@@ -3,8 +3,8 @@
  * worker dies, every pending call is rejected (nothing hangs).
  * @module
  */
-import { Worker } from 'node:worker_threads';
-import { WorkerTaskError, type WireError } from './protocol.js';
+import type { Worker } from 'node:worker_threads';
+import { type WireError, WorkerTaskError } from './protocol.js';
 
 interface Pending {
   resolve: (reply: unknown) => void;

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+/**
+ * Load benchmark of the inference server, on loopback only.
+ *
+ * Starts the server exactly as the image does (`node dist/main.js`, HOST=127.0.0.1, a free port), then for each
+ * concurrency (1, 8, 32) sends the shared tench image as base64 JSON to POST /predict from a closed-loop load
+ * generator (undici Pool, `concurrency` requests always in flight), bounded in count and in time. Prints
+ * requests/s and latency p50/p99 (median over repeats, with min–max), the mean micro-batch size the server
+ * formed, and the machine. Target (2 cores, int8 model): p99 < 100 ms at concurrency 8.
+ *
+ * Settings (env): BENCH_CONCURRENCY="1,8,32", BENCH_REQUESTS=300 (per run), BENCH_SECONDS=15 (per run, cap),
+ * BENCH_REPEATS=3, MTAILOR_MODEL (default: the shared int8 model), MTAILOR_SHARED_DIR, and any MTAILOR_* server
+ * setting (passed through).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+
+const exampleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = path.resolve(exampleDir, '../..');
+const sharedDir = path.resolve(process.env.MTAILOR_SHARED_DIR ?? path.join(repoRoot, '..', 'shared'));
+const model = process.env.MTAILOR_MODEL ?? path.join(sharedDir, 'models', 'mobilenet_v2_int8_qdq.onnx');
+const imagePath = path.join(sharedDir, 'images', 'n01440764_tench.JPEG');
+const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,8,32').split(',').map(Number);
+const perRun = Number(process.env.BENCH_REQUESTS ?? 300);
+const perRunSeconds = Number(process.env.BENCH_SECONDS ?? 15);
+const repeats = Number(process.env.BENCH_REPEATS ?? 3);
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const pct = (sorted, p) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+
+async function freePort() {
+  const srv = net.createServer();
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address();
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+async function startServer() {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['dist/main.js'], {
+    cwd: exampleDir,
+    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), MTAILOR_MODEL: model, LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const res = await fetch(`${url}/ready`);
+      await res.arrayBuffer();
+      if (res.status === 200) return { child, url };
+    } catch {}
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error('server not ready within 120 s');
+}
+
+async function batchStats(url) {
+  const headers = process.env.MTAILOR_API_KEY
+    ? { authorization: `Bearer ${process.env.MTAILOR_API_KEY}` }
+    : {};
+  const text = await (await fetch(`${url}/metrics`, { headers })).text();
+  const num = (re) => Number(re.exec(text)?.[1] ?? Number.NaN);
+  return { count: num(/mtailor_batch_size_count (\d+)/), sum: num(/mtailor_batch_size_sum (\d+)/) };
+}
+
+/** One closed-loop run: `concurrency` workers each send their next request when the previous one answers. */
+async function run(pool, body, concurrency, count, seconds) {
+  const latencies = [];
+  let sent = 0;
+  let failed = 0;
+  const stopAt = performance.now() + seconds * 1000;
+  const headers = { 'content-type': 'application/json' };
+  if (process.env.MTAILOR_API_KEY) headers.authorization = `Bearer ${process.env.MTAILOR_API_KEY}`;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (sent < count && performance.now() < stopAt) {
+        sent += 1;
+        const start = performance.now();
+        const res = await pool.request({ method: 'POST', path: '/predict', headers, body });
+        const reply = await res.body.json();
+        if (res.statusCode !== 200 || reply.prediction?.class_id !== 0) failed += 1;
+        else latencies.push(performance.now() - start);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - t0) / 1000;
+  latencies.sort((a, b) => a - b);
+  return {
+    done: latencies.length,
+    failed,
+    rps: latencies.length / elapsed,
+    p50: pct(latencies, 50),
+    p99: pct(latencies, 99),
+  };
+}
+
+const cpus = os.cpus();
+console.log('# @mtailor server load bench (loopback)');
+console.log(
+  `machine: ${cpus[0]?.model ?? 'unknown CPU'} · ${os.availableParallelism()} CPUs available · ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB · ` +
+    `Node ${process.versions.node} · load avg ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+);
+console.log(`model: ${model}`);
+console.log(
+  `image: ${path.basename(imagePath)} as base64 JSON · ${perRun} requests or ${perRunSeconds} s per run · ${repeats} repeats`,
+);
+
+const body = JSON.stringify({ image_base64: readFileSync(imagePath).toString('base64') });
+const { child, url } = await startServer();
+const rows = [];
+try {
+  for (const concurrency of concurrencies) {
+    const pool = new Pool(url, { connections: concurrency, pipelining: 1 });
+    await run(pool, body, concurrency, Math.max(20, concurrency * 4), 10); // warm-up
+    const before = await batchStats(url);
+    const runs = [];
+    for (let r = 0; r < repeats; r++) runs.push(await run(pool, body, concurrency, perRun, perRunSeconds));
+    const after = await batchStats(url);
+    await pool.close();
+    const meanBatch = (after.sum - before.sum) / (after.count - before.count);
+    const row = {
+      concurrency,
+      rps: median(runs.map((x) => x.rps)),
+      rpsMin: Math.min(...runs.map((x) => x.rps)),
+      rpsMax: Math.max(...runs.map((x) => x.rps)),
+      p50: median(runs.map((x) => x.p50)),
+      p99: median(runs.map((x) => x.p99)),
+      p99Min: Math.min(...runs.map((x) => x.p99)),
+      p99Max: Math.max(...runs.map((x) => x.p99)),
+      requests: runs.reduce((a, x) => a + x.done, 0),
+      failed: runs.reduce((a, x) => a + x.failed, 0),
+      meanBatch,
+    };
+    rows.push(row);
+    console.log(
+      `c=${String(concurrency).padStart(2)}  ${row.rps.toFixed(1).padStart(6)} req/s (${row.rpsMin.toFixed(1)}–${row.rpsMax.toFixed(1)})` +
+        `  p50 ${row.p50.toFixed(1).padStart(6)} ms  p99 ${row.p99.toFixed(1).padStart(6)} ms (${row.p99Min.toFixed(1)}–${row.p99Max.toFixed(1)})` +
+        `  mean batch ${meanBatch.toFixed(2)}  ${row.requests} ok / ${row.failed} failed`,
+    );
+  }
+} finally {
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+}
+const c8 = rows.find((r) => r.concurrency === 8);
+if (c8) {
+  console.log(
+    `target p99 < 100 ms at c=8: ${c8.p99 < 100 ? 'met' : 'NOT met'} (p99 ${c8.p99.toFixed(1)} ms)`,
+  );
+}
+if (rows.some((r) => r.failed > 0)) process.exitCode = 1;
