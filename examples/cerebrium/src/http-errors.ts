@@ -47,6 +47,8 @@ export class HttpError extends Error {
 
 /** HTTP status of each `@mtailor/core` error code. */
 const CORE_STATUS: Record<string, number> = {
+  // Raised by our own code inside a worker thread (base64 decoding) and rebuilt on the main thread by code.
+  INVALID_INPUT: 400,
   UNSUPPORTED_IMAGE: 415,
   INVALID_IMAGE: 422,
   IMAGE_TOO_LARGE: 413,

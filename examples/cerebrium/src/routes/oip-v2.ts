@@ -14,8 +14,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
-import { decodeBase64Image } from '../image-input.js';
-import type { InferenceEngine } from '../inference/engine.js';
+import type { ImageBytesInput, InferenceEngine } from '../inference/engine.js';
 import { SERVER_VERSION } from '../versions.js';
 
 /** One tensor of an OIP v2 request or reply. */
@@ -156,7 +155,7 @@ function imagesFromFp32(engine: InferenceEngine, input: OipTensor): Float32Array
   return images;
 }
 
-function bytesElements(input: OipTensor, maxBytes: number): Uint8Array[] {
+function bytesElements(input: OipTensor): ImageBytesInput[] {
   const flat = flatten(input.data);
   const n = input.shape[0];
   if (n === undefined || n < 1 || product(input.shape) !== n || flat.length !== n) {
@@ -174,7 +173,7 @@ function bytesElements(input: OipTensor, maxBytes: number): Uint8Array[] {
         `BYTES input ${input.name}: element ${i} must be a base64 string`,
       );
     }
-    return decodeBase64Image(v, maxBytes, `${input.name}[${i}]`);
+    return { base64: v, field: `${input.name}[${i}]` };
   });
 }
 
@@ -260,7 +259,7 @@ export function registerOipRoutes(app: FastifyInstance, ctx: RouteContext): void
           if (input.datatype === 'FP32') {
             tensors = imagesFromFp32(engine, input);
           } else if (input.datatype === 'BYTES') {
-            const encoded = bytesElements(input, ctx.config.maxImageBytes);
+            const encoded = bytesElements(input);
             tensors = (await Promise.all(encoded.map((b) => engine.prepare(b)))).map((p) => p.tensor);
           } else {
             throw new HttpError(

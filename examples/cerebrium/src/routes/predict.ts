@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
-import { decodeBase64Image } from '../image-input.js';
+import type { ImageBytesInput } from '../inference/engine.js';
 import { fetchImage } from '../url/fetch-image.js';
 
 /** The JSON body of `POST /predict`. Exactly one of `image_base64`, `image_url`, `test_mode`. */
@@ -128,7 +128,7 @@ function parseTopK(value: unknown, where: string): number | undefined {
 }
 
 interface ImageSource {
-  bytes: Uint8Array;
+  bytes: ImageBytesInput;
   fetchMs: number;
   topK: number | undefined;
   testMode: boolean;
@@ -194,8 +194,9 @@ async function readImage(ctx: RouteContext, request: FastifyRequest): Promise<Im
   }
   const topK = json.top_k ?? query.top_k;
   if (json.image_base64 !== undefined) {
+    // Decoded in a preprocess worker, not here on the event loop.
     return {
-      bytes: decodeBase64Image(json.image_base64, ctx.config.maxImageBytes),
+      bytes: { base64: json.image_base64 },
       fetchMs: 0,
       topK,
       testMode: false,

@@ -6,6 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { ImagePreprocessor } from '@mtailor/core';
+import { HttpError } from '../http-errors.js';
+import { decodeBase64Image } from '../image-input.js';
 import {
   type PreprocessReply,
   type PreprocessRequest,
@@ -35,7 +37,11 @@ port.on('message', async (req: PreprocessRequest) => {
   try {
     // Our own buffer, so it can be transferred to the main thread without a copy.
     const out = new Float32Array(elements);
-    const result = await preprocessor.process(req.bytes, { out, offset: 0 });
+    const bytes = req.base64
+      ? decodeBase64Image(req.base64.text, settings.maxInputBytes, req.base64.field)
+      : (req.bytes as Uint8Array);
+    if (bytes.length === 0) throw new HttpError(422, 'INVALID_IMAGE', 'the image is empty (0 bytes)');
+    const result = await preprocessor.process(bytes, { out, offset: 0 });
     const reply: PreprocessReply = {
       id: req.id,
       ok: true,

@@ -29,10 +29,12 @@ export interface InferenceWorkerData {
   intraOpThreads: number;
 }
 
-/** Main → preprocess worker: decode and preprocess one encoded image. */
+/** Main → preprocess worker: decode and preprocess one encoded image, given as bytes or as base64 text. */
 export interface PreprocessRequest {
   id: number;
-  bytes: Uint8Array;
+  bytes?: Uint8Array;
+  /** base64 (or a data URL) decoded in the worker, off the event loop; `field` names it in error messages. */
+  base64?: { text: string; field: string };
 }
 
 /** Preprocess worker → main. */
