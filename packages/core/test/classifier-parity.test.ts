@@ -112,10 +112,17 @@ describe('all 104 shared images, exact engine, autoOrient false (torchvision ign
     const batched = await int8.classifyBatch(some, { topK: 5 });
     const { classifyStream } = await import('@mtailor/core');
     const streamed = [];
-    for await (const item of classifyStream(int8, some, { topK: 5, batchSize: 8, workers: 2 }))
+    for await (const item of classifyStream(int8, images, { topK: 5, batchSize: 8, workers: 2 }))
       streamed.push(item);
-    expect(streamed.map((s) => s.input)).toEqual(some);
-    expect(streamed.map((s) => s.index)).toEqual(some.map((_, i) => i));
+    expect(streamed.map((s) => s.input)).toEqual(images);
+    expect(streamed.map((s) => s.index)).toEqual(images.map((_, i) => i));
+    // All 104 through the worker pipeline give the same top-5 as the one-thread batch path.
+    const all = await int8.classifyBatch(images, { topK: 5 });
+    for (const [i, item] of streamed.entries()) {
+      const b = all[i]!;
+      if (!item.ok || !b.ok) throw new Error(`${images[i]} failed`);
+      expect(item.predictions).toEqual(b.predictions);
+    }
     for (const [i, file] of some.entries()) {
       const single = await int8.classify(file, { topK: 5 });
       for (const other of [batched[i]!, streamed[i]!]) {

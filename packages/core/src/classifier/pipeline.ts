@@ -14,7 +14,8 @@ import * as is from '../is.js';
 import { toMtailorError } from './error-transfer.js';
 import type { ClassifyOptions, ClassifyOutcome, ImageClassifier } from './image-classifier.js';
 import { toPredictions } from './predictions.js';
-import { type PooledImage, PreprocessWorkerPool } from './preprocess-pool.js';
+import { PreprocessWorkerPool } from './preprocess-pool.js';
+import type { WorkerTimings } from './worker-protocol.js';
 
 /** Options of {@link classifyStream}. */
 export interface PipelineOptions extends ClassifyOptions {
@@ -38,12 +39,14 @@ export type PipelineItem<I extends PipelineInput = PipelineInput> = {
   index: number;
 } & ClassifyOutcome;
 
-type Settled = { ok: true; image: PooledImage } | { ok: false; error: MtailorError };
+type Settled = { ok: true; timings: WorkerTimings } | { ok: false; error: MtailorError };
 
 interface Queued<I> {
   input: I;
   index: number;
   started: number;
+  /** Index of the shared-memory slot its tensor is written to. */
+  slot: number;
   result: Promise<Settled>;
 }
 
@@ -82,8 +85,17 @@ export async function* classifyStream<I extends PipelineInput>(
     throw is.invalidParameterError('readAhead', 'positive integer', readAhead);
 
   const pool = workers > 0 ? workerPool(classifier, workers) : undefined;
-  const preprocess = (input: I): Promise<PooledImage> =>
-    pool ? pool.process(input) : classifier.preprocessor.process(input);
+  const per = model.inputElementsPerImage;
+  // Tensors go straight into slots of one shared buffer: nothing is allocated, transferred or freed per image.
+  // Slots in use: the read-ahead queue plus the batch being assembled.
+  const slotCount = readAhead + batchSize;
+  const shared = new SharedArrayBuffer(slotCount * per * Float32Array.BYTES_PER_ELEMENT);
+  const slots = new Float32Array(shared);
+  const freeSlots = Array.from({ length: slotCount }, (_, i) => slotCount - 1 - i);
+  const preprocess = async (input: I, slot: number): Promise<WorkerTimings> =>
+    pool
+      ? pool.process(input, { buffer: shared, offset: slot * per })
+      : (await classifier.preprocessor.process(input, { out: slots, offset: slot * per })).timings;
   const iterator =
     Symbol.asyncIterator in inputs
       ? (inputs as AsyncIterable<I>)[Symbol.asyncIterator]()
@@ -100,15 +112,15 @@ export async function* classifyStream<I extends PipelineInput>(
       }
       const input = r.value;
       const started = performance.now();
-      const result = preprocess(input).then(
-        (image): Settled => ({ ok: true, image }),
+      const slot = freeSlots.pop()!;
+      const result = preprocess(input, slot).then(
+        (timings): Settled => ({ ok: true, timings }),
         (err: unknown): Settled => ({ ok: false, error: toMtailorError(err) }),
       );
-      queue.push({ input, index: next++, started, result });
+      queue.push({ input, index: next++, started, slot, result });
     }
   };
 
-  const per = model.inputElementsPerImage;
   const batch = new Float32Array(Math.max(batchSize, fixed ?? 0) * per);
   try {
     await fill();
@@ -121,9 +133,12 @@ export async function* classifyStream<I extends PipelineInput>(
       let count = 0;
       const rowOf: number[] = [];
       settled.forEach((s, i) => {
-        if (!s.ok) return;
-        batch.set(s.image.tensor, count * per);
-        rowOf[i] = count++;
+        const { slot } = chunk[i]!;
+        if (s.ok) {
+          batch.set(slots.subarray(slot * per, (slot + 1) * per), count * per);
+          rowOf[i] = count++;
+        }
+        freeSlots.push(slot);
       });
       let scores: Float32Array | undefined;
       let inferenceError: MtailorError | undefined;
@@ -158,8 +173,8 @@ export async function* classifyStream<I extends PipelineInput>(
               classifier.softmax,
             ),
             timings: {
-              decodeMs: s.image.timings.readMs + s.image.timings.decodeMs,
-              preprocessMs: s.image.timings.preprocessMs,
+              decodeMs: s.timings.readMs + s.timings.decodeMs,
+              preprocessMs: s.timings.preprocessMs,
               inferenceMs,
               totalMs: end - q.started,
             },

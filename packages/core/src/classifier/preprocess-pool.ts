@@ -6,16 +6,10 @@ import { Worker } from 'node:worker_threads';
 import { InferenceError, type MtailorError } from '../errors.js';
 import { fromErrorData } from './error-transfer.js';
 import type { PreprocessorSettings } from './image-classifier.js';
-import type { WorkerRequest, WorkerResponse, WorkerTimings } from './worker-protocol.js';
-
-/** A preprocessed image from a worker. */
-export interface PooledImage {
-  tensor: Float32Array;
-  timings: WorkerTimings;
-}
+import type { TensorSlot, WorkerRequest, WorkerResponse, WorkerTimings } from './worker-protocol.js';
 
 interface Pending {
-  resolve: (image: PooledImage) => void;
+  resolve: (timings: WorkerTimings) => void;
   reject: (err: MtailorError) => void;
 }
 
@@ -51,7 +45,7 @@ export class PreprocessWorkerPool {
         if (!pending) return;
         entry.inFlight.delete(response.id);
         this.#track(-1);
-        if (response.ok) pending.resolve({ tensor: response.tensor, timings: response.timings });
+        if (response.ok) pending.resolve(response.timings);
         else pending.reject(fromErrorData(response.error));
       });
       const failAll = (err: Error): void => {
@@ -75,8 +69,11 @@ export class PreprocessWorkerPool {
     return this.#workers.length;
   }
 
-  /** Decodes and preprocesses one image (a file path is read inside the worker). */
-  process(input: string | Uint8Array): Promise<PooledImage> {
+  /**
+   * Decodes and preprocesses one image (a file path is read inside the worker) into `slot`; resolves with the
+   * stage timings once the tensor is there.
+   */
+  process(input: string | Uint8Array, slot: TensorSlot): Promise<WorkerTimings> {
     return new Promise((resolve, reject) => {
       let target = this.#workers[0];
       for (const w of this.#workers) if (target && w.inFlight.size < target.inFlight.size) target = w;
@@ -87,7 +84,7 @@ export class PreprocessWorkerPool {
       const id = this.#nextId++;
       target.inFlight.set(id, { resolve, reject });
       this.#track(1);
-      const request: WorkerRequest = { id, input };
+      const request: WorkerRequest = { id, input, slot };
       target.worker.postMessage(request);
     });
   }

@@ -1,6 +1,6 @@
 /**
- * Worker thread: input (file path or bytes) → decode → preprocess → tensor, posted back with its buffer
- * transferred (no copy). Started by {@link PreprocessWorkerPool}; runs from the built `dist/` JavaScript.
+ * Worker thread: input (file path or bytes) → decode → preprocess → tensor, written straight into the shared
+ * memory slot the request names. Started by {@link PreprocessWorkerPool}; runs from the built `dist/` JavaScript.
  * @module
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -12,17 +12,15 @@ import type { WorkerRequest, WorkerResponse } from './worker-protocol.js';
 
 const preprocessor: ImagePreprocessor = createPreprocessor(workerData as PreprocessorSettings);
 const port = parentPort!;
+/** One float32 view per shared buffer (a pipeline keeps one buffer for its whole run). */
+let view: Float32Array | undefined;
 
 port.on('message', (request: WorkerRequest) => {
-  preprocessor.process(request.input).then(
+  if (view?.buffer !== request.slot.buffer) view = new Float32Array(request.slot.buffer);
+  preprocessor.process(request.input, { out: view, offset: request.slot.offset }).then(
     (image) => {
-      // Transfer the tensor's memory; copy first only if it is a view into a larger buffer.
-      const tensor =
-        image.tensor.byteOffset === 0 && image.tensor.buffer.byteLength === image.tensor.byteLength
-          ? image.tensor
-          : image.tensor.slice();
-      const response: WorkerResponse = { id: request.id, ok: true, tensor, timings: image.timings };
-      port.postMessage(response, [tensor.buffer as ArrayBuffer]);
+      const response: WorkerResponse = { id: request.id, ok: true, timings: image.timings };
+      port.postMessage(response);
     },
     (err: unknown) => {
       const response: WorkerResponse = { id: request.id, ok: false, error: toErrorData(err) };

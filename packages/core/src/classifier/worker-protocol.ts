@@ -4,10 +4,20 @@
  */
 import type { ErrorData } from './error-transfer.js';
 
-/** Main → worker: preprocess this file (path) or these bytes (transferred). */
+/**
+ * Main → worker: preprocess this file (path) or these bytes, and write the tensor into `slot` — a region of
+ * shared memory, so that no tensor is allocated, transferred or freed per image.
+ */
 export interface WorkerRequest {
   id: number;
   input: string | Uint8Array;
+  slot: TensorSlot;
+}
+
+/** Where a tensor goes: `buffer` viewed as float32, from element `offset`. */
+export interface TensorSlot {
+  buffer: SharedArrayBuffer;
+  offset: number;
 }
 
 /** Per-stage times the worker measured. */
@@ -17,7 +27,7 @@ export interface WorkerTimings {
   preprocessMs: number;
 }
 
-/** Worker → main: the tensor (buffer transferred), or the typed error as data. */
+/** Worker → main: the tensor is in its slot, or the typed error as data. */
 export type WorkerResponse =
-  | { id: number; ok: true; tensor: Float32Array; timings: WorkerTimings }
+  | { id: number; ok: true; timings: WorkerTimings }
   | { id: number; ok: false; error: ErrorData };
