@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { decodeImagePixels, ImagePreprocessor } from '@mtailor/core';
-import sharp from 'sharp';
+import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasPillow, shared, sharedImages } from '../../../test/support/shared-data.js';
 import { byteDiff, pilDecode } from './input-support.js';
@@ -15,7 +15,7 @@ const exact = new ImagePreprocessor({ autoOrient: false });
 const upright = new ImagePreprocessor({ autoOrient: true });
 
 /** A 64×48 crop of the tench as 8-bit RGB, and the same with a varying alpha channel. */
-let rgb: { data: Buffer; info: sharp.OutputInfo };
+let rgb: { data: Buffer; info: OutputInfo };
 let rgba: Buffer;
 const W = 64;
 const H = 48;
@@ -86,7 +86,7 @@ describe.skipIf(!pillow)('decode equals PIL convert("RGB")', () => {
   });
 
   it('EXIF orientations 2, 3, 6, 8 in JPEG, PNG and WebP: autoOrient = exif_transpose; off = raw', async () => {
-    const encoders: [string, (s: sharp.Sharp) => sharp.Sharp][] = [
+    const encoders: [string, (s: Sharp) => Sharp][] = [
       ['jpeg', (s) => s.jpeg()],
       ['png', (s) => s.png()],
       ['webp', (s) => s.webp({ lossless: true })],
