@@ -3,6 +3,7 @@
  * @module
  */
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { ConverterError, type ConverterErrorCode, invalidOption } from './errors.js';
 import { exportScriptPath, resolvePython } from './python.js';
@@ -146,7 +147,7 @@ function scriptArguments(o: ConvertOptions): string[] {
   const text = (name: keyof ConvertOptions, flag: string): void => {
     const v = o[name];
     if (typeof v !== 'string' || v.length === 0) throw invalidOption(name, 'non-empty string', v);
-    args.push(flag, v);
+    args.push(`${flag}=${v}`); // `=` keeps a value starting with '-' from being read as a flag
   };
   const count = (name: keyof ConvertOptions, flag: string, min: number): void => {
     const v = o[name];
@@ -186,11 +187,11 @@ function scriptArguments(o: ConvertOptions): string[] {
       throw invalidOption('archKwargs', 'plain object', o.archKwargs);
     args.push('--arch-kwargs', JSON.stringify(o.archKwargs));
   }
-  for (const folder of texts('modulePaths') ?? []) args.push('--module-path', folder);
+  for (const folder of texts('modulePaths') ?? []) args.push(`--module-path=${folder}`);
   const images = texts('calibrationImages');
   if (images !== undefined) {
     if (images.length === 0) throw invalidOption('calibrationImages', 'non-empty array', images);
-    args.push('--calibration-images', ...images);
+    args.push('--calibration-images', ...images.map((image) => path.resolve(image))); // absolute: never read as a flag
   }
   if (o.onProgress !== undefined && typeof o.onProgress !== 'function')
     throw invalidOption('onProgress', 'function', o.onProgress);
@@ -221,7 +222,7 @@ function runExportScript(
     });
     let stderrTail = '';
     let result: ConvertResult | undefined;
-    let failure: ConverterError | undefined;
+    let failure: Error | undefined;
     let spawnError: NodeJS.ErrnoException | undefined;
     const onAbort = (): void => {
       failure = new ConverterError('ABORTED', 'Conversion aborted');
@@ -235,8 +236,15 @@ function runExportScript(
     createInterface({ input: child.stdout }).on('line', (line) => {
       const msg = parseLine(line);
       if (!msg) return;
-      if (msg.event === 'progress') onProgress?.(msg as unknown as ConvertProgress);
-      else if (msg.event === 'done') result = toResult(msg);
+      if (msg.event === 'progress') {
+        try {
+          onProgress?.(msg as unknown as ConvertProgress);
+        } catch (err) {
+          // The caller's callback failed: stop the export and hand its error back instead of crashing the process.
+          failure ??= err instanceof Error ? err : new Error(String(err));
+          child.kill('SIGTERM');
+        }
+      } else if (msg.event === 'done') result = toResult(msg);
       else if (msg.event === 'error') failure ??= scriptError(msg);
     });
     child.on('error', (err: NodeJS.ErrnoException) => {

@@ -367,6 +367,21 @@ describe.skipIf(!torchOk)('convertCheckpoint with real PyTorch', () => {
       expect((await validateModel(seedOnly.modelPath, { numClasses: 1000 })).ok).toBe(true);
     });
 
+    it('an onProgress callback that throws stops the export and rejects with its error', async () => {
+      await expect(
+        convertCheckpoint({
+          arch: 'seed-resnet18',
+          weights: ckpt.seed,
+          out: path.join(dir, 'callback.onnx'),
+          python,
+          onProgress: () => {
+            throw new Error('progress bar broke');
+          },
+        }),
+      ).rejects.toThrow('progress bar broke');
+      expect(existsSync(path.join(dir, 'callback.onnx'))).toBe(false);
+    });
+
     it('bad options → INVALID_OPTION before Python starts', async () => {
       await expect(
         convertCheckpoint({ arch: '', weights: ckpt.seed, out: path.join(dir, 'n.onnx') }),
