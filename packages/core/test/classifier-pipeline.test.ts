@@ -3,7 +3,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { classifyStream, ImageClassifier, InvalidOptionError } from '@mtailor/core';
+import { classifyStream, DisposedError, ImageClassifier, InvalidOptionError } from '@mtailor/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, shared, sharedImages } from '../../../test/support/shared-data.js';
 
@@ -58,6 +58,19 @@ describe('classifyStream', () => {
     );
     await expect(run({ batchSize: 0 })).rejects.toBeInstanceOf(InvalidOptionError);
     await expect(run({ topK: 1001 })).rejects.toThrow('Expected integer between 1 and 1000 for topK');
+  });
+
+  it('disposing the classifier mid-stream ends the stream with DisposedError, not a hang', async () => {
+    const own = await ImageClassifier.create({ model: shared.int8Model, intraOpThreads: 1 });
+    let consumed = 0;
+    const run = (async () => {
+      for await (const _ of classifyStream(own, sharedImages(), { topK: 1, batchSize: 4, workers: 2 })) {
+        if (++consumed === 2) own.dispose();
+      }
+    })();
+    await expect(run).rejects.toBeInstanceOf(DisposedError);
+    expect(consumed).toBeGreaterThanOrEqual(2);
+    expect(consumed).toBeLessThan(104);
   });
 
   it('idle workers do not keep a process alive that forgot dispose()', () => {

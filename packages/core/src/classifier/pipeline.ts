@@ -9,7 +9,7 @@
  * @module
  */
 import os from 'node:os';
-import type { MtailorError } from '../errors.js';
+import { DisposedError, type MtailorError } from '../errors.js';
 import * as is from '../is.js';
 import { toMtailorError } from './error-transfer.js';
 import type { ClassifyOptions, ClassifyOutcome, ImageClassifier } from './image-classifier.js';
@@ -125,6 +125,8 @@ export async function* classifyStream<I extends PipelineInput>(
   try {
     await fill();
     while (queue.length > 0) {
+      // A classifier disposed mid-stream ends the stream (its workers and session are gone).
+      if (classifier.disposed) throw new DisposedError('ImageClassifier');
       const chunk = queue.splice(0, batchSize);
       await fill();
       const settled = await Promise.all(chunk.map((q) => q.result));

@@ -3,7 +3,7 @@
  * @module
  */
 import { Worker } from 'node:worker_threads';
-import { InferenceError, type MtailorError } from '../errors.js';
+import { DisposedError, InferenceError, type MtailorError } from '../errors.js';
 import { fromErrorData } from './error-transfer.js';
 import type { PreprocessorSettings } from './image-classifier.js';
 import type { TensorSlot, WorkerRequest, WorkerResponse, WorkerTimings } from './worker-protocol.js';
@@ -77,8 +77,12 @@ export class PreprocessWorkerPool {
     return new Promise((resolve, reject) => {
       let target = this.#workers[0];
       for (const w of this.#workers) if (target && w.inFlight.size < target.inFlight.size) target = w;
-      if (!target || this.#closed) {
-        reject(new InferenceError('preprocessing worker pool is closed or has no live worker'));
+      if (this.#closed) {
+        reject(new DisposedError('ImageClassifier'));
+        return;
+      }
+      if (!target) {
+        reject(new InferenceError('no live preprocessing worker'));
         return;
       }
       const id = this.#nextId++;
@@ -100,6 +104,12 @@ export class PreprocessWorkerPool {
   /** Stops the workers. */
   async close(): Promise<void> {
     this.#closed = true;
+    // Images still in flight will never come back: settle them now, so no caller waits forever.
+    for (const w of this.#workers) {
+      for (const pending of w.inFlight.values()) pending.reject(new DisposedError('ImageClassifier'));
+      this.#track(-w.inFlight.size);
+      w.inFlight.clear();
+    }
     await Promise.all(this.#workers.map((w) => w.worker.terminate()));
   }
 }
