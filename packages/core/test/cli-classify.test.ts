@@ -170,6 +170,18 @@ describe('mtailor classify', () => {
     },
   );
 
+  it('--no-auto-orient reproduces torchvision on the EXIF-rotated can opener; the default turns it upright', () => {
+    const file = shared.image('n02951585_can_opener.JPEG');
+    const want = JSON.parse(
+      readFileSync(shared.reference('ort_mobilenet_v2_int8_on_torchvision_tensors.json'), 'utf8'),
+    ).images['n02951585_can_opener.JPEG'];
+    const torchvision = jsonLines(mtailor([file, '--json', '--no-auto-orient']).stdout)[0].predictions;
+    expect(torchvision.map((p: { index: number }) => p.index)).toEqual(want.top5);
+    expect(torchvision[0].probability).toBeCloseTo(want.probs[0], 4);
+    const upright = jsonLines(mtailor([file, '--json']).stdout)[0].predictions;
+    expect(Math.abs(upright[0].probability - want.probs[0])).toBeGreaterThan(0.01);
+  });
+
   it('no model anywhere: a clear message and exit 2', () => {
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'mtailor-nomodel-'));
     const r = mtailor([shared.tench], { env: { MTAILOR_MODEL: undefined }, cwd });

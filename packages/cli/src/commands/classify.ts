@@ -27,6 +27,7 @@ Options:
   --top-k <n>            predictions per image (default 5)
   --batch-size <n>       images per onnxruntime call (default 8)
   --engine exact|fast    resize engine: exact = Pillow-identical (default), fast = sharp's resize
+  --no-auto-orient       ignore EXIF orientation, as torchvision does (default: photos are turned upright)
   --workers <n>          decoding threads (default: available CPUs; 0 = decode on the main thread)
   --threads <n>          onnxruntime intra-op threads (default 1 when decoding in workers, else all CPUs)
   --json                 one JSON object per line per image: {"file", "predictions", "timings"} or {"file", "error"}
@@ -102,6 +103,7 @@ export const command: Command = {
           workers: { type: 'string' },
           threads: { type: 'string' },
           json: { type: 'boolean', default: false },
+          'no-auto-orient': { type: 'boolean', default: false },
         },
       });
     }
@@ -157,6 +159,7 @@ export const command: Command = {
       classifier = await ImageClassifier.create({
         ...(modelPath ? { model: modelPath } : { manifest: values.manifest! }),
         engine,
+        autoOrient: !values['no-auto-orient'],
         maxBatchSize: batchSize,
         intraOpThreads: threads,
       });
