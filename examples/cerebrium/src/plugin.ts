@@ -15,7 +15,7 @@ import { ServerMetrics } from './metrics.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerOipRoutes } from './routes/oip-v2.js';
-import { registerPredictRoute } from './routes/predict.js';
+import { registerPredictRoute, runIdOf } from './routes/predict.js';
 import { AddressPolicy } from './url/address-policy.js';
 
 declare module 'fastify' {
@@ -109,7 +109,9 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
   });
 
   const checkToken = config.apiKey === undefined ? undefined : bearerChecker(config.apiKey);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
+    // Every reply, errors included, carries the id the logs use.
+    reply.header('x-request-id', runIdOf(request));
     if (!checkToken || request.routeOptions.config?.public === true) return;
     checkToken(request.headers.authorization);
   });

@@ -106,5 +106,5 @@ it('200 concurrent requests: all correct, each matched to its own request; batch
   expect(healthMs.length).toBeGreaterThan(0);
   // Liveness only: timings are not asserted on a shared machine (measured here with a load average of 9 on 2
   // cores: p50 5–55 ms, worst 2–4 s while 50 MB of base64 bodies arrive). It must never hang for the burst.
-  expect(healthMs.at(-1)).toBeLessThan(10_000);
+  expect(healthMs.at(-1)).toBeLessThan(15_000);
 });

@@ -211,6 +211,7 @@ describe('auth', () => {
       });
       expect(res.status).toBe(401);
       expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
       expect((await json(res)).error.code).toBe('UNAUTHORIZED');
     }
     expect((await fetch(`${server.url}/v2/models/mobilenet_v2_int8_qdq`)).status).toBe(401);

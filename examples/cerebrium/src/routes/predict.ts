@@ -239,11 +239,10 @@ export function registerPredictRoute(app: FastifyInstance, ctx: RouteContext): v
         },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const t0 = performance.now();
       const engine = ctx.engine.require();
       const runId = runIdOf(request);
-      reply.header('x-request-id', runId);
       const source = await readImage(ctx, request);
       const k = parseTopK(source.topK, 'top_k') ?? 5;
       const bytes = source.testMode ? engine.testImageBytes : source.bytes;
