@@ -21,7 +21,9 @@ const { values } = parseArgs({
   options: { model: { type: 'string' }, out: { type: 'string' } },
 });
 const model = path.resolve(
-  values.model ?? process.env.MTAILOR_MODEL ?? path.join(repo, '..', 'shared', 'models', 'mobilenet_v2_int8_qdq.onnx'),
+  values.model ??
+    process.env.MTAILOR_MODEL ??
+    path.join(repo, '..', 'shared', 'models', 'mobilenet_v2_int8_qdq.onnx'),
 );
 const out = path.resolve(values.out ?? path.join(example, '.deploy'));
 if (!existsSync(model)) {
