@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTorch, python, repoRoot, shared } from '../../../test/support/shared-data.js';
+import { variant } from '../../converter-bridge/test/support/onnx-builder.js';
 
 const bin = path.join(repoRoot, 'packages', 'cli', 'bin', 'mtailor.js');
 
@@ -70,6 +71,22 @@ describe('mtailor validate', () => {
     const report = JSON.parse(r.stdout) as { ok: boolean; errors: { code: string }[] };
     expect(report.ok).toBe(false);
     expect(report.errors.map((e) => e.code).sort()).toEqual(['OPSET_OUT_OF_RANGE', 'OUTPUT_CLASSES']);
+  });
+
+  it('a model onnxruntime refuses → exit 1 (ORT_LOAD_FAILED); --no-load skips that check', async () => {
+    const file = path.join(dir, 'flatten-axis-7.onnx');
+    writeFileSync(
+      file,
+      variant((m) => {
+        m.graph.node![1]!.attribute = [{ name: 'axis', type: 2, i: 7 }];
+      }),
+    );
+    const loaded = await mtailor('validate', file, '--json');
+    expect(loaded.code).toBe(1);
+    expect(JSON.parse(loaded.stdout).errors.map((e: { code: string }) => e.code)).toEqual([
+      'ORT_LOAD_FAILED',
+    ]);
+    expect((await mtailor('validate', file, '--no-load')).code).toBe(0);
   });
 
   it('unreadable model → exit 2', async () => {

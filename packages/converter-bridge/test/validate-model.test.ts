@@ -393,6 +393,34 @@ describe('each broken model → its own code', () => {
   });
 });
 
+describe('load check (onnxruntime)', () => {
+  it('the shared models and the baseline load', async () => {
+    for (const file of [shared.floatModel, shared.int8Model])
+      expect((await validateModel(file, { load: true })).errors).toEqual([]);
+    expect((await validateModel(encode(baselineModel()), { load: true })).ok).toBe(true);
+  });
+
+  it('an attribute value the operator rejects passes the static checks but → ORT_LOAD_FAILED', async () => {
+    const bytes = variant((m) => {
+      m.graph.node![1]!.attribute = [{ name: 'axis', type: 2, i: 7 }]; // Flatten of a rank-4 tensor at axis 7
+    });
+    expect(validateModelBytes(bytes).ok).toBe(true);
+    const report = await validateModel(bytes, { load: true });
+    expectOnlyError(report, 'ORT_LOAD_FAILED');
+    expect(report.errors[0]!.message).toMatch(/axis/i);
+  });
+
+  it('a model with static errors is not loaded (no duplicate findings)', async () => {
+    const report = await validateModel(
+      variant((m) => {
+        m.irVersion = 14;
+      }),
+      { load: true },
+    );
+    expectOnlyError(report, 'IR_VERSION_UNSUPPORTED');
+  });
+});
+
 describe('external data', () => {
   /** The baseline with fc.weight moved to an external file `weights.bin` (120 bytes at offset 16). */
   function externalModel(location = 'weights.bin', length = 120): Uint8Array {

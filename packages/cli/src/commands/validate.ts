@@ -18,7 +18,8 @@ const usage = `Usage: mtailor validate <model.onnx> [options]
 
 Checks that an ONNX file is a deployable image classifier: it parses; IR version and ai.onnx opset fit
 onnxruntime 1.30; one float32 [batch,3,H,W] input and one float32 [batch,classes] output; dynamic batch;
-nodes in topological order with no dangling or duplicate tensor names; known operators; external data present.
+nodes in topological order with no dangling or duplicate tensor names; known operators; external data present;
+and, when all that passes, the bundled onnxruntime loads it.
 
 Options:
   --json                  print the report as JSON { ok, errors[], warnings[], model, parity? }
@@ -29,6 +30,8 @@ Options:
   --parity <file>         parity vectors (<model>.parity.json written by mtailor convert): run the model with
                           onnxruntime and compare with PyTorch's logits
   --tolerance X           max |Δ| of the logits allowed by --parity (default 1e-4)
+  --no-load               skip the final check that the bundled onnxruntime loads the model (done by default
+                          when the static checks pass)
 
 Exit codes: 0 valid, 1 invalid (or parity failed), 2 unreadable model or usage error.`;
 
@@ -74,6 +77,7 @@ function parse(args: string[]): ValidateArgs {
       'opset-max': { type: 'string' },
       parity: { type: 'string' },
       tolerance: { type: 'string' },
+      'no-load': { type: 'boolean', default: false },
     },
   });
   if (positionals.length !== 1)
@@ -88,7 +92,7 @@ function parse(args: string[]): ValidateArgs {
   }
   if (tolerance !== undefined && values.parity === undefined)
     throw new UsageError('--tolerance applies to the parity check: give --parity <file> too');
-  const expectations: ModelExpectations = {};
+  const expectations: ModelExpectations = { load: !values['no-load'] };
   const inputShape = parseShape(values['input-shape']);
   if (inputShape) expectations.inputShape = inputShape;
   const numClasses = positiveInt('num-classes', values['num-classes']);

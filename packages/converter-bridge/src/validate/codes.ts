@@ -127,6 +127,11 @@ export const VALIDATION_CHECKS = {
     meaning:
       'The model uses external data but was given as bytes without baseDir, so the files were not checked.',
   },
+  ORT_LOAD_FAILED: {
+    severity: 'error',
+    meaning:
+      'The static checks pass but onnxruntime-node 1.30 refuses to load the model (load check: on by default in `mtailor validate`, `load: true` in the API).',
+  },
 } as const satisfies Record<string, { severity: 'error' | 'warning'; meaning: string }>;
 
 /** A stable validation code. */

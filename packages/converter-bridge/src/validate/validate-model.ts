@@ -12,6 +12,7 @@ import { checkInitializers } from './check-initializers.js';
 import { checkInterface } from './check-io.js';
 import type { ValidationIssue } from './codes.js';
 import { Findings } from './findings.js';
+import { checkOnnxruntimeLoads } from './load-check.js';
 import { decodeModelProto, int64, type ModelProto, type TensorSummary } from './onnx-proto.js';
 
 /** What the model must satisfy beyond being a valid image classifier (all optional). */
@@ -28,6 +29,11 @@ export interface ModelExpectations {
   maxIrVersion?: number;
   /** Folder external-data locations are relative to. Default: the model file's folder (none for bytes). */
   baseDir?: string;
+  /**
+   * Also load the model with the bundled onnxruntime-node when the static checks pass (ORT_LOAD_FAILED otherwise).
+   * Default false: validateModel stays a pure protobuf check unless asked.
+   */
+  load?: boolean;
 }
 
 /** Facts about the model, reported whether or not it is valid. */
@@ -98,10 +104,25 @@ export async function validateModel(
         cause: err,
       });
     }
-    return validateModelBytes(bytes, { baseDir: path.dirname(path.resolve(source)), ...expectations });
+    const report = validateModelBytes(bytes, {
+      baseDir: path.dirname(path.resolve(source)),
+      ...expectations,
+    });
+    return expectations.load ? withLoadCheck(report, source) : report;
   }
   if (!(source instanceof Uint8Array)) throw invalidOption('source', 'path string or Uint8Array', source);
-  return validateModelBytes(source, expectations);
+  const report = validateModelBytes(source, expectations);
+  return expectations.load ? withLoadCheck(report, source) : report;
+}
+
+/** Only a model that passed the static checks is loaded: otherwise onnxruntime would repeat their findings. */
+async function withLoadCheck(
+  report: ValidationReport,
+  source: string | Uint8Array,
+): Promise<ValidationReport> {
+  if (!report.ok) return report;
+  const issue = await checkOnnxruntimeLoads(source);
+  return issue ? { ...report, ok: false, errors: [...report.errors, issue] } : report;
 }
 
 /** Synchronous core of {@link validateModel} for bytes already in memory. */
@@ -197,6 +218,7 @@ function checkExpectations(e: ModelExpectations): void {
       e.inputShape.every((d) => d === null || (Number.isInteger(d) && d >= 1));
     if (!ok) throw invalidOption('inputShape', 'array of 4 positive integers or nulls', e.inputShape);
   }
+  if (e.load !== undefined && typeof e.load !== 'boolean') throw invalidOption('load', 'boolean', e.load);
   if (e.baseDir !== undefined && (typeof e.baseDir !== 'string' || e.baseDir.length === 0))
     throw invalidOption('baseDir', 'non-empty string', e.baseDir);
 }
