@@ -80,6 +80,7 @@ async function batchStats(url) {
 /** One closed-loop run: `concurrency` workers each send their next request when the previous one answers. */
 async function run(pool, body, concurrency, count, seconds) {
   const latencies = [];
+  const stages = { decode: [], preprocess: [], queue: [], inference: [], total: [] };
   let sent = 0;
   let failed = 0;
   const stopAt = performance.now() + seconds * 1000;
@@ -94,7 +95,10 @@ async function run(pool, body, concurrency, count, seconds) {
         const res = await pool.request({ method: 'POST', path: '/predict', headers, body });
         const reply = await res.body.json();
         if (res.statusCode !== 200 || reply.prediction?.class_id !== 0) failed += 1;
-        else latencies.push(performance.now() - start);
+        else {
+          latencies.push(performance.now() - start);
+          for (const k of Object.keys(stages)) stages[k].push(reply.timings_ms[k]);
+        }
       }
     }),
   );
@@ -106,6 +110,7 @@ async function run(pool, body, concurrency, count, seconds) {
     rps: latencies.length / elapsed,
     p50: pct(latencies, 50),
     p99: pct(latencies, 99),
+    stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, median(v)])),
   };
 }
 
@@ -148,12 +153,18 @@ try {
       requests: runs.reduce((a, x) => a + x.done, 0),
       failed: runs.reduce((a, x) => a + x.failed, 0),
       meanBatch,
+      stages: runs[0].stages,
     };
     rows.push(row);
     console.log(
       `c=${String(concurrency).padStart(2)}  ${row.rps.toFixed(1).padStart(6)} req/s (${row.rpsMin.toFixed(1)}–${row.rpsMax.toFixed(1)})` +
         `  p50 ${row.p50.toFixed(1).padStart(6)} ms  p99 ${row.p99.toFixed(1).padStart(6)} ms (${row.p99Min.toFixed(1)}–${row.p99Max.toFixed(1)})` +
         `  mean batch ${meanBatch.toFixed(2)}  ${row.requests} ok / ${row.failed} failed`,
+    );
+    const st = row.stages;
+    console.log(
+      `      server-side medians: decode ${st.decode.toFixed(1)}  preprocess ${st.preprocess.toFixed(1)}  ` +
+        `queue ${st.queue.toFixed(1)}  inference ${st.inference.toFixed(1)}  total ${st.total.toFixed(1)} ms`,
     );
   }
 } finally {
