@@ -44,6 +44,9 @@ async function main(): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT', 0));
 
   await app.listen({ port: config.port, host: config.host });
+  if (config.apiKey === undefined) {
+    app.log.warn('MTAILOR_API_KEY is not set: authentication is OFF; every route is open');
+  }
   try {
     const engine = await app.mtailor.whenReady();
     app.log.info(
