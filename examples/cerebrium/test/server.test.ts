@@ -150,6 +150,7 @@ describe('POST /predict', () => {
       { image_base64: b64, top_k: 1001 },
       { image_base64: b64, extra: 1 },
       { image_base64: 'not base64 at all!' },
+      { image_base64: '' },
     ]) {
       const res = await postJson(`${server.url}/predict`, body);
       expect(res.status, JSON.stringify(body).slice(0, 80)).toBe(400);

@@ -97,7 +97,9 @@ const jsonBodySchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    image_base64: { type: 'string', minLength: 1 },
+    // No minLength: ajv counts code points one by one, ~1 ms per 250 KB string on the event loop. Empty is
+    // refused when decoding (400 INVALID_INPUT).
+    image_base64: { type: 'string' },
     image_url: { type: 'string', minLength: 1, maxLength: 8192 },
     test_mode: { type: 'boolean' },
     top_k: { type: 'integer', minimum: 1, maximum: 1000 },
