@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { health, ImageClassifier } from '@mtailor/core';
+import { health, ImageClassifier, ONNXModel } from '@mtailor/core';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { shared } from '../../../test/support/shared-data.js';
@@ -50,6 +50,22 @@ describe('health()', () => {
     } finally {
       classifier.dispose();
     }
+  });
+
+  it('works on a bare ONNXModel too (loaded from bytes: disk of the working directory)', async () => {
+    const model = await ONNXModel.load(readFileSync(shared.floatModel));
+    try {
+      const report = await health(model);
+      expect(report.status).toBe('ok');
+      expect(report.model.source).toBe('<bytes>');
+      expect(report.disk.path).toBe(process.cwd());
+      expect(report.selfTest.ok).toBe(true);
+      expect(report.selfTest.timings).toMatchObject({ decodeMs: 0, preprocessMs: 0 });
+      expect(report.selfTest.top1!.label).toBe(`class ${report.selfTest.top1!.index}`);
+    } finally {
+      model.dispose();
+    }
+    expect((await health(model)).status).toBe('error');
   });
 
   it('says error (and why) once the classifier is disposed, without throwing', async () => {

@@ -8,9 +8,17 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { toMtailorError } from '../classifier/error-transfer.js';
 import type { ImageClassifier } from '../classifier/image-classifier.js';
-import type { Prediction } from '../classifier/predictions.js';
+import { type Prediction, toPredictions } from '../classifier/predictions.js';
 import { ONNXModel } from '../model/onnx-model.js';
 import type { InputLayout, TensorInfo } from '../model/signature.js';
+
+/** Milliseconds per stage of the self-test (decode and preprocess are 0 for a bare model). */
+export interface HealthTimings {
+  decodeMs: number;
+  preprocessMs: number;
+  inferenceMs: number;
+  totalMs: number;
+}
 
 /** What {@link health} reports. Sizes are in bytes. */
 export interface HealthReport {
@@ -32,7 +40,7 @@ export interface HealthReport {
   selfTest: {
     ok: boolean;
     top1?: Prediction;
-    timings?: { decodeMs: number; preprocessMs: number; inferenceMs: number; totalMs: number };
+    timings?: HealthTimings;
     error?: { code: string; message: string };
   };
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
@@ -76,7 +84,28 @@ const coreVersion = (): string => {
 };
 
 /**
- * Checks a classifier end to end and reports the process's state: model IO metadata, a self-test inference on
+ * A bare model's self-test: a synthetic, ImageNet-normalised gradient tensor (no decoding), softmax, top-1.
+ */
+async function selfTestModel(
+  model: ONNXModel,
+): Promise<{ predictions: Prediction[]; timings: HealthTimings }> {
+  const { width, height } = model.inputSize;
+  const n = model.batchDim === 'dynamic' ? 1 : model.batchDim;
+  const tensor = new Float32Array(n * model.inputElementsPerImage);
+  for (let i = 0; i < width * height * 3; i++) tensor[i] = ((i % 251) / 250) * 4 - 2; // values in [-2, 2]
+  const start = performance.now();
+  const scores = await model.run(tensor, n);
+  const inferenceMs = performance.now() - start;
+  const predictions = toPredictions(scores, 0, model.numClasses, 1, undefined, 'auto');
+  return {
+    predictions,
+    timings: { decodeMs: 0, preprocessMs: 0, inferenceMs, totalMs: performance.now() - start },
+  };
+}
+
+/**
+ * Checks a classifier end to end (or a bare {@link ONNXModel}: then the self-test feeds a synthetic tensor and
+ * skips decoding) and reports the process's state: model IO metadata, a self-test inference on
  * a built-in synthetic image, memory, free disk of the model's volume, uptime and versions. Never throws for a
  * failing check: it reports `status: 'error'` with the reason.
  *
@@ -88,12 +117,15 @@ const coreVersion = (): string => {
  * console.log(report.status, report.selfTest.top1, report.disk);
  * ```
  */
-export async function health(classifier: ImageClassifier): Promise<HealthReport> {
-  const model = classifier.model;
-  const loaded = !classifier.disposed && !model.disposed;
+export async function health(target: ImageClassifier | ONNXModel): Promise<HealthReport> {
+  const model = target instanceof ONNXModel ? target : target.model;
+  const loaded = !target.disposed && !model.disposed;
   let selfTest: HealthReport['selfTest'];
   try {
-    const result = await classifier.classify(await syntheticTestImage(), { topK: 1 });
+    const result =
+      target instanceof ONNXModel
+        ? await selfTestModel(target)
+        : await target.classify(await syntheticTestImage(), { topK: 1 });
     const top1 = result.predictions[0];
     const ok =
       top1 !== undefined &&

@@ -2,4 +2,4 @@
  * `health()`: model, self-test inference, memory, disk, uptime, versions.
  * @module
  */
-export { type HealthReport, health } from './health.js';
+export { type HealthReport, type HealthTimings, health } from './health.js';
