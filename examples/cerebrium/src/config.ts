@@ -221,8 +221,14 @@ export function loadConfig(env: Env = process.env): ServerConfig {
 }
 
 /**
- * A configuration from defaults plus `overrides` — for code that builds the server itself (tests, embedding).
- * Same checks as {@link loadConfig}; `overrides` win over the environment-free defaults.
+ * A configuration from the defaults (as {@link loadConfig} with an empty environment, but for the model path)
+ * plus `overrides` — for code that builds the server itself (tests, embedding). The model path is checked; the
+ * other overrides are typed values taken as given.
+ *
+ * @example
+ * ```ts
+ * const config = resolveConfig({ modelPath: 'model.onnx', host: '127.0.0.1', port: 0, apiKey: undefined });
+ * ```
  */
 export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConfig {
   const base = loadConfig({ MTAILOR_MODEL: overrides.modelPath ?? DEFAULT_MODEL_PATH });
