@@ -2,6 +2,7 @@
  * The server end to end on 127.0.0.1 with the real shared int8 model: every route, every input form, auth,
  * and the error replies.
  */
+import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   images,
@@ -181,6 +182,35 @@ describe('POST /predict', () => {
     expect(truncated.status).toBe(422);
     expect(truncated.body.error.code).toBe('INVALID_IMAGE');
     expect(JSON.stringify(truncated.body)).not.toMatch(/at .*\.js:\d+/);
+  });
+
+  it('answers 413 for a pixel bomb (refused from its header, before decoding)', async () => {
+    // A PNG whose header claims 50 000 × 50 000 pixels (2.5 gigapixels) in a few hundred bytes.
+    const chunk = (type: string, data: Buffer) => {
+      const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(data.length);
+      const crc = Buffer.alloc(4);
+      crc.writeUInt32BE(zlib.crc32(body));
+      return Buffer.concat([len, body, crc]);
+    };
+    const ihdr = Buffer.alloc(13);
+    ihdr.writeUInt32BE(50_000, 0);
+    ihdr.writeUInt32BE(50_000, 4);
+    ihdr.set([8, 0, 0, 0, 0], 8); // 8-bit grayscale
+    const bomb = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      chunk('IHDR', ihdr),
+      chunk('IDAT', zlib.deflateSync(Buffer.alloc(1024))),
+      chunk('IEND', Buffer.alloc(0)),
+    ]);
+    const res = await fetch(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'image/png' },
+      body: bomb,
+    });
+    expect(res.status).toBe(413);
+    expect((await json(res)).error.code).toBe('IMAGE_TOO_LARGE');
   });
 
   it('answers 413 for a body over the limit', async () => {
