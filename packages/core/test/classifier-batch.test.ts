@@ -108,12 +108,21 @@ describe('options', () => {
         'Expected integer between 1 and 1000 for topK but received 1001 of type number',
       );
       expect((await classifier.classify(shared.tench, { topK: 1000 })).predictions).toHaveLength(1000);
+      // A typo is an error, not a silently ignored option.
+      await expect(classifier.classify(shared.tench, { topk: 3 } as object)).rejects.toThrow(
+        'Unknown option "topk" for classify; expected one of topK',
+      );
+      const stream = classifyStream(classifier, [shared.tench], { batchsize: 4 } as object);
+      await expect(stream.next()).rejects.toThrow('Unknown option "batchsize" for classifyStream');
     } finally {
       classifier.dispose();
     }
     await expect(classifier.classify(shared.tench)).rejects.toBeInstanceOf(DisposedError);
     await expect(ImageClassifier.create({})).rejects.toThrow(
       'Expected model or manifest in options but received neither',
+    );
+    await expect(ImageClassifier.create({ model: shared.int8Model, labelz: 'x' } as object)).rejects.toThrow(
+      'Unknown option "labelz" for ImageClassifier.create',
     );
     await expect(ImageClassifier.create({ model: shared.int8Model, maxBatchSize: 0 })).rejects.toThrow(
       'Expected positive integer for maxBatchSize but received 0 of type number',
@@ -138,6 +147,9 @@ describe('options', () => {
   it('user labels and a caller-owned model (not disposed with the classifier)', async () => {
     const model = await ONNXModel.load(shared.int8Model);
     const labels = Array.from({ length: 1000 }, (_, i) => `label-${i}`);
+    await expect(ImageClassifier.create({ model, intraOpThreads: 1 })).rejects.toThrow(
+      'Session options (intraOpThreads) apply when the classifier loads the model',
+    );
     const classifier = await ImageClassifier.create({ model, labels });
     expect((await classifier.classify(shared.tench, { topK: 1 })).predictions[0]).toMatchObject({
       index: 0,

@@ -12,7 +12,7 @@ import { ONNXModel } from '../model/onnx-model.js';
 import type { ModelOptions } from '../model/session-options.js';
 import { toMtailorError } from './error-transfer.js';
 import { type ClassifyResult, type SoftmaxMode, toPredictions } from './predictions.js';
-import { createPreprocessor, resolveLabels, resolveRecipe } from './setup.js';
+import { checkKnownKeys, createPreprocessor, resolveLabels, resolveRecipe } from './setup.js';
 
 /** Options of {@link ImageClassifier.create}. Give `model` or `manifest` (or both: `model` wins for the file). */
 export interface ImageClassifierOptions extends ModelOptions {
@@ -72,6 +72,20 @@ const MODEL_OPTION_KEYS = [
   'executionProviders',
   'allowSpinning',
 ] as const;
+
+const CREATE_OPTION_KEYS: readonly string[] = [
+  ...MODEL_OPTION_KEYS,
+  'model',
+  'manifest',
+  'labels',
+  'recipe',
+  'engine',
+  'autoOrient',
+  'maxInputBytes',
+  'maxPixels',
+  'maxBatchSize',
+  'softmax',
+];
 
 /**
  * Classifies images with an ONNX model: PyTorch-identical preprocessing (Pillow-exact resize), onnxruntime,
@@ -133,6 +147,7 @@ export class ImageClassifier {
    */
   static async create(options: ImageClassifierOptions): Promise<ImageClassifier> {
     if (!is.plainObject(options as unknown)) throw is.invalidParameterError('options', 'object', options);
+    checkKnownKeys(options, CREATE_OPTION_KEYS, 'ImageClassifier.create');
     const { maxBatchSize = 8, softmax = 'auto', engine = 'exact', autoOrient = true } = options;
     if (!is.positiveInteger(maxBatchSize))
       throw is.invalidParameterError('maxBatchSize', 'positive integer', maxBatchSize);
@@ -154,6 +169,11 @@ export class ImageClassifier {
     if (options.model instanceof ONNXModel) {
       if (options.model.disposed)
         throw new InvalidOptionError('Expected a live ONNXModel for model but it was disposed');
+      const given = Object.keys(modelOptions);
+      if (given.length > 0)
+        throw new InvalidOptionError(
+          `Session options (${given.join(', ')}) apply when the classifier loads the model; pass them to ONNXModel.load for a model you load yourself`,
+        );
       model = options.model;
       ownsModel = false;
     } else {
@@ -337,6 +357,7 @@ export class ImageClassifier {
   /** @internal Checks `topK` against the model. */
   #topK(options: ClassifyOptions): number {
     if (!is.plainObject(options as unknown)) throw is.invalidParameterError('options', 'object', options);
+    checkKnownKeys(options, ['topK'], 'classify');
     const { topK = 5 } = options;
     if (!is.positiveInteger(topK)) throw is.invalidParameterError('topK', 'positive integer', topK);
     if (topK > this.model.numClasses)

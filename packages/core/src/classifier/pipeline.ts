@@ -15,6 +15,7 @@ import { toMtailorError } from './error-transfer.js';
 import type { ClassifyOptions, ClassifyOutcome, ImageClassifier } from './image-classifier.js';
 import { toPredictions } from './predictions.js';
 import { PreprocessWorkerPool } from './preprocess-pool.js';
+import { checkKnownKeys } from './setup.js';
 import type { WorkerTimings } from './worker-protocol.js';
 
 /** Options of {@link classifyStream}. */
@@ -70,6 +71,7 @@ export async function* classifyStream<I extends PipelineInput>(
   options: PipelineOptions = {},
 ): AsyncGenerator<PipelineItem<I>, void, undefined> {
   if (!is.plainObject(options)) throw is.invalidParameterError('options', 'object', options);
+  checkKnownKeys(options, ['topK', 'batchSize', 'workers', 'readAhead'], 'classifyStream');
   const model = classifier.model;
   const { topK = 5, workers = os.availableParallelism() } = options;
   if (!is.positiveInteger(topK) || topK > model.numClasses)

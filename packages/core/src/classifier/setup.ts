@@ -78,3 +78,15 @@ export function createPreprocessor(settings: PreprocessorSettings): ImagePreproc
     ...(maxPixels === undefined ? {} : { maxPixels }),
   });
 }
+
+/**
+ * Rejects option names the callee does not know (a typo such as `topk` must not be silently ignored).
+ * @throws {@link InvalidOptionError} naming the unknown key and the known ones.
+ */
+export function checkKnownKeys(options: object, known: readonly string[], what: string): void {
+  for (const key of Object.keys(options))
+    if (!known.includes(key))
+      throw new InvalidOptionError(
+        `Unknown option ${JSON.stringify(key)} for ${what}; expected one of ${known.join(', ')}`,
+      );
+}
