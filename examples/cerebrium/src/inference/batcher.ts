@@ -32,6 +32,11 @@ export interface MicroBatcherOptions {
   run: BatchRunner;
   /** Called with the size of each batch as it starts (for the batch-size histogram). */
   onBatch?: (size: number) => void;
+  /**
+   * Whether more images are on their way (e.g. being decoded now). When none are, waiting `maxDelayMs` for
+   * company cannot fill the batch, so it leaves at once: a lone request pays no batching delay.
+   */
+  expectMore?: () => boolean;
 }
 
 interface Waiting {
@@ -77,7 +82,11 @@ export class MicroBatcher {
 
   private schedule(): void {
     if (this.running >= this.options.concurrency || this.queue.length === 0) return;
-    if (this.queue.length >= this.options.maxBatchSize || this.options.maxDelayMs === 0) {
+    if (
+      this.queue.length >= this.options.maxBatchSize ||
+      this.options.maxDelayMs === 0 ||
+      this.options.expectMore?.() === false
+    ) {
       this.dispatch();
       return;
     }

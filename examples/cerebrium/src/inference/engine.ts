@@ -72,6 +72,8 @@ export interface PreparedImage {
   height: number;
   decodeMs: number;
   preprocessMs: number;
+  /** Time waiting for a free preprocess worker and passing messages (round trip − decode − preprocess). */
+  waitMs: number;
 }
 
 /** Result of the self-test (`test_mode` and readiness). */
@@ -145,6 +147,8 @@ export class InferenceEngine {
   private readonly preprocessPool: Array<WorkerClient<PreprocessRequest, PreprocessReply>> = [];
   private readonly batcher: MicroBatcher;
   private admitted = 0;
+  /** Images being decoded + preprocessed right now (they will reach the batcher soon). */
+  private preparing = 0;
   private closing = false;
   private inferenceAlive = true;
   private lastInference: { at: Date; ms: number } | undefined;
@@ -163,6 +167,7 @@ export class InferenceEngine {
       numClasses: model.numClasses,
       concurrency: 1,
       onBatch: options.onBatch,
+      expectMore: () => this.preparing > 0,
       run: async (images) => {
         const reply = await this.inference.call(
           { images },
@@ -312,6 +317,20 @@ export class InferenceEngine {
   async prepare(input: ImageBytesInput): Promise<PreparedImage> {
     let worker = this.preprocessPool[0] as WorkerClient<PreprocessRequest, PreprocessReply>;
     for (const w of this.preprocessPool) if (w.inFlight < worker.inFlight) worker = w;
+    const sent = performance.now();
+    this.preparing += 1;
+    try {
+      return await this.prepareIn(worker, input, sent);
+    } finally {
+      this.preparing -= 1;
+    }
+  }
+
+  private async prepareIn(
+    worker: WorkerClient<PreprocessRequest, PreprocessReply>,
+    input: ImageBytesInput,
+    sent: number,
+  ): Promise<PreparedImage> {
     let reply: PreprocessReply;
     if (input instanceof Uint8Array) {
       if (input.length === 0) throw new HttpError(422, 'INVALID_IMAGE', 'the image is empty (0 bytes)');
@@ -331,12 +350,14 @@ export class InferenceEngine {
       reply = await worker.call({ base64: { text: input.base64, field } });
     }
     if (!reply.ok) throw new Error('unreachable');
+    const { decodeMs, preprocessMs } = reply.timings;
     return {
       tensor: reply.tensor,
       width: reply.width,
       height: reply.height,
-      decodeMs: reply.timings.decodeMs,
-      preprocessMs: reply.timings.preprocessMs,
+      decodeMs,
+      preprocessMs,
+      waitMs: Math.max(0, performance.now() - sent - decodeMs - preprocessMs),
     };
   }
 
@@ -373,7 +394,8 @@ export class InferenceEngine {
       timings: {
         decode: prepared.decodeMs,
         preprocess: prepared.preprocessMs,
-        queue: result.queueMs,
+        // Waiting for a decode worker plus waiting for a batch: time this image spent not being worked on.
+        queue: prepared.waitMs + result.queueMs,
         inference: result.inferenceMs,
       },
       batchSize: result.batchSize,

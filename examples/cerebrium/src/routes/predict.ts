@@ -35,7 +35,7 @@ export interface PredictReply {
   run_id: string;
   prediction: PredictionJson;
   top_k: PredictionJson[];
-  /** Milliseconds per stage; `total` is the whole request as the server saw it. */
+  /** Milliseconds per stage; `queue` is waiting (for a decode worker, then a batch); `total` is the whole request. */
   timings_ms: {
     fetch: number;
     decode: number;
