@@ -97,6 +97,9 @@ describe('ONNXModel on the shared models', () => {
     ).rejects.toThrow(
       'Expected one of disabled, basic, extended, all for graphOptimizationLevel but received "max"',
     );
+    await expect(ONNXModel.load(shared.int8Model, { intraOpNumThreads: 1 } as object)).rejects.toThrow(
+      'Unknown option "intraOpNumThreads" for ONNXModel.load; expected one of intraOpThreads, interOpThreads, graphOptimizationLevel, executionProviders, allowSpinning',
+    );
   });
 
   it('falls back from CUDA to CPU with a clear message when CUDA is unavailable', async () => {

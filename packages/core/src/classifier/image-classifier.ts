@@ -9,7 +9,7 @@ import * as is from '../is.js';
 import type { LabelsSource } from '../labels/load-labels.js';
 import { checkManifestAgainstModel, type Manifest, readManifest } from '../manifest/manifest.js';
 import { ONNXModel } from '../model/onnx-model.js';
-import type { ModelOptions } from '../model/session-options.js';
+import { MODEL_OPTION_NAMES, type ModelOptions } from '../model/session-options.js';
 import { toMtailorError } from './error-transfer.js';
 import { type ClassifyResult, type SoftmaxMode, toPredictions } from './predictions.js';
 import { checkKnownKeys, createPreprocessor, resolveLabels, resolveRecipe } from './setup.js';
@@ -65,13 +65,7 @@ export interface PreprocessorSettings {
   maxPixels: number | undefined;
 }
 
-const MODEL_OPTION_KEYS = [
-  'intraOpThreads',
-  'interOpThreads',
-  'graphOptimizationLevel',
-  'executionProviders',
-  'allowSpinning',
-] as const;
+const MODEL_OPTION_KEYS = MODEL_OPTION_NAMES;
 
 const CREATE_OPTION_KEYS: readonly string[] = [
   ...MODEL_OPTION_KEYS,

@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import type { InferenceSession } from 'onnxruntime-node';
+import { InvalidOptionError } from '../errors.js';
 import * as is from '../is.js';
 
 /** onnxruntime's graph optimisation levels. */
@@ -47,6 +48,15 @@ export interface ModelOptions {
 /** {@link ModelOptions} with every default filled in. */
 export type ResolvedModelOptions = Required<ModelOptions>;
 
+/** The option names of {@link ModelOptions}. */
+export const MODEL_OPTION_NAMES = [
+  'intraOpThreads',
+  'interOpThreads',
+  'graphOptimizationLevel',
+  'executionProviders',
+  'allowSpinning',
+] as const;
+
 const LEVELS: readonly GraphOptimizationLevel[] = ['disabled', 'basic', 'extended', 'all'];
 const PROVIDERS: readonly ExecutionProviderName[] = ['cpu', 'cuda'];
 
@@ -56,6 +66,11 @@ const PROVIDERS: readonly ExecutionProviderName[] = ['cpu', 'cuda'];
  */
 export function resolveModelOptions(options: ModelOptions = {}): ResolvedModelOptions {
   if (!is.plainObject(options)) throw is.invalidParameterError('options', 'object', options);
+  for (const key of Object.keys(options))
+    if (!(MODEL_OPTION_NAMES as readonly string[]).includes(key))
+      throw new InvalidOptionError(
+        `Unknown option ${JSON.stringify(key)} for ONNXModel.load; expected one of ${MODEL_OPTION_NAMES.join(', ')}`,
+      );
   const {
     // Default to the CPUs this process may use: onnxruntime itself sizes its pool from the host's cores, which
     // in a container limited to 2 CPUs on a 64-core host means 64 threads fighting over 2 cores.
