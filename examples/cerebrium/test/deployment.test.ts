@@ -145,10 +145,12 @@ describe('the image command as a process', () => {
   let server: ServerProcess;
   let slow: http.Server;
   let slowPort = 0;
+  let slowHit: (() => void) | undefined;
 
   beforeAll(async () => {
     // An image host that takes 1.5 s to answer: a request in flight while SIGTERM arrives.
     slow = http.createServer((_req, res) => {
+      slowHit?.();
       setTimeout(() => res.writeHead(200, { 'content-type': 'image/jpeg' }).end(images.tench), 1500);
     });
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
@@ -189,10 +191,14 @@ describe('the image command as a process', () => {
   });
 
   it('SIGTERM: finishes the in-flight request, refuses new work, exits 0', async () => {
+    // SIGTERM goes out once the server is provably mid-request: it has asked the slow host for the image.
+    const hit = new Promise<void>((resolve) => {
+      slowHit = resolve;
+    });
     const inFlight = postJson(`${server.url}/predict`, {
       image_url: `http://127.0.0.1:${slowPort}/tench.jpg`,
     });
-    await new Promise((r) => setTimeout(r, 400));
+    await hit;
     server.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 200));
     const after = await fetch(`${server.url}/health`).then(
