@@ -8,7 +8,7 @@
  * requests/s and latency p50/p99 (median over repeats, with min–max), the mean micro-batch size the server
  * formed, and the machine. Target (2 cores, int8 model): p99 < 100 ms at concurrency 8.
  *
- * Settings (env): BENCH_CONCURRENCY="1,8,32", BENCH_REQUESTS=300 (per run), BENCH_SECONDS=15 (per run, cap),
+ * Settings (env): BENCH_FORMAT=base64|raw (request body; default base64 JSON), BENCH_CONCURRENCY="1,8,32", BENCH_REQUESTS=300 (per run), BENCH_SECONDS=15 (per run, cap),
  * BENCH_REPEATS=3, MTAILOR_MODEL (default: the shared int8 model), MTAILOR_SHARED_DIR, and any MTAILOR_* server
  * setting (passed through).
  */
@@ -30,6 +30,7 @@ const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,8,32').split(',').map
 const perRun = Number(process.env.BENCH_REQUESTS ?? 300);
 const perRunSeconds = Number(process.env.BENCH_SECONDS ?? 15);
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
+const format = process.env.BENCH_FORMAT === 'raw' ? 'raw' : 'base64';
 
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -84,7 +85,7 @@ async function run(pool, body, concurrency, count, seconds) {
   let sent = 0;
   let failed = 0;
   const stopAt = performance.now() + seconds * 1000;
-  const headers = { 'content-type': 'application/json' };
+  const headers = { 'content-type': format === 'raw' ? 'image/jpeg' : 'application/json' };
   if (process.env.MTAILOR_API_KEY) headers.authorization = `Bearer ${process.env.MTAILOR_API_KEY}`;
   const t0 = performance.now();
   await Promise.all(
@@ -125,10 +126,11 @@ console.log(
 );
 console.log(`model: ${model}`);
 console.log(
-  `image: ${path.basename(imagePath)} as base64 JSON · ${perRun} requests or ${perRunSeconds} s per run · ${repeats} repeats`,
+  `image: ${path.basename(imagePath)} as ${format === 'raw' ? 'raw image/jpeg bytes' : 'base64 JSON'} · ${perRun} requests or ${perRunSeconds} s per run · ${repeats} repeats`,
 );
 
-const body = JSON.stringify({ image_base64: readFileSync(imagePath).toString('base64') });
+const imageBytes = readFileSync(imagePath);
+const body = format === 'raw' ? imageBytes : JSON.stringify({ image_base64: imageBytes.toString('base64') });
 const { child, url } = await startServer();
 const rows = [];
 try {
