@@ -4,7 +4,7 @@
  * @module
  */
 import { performance } from 'node:perf_hooks';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
 import type { ImageBytesInput } from '../inference/engine.js';
@@ -157,7 +157,11 @@ async function readMultipart(request: FastifyRequest, maxBytes: number): Promise
   return { bytes, fetchMs: 0, topK, testMode: false };
 }
 
-async function readImage(ctx: RouteContext, request: FastifyRequest): Promise<ImageSource> {
+async function readImage(
+  ctx: RouteContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<ImageSource> {
   const query = request.query as { top_k?: number };
   if (request.isMultipart()) {
     const source = await readMultipart(request, ctx.config.maxImageBytes);
@@ -207,8 +211,9 @@ async function readImage(ctx: RouteContext, request: FastifyRequest): Promise<Im
   if (json.image_url !== undefined) {
     const t0 = performance.now();
     const aborted = new AbortController();
-    request.raw.once('close', () => {
-      if (!request.raw.complete) aborted.abort();
+    // The client hung up before we answered: stop downloading for it.
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) aborted.abort();
     });
     const fetched = await fetchImage(json.image_url, {
       policy: ctx.policy,
@@ -241,11 +246,11 @@ export function registerPredictRoute(app: FastifyInstance, ctx: RouteContext): v
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const t0 = performance.now();
       const engine = ctx.engine.require();
       const runId = runIdOf(request);
-      const source = await readImage(ctx, request);
+      const source = await readImage(ctx, request, reply);
       const k = parseTopK(source.topK, 'top_k') ?? 5;
       const bytes = source.testMode ? engine.testImageBytes : source.bytes;
       const result = await engine.admit(() => engine.classify(bytes, k));
