@@ -100,8 +100,8 @@ describe('mtailor classify', () => {
     expect(r.stderr).toContain('/nonexistent/x.jpg: IMAGE_READ_FAILED');
   });
 
-  it('the 104 shared images: all classified, exit 0', () => {
-    const r = mtailor([shared.images, '--json', '--top-k', '1']);
+  it('the 104 shared images, decoded in 2 worker threads: all classified, exit 0', () => {
+    const r = mtailor([shared.images, '--json', '--top-k', '1', '--workers', '2']);
     expect(r.code).toBe(0);
     const lines = jsonLines(r.stdout);
     expect(lines.map((l) => l.file)).toEqual(sharedImages());

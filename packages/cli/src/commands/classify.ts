@@ -13,6 +13,9 @@ import type { Command } from '../main.js';
 /** Default model, relative to the working directory (the README runs from the repository root). */
 const DEFAULT_MODEL = path.join('..', 'shared', 'models', 'mobilenet_v2_int8_qdq.onnx');
 
+/** From this many images on, the CLI decodes in worker threads by default. */
+const WORKERS_FROM = 500;
+
 /** File name endings taken from folders (files named explicitly are always tried). */
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
 
@@ -28,7 +31,8 @@ Options:
   --batch-size <n>       images per onnxruntime call (default 8)
   --engine exact|fast    resize engine: exact = Pillow-identical (default), fast = sharp's resize
   --no-auto-orient       ignore EXIF orientation, as torchvision does (default: photos are turned upright)
-  --workers <n>          decoding threads (default: available CPUs; 0 = decode on the main thread)
+  --workers <n>          preprocessing worker threads (default: available CPUs from ${WORKERS_FROM} images on,
+                         0 below: workers cost start-up time a short job does not win back)
   --threads <n>          onnxruntime intra-op threads (default 1 when decoding in workers, else all CPUs)
   --json                 one JSON object per line per image: {"file", "predictions", "timings"} or {"file", "error"}
   -h, --help             this text
@@ -109,16 +113,16 @@ export const command: Command = {
     }
     let topK: number;
     let batchSize: number;
-    let workers: number;
-    let threads: number;
+    let workers: number | undefined;
+    let threads: number | undefined;
     let engine: 'exact' | 'fast';
     try {
       ({ values, positionals } = parse(args));
       if (positionals.length === 0) throw new UsageError('no files or folders given');
       topK = positiveInt('top-k', values['top-k'], 5);
       batchSize = positiveInt('batch-size', values['batch-size'], 8);
-      workers = positiveInt('workers', values.workers, os.availableParallelism(), true);
-      threads = positiveInt('threads', values.threads, workers > 0 ? 1 : os.availableParallelism());
+      workers = values.workers === undefined ? undefined : positiveInt('workers', values.workers, 0, true);
+      threads = values.threads === undefined ? undefined : positiveInt('threads', values.threads, 1);
       const e = values.engine ?? 'exact';
       if (e !== 'exact' && e !== 'fast') throw new UsageError(`--engine expects exact or fast, got "${e}"`);
       engine = e;
@@ -146,6 +150,10 @@ export const command: Command = {
     }
 
     const { files, hadFolder } = await collectFiles(positionals);
+    // Measured here on the 104 shared images: 0.67 s on the calling thread (sharp still decodes on libuv's pool)
+    // against 1.0 s with 2 workers, whose start-up and JIT warm-up a short job never wins back.
+    workers ??= files.length >= WORKERS_FROM ? os.availableParallelism() : 0;
+    threads ??= workers > 0 ? 1 : os.availableParallelism();
     let failed = 0;
     // A closed stdout (e.g. `| head`) ends the run quietly instead of crashing on EPIPE.
     let stdoutClosed = false;
