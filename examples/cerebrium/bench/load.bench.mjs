@@ -47,11 +47,27 @@ async function freePort() {
   return port;
 }
 
+/**
+ * The image's glibc malloc settings (read from the Dockerfile's ENV so the two cannot drift): without them glibc
+ * returns freed decode buffers to the kernel and every request page-faults them back (see packages/core's
+ * src/input/README.md). An explicit GLIBC_TUNABLES in the environment wins.
+ */
+const imageGlibcTunables = /GLIBC_TUNABLES=(\S+)/.exec(
+  readFileSync(path.join(exampleDir, 'Dockerfile'), 'utf8'),
+)?.[1];
+
 async function startServer() {
   const port = await freePort();
   const child = spawn(process.execPath, ['dist/main.js'], {
     cwd: exampleDir,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), MTAILOR_MODEL: model, LOG_LEVEL: 'warn' },
+    env: {
+      ...(imageGlibcTunables ? { GLIBC_TUNABLES: imageGlibcTunables } : {}),
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      MTAILOR_MODEL: model,
+      LOG_LEVEL: 'warn',
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -125,12 +141,18 @@ console.log(
       .join(' ')}`,
 );
 console.log(`model: ${model}`);
+console.log(`server env: GLIBC_TUNABLES=${process.env.GLIBC_TUNABLES ?? imageGlibcTunables ?? '(unset)'}`);
 console.log(
   `image: ${path.basename(imagePath)} as ${format === 'raw' ? 'raw image/jpeg bytes' : 'base64 JSON'} · ${perRun} requests or ${perRunSeconds} s per run · ${repeats} repeats`,
 );
 
 const imageBytes = readFileSync(imagePath);
-const body = format === 'raw' ? imageBytes : JSON.stringify({ image_base64: imageBytes.toString('base64') });
+// Encoded once: a string body would be re-encoded to bytes by undici on every request (load-generator CPU taken
+// from the server on the same cores).
+const body =
+  format === 'raw'
+    ? imageBytes
+    : Buffer.from(JSON.stringify({ image_base64: imageBytes.toString('base64') }));
 const { child, url } = await startServer();
 const rows = [];
 try {

@@ -6,8 +6,43 @@
 import { HttpError } from './http-errors.js';
 
 const DATA_URL = /^data:([^;,]*)(?:;[^,]*)?,/i;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-const BASE64URL = /^[A-Za-z0-9_-]*={0,2}$/;
+
+/** Per ASCII code: 1 in both alphabets (A–Z a–z 0–9), 2 standard only (+ /), 3 URL-safe only (- _), 4 '=', 0 invalid. */
+const ALPHABET = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789')
+  ALPHABET[c.charCodeAt(0)] = 1;
+ALPHABET[0x2b] = 2; // +
+ALPHABET[0x2f] = 2; // /
+ALPHABET[0x2d] = 3; // -
+ALPHABET[0x5f] = 3; // _
+ALPHABET[0x3d] = 4; // =
+
+/**
+ * The alphabet `payload` (whitespace already removed) is written in — one of them, not a mix — with at most two
+ * '=' at the end; `undefined` when it is not base64. One pass over the characters: a regular expression such as
+ * `/^[A-Za-z0-9+/]*={0,2}$/` costs ≈ 5 ns per character in V8 (≈ 0.7 ms per 134 KB image, run twice), this ≈ 1.5.
+ */
+function base64Alphabet(payload: string): 'base64' | 'base64url' | undefined {
+  let standard = false;
+  let urlSafe = false;
+  let padding = 0;
+  for (let i = 0; i < payload.length; i++) {
+    const c = payload.charCodeAt(i);
+    if (padding > 0) {
+      if (c !== 0x3d || padding === 2) return undefined;
+      padding += 1;
+      continue;
+    }
+    const kind = c < 128 ? (ALPHABET[c] as number) : 0;
+    if (kind === 1) continue;
+    if (kind === 2) standard = true;
+    else if (kind === 3) urlSafe = true;
+    else if (kind === 4) padding = 1;
+    else return undefined;
+  }
+  if (standard && urlSafe) return undefined;
+  return urlSafe ? 'base64url' : 'base64';
+}
 
 /**
  * Decodes `image_base64`: standard or URL-safe base64, whitespace/newlines allowed (as `base64` tools wrap lines),
@@ -30,8 +65,8 @@ export function decodeBase64Image(text: string, maxBytes: number, field = 'image
   }
   payload = payload.replace(/\s+/g, '');
   if (payload.length === 0) throw new HttpError(400, 'INVALID_INPUT', `${field} is empty`);
-  const urlSafe = !BASE64.test(payload) && BASE64URL.test(payload);
-  if (!(BASE64.test(payload) || urlSafe) || payload.length % 4 === 1) {
+  const alphabet = base64Alphabet(payload);
+  if (alphabet === undefined || payload.length % 4 === 1) {
     throw new HttpError(400, 'INVALID_INPUT', `${field} is not valid base64`);
   }
   const approx = Math.floor((payload.length * 3) / 4);
@@ -42,7 +77,7 @@ export function decodeBase64Image(text: string, maxBytes: number, field = 'image
       `${field} decodes to about ${approx} bytes; the limit is ${maxBytes}`,
     );
   }
-  const bytes = Buffer.from(payload, urlSafe ? 'base64url' : 'base64');
+  const bytes = Buffer.from(payload, alphabet);
   if (bytes.length > maxBytes) {
     throw new HttpError(
       413,
