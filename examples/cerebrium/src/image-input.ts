@@ -44,13 +44,116 @@ function base64Alphabet(payload: string): 'base64' | 'base64url' | undefined {
   return urlSafe ? 'base64url' : 'base64';
 }
 
+/** Base64 text is decoded in slices this long: each slice is a small V8 string (see `json-body.ts` on large ones). */
+const DECODE_SLICE_CHARS = 64 * 1024;
+
+function dataUrlPayloadStart(head: string, field: string): number {
+  const dataUrl = DATA_URL.exec(head);
+  if (!dataUrl) return 0;
+  if (!/;base64,/i.test(head.slice(0, dataUrl[0].length))) {
+    throw new HttpError(
+      400,
+      'INVALID_INPUT',
+      `${field}: a data URL must be base64-encoded (data:<type>;base64,...)`,
+    );
+  }
+  return dataUrl[0].length;
+}
+
+function isAsciiWhitespace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/**
+ * {@link decodeBase64Image} for base64 given as bytes (ASCII; e.g. cut out of a JSON body by `json-body.ts`), without
+ * ever making it one JavaScript string: checked and stripped of whitespace in one pass, decoded slice by slice.
+ * `encoded` is not modified.
+ */
+function decodeBase64Bytes(encoded: Uint8Array, maxBytes: number, field: string): Uint8Array {
+  const view = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
+  const start =
+    view.length >= 5
+      ? dataUrlPayloadStart(view.toString('latin1', 0, Math.min(view.length, 1024)), field)
+      : 0;
+  let payload: Buffer = view.subarray(start);
+  let compact: Buffer | undefined;
+  let n = 0;
+  let standard = false;
+  let urlSafe = false;
+  let padding = 0;
+  let invalid = false;
+  for (let i = 0; i < payload.length; i++) {
+    const c = payload[i] as number;
+    if (c >= 0x80) {
+      // Not ASCII: not base64 either, unless Unicode whitespace; the string path knows JavaScript's \s.
+      return decodeBase64Image(view.toString('utf8'), maxBytes, field);
+    }
+    if (isAsciiWhitespace(c)) {
+      if (!compact) {
+        compact = Buffer.allocUnsafe(payload.length);
+        payload.copy(compact, 0, 0, i);
+      }
+      continue;
+    }
+    if (compact) compact[n] = c;
+    n++;
+    if (padding > 0) {
+      if (c !== 0x3d || padding === 2) invalid = true;
+      padding += 1;
+      continue;
+    }
+    const kind = ALPHABET[c] as number;
+    if (kind === 1) continue;
+    if (kind === 2) standard = true;
+    else if (kind === 3) urlSafe = true;
+    else if (kind === 4) padding = 1;
+    else invalid = true;
+  }
+  if (compact) payload = compact.subarray(0, n);
+  if (n === 0) throw new HttpError(400, 'INVALID_INPUT', `${field} is empty`);
+  if (invalid || (standard && urlSafe) || n % 4 === 1) {
+    throw new HttpError(400, 'INVALID_INPUT', `${field} is not valid base64`);
+  }
+  const approx = Math.floor((n * 3) / 4);
+  if (approx - 2 > maxBytes) {
+    throw new HttpError(
+      413,
+      'IMAGE_TOO_LARGE',
+      `${field} decodes to about ${approx} bytes; the limit is ${maxBytes}`,
+    );
+  }
+  const out = Buffer.allocUnsafe(approx);
+  let written = 0;
+  const alphabet = urlSafe ? 'base64url' : 'base64';
+  for (let from = 0; from < n; from += DECODE_SLICE_CHARS) {
+    written += out.write(
+      payload.toString('latin1', from, Math.min(n, from + DECODE_SLICE_CHARS)),
+      written,
+      alphabet,
+    );
+  }
+  if (written > maxBytes) {
+    throw new HttpError(
+      413,
+      'IMAGE_TOO_LARGE',
+      `${field} decodes to ${written} bytes; the limit is ${maxBytes}`,
+    );
+  }
+  return out.subarray(0, written);
+}
+
 /**
  * Decodes `image_base64`: standard or URL-safe base64, whitespace/newlines allowed (as `base64` tools wrap lines),
  * optionally as `data:image/...;base64,...`.
  *
  * @throws {@link HttpError} 400 `INVALID_INPUT` for invalid base64, 413 `IMAGE_TOO_LARGE` above `maxBytes`.
  */
-export function decodeBase64Image(text: string, maxBytes: number, field = 'image_base64'): Uint8Array {
+export function decodeBase64Image(
+  text: string | Uint8Array,
+  maxBytes: number,
+  field = 'image_base64',
+): Uint8Array {
+  if (typeof text !== 'string') return decodeBase64Bytes(text, maxBytes, field);
   let payload = text;
   const dataUrl = DATA_URL.exec(payload);
   if (dataUrl) {

@@ -28,6 +28,12 @@ export {
   type SelfTestResult,
 } from './inference/engine.js';
 export { KNOWN_TEST_CLASSES, renderSyntheticTestImage, SYNTHETIC_SVG } from './inference/test-image.js';
+export {
+  LARGE_JSON_STRING_BYTES,
+  largeJsonValue,
+  parseJsonKeepingLargeStrings,
+  useLargeStringJsonParser,
+} from './json-body.js';
 export { ServerMetrics } from './metrics.js';
 export { type MtailorPluginOptions, mtailorPlugin } from './plugin.js';
 export type { HealthReply } from './routes/health.js';

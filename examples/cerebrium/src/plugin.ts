@@ -11,6 +11,7 @@ import type { ServerConfig } from './config.js';
 import { EngineSlot, type RouteContext, type UrlFetchHooks } from './context.js';
 import { errorBodySchema, HttpError, toErrorReply } from './http-errors.js';
 import { InferenceEngine } from './inference/engine.js';
+import { useLargeStringJsonParser } from './json-body.js';
 import { ServerMetrics } from './metrics.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
@@ -99,6 +100,8 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
 
   if (!app.getSchema('mtailor.error')) app.addSchema(errorBodySchema);
 
+  // JSON: `image_base64` stays bytes, never a (slow, > 128 KB) V8 string; everything else parses as Fastify's own.
+  useLargeStringJsonParser(app, ['image_base64']);
   // Raw image bytes; the route's bodyLimit caps them.
   for (const type of ['application/octet-stream', /^image\/[\w.+-]+$/]) {
     app.addContentTypeParser(type, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

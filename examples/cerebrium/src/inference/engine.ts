@@ -62,8 +62,14 @@ export interface Classification {
   batchSize: number;
 }
 
-/** An encoded image: its bytes, or base64 text (plain or a data URL) to decode; `field` names it in errors. */
-export type ImageBytesInput = Uint8Array | { base64: string; field?: string };
+/**
+ * An encoded image: its bytes, or base64 (plain or a data URL) to decode, as text or as its ASCII bytes; `field`
+ * names it in errors. With `transfer: true` the base64 bytes' whole ArrayBuffer is moved to the worker (no copy;
+ * the caller must not use it afterwards).
+ */
+export type ImageBytesInput =
+  | Uint8Array
+  | { base64: string | Uint8Array; field?: string; transfer?: boolean };
 
 /** A preprocessed image, ready for the batcher. */
 export interface PreparedImage {
@@ -347,7 +353,12 @@ export class InferenceEngine {
           `${field} is larger than the limit of ${this.options.maxImageBytes} bytes`,
         );
       }
-      reply = await worker.call({ base64: { text: input.base64, field } });
+      if (typeof input.base64 === 'string') {
+        reply = await worker.call({ base64: { text: input.base64, field } });
+      } else {
+        const text = input.transfer === true ? input.base64 : new Uint8Array(input.base64);
+        reply = await worker.call({ base64: { text, field } }, [text.buffer as ArrayBuffer]);
+      }
     }
     if (!reply.ok) throw new Error('unreachable');
     const { decodeMs, preprocessMs } = reply.timings;

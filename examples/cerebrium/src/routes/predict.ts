@@ -8,6 +8,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
 import type { ImageBytesInput } from '../inference/engine.js';
+import { largeJsonValue } from '../json-body.js';
 import { fetchImage } from '../url/fetch-image.js';
 
 /** The JSON body of `POST /predict`. Exactly one of `image_base64`, `image_url`, `test_mode`. */
@@ -200,9 +201,11 @@ async function readImage(
   }
   const topK = json.top_k ?? query.top_k;
   if (json.image_base64 !== undefined) {
-    // Decoded in a preprocess worker, not here on the event loop.
+    // Decoded in a preprocess worker, not here on the event loop. A large value arrives as the body's own bytes
+    // (json-body.ts), which are moved to the worker: nothing reads the body after this.
+    const large = largeJsonValue(json, 'image_base64');
     return {
-      bytes: { base64: json.image_base64 },
+      bytes: large ? { base64: large, transfer: true } : { base64: json.image_base64 },
       fetchMs: 0,
       topK,
       testMode: false,

@@ -33,8 +33,11 @@ export interface InferenceWorkerData {
 export interface PreprocessRequest {
   id: number;
   bytes?: Uint8Array;
-  /** base64 (or a data URL) decoded in the worker, off the event loop; `field` names it in error messages. */
-  base64?: { text: string; field: string };
+  /**
+   * base64 (or a data URL) decoded in the worker, off the event loop — as text, or as its ASCII bytes (moved, not
+   * copied, from a JSON body: see `json-body.ts`); `field` names it in error messages.
+   */
+  base64?: { text: string | Uint8Array; field: string };
 }
 
 /** Preprocess worker → main. */

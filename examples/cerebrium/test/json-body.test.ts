@@ -1,0 +1,100 @@
+/**
+ * The JSON body parser that keeps a large `image_base64` as bytes, and base64 decoding from bytes: both must give
+ * exactly what `JSON.parse` + the string decoder give, on the real tench image.
+ */
+import { readFileSync } from 'node:fs';
+import { decodeBase64Image, largeJsonValue, parseJsonKeepingLargeStrings } from '@mtailor/example-cerebrium';
+import { describe, expect, it } from 'vitest';
+import { shared } from './helpers.js';
+
+const tench = readFileSync(shared.tench);
+const b64 = tench.toString('base64');
+const keys = new Set(['image_base64']);
+const parse = (text: string): unknown => JSON.parse(text);
+const parseBody = (text: string) => parseJsonKeepingLargeStrings(Buffer.from(text), keys, parse);
+
+describe('parseJsonKeepingLargeStrings', () => {
+  it('cuts a large top-level image_base64 out as bytes; other fields parse as JSON.parse does', () => {
+    for (const text of [
+      JSON.stringify({ image_base64: b64, top_k: 3 }),
+      JSON.stringify({ top_k: 3, image_base64: b64 }),
+      `{ "top_k" : 3 ,\n "image_base64"  :\t"${b64}" }`,
+    ]) {
+      const body = parseBody(text) as { image_base64: unknown; top_k: number };
+      expect(body.top_k).toBe(3);
+      expect(Object.keys(body).sort()).toEqual(['image_base64', 'top_k']);
+      expect(typeof body.image_base64).toBe('string'); // a placeholder: `type: 'string'` schemas still pass
+      const bytes = largeJsonValue(body, 'image_base64');
+      expect(Buffer.from(bytes as Uint8Array).toString('latin1')).toBe(b64);
+    }
+  });
+
+  it('leaves small values, escaped values, other keys, nested values and arrays to JSON.parse', () => {
+    const escaped = `${b64.slice(0, 5000)}\n${b64.slice(5000)}`;
+    const cases: unknown[] = [
+      { image_base64: 'aGVsbG8=' },
+      { image_base64: escaped },
+      { other: b64 },
+      { nested: { image_base64: b64 } },
+      [b64],
+    ];
+    for (const value of cases) {
+      const body = parseBody(JSON.stringify(value));
+      expect(body).toEqual(value);
+      expect(largeJsonValue(body, 'image_base64')).toBeUndefined();
+    }
+  });
+
+  it('a later duplicate key wins, as with JSON.parse, and gets no bytes attached', () => {
+    const body = parseBody(`{"image_base64": "${b64}", "image_base64": "x"}`);
+    expect(body).toEqual({ image_base64: 'x' });
+    expect(largeJsonValue(body, 'image_base64')).toBeUndefined();
+  });
+
+  it('malformed JSON is refused by the text parser', () => {
+    expect(() => parseBody(`{"image_base64": "${b64}"`)).toThrow(SyntaxError);
+    expect(() => parseBody(`{"image_base64": "${b64}`)).toThrow(SyntaxError);
+  });
+});
+
+describe('decodeBase64Image from bytes', () => {
+  const fromBytes = (s: string) => Buffer.from(decodeBase64Image(Buffer.from(s, 'utf8'), 10_000_000));
+  const fromText = (s: string) => Buffer.from(decodeBase64Image(s, 10_000_000));
+
+  it('decodes plain, URL-safe, line-wrapped and data-URL base64 to the image bytes, like the string path', () => {
+    for (const text of [
+      b64,
+      tench.toString('base64url'),
+      b64.replace(/(.{76})/g, '$1\r\n'),
+      `data:image/jpeg;base64,${b64}`,
+    ]) {
+      expect(fromBytes(text).equals(tench)).toBe(true);
+      expect(fromText(text).equals(tench)).toBe(true);
+    }
+  });
+
+  it('refuses what the string path refuses, with the same codes', () => {
+    for (const bad of [
+      'aGV+_A==',
+      'aGVsbG8===',
+      'aGV=sbG8',
+      'not base64 at all!',
+      '',
+      ' \n ',
+      'a',
+      'aGVsé',
+    ]) {
+      const codeOf = (f: () => unknown) => {
+        try {
+          f();
+          return 'ok';
+        } catch (err) {
+          return (err as { code?: string }).code;
+        }
+      };
+      expect(codeOf(() => fromBytes(bad))).toBe(codeOf(() => fromText(bad)));
+      expect(codeOf(() => fromBytes(bad))).toBe('INVALID_INPUT');
+    }
+    expect(() => decodeBase64Image(Buffer.from(b64), 1000)).toThrow(/limit is 1000/);
+  });
+});
