@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/**
+ * /health latency while the server absorbs bursts of 200 concurrent /predict requests (tench as base64 JSON).
+ * The server runs as its own process (the image's command, `node dist/main.js`, with the image's GLIBC_TUNABLES),
+ * the health poller as a third process polling every 10 ms, so neither shares an event loop with the load. Loopback
+ * only; bounded: 3 bursts of 200 requests, 2.5 s of polling each.
+ *
+ * Usage (after `pnpm build`): node bench/health-burst.bench.mjs   (MTAILOR_SHARED_DIR / MTAILOR_MODEL as the other benches)
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const pkgRoot = path.resolve(here, '..');
+const sharedDir = path.resolve(
+  process.env.MTAILOR_SHARED_DIR ?? path.join(pkgRoot, '..', '..', '..', 'shared'),
+);
+const model = process.env.MTAILOR_MODEL ?? path.join(sharedDir, 'models', 'mobilenet_v2_int8_qdq.onnx');
+const image = path.join(sharedDir, 'images', 'n01440764_tench.JPEG');
+const glibc = /GLIBC_TUNABLES=(\S+)/.exec(readFileSync(path.join(pkgRoot, 'Dockerfile'), 'utf8'))?.[1];
+
+// The poller, as a separate process so the load generator's event loop does not delay it.
+const pollerSource = `
+const [url, ms] = [process.argv[1], Number(process.argv[2])];
+const lat = []; const end = Date.now() + ms;
+while (Date.now() < end) {
+  const t = performance.now(); const r = await fetch(url); await r.arrayBuffer(); lat.push(performance.now() - t);
+  await new Promise((r) => setTimeout(r, 10));
+}
+lat.sort((a, b) => a - b);
+const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))].toFixed(1);
+console.log(\`  /health: \${lat.length} polls, p50 \${q(0.5)} ms, p99 \${q(0.99)} ms, max \${lat.at(-1).toFixed(1)} ms\`);
+`;
+
+const port = 20000 + Math.floor(Math.random() * 20000);
+const base = `http://127.0.0.1:${port}`;
+const server = spawn(process.execPath, ['dist/main.js'], {
+  cwd: pkgRoot,
+  env: {
+    ...process.env,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    MTAILOR_MODEL: model,
+    LOG_LEVEL: 'error',
+    ...(glibc ? { GLIBC_TUNABLES: glibc } : {}),
+  },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+const readyBy = Date.now() + 60_000;
+for (;;) {
+  try {
+    if ((await fetch(`${base}/ready`)).ok) break;
+  } catch {}
+  if (Date.now() > readyBy) throw new Error('server not ready within 60 s');
+  await new Promise((r) => setTimeout(r, 200));
+}
+console.log(`# /health during bursts of 200 concurrent /predict (base64 tench)`);
+console.log(
+  `machine: ${os.cpus()[0]?.model} · ${os.availableParallelism()} CPUs · Node ${process.versions.node} · load ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+const body = Buffer.from(JSON.stringify({ image_base64: readFileSync(image).toString('base64') }));
+try {
+  for (let round = 0; round < 3; round++) {
+    const poller = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', pollerSource, `${base}/health`, '2500'],
+      {
+        stdio: 'inherit',
+      },
+    );
+    // Listen before the burst: the poller may finish first.
+    const pollerDone = new Promise((r) => poller.on('exit', r));
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = performance.now();
+    const classes = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        fetch(`${base}/predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        }).then(async (r) => (await r.json()).prediction?.class_id),
+      ),
+    );
+    console.log(
+      `burst ${round + 1}: 200 requests in ${(performance.now() - t0).toFixed(0)} ms, ${classes.filter((c) => c === 0).length} of 200 → tench (0)`,
+    );
+    await pollerDone;
+  }
+} finally {
+  server.kill('SIGTERM');
+}
