@@ -40,7 +40,12 @@ export interface ServerConfig {
   maxBatchSize: number;
   /** Longest a request waits for others to join its batch (`MTAILOR_MAX_DELAY_MS`, default 2). */
   maxDelayMs: number;
-  /** Requests admitted at once (queued or running); more get 503 `OVERLOADED` (`MTAILOR_MAX_QUEUE`, default 512). */
+  /**
+   * Inference requests whose bodies are read and worked on at once (`MTAILOR_MAX_ACTIVE`, default 16); the others
+   * wait, bodies unread, so a burst is taken in at the pipeline's pace and `/health` stays prompt.
+   */
+  maxActive: number;
+  /** Inference requests active or waiting; more get 503 `OVERLOADED` (`MTAILOR_MAX_QUEUE`, default 512). */
   maxQueue: number;
   /** Largest request body in bytes (`MTAILOR_MAX_BODY_BYTES`, default 16 MiB; base64 is 4/3 of the image). */
   maxBodyBytes: number;
@@ -200,6 +205,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     intraOpThreads: r.int('MTAILOR_INTRA_OP_THREADS', cpus, 1, 64),
     maxBatchSize: r.int('MTAILOR_MAX_BATCH_SIZE', 8, 1, 256),
     maxDelayMs: r.int('MTAILOR_MAX_DELAY_MS', 2, 0, 1000),
+    maxActive: r.int('MTAILOR_MAX_ACTIVE', 16, 1, 10_000),
     maxQueue: r.int('MTAILOR_MAX_QUEUE', 512, 1, 100_000),
     maxBodyBytes: r.int('MTAILOR_MAX_BODY_BYTES', 16 * MIB, 1024, 1024 * MIB),
     maxImageBytes: r.int('MTAILOR_MAX_IMAGE_BYTES', 10 * MIB, 1024, 1024 * MIB),

@@ -5,6 +5,7 @@
 import type { ServerConfig } from './config.js';
 import { HttpError } from './http-errors.js';
 import type { InferenceEngine } from './inference/engine.js';
+import type { IntakeGate } from './intake-gate.js';
 import type { ServerMetrics } from './metrics.js';
 import type { AddressPolicy } from './url/address-policy.js';
 import type { ConnectHook, Resolver } from './url/fetch-image.js';
@@ -66,6 +67,8 @@ export interface RouteContext {
   config: ServerConfig;
   engine: EngineSlot;
   metrics: ServerMetrics;
+  /** Paces how many inference requests are read and worked on at once. */
+  intake: IntakeGate;
   policy: AddressPolicy;
   urlFetch: UrlFetchHooks;
   startedAt: Date;

@@ -23,6 +23,7 @@ export type ServerErrorCode =
   | 'TEST_MODE_MISMATCH'
   | 'NOT_READY'
   | 'OVERLOADED'
+  | 'CLIENT_CLOSED'
   | 'SHUTTING_DOWN'
   | 'INFERENCE_TIMEOUT'
   | 'INTERNAL';

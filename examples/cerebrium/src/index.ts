@@ -28,6 +28,7 @@ export {
   type SelfTestResult,
 } from './inference/engine.js';
 export { KNOWN_TEST_CLASSES, renderSyntheticTestImage, SYNTHETIC_SVG } from './inference/test-image.js';
+export { IntakeGate, IntakePass, intakeHook, intakePassOf } from './intake-gate.js';
 export {
   LARGE_JSON_STRING_BYTES,
   largeJsonValue,

@@ -8,8 +8,12 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 
 /** Where the gauges read live values from. */
 export interface MetricsSources {
+  /** Preprocessed images waiting for a batch. */
   queueDepth: () => number;
+  /** Requests admitted by the engine and not finished. */
   inFlight: () => number;
+  /** Requests waiting at the intake gate, bodies unread. */
+  intakeWaiting: () => number;
 }
 
 /**
@@ -30,8 +34,9 @@ export class ServerMetrics {
   readonly inferenceDuration: Histogram;
   readonly queueDepth: Gauge;
   readonly inFlight: Gauge;
+  readonly intakeWaiting: Gauge;
   readonly modelLoadSeconds: Gauge;
-  private sources: MetricsSources | undefined;
+  private sources: Partial<MetricsSources> = {};
 
   constructor(options: { prefix?: string; registry?: Registry; defaultMetrics?: boolean } = {}) {
     const p = options.prefix ?? 'mtailor_';
@@ -69,7 +74,7 @@ export class ServerMetrics {
       help: 'Preprocessed images waiting for a batch',
       registers,
       collect() {
-        this.set(self.sources?.queueDepth() ?? 0);
+        this.set(self.sources.queueDepth?.() ?? 0);
       },
     });
     this.inFlight = new Gauge({
@@ -77,7 +82,15 @@ export class ServerMetrics {
       help: 'Inference requests admitted and not finished (decoding, queued or running)',
       registers,
       collect() {
-        this.set(self.sources?.inFlight() ?? 0);
+        this.set(self.sources.inFlight?.() ?? 0);
+      },
+    });
+    this.intakeWaiting = new Gauge({
+      name: `${p}intake_waiting_requests`,
+      help: 'Inference requests waiting for a slot, bodies not read yet (MTAILOR_MAX_ACTIVE are read at once)',
+      registers,
+      collect() {
+        this.set(self.sources.intakeWaiting?.() ?? 0);
       },
     });
     this.modelLoadSeconds = new Gauge({
@@ -87,9 +100,9 @@ export class ServerMetrics {
     });
   }
 
-  /** Connects the gauges to the engine. */
-  attach(sources: MetricsSources): void {
-    this.sources = sources;
+  /** Connects gauges to where their values live (the engine once loaded, the intake gate). */
+  attach(sources: Partial<MetricsSources>): void {
+    this.sources = { ...this.sources, ...sources };
   }
 
   /** Records one batch. */

@@ -11,6 +11,7 @@ import type { ServerConfig } from './config.js';
 import { EngineSlot, type RouteContext, type UrlFetchHooks } from './context.js';
 import { errorBodySchema, HttpError, toErrorReply } from './http-errors.js';
 import { InferenceEngine } from './inference/engine.js';
+import { IntakeGate } from './intake-gate.js';
 import { useLargeStringJsonParser } from './json-body.js';
 import { ServerMetrics } from './metrics.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -75,6 +76,8 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
       : new EngineSlot(
           opts.engine ?? InferenceEngine.start(engineOptionsFrom(config, metrics, (m) => app.log.warn(m))),
         );
+  const intake = new IntakeGate({ maxActive: config.maxActive, maxQueue: config.maxQueue });
+  metrics.attach({ intakeWaiting: () => intake.waiting });
   slot.loaded.then(
     (engine) => {
       metrics.modelLoadSeconds.set(engine.model.loadMs / 1000);
@@ -93,6 +96,7 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
     config,
     engine: slot,
     metrics,
+    intake,
     policy: new AddressPolicy(config.urlAllowlist),
     urlFetch: opts.urlFetch ?? {},
     startedAt: new Date(),

@@ -16,7 +16,8 @@ export interface HealthReply {
   uptime_s: number;
   event_loop_delay_ms: { p50: number; p99: number; max: number };
   memory: { rss: number; heap_used: number; heap_total: number; external: number; array_buffers: number };
-  disk: { path: string; free_bytes: number; total_bytes: number } | null;
+  /** Free space where the model lives, measured in the background at most {@link DISK_REFRESH_MS} ago. */
+  disk: { path: string; free_bytes: number; total_bytes: number; measured_at: string } | null;
   model: {
     name: string;
     path: string;
@@ -32,28 +33,57 @@ export interface HealthReply {
     } | null;
   };
   last_inference: { at: string; ms: number } | null;
+  /** Preprocessed images waiting for a batch. */
   queue_depth: number;
+  /** Inference requests being decoded, queued or run. */
   in_flight: number;
+  /** The intake gate: inference requests being read or worked on, and those waiting, bodies unread (`MTAILOR_MAX_ACTIVE`). */
+  intake: { active: number; waiting: number; max_active: number };
   versions: Record<string, string>;
 }
 
-async function diskOf(dir: string): Promise<HealthReply['disk']> {
-  try {
-    const s = await statfs(dir);
-    return { path: dir, free_bytes: s.bavail * s.bsize, total_bytes: s.blocks * s.bsize };
-  } catch {
-    return null;
-  }
+/** How often free disk space is measured for `/health` and `/ready`. */
+export const DISK_REFRESH_MS = 10_000;
+
+/**
+ * Free disk space, measured on a timer rather than per request: `statfs` runs on libuv's thread pool, which under
+ * load is full of image decodes (sharp), so awaiting it made a liveness probe wait behind them — tens of ms.
+ */
+function watchDisk(dir: string): { current: () => HealthReply['disk']; stop: () => void } {
+  let last: HealthReply['disk'] = null;
+  const measure = (): void => {
+    statfs(dir).then(
+      (s) => {
+        last = {
+          path: dir,
+          free_bytes: s.bavail * s.bsize,
+          total_bytes: s.blocks * s.bsize,
+          measured_at: new Date().toISOString(),
+        };
+      },
+      () => {
+        last = null;
+      },
+    );
+  };
+  measure();
+  const timer = setInterval(measure, DISK_REFRESH_MS);
+  timer.unref();
+  return { current: () => last, stop: () => clearInterval(timer) };
 }
 
 /** Registers `/health` and `/ready`. */
 export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
-  app.addHook('onClose', async () => loopDelay.disable());
+  const disk = watchDisk(path.dirname(ctx.config.modelPath));
+  app.addHook('onClose', async () => {
+    loopDelay.disable();
+    disk.stop();
+  });
   const publicRoute = { public: ctx.config.publicHealth };
 
-  const snapshot = async (): Promise<HealthReply> => {
+  const snapshot = (): HealthReply => {
     const engine = ctx.engine.current;
     const status = engine?.status();
     const mem = process.memoryUsage();
@@ -75,7 +105,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): v
         external: mem.external,
         array_buffers: mem.arrayBuffers,
       },
-      disk: await diskOf(path.dirname(ctx.config.modelPath)),
+      disk: disk.current(),
       model: {
         name: ctx.config.modelName,
         path: ctx.config.modelPath,
@@ -95,6 +125,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): v
       last_inference: status?.lastInference ?? null,
       queue_depth: status?.queueDepth ?? 0,
       in_flight: status?.inFlight ?? 0,
+      intake: { active: ctx.intake.active, waiting: ctx.intake.waiting, max_active: ctx.intake.maxActive },
       versions: runtimeVersions(engine?.model.onnxruntimeVersion),
     };
   };
@@ -102,7 +133,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): v
   app.get('/health', { config: publicRoute }, async () => snapshot());
 
   app.get('/ready', { config: publicRoute }, async (_request, reply) => {
-    const body = await snapshot();
+    const body = snapshot();
     const ready = ctx.engine.current?.ready === true;
     if (ready) return { ...body, status: 'ready' };
     reply.code(503);

@@ -10,11 +10,11 @@
  * spec's example has `{ error: "message" }`; clients that print `error` still print something useful.
  * @module
  */
-import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
 import type { ImageBytesInput, InferenceEngine } from '../inference/engine.js';
+import { intakeHook } from '../intake-gate.js';
 import { SERVER_VERSION } from '../versions.js';
 
 /** One tensor of an OIP v2 request or reply. */
@@ -217,10 +217,10 @@ export function registerOipRoutes(app: FastifyInstance, ctx: RouteContext): void
       `${prefix}/infer`,
       {
         bodyLimit: ctx.config.maxBodyBytes,
+        preParsing: intakeHook(ctx.intake, ctx.config.maxBodyBytes),
         schema: { body: inferBodySchema, response: errorReplies },
       },
-      async (request) => {
-        const t0 = performance.now();
+      async (request, reply) => {
         const { name, version } = request.params;
         const engine = modelFor(name, version);
         const body = request.body;
@@ -287,17 +287,17 @@ export function registerOipRoutes(app: FastifyInstance, ctx: RouteContext): void
           for (const r of logits) for (const v of r.logits) data.push(v);
           output = { name: m.outputName, datatype: 'FP32', shape: [n, m.numClasses], data };
         }
-        const reply: OipInferReply = {
+        const answer: OipInferReply = {
           model_name: m.name,
           model_version: MODEL_VERSION,
           ...(body.id !== undefined ? { id: body.id } : {}),
           parameters: {
             batch_sizes: logits.map((r) => r.batchSize),
-            total_ms: performance.now() - t0,
+            total_ms: reply.elapsedTime,
           },
           outputs: [output],
         };
-        return reply;
+        return answer;
       },
     );
   }

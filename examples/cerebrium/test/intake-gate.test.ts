@@ -1,0 +1,209 @@
+/**
+ * The intake gate: inference requests beyond `maxActive` wait with their bodies unread, in arrival order; past
+ * `maxQueue` they are refused with 503 OVERLOADED; a client that hangs up while waiting gives its place back.
+ * Then the same on the real server (raw sockets on 127.0.0.1 hold a slot with a half-sent body), and `/health`
+ * answering while libuv's thread pool is completely blocked.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { HttpError, IntakeGate } from '@mtailor/example-cerebrium';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { images, json, postJson, startServer, type TestServer, TOKEN } from './helpers.js';
+
+const settle = () => new Promise((r) => setImmediate(r));
+
+describe('IntakeGate', () => {
+  it('admits maxActive at once and the rest in arrival order', async () => {
+    const gate = new IntakeGate({ maxActive: 2, maxQueue: 10 });
+    const order: number[] = [];
+    const a = await gate.enter();
+    const b = await gate.enter();
+    const waiting = [3, 4, 5].map(async (n) => {
+      const pass = await gate.enter();
+      order.push(n);
+      return pass;
+    });
+    await settle();
+    expect(gate.active).toBe(2);
+    expect(gate.waiting).toBe(3);
+    expect(order).toEqual([]);
+    a.release();
+    a.release(); // idempotent: must not admit a second waiter
+    await settle();
+    expect(order).toEqual([3]);
+    expect(gate.active).toBe(2);
+    b.release();
+    await settle();
+    expect(order).toEqual([3, 4]);
+    for (const p of await Promise.all(waiting.slice(0, 2))) p.release();
+    const last = (await waiting[2]) as Awaited<(typeof waiting)[number]>;
+    expect(order).toEqual([3, 4, 5]);
+    expect(last.waitedMs).toBeGreaterThanOrEqual(0);
+    last.release();
+    expect(gate.active).toBe(0);
+    expect(gate.waiting).toBe(0);
+  });
+
+  it('refuses with 503 OVERLOADED once maxQueue requests are active or waiting', async () => {
+    const gate = new IntakeGate({ maxActive: 1, maxQueue: 3 });
+    const first = await gate.enter();
+    const queued = [gate.enter(), gate.enter()];
+    const refused = await gate.enter().catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(HttpError);
+    expect(refused).toMatchObject({ statusCode: 503, code: 'OVERLOADED' });
+    first.release();
+    (await queued[0])?.release();
+    (await queued[1])?.release();
+    expect(gate.active).toBe(0);
+  });
+
+  it('a waiter whose client hangs up leaves the queue; the slot goes to the next one', async () => {
+    const gate = new IntakeGate({ maxActive: 1, maxQueue: 10 });
+    const holder = await gate.enter();
+    const hangUp = new AbortController();
+    const gone = gate.enter(hangUp.signal);
+    const next = gate.enter();
+    await settle();
+    expect(gate.waiting).toBe(2);
+    hangUp.abort(new Error('client went away'));
+    await expect(gone).rejects.toThrow('client went away');
+    expect(gate.waiting).toBe(1);
+    holder.release();
+    const pass = await next;
+    expect(gate.active).toBe(1);
+    pass.release();
+    expect(gate.active).toBe(0);
+  });
+
+  it('outside() lends the slot out during I/O and waits for one again', async () => {
+    const gate = new IntakeGate({ maxActive: 1, maxQueue: 10 });
+    const downloader = await gate.enter();
+    let other: Awaited<ReturnType<IntakeGate['enter']>> | undefined;
+    const result = await downloader.outside(async () => {
+      // While "downloading", another request gets the only slot.
+      other = await gate.enter();
+      expect(downloader.holding).toBe(false);
+      setTimeout(() => other?.release(), 20);
+      return 'bytes';
+    });
+    expect(result).toBe('bytes');
+    expect(downloader.holding).toBe(true);
+    expect(downloader.waitedMs).toBeGreaterThan(5);
+    downloader.release();
+    expect(gate.active).toBe(0);
+  });
+});
+
+describe('the gate on the real server', () => {
+  let server: TestServer;
+  // Raw sockets this suite opened: destroyed before closing the server, so a failed test cannot hold it open.
+  const sockets: net.Socket[] = [];
+  beforeAll(async () => {
+    server = await startServer({ maxActive: 1, maxQueue: 3 });
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.destroy();
+    await server?.close();
+  });
+
+  const body = JSON.stringify({ image_base64: images.tench.toString('base64'), top_k: 1 });
+  const health = async () => json(await fetch(`${server.url}/health`));
+
+  /** Sends the headers and half the body of a /predict request, so it holds the server's only intake slot. */
+  function halfSentRequest(): { socket: net.Socket; finish: () => void; reply: Promise<string> } {
+    const { port } = new URL(server.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    sockets.push(socket);
+    const bytes = Buffer.from(body);
+    socket.write(
+      `POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+        `authorization: Bearer ${TOKEN}\r\ncontent-length: ${bytes.length}\r\nconnection: close\r\n\r\n`,
+    );
+    socket.write(bytes.subarray(0, 1000));
+    const reply = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (d) => {
+        text += d.toString();
+      });
+      socket.on('close', () => resolve(text));
+    });
+    return { socket, finish: () => socket.write(bytes.subarray(1000)), reply };
+  }
+
+  async function until(check: () => Promise<boolean>): Promise<void> {
+    for (let i = 0; i < 500; i++) {
+      if (await check()) return;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('condition not reached within 5 s');
+  }
+
+  it('queues requests past maxActive, refuses past maxQueue, and serves the queue in order', async () => {
+    const holder = halfSentRequest();
+    await until(async () => (await health()).intake.active === 1);
+    // The holder is reading its body: the next two wait at the gate, the fourth request is one too many.
+    const queued = [
+      postJson(`${server.url}/predict`, body, { 'x-request-id': 'queued-1' }),
+      postJson(`${server.url}/predict`, body, { 'x-request-id': 'queued-2' }),
+    ];
+    await until(async () => (await health()).intake.waiting === 2);
+    const metrics = await (
+      await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })
+    ).text();
+    expect(metrics).toMatch(/mtailor_intake_waiting_requests 2/);
+    const refused = await postJson(`${server.url}/predict`, body);
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('OVERLOADED');
+
+    holder.finish();
+    expect(await holder.reply).toMatch(/^HTTP\/1\.1 200[\s\S]*"class_id":0/);
+    const [one, two] = await Promise.all(queued);
+    expect(one?.status).toBe(200);
+    expect(two?.status).toBe(200);
+    expect(one?.body.prediction.class_id).toBe(0);
+    expect(two?.body.run_id).toBe('queued-2');
+    // They waited for the holder: the wait is reported as queue time and inside the total.
+    expect(one?.body.timings_ms.queue).toBeGreaterThan(0);
+    expect(one?.body.timings_ms.total).toBeGreaterThanOrEqual(one?.body.timings_ms.queue);
+    expect((await health()).intake.waiting).toBe(0);
+  });
+
+  it('a waiting client that hangs up gives its place back', async () => {
+    const holder = halfSentRequest();
+    await until(async () => (await health()).intake.active === 1);
+    const quitter = halfSentRequest(); // waits at the gate (the holder has the slot)
+    await until(async () => (await health()).intake.waiting === 1);
+    quitter.socket.destroy();
+    await until(async () => (await health()).intake.waiting === 0);
+    holder.finish();
+    expect(await holder.reply).toMatch(/^HTTP\/1\.1 200/);
+    // The slot was not leaked: a new request goes straight through.
+    const after = await postJson(`${server.url}/predict`, body);
+    expect(after.status).toBe(200);
+    expect(after.body.prediction.class_id).toBe(0);
+  });
+
+  it('/health answers while every libuv thread-pool thread is blocked (it never waits on the pool)', async () => {
+    // Opening a FIFO for reading blocks a pool thread until a writer comes: block all of them.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mtailor-fifo-'));
+    const poolSize = Number(process.env.UV_THREADPOOL_SIZE) || 4;
+    const fifos = Array.from({ length: poolSize }, (_, i) => path.join(dir, `fifo-${i}`));
+    for (const f of fifos) execFileSync('mkfifo', [f]);
+    const blocked = fifos.map((f) => readFile(f));
+    try {
+      const reply = await fetch(`${server.url}/health`, { signal: AbortSignal.timeout(5000) });
+      expect(reply.status).toBe(200);
+      const snapshot = await json(reply);
+      expect(snapshot.status).toBe('ok');
+      expect(snapshot.disk.free_bytes).toBeGreaterThan(0);
+    } finally {
+      for (const f of fifos) writeFileSync(f, 'x');
+      await Promise.all(blocked);
+      rmSync(dir, { recursive: true });
+    }
+  });
+});
