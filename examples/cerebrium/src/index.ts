@@ -31,12 +31,14 @@ export { KNOWN_TEST_CLASSES, renderSyntheticTestImage, SYNTHETIC_SVG } from './i
 export { IntakeGate, IntakePass, intakeHook, intakePassOf } from './intake-gate.js';
 export {
   LARGE_JSON_STRING_BYTES,
+  type LargeStringRule,
+  largeJsonString,
   largeJsonValue,
   parseJsonKeepingLargeStrings,
   useLargeStringJsonParser,
 } from './json-body.js';
 export { ServerMetrics } from './metrics.js';
-export { type MtailorPluginOptions, mtailorPlugin } from './plugin.js';
+export { isBase64ImagePath, type MtailorPluginOptions, mtailorPlugin } from './plugin.js';
 export type { HealthReply } from './routes/health.js';
 export type { OipInferReply, OipInferRequest, OipTensor } from './routes/oip-v2.js';
 export type { PredictJsonBody, PredictReply } from './routes/predict.js';

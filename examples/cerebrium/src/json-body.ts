@@ -1,16 +1,17 @@
 /**
- * JSON request bodies that carry a whole image as a base64 string, parsed without turning that string into a
- * JavaScript string.
+ * JSON request bodies that carry whole images as base64 strings, parsed without turning those strings into
+ * JavaScript strings.
  *
  * Why: V8 allocates every string over 128 KB in its own freshly mapped memory and unmaps it at the next GC, so each
  * one page-faults all its pages in again: measured here ≈ 0.75 ms per 134 KB string (the tench image) against ≈ 10 µs
  * below 128 KB. Fastify's JSON parser makes two of them per request (the body text, then the `image_base64` value)
  * and handing the value to a worker makes a third — ≈ 2 ms of CPU per request, as much as decoding the JPEG.
  *
- * How: the body is read as bytes; the large top-level string values named in `keys` that contain no escape are cut
- * out and replaced by a short placeholder before `JSON.parse` (secure-json-parse, as Fastify's default parser, with
- * the same errors); their bytes are attached to the parsed object (see {@link largeJsonValue}). Everything else —
- * other fields, nested values, strings with escapes — parses exactly as before, so schema validation is unchanged.
+ * How: the body is read as bytes; the large string values at the paths a rule selects (`image_base64`, an OIP
+ * BYTES tensor's `inputs[].data[]`) that contain no escape are cut out and replaced by a short placeholder before
+ * `JSON.parse` (secure-json-parse, as Fastify's default parser, with the same errors); their bytes are kept beside
+ * the parsed object (see {@link largeJsonString}). Everything else — other fields, other paths, strings with
+ * escapes — parses exactly as before, so schema validation is unchanged.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -29,27 +30,55 @@ const placeholderPrefix = `\u0000mtailor:${randomBytes(12).toString('hex')}:`;
 
 type Parsed = Record<string | symbol, unknown>;
 
-/** The bytes of a large string value the parser kept as bytes (UTF-8, no escapes), or `undefined`. */
+/**
+ * Which string values to keep as bytes, by path: object keys joined by `.`, each array level as `[]` — the
+ * top-level `image_base64` is `"image_base64"`, an element of an OIP tensor's flat `data` is `"inputs[].data[]"`
+ * (`"inputs[].data[][]"` when nested). Keys longer than 64 bytes never match.
+ */
+export type LargeStringRule = (path: string) => boolean;
+
+/**
+ * The bytes (UTF-8, no escapes) of a large string the parser kept as bytes, given the placeholder string found in
+ * the parsed `body` where that string was; `undefined` for any other value. Each value has its own `ArrayBuffer`,
+ * so it can be transferred to a worker.
+ */
+export function largeJsonString(body: unknown, value: unknown): Uint8Array | undefined {
+  if (typeof body !== 'object' || body === null || typeof value !== 'string') return undefined;
+  if (!value.startsWith(placeholderPrefix)) return undefined;
+  const values = (body as Parsed)[LARGE_VALUES] as Map<string, Uint8Array> | undefined;
+  return values?.get(value);
+}
+
+/** The bytes of the large top-level string `body[key]` if the parser kept it as bytes, else `undefined`. */
 export function largeJsonValue(body: unknown, key: string): Uint8Array | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
-  const values = (body as Parsed)[LARGE_VALUES] as Map<string, Uint8Array> | undefined;
-  return values?.get(key);
+  return largeJsonString(body, (body as Parsed)[key]);
 }
 
 function isWhitespace(c: number | undefined): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 }
 
-/** Where each top-level string value named in `keys` with ≥ `minBytes` bytes and no escape lies: [start, end). */
-function findLargeValues(
-  body: Buffer,
-  keys: ReadonlySet<string>,
-  minBytes: number,
-): Array<[number, number, string]> {
-  const found: Array<[number, number, string]> = [];
-  let depth = 0;
-  let topIsObject = false;
-  let lastKey: string | undefined;
+/** One open object or array while scanning: for objects, the key whose value comes next. */
+interface Frame {
+  isObject: boolean;
+  key: string | undefined;
+}
+
+function pathOf(frames: readonly Frame[]): string | undefined {
+  let path = '';
+  for (const f of frames) {
+    if (!f.isObject) path += '[]';
+    else if (f.key === undefined) return undefined;
+    else path += path === '' ? f.key : `.${f.key}`;
+  }
+  return path;
+}
+
+/** Where each string value the rule selects, with ≥ `minBytes` bytes and no escape, lies: [start, end). */
+function findLargeValues(body: Buffer, rule: LargeStringRule, minBytes: number): Array<[number, number]> {
+  const found: Array<[number, number]> = [];
+  const frames: Frame[] = [];
   let i = 0;
   while (i < body.length) {
     const c = body[i] as number;
@@ -65,44 +94,47 @@ function findLargeValues(
       }
       if (end < 0) return []; // malformed: JSON.parse reports it
       i = end + 1;
-      if (depth !== 1 || !topIsObject) continue;
-      let next = i;
-      while (isWhitespace(body[next])) next++;
-      if (body[next] === 0x3a /* : */) {
-        lastKey = end - start <= 64 ? body.toString('utf8', start, end) : undefined;
-        continue;
+      const top = frames.at(-1);
+      if (top === undefined) continue;
+      if (top.isObject) {
+        let next = i;
+        while (isWhitespace(body[next])) next++;
+        if (body[next] === 0x3a /* : */) {
+          top.key = end - start <= 64 ? body.toString('utf8', start, end) : undefined;
+          continue;
+        }
       }
-      if (lastKey !== undefined && keys.has(lastKey) && end - start >= minBytes) {
+      if (end - start >= minBytes) {
+        const path = pathOf(frames);
         const backslash = body.indexOf(BACKSLASH, start);
-        if (backslash < 0 || backslash >= end) found.push([start, end, lastKey]);
+        if (path !== undefined && rule(path) && (backslash < 0 || backslash >= end)) found.push([start, end]);
       }
       continue;
     }
     if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
-      if (depth === 0) topIsObject = c === 0x7b;
-      depth++;
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+      frames.push({ isObject: c === 0x7b, key: undefined });
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      frames.pop();
+    }
     i++;
   }
   return found;
 }
 
 /**
- * Parses a JSON body (bytes), keeping the large string values of the top-level `keys` as bytes: the parsed object
- * holds a placeholder string there (it passes `type: 'string'` schemas) and {@link largeJsonValue} returns the
+ * Parses a JSON body (bytes), keeping the large string values that `rule` selects as bytes: the parsed object
+ * holds a placeholder string there (it passes `type: 'string'` schemas) and {@link largeJsonString} returns the
  * bytes. `parse` is the JSON text parser to use (Fastify's default one, for its prototype-poisoning checks and
- * errors).
+ * errors). A document whose top level is not an object is parsed as it is.
  */
 export function parseJsonKeepingLargeStrings(
   body: Buffer,
-  keys: ReadonlySet<string>,
+  rule: LargeStringRule,
   parse: (text: string) => unknown,
   minBytes = LARGE_JSON_STRING_BYTES,
 ): unknown {
-  const spans = body.length >= minBytes ? findLargeValues(body, keys, minBytes) : [];
+  const spans = body.length >= minBytes ? findLargeValues(body, rule, minBytes) : [];
   if (spans.length === 0) return parse(body.toString('utf8'));
-  // The values' bytes may be moved to a worker (their whole ArrayBuffer): it must be the body's alone, not a pool.
-  if (body.byteOffset !== 0 || body.byteLength !== body.buffer.byteLength) body = Buffer.from(body);
   const parts: Buffer[] = [];
   let from = 0;
   spans.forEach(([start, end], n) => {
@@ -111,22 +143,23 @@ export function parseJsonKeepingLargeStrings(
   });
   parts.push(body.subarray(from));
   const parsed = parse(Buffer.concat(parts).toString('utf8'));
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return parsed;
+  // Nowhere to keep the bytes: parse the original text instead (placeholders must never reach a route).
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    return parse(body.toString('utf8'));
   const values = new Map<string, Uint8Array>();
-  spans.forEach(([start, end, key], n) => {
-    // A duplicate key may have replaced our value: attach the bytes only where the placeholder survived.
-    if ((parsed as Parsed)[key] === `${placeholderPrefix}${n}`) values.set(key, body.subarray(start, end));
-  });
+  // A copy each (≈ 10 µs per 134 KB): its own ArrayBuffer, movable to a worker without detaching the others.
+  spans.forEach(([start, end], n) =>
+    values.set(`${placeholderPrefix}${n}`, new Uint8Array(body.subarray(start, end))),
+  );
   Object.defineProperty(parsed, LARGE_VALUES, { value: values, enumerable: false });
   return parsed;
 }
 
 /**
  * Replaces the JSON body parser of `app` (an encapsulated context: the host app keeps its own) by
- * {@link parseJsonKeepingLargeStrings} for the top-level `keys`.
+ * {@link parseJsonKeepingLargeStrings} with `rule`.
  */
-export function useLargeStringJsonParser(app: FastifyInstance, keys: readonly string[]): void {
-  const keySet = new Set(keys);
+export function useLargeStringJsonParser(app: FastifyInstance, rule: LargeStringRule): void {
   const defaultParser = app.getDefaultJsonParser(
     app.initialConfig.onProtoPoisoning ?? 'error',
     app.initialConfig.onConstructorPoisoning ?? 'error',
@@ -144,7 +177,7 @@ export function useLargeStringJsonParser(app: FastifyInstance, keys: readonly st
   if (app.hasContentTypeParser('application/json')) app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
     try {
-      done(null, parseJsonKeepingLargeStrings(body as Buffer, keySet, parseText));
+      done(null, parseJsonKeepingLargeStrings(body as Buffer, rule, parseText));
     } catch (err) {
       done(err as Error, undefined);
     }

@@ -27,6 +27,10 @@ declare module 'fastify' {
   }
 }
 
+/** The JSON paths where the routes expect base64 images: `/predict`'s `image_base64`, OIP `inputs[].data[]…`. */
+export const isBase64ImagePath = (path: string): boolean =>
+  path === 'image_base64' || /^inputs\[\]\.data(\[\])+$/.test(path);
+
 /** Options of {@link mtailorPlugin}. */
 export interface MtailorPluginOptions {
   config: ServerConfig;
@@ -104,8 +108,9 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
 
   if (!app.getSchema('mtailor.error')) app.addSchema(errorBodySchema);
 
-  // JSON: `image_base64` stays bytes, never a (slow, > 128 KB) V8 string; everything else parses as Fastify's own.
-  useLargeStringJsonParser(app, ['image_base64']);
+  // JSON: images in base64 — `/predict`'s `image_base64`, the elements of an OIP BYTES tensor — stay bytes, never
+  // (slow, > 128 KB) V8 strings; everything else parses as with Fastify's own parser.
+  useLargeStringJsonParser(app, isBase64ImagePath);
   // Raw image bytes; the route's bodyLimit caps them.
   for (const type of ['application/octet-stream', /^image\/[\w.+-]+$/]) {
     app.addContentTypeParser(type, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));

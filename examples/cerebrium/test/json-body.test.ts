@@ -3,15 +3,21 @@
  * exactly what `JSON.parse` + the string decoder give, on the real tench image.
  */
 import { readFileSync } from 'node:fs';
-import { decodeBase64Image, largeJsonValue, parseJsonKeepingLargeStrings } from '@mtailor/example-cerebrium';
+import {
+  decodeBase64Image,
+  isBase64ImagePath,
+  largeJsonString,
+  largeJsonValue,
+  parseJsonKeepingLargeStrings,
+} from '@mtailor/example-cerebrium';
 import { describe, expect, it } from 'vitest';
 import { shared } from './helpers.js';
 
 const tench = readFileSync(shared.tench);
 const b64 = tench.toString('base64');
-const keys = new Set(['image_base64']);
 const parse = (text: string): unknown => JSON.parse(text);
-const parseBody = (text: string) => parseJsonKeepingLargeStrings(Buffer.from(text), keys, parse);
+// The server's own rule: `image_base64` at the top, OIP `inputs[].data[]…`.
+const parseBody = (text: string) => parseJsonKeepingLargeStrings(Buffer.from(text), isBase64ImagePath, parse);
 
 describe('parseJsonKeepingLargeStrings', () => {
   it('cuts a large top-level image_base64 out as bytes; other fields parse as JSON.parse does', () => {
@@ -29,20 +35,60 @@ describe('parseJsonKeepingLargeStrings', () => {
     }
   });
 
-  it('leaves small values, escaped values, other keys, nested values and arrays to JSON.parse', () => {
+  it('keeps the elements of OIP BYTES tensors (flat or nested data) as bytes, each its own buffer', () => {
+    const turtle = readFileSync(shared.mudTurtle).toString('base64');
+    const request = {
+      id: 'r1',
+      inputs: [
+        { name: 'a', shape: [2], datatype: 'BYTES', data: [b64, turtle] },
+        { name: 'b', shape: [1, 1], datatype: 'BYTES', data: [[turtle]] },
+      ],
+      outputs: [{ name: 'logits' }],
+    };
+    const body = parseBody(JSON.stringify(request)) as typeof request & {
+      inputs: Array<{ data: unknown[] }>;
+    };
+    expect(body.id).toBe('r1');
+    expect(body.outputs).toEqual(request.outputs);
+    const [a, b] = body.inputs;
+    const first = largeJsonString(body, a?.data[0]);
+    const second = largeJsonString(body, a?.data[1]);
+    const nested = largeJsonString(body, (b?.data[0] as unknown[])[0]);
+    expect(Buffer.from(first as Uint8Array).toString('latin1')).toBe(b64);
+    expect(Buffer.from(second as Uint8Array).toString('latin1')).toBe(turtle);
+    expect(Buffer.from(nested as Uint8Array).toString('latin1')).toBe(turtle);
+    // Separate ArrayBuffers: moving one to a worker must not detach another.
+    expect(new Set([first?.buffer, second?.buffer, nested?.buffer]).size).toBe(3);
+    // Anything else is not a kept value.
+    expect(largeJsonString(body, b64)).toBeUndefined();
+    expect(largeJsonString(body, 'r1')).toBeUndefined();
+  });
+
+  it('leaves small values, escaped values, other paths and top-level arrays to JSON.parse', () => {
     const escaped = `${b64.slice(0, 5000)}\n${b64.slice(5000)}`;
     const cases: unknown[] = [
       { image_base64: 'aGVsbG8=' },
       { image_base64: escaped },
       { other: b64 },
+      { image_url: b64 },
       { nested: { image_base64: b64 } },
+      { id: b64, inputs: [{ name: b64, data: ['x'] }] },
+      { inputs: [{ parameters: { data: [b64] } }] },
       [b64],
+      [{ image_base64: b64 }],
     ];
     for (const value of cases) {
       const body = parseBody(JSON.stringify(value));
       expect(body).toEqual(value);
       expect(largeJsonValue(body, 'image_base64')).toBeUndefined();
     }
+  });
+
+  it('a document whose top level is not an object parses as it is, placeholders never leak', () => {
+    const everything = () => true;
+    expect(parseJsonKeepingLargeStrings(Buffer.from(JSON.stringify([b64])), everything, parse)).toEqual([
+      b64,
+    ]);
   });
 
   it('a later duplicate key wins, as with JSON.parse, and gets no bytes attached', () => {

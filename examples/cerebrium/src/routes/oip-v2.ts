@@ -15,6 +15,7 @@ import type { RouteContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
 import type { ImageBytesInput, InferenceEngine } from '../inference/engine.js';
 import { intakeHook } from '../intake-gate.js';
+import { largeJsonString } from '../json-body.js';
 import { SERVER_VERSION } from '../versions.js';
 
 /** One tensor of an OIP v2 request or reply. */
@@ -155,7 +156,7 @@ function imagesFromFp32(engine: InferenceEngine, input: OipTensor): Float32Array
   return images;
 }
 
-function bytesElements(input: OipTensor): ImageBytesInput[] {
+function bytesElements(body: unknown, input: OipTensor): ImageBytesInput[] {
   const flat = flatten(input.data);
   const n = input.shape[0];
   if (n === undefined || n < 1 || product(input.shape) !== n || flat.length !== n) {
@@ -173,7 +174,10 @@ function bytesElements(input: OipTensor): ImageBytesInput[] {
         `BYTES input ${input.name}: element ${i} must be a base64 string`,
       );
     }
-    return { base64: v, field: `${input.name}[${i}]` };
+    const field = `${input.name}[${i}]`;
+    // A large element arrives as the body's bytes (json-body.ts), moved to the decode worker, never a V8 string.
+    const bytes = largeJsonString(body, v);
+    return bytes ? { base64: bytes, transfer: true, field } : { base64: v, field };
   });
 }
 
@@ -259,7 +263,7 @@ export function registerOipRoutes(app: FastifyInstance, ctx: RouteContext): void
           if (input.datatype === 'FP32') {
             tensors = imagesFromFp32(engine, input);
           } else if (input.datatype === 'BYTES') {
-            const encoded = bytesElements(input);
+            const encoded = bytesElements(body, input);
             tensors = (await Promise.all(encoded.map((b) => engine.prepare(b)))).map((p) => p.tensor);
           } else {
             throw new HttpError(
