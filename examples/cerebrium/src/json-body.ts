@@ -148,9 +148,9 @@ export function parseJsonKeepingLargeStrings(
     return parse(body.toString('utf8'));
   const values = new Map<string, Uint8Array>();
   // A copy each (≈ 10 µs per 134 KB): its own ArrayBuffer, movable to a worker without detaching the others.
-  spans.forEach(([start, end], n) =>
-    values.set(`${placeholderPrefix}${n}`, new Uint8Array(body.subarray(start, end))),
-  );
+  for (const [n, [start, end]] of spans.entries()) {
+    values.set(`${placeholderPrefix}${n}`, new Uint8Array(body.subarray(start, end)));
+  }
   Object.defineProperty(parsed, LARGE_VALUES, { value: values, enumerable: false });
   return parsed;
 }

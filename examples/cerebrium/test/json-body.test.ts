@@ -50,10 +50,10 @@ describe('parseJsonKeepingLargeStrings', () => {
     };
     expect(body.id).toBe('r1');
     expect(body.outputs).toEqual(request.outputs);
-    const [a, b] = body.inputs;
-    const first = largeJsonString(body, a?.data[0]);
-    const second = largeJsonString(body, a?.data[1]);
-    const nested = largeJsonString(body, (b?.data[0] as unknown[])[0]);
+    const [a, b] = body.inputs as [{ data: unknown[] }, { data: unknown[][] }];
+    const first = largeJsonString(body, a.data[0]);
+    const second = largeJsonString(body, a.data[1]);
+    const nested = largeJsonString(body, b.data[0]?.[0]);
     expect(Buffer.from(first as Uint8Array).toString('latin1')).toBe(b64);
     expect(Buffer.from(second as Uint8Array).toString('latin1')).toBe(turtle);
     expect(Buffer.from(nested as Uint8Array).toString('latin1')).toBe(turtle);
