@@ -50,7 +50,7 @@ describe('parseJsonKeepingLargeStrings', () => {
     };
     expect(body.id).toBe('r1');
     expect(body.outputs).toEqual(request.outputs);
-    const [a, b] = body.inputs as [{ data: unknown[] }, { data: unknown[][] }];
+    const [a, b] = body.inputs as unknown as [{ data: unknown[] }, { data: unknown[][] }];
     const first = largeJsonString(body, a.data[0]);
     const second = largeJsonString(body, a.data[1]);
     const nested = largeJsonString(body, b.data[0]?.[0]);
