@@ -109,7 +109,8 @@ it('200 concurrent requests: all correct, each matched to its own request; batch
       `at most ${mostWaiting} requests waiting at the intake gate`,
   );
   expect(healthMs.length).toBeGreaterThan(0);
-  // Liveness only: timings are not asserted on a shared machine (measured here with a load average of 9 on 2
-  // cores: p50 5–55 ms, worst 2–4 s while 50 MB of base64 bodies arrive). It must never hang for the burst.
+  // Liveness only: timings are not asserted (this process is also the load generator, and test machines are
+  // shared); bench/health-burst.bench.mjs measures them with server, load and poller in separate processes.
+  // It must never hang for the burst.
   expect(healthMs.at(-1)).toBeLessThan(15_000);
 });
