@@ -6,7 +6,6 @@
  * @module
  */
 import { performance } from 'node:perf_hooks';
-import { parentPort, workerData } from 'node:worker_threads';
 import { ONNXModel } from '@mtailor/core';
 import {
   type InferenceHello,
@@ -15,13 +14,9 @@ import {
   type InferenceWorkerData,
   toWireError,
 } from './protocol.js';
-import { niceThisThread } from './thread-priority.js';
+import { enterWorkerThread } from './worker-thread.js';
 
-const port = parentPort;
-if (!port) throw new Error('inference-worker must run as a worker thread');
-// Heavy work yields to the main thread (HTTP, /health) when the CPU is contended.
-niceThisThread(5);
-const settings = workerData as InferenceWorkerData;
+const { port, settings } = enterWorkerThread<InferenceWorkerData>('inference-worker', 5);
 
 async function main(): Promise<void> {
   const started = performance.now();

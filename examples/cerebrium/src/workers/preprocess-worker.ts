@@ -4,7 +4,6 @@
  * the next requests overlaps inference of the current batch.
  * @module
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import { ImagePreprocessor } from '@mtailor/core';
 import { HttpError } from '../http-errors.js';
 import { decodeBase64Image } from '../image-input.js';
@@ -14,13 +13,9 @@ import {
   type PreprocessWorkerData,
   toWireError,
 } from './protocol.js';
-import { niceThisThread } from './thread-priority.js';
+import { enterWorkerThread } from './worker-thread.js';
 
-const port = parentPort;
-if (!port) throw new Error('preprocess-worker must run as a worker thread');
-// Heavy work yields to the main thread (HTTP, /health) when the CPU is contended.
-niceThisThread(10);
-const settings = workerData as PreprocessWorkerData;
+const { port, settings } = enterWorkerThread<PreprocessWorkerData>('preprocess-worker', 10);
 
 const preprocessor = new ImagePreprocessor({
   recipe: settings.recipe as 'resize-224',
