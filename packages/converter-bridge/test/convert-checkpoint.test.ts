@@ -3,17 +3,7 @@
  * DataParallel-wrapped checkpoint with a static batch, and a user's own nn.Module; then validation and parity.
  * Plus every conversion error path with real inputs (wrong weights, unknown architecture, no Python, no torch).
  */
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   ConverterError,
@@ -24,14 +14,13 @@ import {
   readParityVectors,
   validateModel,
 } from '@mtailor/converter-bridge';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasTorch, python, shared } from '../../../test/support/shared-data.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { python, shared } from '../../../test/support/shared-data.js';
 import { type Checkpoints, makeCheckpoints } from './support/checkpoints.js';
+import { describeWithTorch, tempDir } from './support/torch-suite.js';
 
-const torchOk = hasTorch();
-
-describe.skipIf(!torchOk)('convertCheckpoint with real PyTorch', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mtailor-convert-'));
+describeWithTorch('convertCheckpoint with real PyTorch', () => {
+  const dir = tempDir('mtailor-convert-');
   let ckpt: Checkpoints;
   let seed: ConvertResult;
   const progress: ConvertProgress[] = [];
@@ -46,7 +35,6 @@ describe.skipIf(!torchOk)('convertCheckpoint with real PyTorch', () => {
       onProgress: (p) => progress.push(p),
     });
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   describe('seed Classifier (ResNet-18), random weights', () => {
     it('exports with input/logits, dynamic batch, the highest opset torch 1.13 and onnxruntime share', () => {

@@ -2,8 +2,7 @@
  * torchvision mobilenet_v2 with the real ImageNet weights (../shared/models/mobilenet_v2_imagenet.pth) → ONNX,
  * parity vectors from real images with torchvision preprocessing → valid, and onnxruntime matches PyTorch.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   type ConvertResult,
@@ -12,13 +11,12 @@ import {
   readParityVectors,
   validateModel,
 } from '@mtailor/converter-bridge';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasTorch, python, shared } from '../../../test/support/shared-data.js';
+import { beforeAll, expect, it } from 'vitest';
+import { python, shared } from '../../../test/support/shared-data.js';
+import { describeWithTorch, tempDir } from './support/torch-suite.js';
 
-const torchOk = hasTorch();
-
-describe.skipIf(!torchOk)('mobilenet_v2 with the shared ImageNet weights', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'mtailor-mobilenet-'));
+describeWithTorch('mobilenet_v2 with the shared ImageNet weights', () => {
+  const dir = tempDir('mtailor-mobilenet-');
   let result: ConvertResult;
   const images = [shared.tench, shared.mudTurtle, shared.image('n02096051_Airedale.JPEG')]; // last one is grayscale
 
@@ -31,7 +29,6 @@ describe.skipIf(!torchOk)('mobilenet_v2 with the shared ImageNet weights', () =>
       python,
     });
   });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('exports a valid 1000-class model with a dynamic batch', async () => {
     expect(result).toMatchObject({ opset: 17, numClasses: 1000, inputShape: ['batch', 3, 224, 224] });

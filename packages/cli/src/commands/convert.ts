@@ -14,6 +14,7 @@ import {
   type ValidationReport,
   validateModel,
 } from '@mtailor/converter-bridge';
+import { EXIT_USAGE, nonNegativeNumber, parseOrReportUsage, positiveInt, UsageError } from '../args.js';
 import type { Command } from '../main.js';
 
 const usage = `Usage: mtailor convert --arch <name> --weights <file.pth> --out <model.onnx> [options]
@@ -41,8 +42,6 @@ onnxruntime reproduces PyTorch's logits. Nothing is downloaded.
 
 Exit codes: 0 converted and verified, 1 conversion or verification failed, 2 usage error.`;
 
-class UsageError extends Error {}
-
 /** `--calibration-images a.jpg b.jpg` → repeated `--calibration-images` flags for util.parseArgs. */
 function expandListFlag(args: string[], flag: string): string[] {
   const out: string[] = [];
@@ -60,14 +59,6 @@ function expandListFlag(args: string[], flag: string): string[] {
     if (taken === 0) throw new UsageError(`${flag} expects at least one file`);
   }
   return out;
-}
-
-function positiveInt(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1)
-    throw new UsageError(`--${name} expects a positive integer, got '${text}'`);
-  return n;
 }
 
 interface ConvertArgs {
@@ -126,12 +117,7 @@ function parse(args: string[]): ConvertArgs {
   }
   if (values['module-path']) options.modulePaths = values['module-path'];
   if (values['calibration-images']) options.calibrationImages = values['calibration-images'];
-  let tolerance: number | undefined;
-  if (values.tolerance !== undefined) {
-    tolerance = Number(values.tolerance);
-    if (values.tolerance.trim() === '' || !Number.isFinite(tolerance) || tolerance < 0)
-      throw new UsageError(`--tolerance expects a non-negative number, got '${values.tolerance}'`);
-  }
+  const tolerance = nonNegativeNumber('tolerance', values.tolerance);
   if (tolerance !== undefined && values['no-verify'])
     throw new UsageError('--tolerance applies to the parity check, which --no-verify skips');
   return { options, verify: !values['no-verify'], json: values.json ?? false, tolerance };
@@ -142,13 +128,8 @@ export const command: Command = {
   summary: 'export a PyTorch checkpoint to ONNX, then validate it and prove parity with PyTorch',
   usage,
   async run(args) {
-    let parsed: ConvertArgs;
-    try {
-      parsed = parse(args);
-    } catch (err) {
-      process.stderr.write(`mtailor convert: ${(err as Error).message}\n\n${usage}\n`);
-      return 2;
-    }
+    const parsed = parseOrReportUsage('convert', usage, () => parse(args));
+    if (parsed === undefined) return EXIT_USAGE;
     const log = (line: string): void => {
       if (!parsed.json) process.stderr.write(`${line}\n`);
     };

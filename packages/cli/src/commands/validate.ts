@@ -12,6 +12,7 @@ import {
   type ValidationReport,
   validateModel,
 } from '@mtailor/converter-bridge';
+import { EXIT_USAGE, nonNegativeNumber, parseOrReportUsage, positiveInt, UsageError } from '../args.js';
 import type { Command } from '../main.js';
 
 const usage = `Usage: mtailor validate <model.onnx> [options]
@@ -34,16 +35,6 @@ Options:
                           when the static checks pass)
 
 Exit codes: 0 valid, 1 invalid (or parity failed), 2 unreadable model or usage error.`;
-
-class UsageError extends Error {}
-
-function positiveInt(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1)
-    throw new UsageError(`--${name} expects a positive integer, got '${text}'`);
-  return n;
-}
 
 function parseShape(text: string | undefined): (number | null)[] | undefined {
   if (text === undefined) return undefined;
@@ -84,12 +75,7 @@ function parse(args: string[]): ValidateArgs {
     throw new UsageError(
       `expected exactly one model file, got ${positionals.length ? positionals.join(' ') : 'none'}`,
     );
-  let tolerance: number | undefined;
-  if (values.tolerance !== undefined) {
-    tolerance = Number(values.tolerance);
-    if (values.tolerance.trim() === '' || !Number.isFinite(tolerance) || tolerance < 0)
-      throw new UsageError(`--tolerance expects a non-negative number, got '${values.tolerance}'`);
-  }
+  const tolerance = nonNegativeNumber('tolerance', values.tolerance);
   if (tolerance !== undefined && values.parity === undefined)
     throw new UsageError('--tolerance applies to the parity check: give --parity <file> too');
   const expectations: ModelExpectations = { load: !values['no-load'] };
@@ -117,13 +103,8 @@ export const command: Command = {
   summary: 'check an ONNX classifier (IR/opset, input/output, graph, ops) and PyTorch parity',
   usage,
   async run(args) {
-    let parsed: ValidateArgs;
-    try {
-      parsed = parse(args);
-    } catch (err) {
-      process.stderr.write(`mtailor validate: ${(err as Error).message}\n\n${usage}\n`);
-      return 2;
-    }
+    const parsed = parseOrReportUsage('validate', usage, () => parse(args));
+    if (parsed === undefined) return EXIT_USAGE;
     let report: ValidationReport;
     let parity: ParityResult | undefined;
     let parityError: ConverterError | undefined;
