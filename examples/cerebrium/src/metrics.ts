@@ -68,31 +68,29 @@ export class ServerMetrics {
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1],
       registers,
     });
-    const self = this;
-    this.queueDepth = new Gauge({
-      name: `${p}queue_depth`,
-      help: 'Preprocessed images waiting for a batch',
-      registers,
-      collect() {
-        this.set(self.sources.queueDepth?.() ?? 0);
-      },
-    });
-    this.inFlight = new Gauge({
-      name: `${p}in_flight_requests`,
-      help: 'Inference requests admitted and not finished (decoding, queued or running)',
-      registers,
-      collect() {
-        this.set(self.sources.inFlight?.() ?? 0);
-      },
-    });
-    this.intakeWaiting = new Gauge({
-      name: `${p}intake_waiting_requests`,
-      help: 'Inference requests waiting for a slot, bodies not read yet (MTAILOR_MAX_ACTIVE are read at once)',
-      registers,
-      collect() {
-        this.set(self.sources.intakeWaiting?.() ?? 0);
-      },
-    });
+    // Gauges read at scrape time from wherever the value lives (attached later: the engine loads in the background).
+    const live = (name: string, help: string, source: keyof MetricsSources): Gauge => {
+      const read = () => this.sources[source]?.() ?? 0;
+      return new Gauge({
+        name: `${p}${name}`,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    };
+    this.queueDepth = live('queue_depth', 'Preprocessed images waiting for a batch', 'queueDepth');
+    this.inFlight = live(
+      'in_flight_requests',
+      'Inference requests admitted and not finished (decoding, queued or running)',
+      'inFlight',
+    );
+    this.intakeWaiting = live(
+      'intake_waiting_requests',
+      'Inference requests waiting for a slot, bodies not read yet (MTAILOR_MAX_ACTIVE are read at once)',
+      'intakeWaiting',
+    );
     this.modelLoadSeconds = new Gauge({
       name: `${p}model_load_seconds`,
       help: 'Time to load the model and warm it up',
