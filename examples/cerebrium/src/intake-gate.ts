@@ -19,7 +19,6 @@ import { HttpError } from './http-errors.js';
 
 interface Waiter {
   admit: () => void;
-  refuse: (err: Error) => void;
 }
 
 /**
@@ -142,7 +141,6 @@ export class IntakeGate {
           signal?.removeEventListener('abort', onAbort);
           resolve();
         },
-        refuse: reject,
       };
       this.waiters.push(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -154,11 +152,6 @@ export class IntakeGate {
     const next = this.waiters.shift();
     if (next) next.admit();
     else this.activeCount -= 1;
-  }
-
-  /** Refuses every waiter with `err` (shutdown). Active requests finish normally. */
-  refuseWaiting(err: Error): void {
-    for (const w of this.waiters.splice(0)) w.refuse(err);
   }
 }
 

@@ -207,3 +207,50 @@ describe('the gate on the real server', () => {
     }
   });
 });
+
+describe('closing the server with requests waiting at the gate', () => {
+  it('finishes the request holding the slot and every waiting one, then closes', async () => {
+    const server = await startServer({ maxActive: 1, maxQueue: 10 });
+    const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+    try {
+      const body = Buffer.from(
+        JSON.stringify({ image_base64: images.mudTurtle.toString('base64'), top_k: 1 }),
+      );
+      socket.write(
+        `POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+          `authorization: Bearer ${TOKEN}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`,
+      );
+      socket.write(body.subarray(0, 1000));
+      const holderReply = new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (d) => {
+          text += d.toString();
+        });
+        socket.on('close', () => resolve(text));
+      });
+      const snapshot = async () => json(await fetch(`${server.url}/health`));
+      for (let i = 0; (await snapshot()).intake.active !== 1; i++) {
+        if (i > 500) throw new Error('the half-sent request never took the slot');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const waiting = [1, 2].map((n) =>
+        postJson(`${server.url}/predict`, body.toString(), { 'x-request-id': `w${n}` }),
+      );
+      for (let i = 0; (await snapshot()).intake.waiting !== 2; i++) {
+        if (i > 500) throw new Error('the two requests never queued');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      // Close (what SIGTERM does) while one request reads its body and two wait for a slot.
+      const closed = server.close();
+      socket.write(body.subarray(1000));
+      expect(await holderReply).toMatch(/^HTTP\/1\.1 200[\s\S]*"class_id":35/);
+      for (const reply of await Promise.all(waiting)) {
+        expect(reply.status).toBe(200);
+        expect(reply.body.prediction.class_id).toBe(35);
+      }
+      await closed;
+    } finally {
+      socket.destroy();
+    }
+  });
+});
