@@ -222,6 +222,11 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     shutdownTimeoutMs: r.int('MTAILOR_SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS),
   };
+  if (config.maxActive > config.maxQueue) {
+    r.problems.push(
+      `MTAILOR_MAX_ACTIVE: expected at most MTAILOR_MAX_QUEUE (${config.maxQueue}) but received ${config.maxActive}`,
+    );
+  }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }

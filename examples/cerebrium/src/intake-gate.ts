@@ -94,8 +94,22 @@ export class IntakeGate {
    * @param options.maxQueue - requests active plus waiting; one more is refused with 503 `OVERLOADED`.
    */
   constructor(options: { maxActive: number; maxQueue: number }) {
-    this.maxActive = options.maxActive;
-    this.maxQueue = Math.max(options.maxQueue, options.maxActive);
+    const { maxActive, maxQueue } = options;
+    for (const [name, value] of [
+      ['maxActive', maxActive],
+      ['maxQueue', maxQueue],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value < 1) {
+        throw new RangeError(
+          `Expected positive integer for ${name} but received ${value} of type ${typeof value}`,
+        );
+      }
+    }
+    if (maxActive > maxQueue) {
+      throw new RangeError(`Expected maxActive of at most maxQueue (${maxQueue}) but received ${maxActive}`);
+    }
+    this.maxActive = maxActive;
+    this.maxQueue = maxQueue;
   }
 
   /** Requests holding a slot (body being read, or being worked on). */

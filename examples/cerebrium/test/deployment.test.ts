@@ -227,6 +227,8 @@ describe('configuration errors', () => {
         MTAILOR_MAX_BATCH_SIZE: '0',
         MTAILOR_ENGINE: 'turbo',
         MTAILOR_URL_ALLOWLIST: '10.0.0.0/99',
+        MTAILOR_MAX_ACTIVE: '64',
+        MTAILOR_MAX_QUEUE: '32',
       },
       encoding: 'utf8',
       timeout: 30_000,
@@ -238,6 +240,7 @@ describe('configuration errors', () => {
       'MTAILOR_MAX_BATCH_SIZE',
       'MTAILOR_ENGINE',
       'MTAILOR_URL_ALLOWLIST',
+      'MTAILOR_MAX_ACTIVE: expected at most MTAILOR_MAX_QUEUE (32) but received 64',
     ]) {
       expect(result.stderr).toContain(name);
     }

@@ -48,6 +48,14 @@ describe('IntakeGate', () => {
     expect(gate.waiting).toBe(0);
   });
 
+  it('checks its limits', () => {
+    expect(() => new IntakeGate({ maxActive: 0, maxQueue: 10 })).toThrow(
+      'Expected positive integer for maxActive but received 0 of type number',
+    );
+    expect(() => new IntakeGate({ maxActive: 2, maxQueue: 1.5 })).toThrow(/positive integer for maxQueue/);
+    expect(() => new IntakeGate({ maxActive: 20, maxQueue: 10 })).toThrow(/at most maxQueue \(10\)/);
+  });
+
   it('refuses with 503 OVERLOADED once maxQueue requests are active or waiting', async () => {
     const gate = new IntakeGate({ maxActive: 1, maxQueue: 3 });
     const first = await gate.enter();
