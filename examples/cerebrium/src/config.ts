@@ -47,6 +47,16 @@ export interface ServerConfig {
   maxActive: number;
   /** Inference requests active or waiting; more get 503 `OVERLOADED` (`MTAILOR_MAX_QUEUE`, default 512). */
   maxQueue: number;
+  /**
+   * A request whose body is still arriving this long after it got its intake slot gives the slot back and takes
+   * one again once the body is in (`MTAILOR_SLOW_BODY_MS`, default 1000; 0 = never).
+   */
+  slowBodyMs: number;
+  /**
+   * Longest time to receive a whole request, headers and body, before 408 (`MTAILOR_REQUEST_TIMEOUT_MS`, default
+   * 60000; 0 = none). Applies to the standalone server (`buildServer`); an app that mounts the plugin sets its own.
+   */
+  requestTimeoutMs: number;
   /** Largest request body in bytes (`MTAILOR_MAX_BODY_BYTES`, default 16 MiB; base64 is 4/3 of the image). */
   maxBodyBytes: number;
   /** Largest encoded image in bytes, however it arrives (`MTAILOR_MAX_IMAGE_BYTES`, default 10 MiB). */
@@ -207,6 +217,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     maxDelayMs: r.int('MTAILOR_MAX_DELAY_MS', 2, 0, 1000),
     maxActive: r.int('MTAILOR_MAX_ACTIVE', 16, 1, 10_000),
     maxQueue: r.int('MTAILOR_MAX_QUEUE', 512, 1, 100_000),
+    slowBodyMs: r.int('MTAILOR_SLOW_BODY_MS', 1000, 0, 600_000),
+    requestTimeoutMs: r.int('MTAILOR_REQUEST_TIMEOUT_MS', 60_000, 0, 3_600_000),
     maxBodyBytes: r.int('MTAILOR_MAX_BODY_BYTES', 16 * MIB, 1024, 1024 * MIB),
     maxImageBytes: r.int('MTAILOR_MAX_IMAGE_BYTES', 10 * MIB, 1024, 1024 * MIB),
     maxPixels: r.int('MTAILOR_MAX_PIXELS', 40_000_000, 1, 1_000_000_000),

@@ -3,6 +3,7 @@
  * `@mtailor/core`'s error codes and Fastify's own errors onto HTTP statuses.
  * @module
  */
+import type { Duplex } from 'node:stream';
 
 /** Stable codes of errors the server itself raises (core's codes pass through unchanged). */
 export type ServerErrorCode =
@@ -24,6 +25,8 @@ export type ServerErrorCode =
   | 'NOT_READY'
   | 'OVERLOADED'
   | 'CLIENT_CLOSED'
+  | 'REQUEST_TIMEOUT'
+  | 'HEADERS_TOO_LARGE'
   | 'SHUTTING_DOWN'
   | 'INFERENCE_TIMEOUT'
   | 'INTERNAL';
@@ -133,3 +136,27 @@ export const errorBodySchema = {
     },
   },
 } as const;
+
+/**
+ * Answers what Node rejects before Fastify sees a request — malformed HTTP (400 `BAD_REQUEST`), headers over
+ * Node's size limit (431 `HEADERS_TOO_LARGE`), a request not received within the request timeout (408
+ * `REQUEST_TIMEOUT`) — in the one error shape, then closes the connection (as Node and Fastify do). Use as
+ * Fastify's `clientErrorHandler`.
+ */
+export function clientErrorReply(err: NodeJS.ErrnoException, socket: Duplex): void {
+  // A reset or already closed connection: nobody to answer.
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, reason, code, message] =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'the request was not received in time']
+      : err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'the request headers are too large']
+        : [400, 'Bad Request', 'BAD_REQUEST', 'malformed HTTP request'];
+  const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}

@@ -16,7 +16,13 @@ export { ConfigError, DEFAULT_MODEL_PATH, loadConfig, resolveConfig } from './co
 export type { RouteContext, UrlFetchHooks } from './context.js';
 export { EngineSlot } from './context.js';
 export { availableCpus, cgroupCpuQuota } from './cpu.js';
-export { type ErrorBody, HttpError, type ServerErrorCode, toErrorReply } from './http-errors.js';
+export {
+  clientErrorReply,
+  type ErrorBody,
+  HttpError,
+  type ServerErrorCode,
+  toErrorReply,
+} from './http-errors.js';
 export { decodeBase64Image } from './image-input.js';
 export { type BatchedResult, MicroBatcher, type MicroBatcherOptions } from './inference/batcher.js';
 export {

@@ -11,6 +11,10 @@
  *
  * Node stops reading a socket once its request's buffered body passes the stream's high-water mark, so a request
  * that waits here holds at most one socket read (≤ 64 KB) in user space.
+ *
+ * A slot is for work, not for waiting on a network: a request whose body is still arriving `slowBodyMs` after it
+ * got its slot gives the slot back (a slow or malicious sender cannot starve everyone else), and so does an
+ * `image_url` request while it downloads; both take a slot again ({@link IntakePass.reclaim}) before decoding.
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -21,12 +25,25 @@ interface Waiter {
   admit: () => void;
 }
 
+/** The error of a request whose client hung up before it was served (nobody will read it). */
+function clientClosed(): HttpError {
+  return new HttpError(
+    499,
+    'CLIENT_CLOSED',
+    'the client closed the connection before its request was served',
+  );
+}
+
 /**
- * One request's hold on a slot of an {@link IntakeGate}. Release is idempotent, so every exit path may call it.
+ * One request's hold on a slot of an {@link IntakeGate}, from admission until {@link IntakePass.end}. It may give
+ * the slot back while it waits on the network and take one again before working; release is idempotent, so
+ * every exit path may call it.
  */
 export class IntakePass {
   private held = true;
+  private ended = false;
   private waited: number;
+  private readonly hungUp = new AbortController();
 
   /** @internal Created by {@link IntakeGate.enter}. */
   constructor(
@@ -54,17 +71,29 @@ export class IntakePass {
   }
 
   /**
-   * Runs I/O-bound `task` (an `image_url` download) without holding a slot — a slow remote server must not keep
-   * uploads that are already here from being worked on — then waits for a slot again.
+   * Takes a slot again after {@link release} (no-op when holding one), waiting behind the requests already queued.
+   * Rejects with 499 `CLIENT_CLOSED` once the request has ended.
    */
-  async outside<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    this.release();
-    const result = await task();
+  async reclaim(): Promise<void> {
+    if (this.held) return;
+    if (this.ended) throw clientClosed();
     const t0 = performance.now();
-    await this.gate.wait(signal);
+    await this.gate.wait(this.hungUp.signal);
     this.waited += performance.now() - t0;
+    if (this.ended) {
+      // Ended between being admitted and resuming here: hand the slot straight on.
+      this.gate.leave();
+      throw clientClosed();
+    }
     this.held = true;
-    return result;
+  }
+
+  /** The request is over (replied, or the client left): releases the slot and cancels a pending reclaim. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.release();
+    this.hungUp.abort(clientClosed());
   }
 }
 
@@ -176,16 +205,17 @@ export function intakePassOf(request: FastifyRequest): IntakePass | undefined {
   return passes.get(request);
 }
 
-/** The error a request that waited at the gate gets when its client hangs up (nobody will read it). */
-function clientClosed(): HttpError {
-  return new HttpError(499, 'CLIENT_CLOSED', 'the client closed the connection before its request was read');
-}
-
 /**
- * A route's `preParsing` hook that holds the request at the gate before its body is read, and releases the slot
- * when the reply is sent or the connection closes, whichever comes first.
+ * A route's `preParsing` hook that holds the request at the gate before its body is read, gives the slot back if
+ * the body is still arriving `slowBodyMs` later (0: never), and ends the pass when the reply is sent or the
+ * connection closes, whichever comes first. The route takes the slot back with {@link IntakePass.reclaim} before
+ * its CPU work.
  */
-export function intakeHook(gate: IntakeGate, bodyLimit: number): preParsingAsyncHookHandler {
+export function intakeHook(
+  gate: IntakeGate,
+  bodyLimit: number,
+  slowBodyMs: number,
+): preParsingAsyncHookHandler {
   return async (request, reply, payload) => {
     // A body declared larger than the limit is refused by the parser without reading it: no need to queue.
     const declared = Number(request.headers['content-length']);
@@ -193,15 +223,26 @@ export function intakeHook(gate: IntakeGate, bodyLimit: number): preParsingAsync
     let pass: IntakePass | undefined;
     let closed = false;
     const hungUp = new AbortController();
-    // Registered before waiting, so a close at any moment either cancels the wait or releases the slot.
+    // Registered before waiting, so a close at any moment either cancels the wait or ends the pass.
     reply.raw.once('close', () => {
       closed = true;
-      if (pass) pass.release();
+      if (pass) pass.end();
       else hungUp.abort(clientClosed());
     });
     pass = await gate.enter(hungUp.signal);
-    if (closed) pass.release();
-    else passes.set(request, pass);
+    if (closed) {
+      pass.end();
+      return payload;
+    }
+    passes.set(request, pass);
+    if (slowBodyMs > 0 && !payload.readableEnded) {
+      const admitted = pass;
+      const slow = setTimeout(() => admitted.release(), slowBodyMs);
+      const done = () => clearTimeout(slow);
+      // 'end' listeners do not start the stream flowing: the body parser still reads it as usual.
+      payload.once('end', done);
+      reply.raw.once('close', done);
+    }
     return payload;
   };
 }

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ServerConfig } from './config.js';
 import { EngineSlot, type UrlFetchHooks } from './context.js';
-import { HttpError, toErrorReply } from './http-errors.js';
+import { clientErrorReply, HttpError, toErrorReply } from './http-errors.js';
 import { InferenceEngine as Engine, type InferenceEngine } from './inference/engine.js';
 import { ServerMetrics } from './metrics.js';
 import { engineOptionsFrom, mtailorPlugin } from './plugin.js';
@@ -48,6 +48,11 @@ export async function buildServer(
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.maxBodyBytes,
+    // Whole request (headers + body) within this time, else 408: a sender trickling bytes cannot hold a
+    // connection forever (Fastify's default is no limit).
+    requestTimeout: config.requestTimeoutMs,
+    // What Node refuses before routing (bad HTTP, huge headers, timeouts) gets the same JSON error shape too.
+    clientErrorHandler: clientErrorReply,
     // Our own id from X-Request-Id (when it is a sane token) so logs and replies share the caller's id.
     requestIdHeader: false,
     genReqId: (req) => {

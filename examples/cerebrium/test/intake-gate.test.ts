@@ -87,21 +87,39 @@ describe('IntakeGate', () => {
     expect(gate.active).toBe(0);
   });
 
-  it('outside() lends the slot out during I/O and waits for one again', async () => {
+  it('release() lends the slot to the queue; reclaim() waits behind it and adds to waitedMs', async () => {
     const gate = new IntakeGate({ maxActive: 1, maxQueue: 10 });
     const downloader = await gate.enter();
-    let other: Awaited<ReturnType<IntakeGate['enter']>> | undefined;
-    const result = await downloader.outside(async () => {
-      // While "downloading", another request gets the only slot.
-      other = await gate.enter();
-      expect(downloader.holding).toBe(false);
-      setTimeout(() => other?.release(), 20);
-      return 'bytes';
-    });
-    expect(result).toBe('bytes');
+    downloader.release();
+    expect(downloader.holding).toBe(false);
+    // While it "downloads", another request gets the only slot; then the downloader wants one back.
+    const other = await gate.enter();
+    const back = downloader.reclaim();
+    await settle();
+    expect(downloader.holding).toBe(false);
+    expect(gate.waiting).toBe(1);
+    setTimeout(() => other.release(), 20);
+    await back;
     expect(downloader.holding).toBe(true);
     expect(downloader.waitedMs).toBeGreaterThan(5);
-    downloader.release();
+    await downloader.reclaim(); // holding: no-op
+    downloader.end();
+    expect(gate.active).toBe(0);
+  });
+
+  it('end() releases, cancels a pending reclaim, and refuses later ones with CLIENT_CLOSED', async () => {
+    const gate = new IntakeGate({ maxActive: 1, maxQueue: 10 });
+    const pass = await gate.enter();
+    pass.release();
+    const holder = await gate.enter();
+    const pending = pass.reclaim();
+    await settle();
+    pass.end();
+    await expect(pending).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
+    await expect(pass.reclaim()).rejects.toMatchObject({ code: 'CLIENT_CLOSED' });
+    expect(gate.waiting).toBe(0);
+    holder.end();
+    holder.end(); // idempotent
     expect(gate.active).toBe(0);
   });
 });
@@ -111,7 +129,8 @@ describe('the gate on the real server', () => {
   // Raw sockets this suite opened: destroyed before closing the server, so a failed test cannot hold it open.
   const sockets: net.Socket[] = [];
   beforeAll(async () => {
-    server = await startServer({ maxActive: 1, maxQueue: 3 });
+    // The half-sent requests below hold their slot however slow the test machine is.
+    server = await startServer({ maxActive: 1, maxQueue: 3, slowBodyMs: 60_000 });
   });
   afterAll(async () => {
     for (const s of sockets) s.destroy();
@@ -195,6 +214,41 @@ describe('the gate on the real server', () => {
     expect(after.body.prediction.class_id).toBe(0);
   });
 
+  it('a body still arriving after slowBodyMs gives its slot back; it takes one again once complete', async () => {
+    const slowServer = await startServer({ maxActive: 1, maxQueue: 10, slowBodyMs: 200 });
+    const socket = net.connect(Number(new URL(slowServer.url).port), '127.0.0.1');
+    sockets.push(socket);
+    try {
+      const bytes = Buffer.from(body);
+      socket.write(
+        `POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+          `authorization: Bearer ${TOKEN}\r\ncontent-length: ${bytes.length}\r\nconnection: close\r\n\r\n`,
+      );
+      socket.write(bytes.subarray(0, 1000));
+      const trickled = new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (d) => {
+          text += d.toString();
+        });
+        socket.on('close', () => resolve(text));
+      });
+      const slowHealth = async () => json(await fetch(`${slowServer.url}/health`));
+      // It took the only slot, then gave it back 200 ms later while its body was still incomplete …
+      await until(async () => (await slowHealth()).intake.active === 1);
+      await until(async () => (await slowHealth()).intake.active === 0);
+      // … so a complete request is served meanwhile instead of waiting behind it.
+      const meanwhile = await postJson(`${slowServer.url}/predict`, body, { 'x-request-id': 'meanwhile' });
+      expect(meanwhile.status).toBe(200);
+      expect(meanwhile.body.prediction.class_id).toBe(0);
+      socket.write(bytes.subarray(1000));
+      expect(await trickled).toMatch(/^HTTP\/1\.1 200[\s\S]*"class_id":0/);
+      expect((await slowHealth()).intake).toMatchObject({ active: 0, waiting: 0 });
+    } finally {
+      socket.destroy();
+      await slowServer.close();
+    }
+  });
+
   it('/health answers while every libuv thread-pool thread is blocked (it never waits on the pool)', async () => {
     // Opening a FIFO for reading blocks a pool thread until a writer comes: block all of them.
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mtailor-fifo-'));
@@ -218,7 +272,7 @@ describe('the gate on the real server', () => {
 
 describe('closing the server with requests waiting at the gate', () => {
   it('finishes the request holding the slot and every waiting one, then closes', async () => {
-    const server = await startServer({ maxActive: 1, maxQueue: 10 });
+    const server = await startServer({ maxActive: 1, maxQueue: 10, slowBodyMs: 60_000 });
     const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
     try {
       const body = Buffer.from(

@@ -2,6 +2,7 @@
  * The server end to end on 127.0.0.1 with the real shared int8 model: every route, every input form, auth,
  * and the error replies.
  */
+import net from 'node:net';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -290,6 +291,30 @@ describe('health, readiness, metrics', () => {
     expect(text).toMatch(/mtailor_batch_size_count \d+/);
     expect(text).toMatch(/mtailor_queue_depth 0/);
     expect(text).toMatch(/mtailor_model_load_seconds \d/);
+  });
+
+  it('what Node refuses before routing gets the JSON error shape too: bad HTTP 400, huge headers 431', async () => {
+    const raw = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+        let text = '';
+        socket.on('data', (d) => {
+          text += d.toString();
+        });
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+        socket.write(request);
+      });
+    const bodyOf = (reply: string) => JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4));
+    const garbage = await raw('NOT AN HTTP REQUEST\r\n\r\n');
+    expect(garbage).toMatch(/^HTTP\/1\.1 400 /);
+    expect(bodyOf(garbage)).toEqual({ error: { code: 'BAD_REQUEST', message: 'malformed HTTP request' } });
+    const huge = await raw(`GET /health HTTP/1.1\r\nhost: a\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(huge).toMatch(/^HTTP\/1\.1 431 /);
+    expect(bodyOf(huge).error.code).toBe('HEADERS_TOO_LARGE');
+    // The whole-request timeout (408 REQUEST_TIMEOUT through the same handler) is set on the server.
+    expect(server.app.server.requestTimeout).toBe(server.config.requestTimeoutMs);
+    expect(server.config.requestTimeoutMs).toBe(60_000);
   });
 
   it('unknown routes are a JSON 404', async () => {

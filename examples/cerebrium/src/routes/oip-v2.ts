@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
 import type { ImageBytesInput, InferenceEngine } from '../inference/engine.js';
-import { intakeHook } from '../intake-gate.js';
+import { intakeHook, intakePassOf } from '../intake-gate.js';
 import { largeJsonString } from '../json-body.js';
 import { SERVER_VERSION } from '../versions.js';
 
@@ -221,7 +221,7 @@ export function registerOipRoutes(app: FastifyInstance, ctx: RouteContext): void
       `${prefix}/infer`,
       {
         bodyLimit: ctx.config.maxBodyBytes,
-        preParsing: intakeHook(ctx.intake, ctx.config.maxBodyBytes),
+        preParsing: intakeHook(ctx.intake, ctx.config.maxBodyBytes, ctx.config.slowBodyMs),
         schema: { body: inferBodySchema, response: errorReplies },
       },
       async (request, reply) => {
@@ -258,6 +258,8 @@ export function registerOipRoutes(app: FastifyInstance, ctx: RouteContext): void
             classification = k;
           }
         }
+        // A slot for the CPU work (given back if the body was slow to arrive).
+        await intakePassOf(request)?.reclaim();
         const logits = await engine.admit(async () => {
           let tensors: Float32Array[];
           if (input.datatype === 'FP32') {

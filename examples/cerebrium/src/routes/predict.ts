@@ -214,30 +214,26 @@ async function readImage(
   }
   if (json.image_url !== undefined) {
     const url = json.image_url;
-    let fetchMs = 0;
     const aborted = new AbortController();
     // The client hung up before we answered: stop downloading for it.
     reply.raw.once('close', () => {
       if (!reply.raw.writableFinished) aborted.abort();
     });
-    const download = async () => {
-      const t0 = performance.now();
-      const fetched = await fetchImage(url, {
-        policy: ctx.policy,
-        maxBytes: ctx.config.maxImageBytes,
-        connectTimeoutMs: ctx.config.urlConnectTimeoutMs,
-        totalTimeoutMs: ctx.config.urlTimeoutMs,
-        maxRedirects: ctx.config.urlMaxRedirects,
-        resolve: ctx.urlFetch.resolve,
-        onConnect: ctx.urlFetch.onConnect,
-        signal: aborted.signal,
-      });
-      fetchMs = performance.now() - t0;
-      return fetched;
-    };
-    // The download waits on the network, not on us: it gives its intake slot to uploads already here meanwhile.
-    const pass = intakePassOf(request);
-    const fetched = pass ? await pass.outside(download, aborted.signal) : await download();
+    // The download waits on the network, not on us: its intake slot goes to uploads already here meanwhile (the
+    // handler takes one again before decoding).
+    intakePassOf(request)?.release();
+    const t0 = performance.now();
+    const fetched = await fetchImage(url, {
+      policy: ctx.policy,
+      maxBytes: ctx.config.maxImageBytes,
+      connectTimeoutMs: ctx.config.urlConnectTimeoutMs,
+      totalTimeoutMs: ctx.config.urlTimeoutMs,
+      maxRedirects: ctx.config.urlMaxRedirects,
+      resolve: ctx.urlFetch.resolve,
+      onConnect: ctx.urlFetch.onConnect,
+      signal: aborted.signal,
+    });
+    const fetchMs = performance.now() - t0;
     return { bytes: fetched.bytes, fetchMs, topK, testMode: false };
   }
   return { bytes: new Uint8Array(), fetchMs: 0, topK, testMode: true };
@@ -249,7 +245,7 @@ export function registerPredictRoute(app: FastifyInstance, ctx: RouteContext): v
     '/predict',
     {
       bodyLimit: ctx.config.maxBodyBytes,
-      preParsing: intakeHook(ctx.intake, ctx.config.maxBodyBytes),
+      preParsing: intakeHook(ctx.intake, ctx.config.maxBodyBytes, ctx.config.slowBodyMs),
       schema: {
         querystring: querySchema,
         body: { content: { 'application/json': { schema: jsonBodySchema } } },
@@ -266,6 +262,8 @@ export function registerPredictRoute(app: FastifyInstance, ctx: RouteContext): v
       const source = await readImage(ctx, request, reply);
       const k = parseTopK(source.topK, 'top_k') ?? 5;
       const bytes = source.testMode ? engine.testImageBytes : source.bytes;
+      // A slot for the CPU work (given back while a slow body arrived or an image_url downloaded).
+      await intakePassOf(request)?.reclaim();
       const result = await engine.admit(() => engine.classify(bytes, k));
       const top = result.predictions[0];
       if (!top) throw new HttpError(500, 'INTERNAL', 'the model returned no classes');
