@@ -11,10 +11,51 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { HttpError, IntakeGate } from '@mtailor/example-cerebrium';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { images, json, postJson, startServer, type TestServer, TOKEN } from './helpers.js';
 
 const settle = () => new Promise((r) => setImmediate(r));
+
+// Raw sockets the tests opened: destroyed before their servers close, so a failed test cannot hold one open.
+const sockets: net.Socket[] = [];
+afterEach(() => {
+  for (const s of sockets.splice(0)) s.destroy();
+});
+
+/**
+ * Sends the headers and the first 1000 bytes of a `/predict` JSON body over a raw socket, so the request holds an
+ * intake slot while "its body is still arriving"; `finish()` sends the rest, `reply` is the raw HTTP answer.
+ */
+function halfSentRequest(
+  serverUrl: string,
+  body: string,
+): { socket: net.Socket; finish: () => void; reply: Promise<string> } {
+  const socket = net.connect(Number(new URL(serverUrl).port), '127.0.0.1');
+  sockets.push(socket);
+  const bytes = Buffer.from(body);
+  socket.write(
+    `POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+      `authorization: Bearer ${TOKEN}\r\ncontent-length: ${bytes.length}\r\nconnection: close\r\n\r\n`,
+  );
+  socket.write(bytes.subarray(0, 1000));
+  const reply = new Promise<string>((resolve) => {
+    let text = '';
+    socket.on('data', (d) => {
+      text += d.toString();
+    });
+    socket.on('close', () => resolve(text));
+  });
+  return { socket, finish: () => socket.write(bytes.subarray(1000)), reply };
+}
+
+/** Polls `check` every 10 ms until it holds; fails after 5 s. */
+async function until(check: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('condition not reached within 5 s');
+}
 
 describe('IntakeGate', () => {
   it('admits maxActive at once and the rest in arrival order', async () => {
@@ -126,51 +167,19 @@ describe('IntakeGate', () => {
 
 describe('the gate on the real server', () => {
   let server: TestServer;
-  // Raw sockets this suite opened: destroyed before closing the server, so a failed test cannot hold it open.
-  const sockets: net.Socket[] = [];
   beforeAll(async () => {
     // The half-sent requests below hold their slot however slow the test machine is.
     server = await startServer({ maxActive: 1, maxQueue: 3, slowBodyMs: 60_000 });
   });
   afterAll(async () => {
-    for (const s of sockets) s.destroy();
     await server?.close();
   });
 
   const body = JSON.stringify({ image_base64: images.tench.toString('base64'), top_k: 1 });
   const health = async () => json(await fetch(`${server.url}/health`));
 
-  /** Sends the headers and half the body of a /predict request, so it holds the server's only intake slot. */
-  function halfSentRequest(): { socket: net.Socket; finish: () => void; reply: Promise<string> } {
-    const { port } = new URL(server.url);
-    const socket = net.connect(Number(port), '127.0.0.1');
-    sockets.push(socket);
-    const bytes = Buffer.from(body);
-    socket.write(
-      `POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
-        `authorization: Bearer ${TOKEN}\r\ncontent-length: ${bytes.length}\r\nconnection: close\r\n\r\n`,
-    );
-    socket.write(bytes.subarray(0, 1000));
-    const reply = new Promise<string>((resolve) => {
-      let text = '';
-      socket.on('data', (d) => {
-        text += d.toString();
-      });
-      socket.on('close', () => resolve(text));
-    });
-    return { socket, finish: () => socket.write(bytes.subarray(1000)), reply };
-  }
-
-  async function until(check: () => Promise<boolean>): Promise<void> {
-    for (let i = 0; i < 500; i++) {
-      if (await check()) return;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    throw new Error('condition not reached within 5 s');
-  }
-
   it('queues requests past maxActive, refuses past maxQueue, and serves the queue in order', async () => {
-    const holder = halfSentRequest();
+    const holder = halfSentRequest(server.url, body);
     await until(async () => (await health()).intake.active === 1);
     // The holder is reading its body: the next two wait at the gate, the fourth request is one too many.
     const queued = [
@@ -200,9 +209,9 @@ describe('the gate on the real server', () => {
   });
 
   it('a waiting client that hangs up gives its place back', async () => {
-    const holder = halfSentRequest();
+    const holder = halfSentRequest(server.url, body);
     await until(async () => (await health()).intake.active === 1);
-    const quitter = halfSentRequest(); // waits at the gate (the holder has the slot)
+    const quitter = halfSentRequest(server.url, body); // waits at the gate (the holder has the slot)
     await until(async () => (await health()).intake.waiting === 1);
     quitter.socket.destroy();
     await until(async () => (await health()).intake.waiting === 0);
@@ -216,22 +225,8 @@ describe('the gate on the real server', () => {
 
   it('a body still arriving after slowBodyMs gives its slot back; it takes one again once complete', async () => {
     const slowServer = await startServer({ maxActive: 1, maxQueue: 10, slowBodyMs: 200 });
-    const socket = net.connect(Number(new URL(slowServer.url).port), '127.0.0.1');
-    sockets.push(socket);
     try {
-      const bytes = Buffer.from(body);
-      socket.write(
-        `POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
-          `authorization: Bearer ${TOKEN}\r\ncontent-length: ${bytes.length}\r\nconnection: close\r\n\r\n`,
-      );
-      socket.write(bytes.subarray(0, 1000));
-      const trickled = new Promise<string>((resolve) => {
-        let text = '';
-        socket.on('data', (d) => {
-          text += d.toString();
-        });
-        socket.on('close', () => resolve(text));
-      });
+      const trickled = halfSentRequest(slowServer.url, body);
       const slowHealth = async () => json(await fetch(`${slowServer.url}/health`));
       // It took the only slot, then gave it back 200 ms later while its body was still incomplete …
       await until(async () => (await slowHealth()).intake.active === 1);
@@ -240,11 +235,11 @@ describe('the gate on the real server', () => {
       const meanwhile = await postJson(`${slowServer.url}/predict`, body, { 'x-request-id': 'meanwhile' });
       expect(meanwhile.status).toBe(200);
       expect(meanwhile.body.prediction.class_id).toBe(0);
-      socket.write(bytes.subarray(1000));
-      expect(await trickled).toMatch(/^HTTP\/1\.1 200[\s\S]*"class_id":0/);
+      trickled.finish();
+      expect(await trickled.reply).toMatch(/^HTTP\/1\.1 200[\s\S]*"class_id":0/);
       expect((await slowHealth()).intake).toMatchObject({ active: 0, waiting: 0 });
     } finally {
-      socket.destroy();
+      for (const s of sockets.splice(0)) s.destroy();
       await slowServer.close();
     }
   });
@@ -273,46 +268,24 @@ describe('the gate on the real server', () => {
 describe('closing the server with requests waiting at the gate', () => {
   it('finishes the request holding the slot and every waiting one, then closes', async () => {
     const server = await startServer({ maxActive: 1, maxQueue: 10, slowBodyMs: 60_000 });
-    const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
     try {
-      const body = Buffer.from(
-        JSON.stringify({ image_base64: images.mudTurtle.toString('base64'), top_k: 1 }),
-      );
-      socket.write(
-        `POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
-          `authorization: Bearer ${TOKEN}\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n`,
-      );
-      socket.write(body.subarray(0, 1000));
-      const holderReply = new Promise<string>((resolve) => {
-        let text = '';
-        socket.on('data', (d) => {
-          text += d.toString();
-        });
-        socket.on('close', () => resolve(text));
-      });
+      const body = JSON.stringify({ image_base64: images.mudTurtle.toString('base64'), top_k: 1 });
+      const holder = halfSentRequest(server.url, body);
       const snapshot = async () => json(await fetch(`${server.url}/health`));
-      for (let i = 0; (await snapshot()).intake.active !== 1; i++) {
-        if (i > 500) throw new Error('the half-sent request never took the slot');
-        await new Promise((r) => setTimeout(r, 10));
-      }
-      const waiting = [1, 2].map((n) =>
-        postJson(`${server.url}/predict`, body.toString(), { 'x-request-id': `w${n}` }),
-      );
-      for (let i = 0; (await snapshot()).intake.waiting !== 2; i++) {
-        if (i > 500) throw new Error('the two requests never queued');
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await until(async () => (await snapshot()).intake.active === 1);
+      const waiting = [1, 2].map((n) => postJson(`${server.url}/predict`, body, { 'x-request-id': `w${n}` }));
+      await until(async () => (await snapshot()).intake.waiting === 2);
       // Close (what SIGTERM does) while one request reads its body and two wait for a slot.
       const closed = server.close();
-      socket.write(body.subarray(1000));
-      expect(await holderReply).toMatch(/^HTTP\/1\.1 200[\s\S]*"class_id":35/);
+      holder.finish();
+      expect(await holder.reply).toMatch(/^HTTP\/1\.1 200[\s\S]*"class_id":35/);
       for (const reply of await Promise.all(waiting)) {
         expect(reply.status).toBe(200);
         expect(reply.body.prediction.class_id).toBe(35);
       }
       await closed;
     } finally {
-      socket.destroy();
+      for (const s of sockets.splice(0)) s.destroy();
     }
   });
 });
