@@ -25,40 +25,10 @@ import {
   spawnServer,
   TOKEN,
 } from './helpers.js';
+import { parseDockerfile, type Stage } from './support/dockerfile.js';
 
 const exampleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const read = (f: string) => readFileSync(path.join(exampleDir, f), 'utf8');
-
-interface Stage {
-  name: string;
-  env: Record<string, string>;
-  instructions: Array<{ op: string; args: string }>;
-}
-
-/** Parses a Dockerfile into stages (line continuations joined, comments dropped). */
-function parseDockerfile(text: string): Stage[] {
-  const lines = text
-    .replace(/\\\r?\n/g, ' ')
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'));
-  const stages: Stage[] = [];
-  for (const line of lines) {
-    const [, op = '', args = ''] = /^(\w+)\s+(.*)$/.exec(line) ?? [];
-    const upper = op.toUpperCase();
-    if (upper === 'FROM') {
-      stages.push({ name: /\bAS\s+(\S+)/i.exec(args)?.[1] ?? '', env: {}, instructions: [] });
-    }
-    const stage = stages.at(-1);
-    if (!stage) continue;
-    stage.instructions.push({ op: upper, args });
-    if (upper === 'ENV') {
-      for (const m of args.matchAll(/(\w+)=("[^"]*"|\S+)/g))
-        stage.env[m[1] as string] = (m[2] as string).replace(/^"|"$/g, '');
-    }
-  }
-  return stages;
-}
 
 const stages = parseDockerfile(read('Dockerfile'));
 const runtime = stages.at(-1) as Stage;
