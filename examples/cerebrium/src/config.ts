@@ -49,14 +49,15 @@ export interface ServerConfig {
   maxQueue: number;
   /**
    * A request whose body is still arriving this long after it got its intake slot gives the slot back and takes
-   * one again once the body is in (`MTAILOR_SLOW_BODY_MS`, default 1000; 0 = never).
+   * one again once the body is in (`MTAILOR_SLOW_BODY_MS`, default 250; 0 = never).
    */
   slowBodyMs: number;
   /**
-   * Longest time to receive a whole request, headers and body, before 408 (`MTAILOR_REQUEST_TIMEOUT_MS`, default
-   * 60000; 0 = none). Applies to the standalone server (`buildServer`); an app that mounts the plugin sets its own.
+   * A request body not complete this long after its intake slot was granted is answered 408 `REQUEST_TIMEOUT` and
+   * its connection closed (`MTAILOR_BODY_TIMEOUT_MS`, default 30000; 0 = never). Node's own `requestTimeout` does
+   * not cover a body once the headers are in; headers are bounded by Node's `headersTimeout` (60 s).
    */
-  requestTimeoutMs: number;
+  bodyTimeoutMs: number;
   /** Largest request body in bytes (`MTAILOR_MAX_BODY_BYTES`, default 16 MiB; base64 is 4/3 of the image). */
   maxBodyBytes: number;
   /** Largest encoded image in bytes, however it arrives (`MTAILOR_MAX_IMAGE_BYTES`, default 10 MiB). */
@@ -217,8 +218,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     maxDelayMs: r.int('MTAILOR_MAX_DELAY_MS', 2, 0, 1000),
     maxActive: r.int('MTAILOR_MAX_ACTIVE', 16, 1, 10_000),
     maxQueue: r.int('MTAILOR_MAX_QUEUE', 512, 1, 100_000),
-    slowBodyMs: r.int('MTAILOR_SLOW_BODY_MS', 1000, 0, 600_000),
-    requestTimeoutMs: r.int('MTAILOR_REQUEST_TIMEOUT_MS', 60_000, 0, 3_600_000),
+    slowBodyMs: r.int('MTAILOR_SLOW_BODY_MS', 250, 0, 600_000),
+    bodyTimeoutMs: r.int('MTAILOR_BODY_TIMEOUT_MS', 30_000, 0, 3_600_000),
     maxBodyBytes: r.int('MTAILOR_MAX_BODY_BYTES', 16 * MIB, 1024, 1024 * MIB),
     maxImageBytes: r.int('MTAILOR_MAX_IMAGE_BYTES', 10 * MIB, 1024, 1024 * MIB),
     maxPixels: r.int('MTAILOR_MAX_PIXELS', 40_000_000, 1, 1_000_000_000),

@@ -3,6 +3,7 @@
  * `@mtailor/core`'s error codes and Fastify's own errors onto HTTP statuses.
  * @module
  */
+import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 /** Stable codes of errors the server itself raises (core's codes pass through unchanged). */
@@ -138,25 +139,33 @@ export const errorBodySchema = {
 } as const;
 
 /**
+ * A whole HTTP/1.1 error response (status line, headers, JSON body, `Connection: close`) as text, for the few
+ * places that must write to the socket themselves because no Fastify reply can be sent there.
+ */
+export function rawErrorResponse(err: HttpError): string {
+  const body = JSON.stringify({ error: { code: err.code, message: err.message } } satisfies ErrorBody);
+  const reason = STATUS_CODES[err.statusCode] ?? 'Error';
+  return (
+    `HTTP/1.1 ${err.statusCode} ${reason}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
+/**
  * Answers what Node rejects before Fastify sees a request — malformed HTTP (400 `BAD_REQUEST`), headers over
- * Node's size limit (431 `HEADERS_TOO_LARGE`), a request not received within the request timeout (408
+ * Node's size limit (431 `HEADERS_TOO_LARGE`), headers not received within Node's `headersTimeout` (408
  * `REQUEST_TIMEOUT`) — in the one error shape, then closes the connection (as Node and Fastify do). Use as
  * Fastify's `clientErrorHandler`.
  */
 export function clientErrorReply(err: NodeJS.ErrnoException, socket: Duplex): void {
   // A reset or already closed connection: nobody to answer.
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, reason, code, message] =
+  const reply =
     err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'the request was not received in time']
+      ? new HttpError(408, 'REQUEST_TIMEOUT', 'the request was not received in time')
       : err.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'the request headers are too large']
-        : [400, 'Bad Request', 'BAD_REQUEST', 'malformed HTTP request'];
-  const body = JSON.stringify({ error: { code, message } } satisfies ErrorBody);
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    );
-  }
+        ? new HttpError(431, 'HEADERS_TOO_LARGE', 'the request headers are too large')
+        : new HttpError(400, 'BAD_REQUEST', 'malformed HTTP request');
+  if (socket.writable) socket.write(rawErrorResponse(reply));
   socket.destroy(err);
 }

@@ -19,7 +19,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
-import { HttpError } from './http-errors.js';
+import { HttpError, rawErrorResponse } from './http-errors.js';
 
 interface Waiter {
   admit: () => void;
@@ -94,6 +94,7 @@ export class IntakePass {
     this.ended = true;
     this.release();
     this.hungUp.abort(clientClosed());
+    this.gate.finish();
   }
 }
 
@@ -103,24 +104,27 @@ export class IntakePass {
  * @example
  * ```ts
  * const gate = new IntakeGate({ maxActive: 16, maxQueue: 512 });
- * const pass = await gate.enter(); // waits while 16 requests are active; 503 OVERLOADED past 512
+ * const pass = await gate.enter(); // waits while 16 requests are active; 503 OVERLOADED past 512 in progress
  * try {
  *   // read the body, classify …
  * } finally {
- *   pass.release();
+ *   pass.end();
  * }
  * ```
  */
 export class IntakeGate {
   /** Requests holding a slot. */
   private activeCount = 0;
+  /** Requests entered and not ended: holding a slot, waiting for one, or lent out (body arriving, downloading). */
+  private inProgressCount = 0;
   private readonly waiters: Waiter[] = [];
   readonly maxActive: number;
   readonly maxQueue: number;
 
   /**
    * @param options.maxActive - requests read and worked on at once.
-   * @param options.maxQueue - requests active plus waiting; one more is refused with 503 `OVERLOADED`.
+   * @param options.maxQueue - requests in progress (holding a slot, waiting for one, or with their slot lent out
+   *   while their body arrives or their image downloads); one more is refused with 503 `OVERLOADED`.
    */
   constructor(options: { maxActive: number; maxQueue: number }) {
     const { maxActive, maxQueue } = options;
@@ -151,14 +155,34 @@ export class IntakeGate {
     return this.waiters.length;
   }
 
+  /** Requests entered and not ended (see `maxQueue`). */
+  get inProgress(): number {
+    return this.inProgressCount;
+  }
+
   /**
-   * Waits for a slot (in arrival order). Rejects with 503 `OVERLOADED` when `maxQueue` requests are already
-   * active or waiting, and with `signal`'s reason when it aborts first (the client hung up).
+   * Waits for a slot (in arrival order). Rejects with 503 `OVERLOADED` when `maxQueue` requests are already in
+   * progress, and with `signal`'s reason when it aborts first (the client hung up). End the pass when the request
+   * is over ({@link IntakePass.end}).
    */
   async enter(signal?: AbortSignal): Promise<IntakePass> {
+    if (this.inProgressCount >= this.maxQueue) {
+      throw new HttpError(503, 'OVERLOADED', `more than ${this.maxQueue} requests in progress; retry later`);
+    }
+    this.inProgressCount += 1;
     const t0 = performance.now();
-    await this.wait(signal);
+    try {
+      await this.wait(signal);
+    } catch (err) {
+      this.inProgressCount -= 1;
+      throw err;
+    }
     return new IntakePass(this, performance.now() - t0);
+  }
+
+  /** @internal A pass ended. */
+  finish(): void {
+    this.inProgressCount -= 1;
   }
 
   /** @internal Takes a slot, waiting if need be. */
@@ -167,11 +191,6 @@ export class IntakeGate {
     if (this.activeCount < this.maxActive && this.waiters.length === 0) {
       this.activeCount += 1;
       return Promise.resolve();
-    }
-    if (this.activeCount + this.waiters.length >= this.maxQueue) {
-      return Promise.reject(
-        new HttpError(503, 'OVERLOADED', `more than ${this.maxQueue} requests in flight; retry later`),
-      );
     }
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
@@ -206,15 +225,18 @@ export function intakePassOf(request: FastifyRequest): IntakePass | undefined {
 }
 
 /**
- * A route's `preParsing` hook that holds the request at the gate before its body is read, gives the slot back if
- * the body is still arriving `slowBodyMs` later (0: never), and ends the pass when the reply is sent or the
- * connection closes, whichever comes first. The route takes the slot back with {@link IntakePass.reclaim} before
- * its CPU work.
+ * A route's `preParsing` hook that holds the request at the gate before its body is read; gives the slot back if
+ * the body is still arriving `slowBodyMs` later; answers 408 `REQUEST_TIMEOUT` and closes the connection if it is
+ * not complete `bodyTimeoutMs` later (Node's own `requestTimeout` does not cover a body once the headers are in);
+ * and ends the pass when the reply is sent or the connection closes. The route takes the slot back with
+ * {@link IntakePass.reclaim} before its CPU work. `bodyLimit` is the route's; bodies declared larger are refused by
+ * the parser at once and do not queue. 0 turns either timer off.
  */
 export function intakeHook(
   gate: IntakeGate,
   bodyLimit: number,
   slowBodyMs: number,
+  bodyTimeoutMs = 0,
 ): preParsingAsyncHookHandler {
   return async (request, reply, payload) => {
     // A body declared larger than the limit is refused by the parser without reading it: no need to queue.
@@ -235,14 +257,31 @@ export function intakeHook(
       return payload;
     }
     passes.set(request, pass);
-    if (slowBodyMs > 0 && !payload.readableEnded) {
-      const admitted = pass;
-      const slow = setTimeout(() => admitted.release(), slowBodyMs);
-      const done = () => clearTimeout(slow);
-      // 'end' listeners do not start the stream flowing: the body parser still reads it as usual.
-      payload.once('end', done);
-      reply.raw.once('close', done);
+    if (payload.readableEnded) return payload;
+    const admitted = pass;
+    const timers: NodeJS.Timeout[] = [];
+    if (slowBodyMs > 0) timers.push(setTimeout(() => admitted.release(), slowBodyMs));
+    if (bodyTimeoutMs > 0) {
+      timers.push(
+        setTimeout(() => {
+          const err = new HttpError(
+            408,
+            'REQUEST_TIMEOUT',
+            `the request body did not arrive within ${bodyTimeoutMs} ms`,
+          );
+          // Answer first (the client may still read), then drop the connection: its body is not coming.
+          const socket = request.raw.socket;
+          if (socket?.writable && !reply.raw.headersSent) socket.write(rawErrorResponse(err));
+          request.raw.destroy(err);
+        }, bodyTimeoutMs),
+      );
     }
+    const done = () => {
+      for (const t of timers) clearTimeout(t);
+    };
+    // 'end' listeners do not start the stream flowing: the body parser still reads it as usual.
+    payload.once('end', done);
+    reply.raw.once('close', done);
     return payload;
   };
 }

@@ -48,9 +48,6 @@ export async function buildServer(
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.maxBodyBytes,
-    // Whole request (headers + body) within this time, else 408: a sender trickling bytes cannot hold a
-    // connection forever (Fastify's default is no limit).
-    requestTimeout: config.requestTimeoutMs,
     // What Node refuses before routing (bad HTTP, huge headers, timeouts) gets the same JSON error shape too.
     clientErrorHandler: clientErrorReply,
     // Our own id from X-Request-Id (when it is a sane token) so logs and replies share the caller's id.

@@ -110,6 +110,23 @@ describe('IntakeGate', () => {
     expect(gate.active).toBe(0);
   });
 
+  it('maxQueue counts every request in progress, also those whose slot is lent out', async () => {
+    const gate = new IntakeGate({ maxActive: 1, maxQueue: 2 });
+    const downloading = await gate.enter();
+    downloading.release(); // e.g. an image_url download: no slot, still in progress
+    const working = await gate.enter();
+    expect(gate.active).toBe(1);
+    expect(gate.inProgress).toBe(2);
+    await expect(gate.enter()).rejects.toMatchObject({ statusCode: 503, code: 'OVERLOADED' });
+    downloading.end();
+    expect(gate.inProgress).toBe(1);
+    const next = gate.enter(); // room again (it waits for the working one's slot)
+    working.end();
+    (await next).end();
+    expect(gate.inProgress).toBe(0);
+    expect(gate.active).toBe(0);
+  });
+
   it('a waiter whose client hangs up leaves the queue; the slot goes to the next one', async () => {
     const gate = new IntakeGate({ maxActive: 1, maxQueue: 10 });
     const holder = await gate.enter();
@@ -241,6 +258,49 @@ describe('the gate on the real server', () => {
     } finally {
       for (const s of sockets.splice(0)) s.destroy();
       await slowServer.close();
+    }
+  });
+
+  it('a body not complete within bodyTimeoutMs is answered 408 REQUEST_TIMEOUT and its connection closed', async () => {
+    const strict = await startServer({ maxActive: 1, maxQueue: 10, slowBodyMs: 0, bodyTimeoutMs: 300 });
+    try {
+      const stalled = halfSentRequest(strict.url, body);
+      const reply = await stalled.reply; // resolves when the server closes the connection
+      expect(reply).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+      expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).toEqual({
+        error: { code: 'REQUEST_TIMEOUT', message: 'the request body did not arrive within 300 ms' },
+      });
+      await until(async () => (await json(await fetch(`${strict.url}/health`))).intake.in_progress === 0);
+      // Its slot is free: the next request goes straight through.
+      const next = await postJson(`${strict.url}/predict`, body);
+      expect(next.status).toBe(200);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('slots lent out while bodies arrive still count against maxQueue', async () => {
+    const small = await startServer({ maxActive: 1, maxQueue: 2, slowBodyMs: 50, bodyTimeoutMs: 0 });
+    try {
+      const smallHealth = async () => json(await fetch(`${small.url}/health`));
+      const first = halfSentRequest(small.url, body);
+      await until(async () => (await smallHealth()).intake.in_progress === 1);
+      const second = halfSentRequest(small.url, body);
+      // Both gave their slot back (their bodies are not arriving) but are still in progress …
+      await until(async () => {
+        const { intake } = await smallHealth();
+        return intake.in_progress === 2 && intake.active === 0;
+      });
+      // … so a third is one too many, though no slot is in use.
+      const refused = await postJson(`${small.url}/predict`, body);
+      expect(refused.status).toBe(503);
+      expect(refused.body.error.code).toBe('OVERLOADED');
+      first.finish();
+      second.finish();
+      expect(await first.reply).toMatch(/^HTTP\/1\.1 200/);
+      expect(await second.reply).toMatch(/^HTTP\/1\.1 200/);
+    } finally {
+      await small.close();
     }
   });
 

@@ -38,7 +38,7 @@ export interface HealthReply {
   /** Inference requests being decoded, queued or run. */
   in_flight: number;
   /** The intake gate: inference requests being read or worked on, and those waiting, bodies unread (`MTAILOR_MAX_ACTIVE`). */
-  intake: { active: number; waiting: number; max_active: number };
+  intake: { active: number; waiting: number; in_progress: number; max_active: number; max_queue: number };
   versions: Record<string, string>;
 }
 
@@ -125,7 +125,13 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): v
       last_inference: status?.lastInference ?? null,
       queue_depth: status?.queueDepth ?? 0,
       in_flight: status?.inFlight ?? 0,
-      intake: { active: ctx.intake.active, waiting: ctx.intake.waiting, max_active: ctx.intake.maxActive },
+      intake: {
+        active: ctx.intake.active,
+        waiting: ctx.intake.waiting,
+        in_progress: ctx.intake.inProgress,
+        max_active: ctx.intake.maxActive,
+        max_queue: ctx.intake.maxQueue,
+      },
       versions: runtimeVersions(engine?.model.onnxruntimeVersion),
     };
   };

@@ -245,7 +245,12 @@ export function registerPredictRoute(app: FastifyInstance, ctx: RouteContext): v
     '/predict',
     {
       bodyLimit: ctx.config.maxBodyBytes,
-      preParsing: intakeHook(ctx.intake, ctx.config.maxBodyBytes, ctx.config.slowBodyMs),
+      preParsing: intakeHook(
+        ctx.intake,
+        ctx.config.maxBodyBytes,
+        ctx.config.slowBodyMs,
+        ctx.config.bodyTimeoutMs,
+      ),
       schema: {
         querystring: querySchema,
         body: { content: { 'application/json': { schema: jsonBodySchema } } },
