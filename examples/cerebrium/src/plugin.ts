@@ -5,6 +5,7 @@
  * @module
  */
 import multipart from '@fastify/multipart';
+import { Ajv } from 'ajv';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { bearerChecker } from './auth.js';
 import type { ServerConfig } from './config.js';
@@ -111,8 +112,8 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
   // JSON: images in base64 — `/predict`'s `image_base64`, the elements of an OIP BYTES tensor — stay bytes, never
   // (slow, > 128 KB) V8 strings; everything else parses as with Fastify's own parser.
   useLargeStringJsonParser(app, isBase64ImagePath);
-  // Raw image bytes; the route's bodyLimit caps them.
-  for (const type of ['application/octet-stream', /^image\/[\w.+-]+$/]) {
+  // Raw image bytes; the route's bodyLimit caps them. Media-type parameters (`image/jpeg; charset=binary`) are allowed.
+  for (const type of ['application/octet-stream', /^image\/[\w.+-]+\s*(;.*)?$/i]) {
     app.addContentTypeParser(type, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   }
   await app.register(multipart, {
@@ -120,12 +121,39 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
     throwFileSizeLimit: true,
   });
 
+  // JSON bodies are validated as sent: Fastify's default validator converts types ("3" → 3, ["x"] → "x",
+  // true → 1, null dropped), which would silently alter what a client sent. Query strings are text, so they keep
+  // the conversion. Own validators, so the host app's settings do not decide this for the plugin's routes.
+  const bodyValidator = new Ajv({
+    coerceTypes: false,
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors: false,
+  });
+  const queryValidator = new Ajv({
+    coerceTypes: true,
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors: false,
+  });
+  app.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? bodyValidator : queryValidator).compile(schema),
+  );
+
   const checkToken = config.apiKey === undefined ? undefined : bearerChecker(config.apiKey);
   app.addHook('onRequest', async (request, reply) => {
     // Every reply, errors included, carries the id the logs use.
     reply.header('x-request-id', runIdOf(request));
-    if (!checkToken || request.routeOptions.config?.public === true) return;
-    checkToken(request.headers.authorization);
+    if (checkToken && request.routeOptions.config?.public !== true) checkToken(request.headers.authorization);
+    // Compressed request bodies are not decoded: refuse them rather than read compressed bytes as the image.
+    const encoding = request.headers['content-encoding'];
+    if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
+      throw new HttpError(
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        `Content-Encoding ${JSON.stringify(encoding)} is not supported; send the body uncompressed`,
+      );
+    }
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -107,6 +107,83 @@ describe('POST /predict', () => {
     expect((await json(res)).error.code).toMatch(/INVALID_INPUT|BAD_REQUEST/);
   });
 
+  it('malformed multipart is 400 BAD_REQUEST; an oversized file 413 IMAGE_TOO_LARGE; cut or repeated top_k 400', async () => {
+    const post = (contentType: string, body: string | Buffer) =>
+      fetch(`${server.url}/predict`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': contentType },
+        body,
+      });
+    const part = `--XyZ\r\ncontent-disposition: form-data; name="file"; filename="a.jpg"\r\ncontent-type: image/jpeg\r\n\r\n`;
+    for (const [contentType, body] of [
+      ['multipart/form-data; boundary=XyZ', 'hello world'], // no boundary in the body
+      ['multipart/form-data', `${part}abc\r\n--XyZ--\r\n`], // no boundary parameter
+      ['multipart/form-data; boundary=Other', `${part}abc\r\n--XyZ--\r\n`], // wrong boundary
+      ['multipart/form-data; boundary=XyZ', `${part}${images.tench.subarray(0, 500).toString('latin1')}`], // cut off
+    ] as const) {
+      const res = await post(contentType, body);
+      expect(res.status, `${contentType}: ${body.slice(0, 30)}`).toBe(400);
+      expect((await json(res)).error.code).toBe('BAD_REQUEST');
+    }
+
+    const big = new FormData();
+    big.append('file', new Blob([new Uint8Array(server.config.maxImageBytes + 1)]), 'big.jpg');
+    const tooBig = await fetch(`${server.url}/predict`, { method: 'POST', headers: auth, body: big });
+    expect(tooBig.status).toBe(413);
+    expect((await json(tooBig)).error.code).toBe('IMAGE_TOO_LARGE');
+
+    for (const fields of [[`${'0'.repeat(1021)}005junk`], ['3', '4']]) {
+      const form = new FormData();
+      for (const v of fields) form.append('top_k', v);
+      form.append('file', new Blob([images.tench], { type: 'image/jpeg' }), 'x.jpg');
+      const res = await fetch(`${server.url}/predict`, { method: 'POST', headers: auth, body: form });
+      expect(res.status).toBe(400);
+      expect((await json(res)).error.message).toMatch(/longer than 1024 bytes|given twice/);
+    }
+  });
+
+  it('JSON bodies are validated as sent: no type coercion (wrong types are 400, not converted)', async () => {
+    const b64 = images.tench.toString('base64');
+    for (const body of [
+      { image_base64: [b64] },
+      { image_base64: b64, top_k: '3' },
+      { image_base64: b64, top_k: true },
+      { image_base64: b64, top_k: [3] },
+      { test_mode: 'true' },
+      { test_mode: 1 },
+      { image_base64: b64, test_mode: null },
+      { image_url: ['http://127.0.0.1/x.jpg'] },
+      { image_base64: 123 },
+    ]) {
+      const res = await postJson(`${server.url}/predict`, body);
+      expect(res.status, JSON.stringify(body).slice(0, 60)).toBe(400);
+      expect(res.body.error.code).toBe('INVALID_INPUT');
+    }
+    // The query string is text: ?top_k=3 still means 3.
+    const fromQuery = await postJson(`${server.url}/predict?top_k=3`, { image_base64: b64 });
+    expect(fromQuery.status).toBe(200);
+    expect(fromQuery.body.top_k).toHaveLength(3);
+  });
+
+  it('raw image bytes may carry media-type parameters; compressed bodies are refused with 415', async () => {
+    for (const type of ['image/jpeg; charset=binary', 'IMAGE/JPEG', 'image/jpeg;q=1']) {
+      const res = await fetch(`${server.url}/predict`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': type },
+        body: images.tench,
+      });
+      expect(res.status, type).toBe(200);
+      expect((await json(res)).prediction.class_id).toBe(0);
+    }
+    const gzipped = await fetch(`${server.url}/predict`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'image/jpeg', 'content-encoding': 'gzip' },
+      body: zlib.gzipSync(images.tench),
+    });
+    expect(gzipped.status).toBe(415);
+    expect((await json(gzipped)).error.message).toMatch(/Content-Encoding "gzip" is not supported/);
+  });
+
   it('downloads image_url from an allow-listed local file server', async () => {
     const tench = await postJson(`${server.url}/predict`, { image_url: `${files.origin}/tench.jpg` });
     expect(tench.status).toBe(200);

@@ -141,22 +141,47 @@ interface ImageSource {
 async function readMultipart(request: FastifyRequest, maxBytes: number): Promise<ImageSource> {
   let bytes: Uint8Array | undefined;
   let topK: number | undefined;
-  for await (const part of request.parts()) {
-    if (part.type === 'file') {
-      if (bytes) throw new HttpError(400, 'INVALID_INPUT', 'multipart: send exactly one file');
-      const buf = await part.toBuffer();
-      if (part.file.truncated || buf.length > maxBytes) {
-        throw new HttpError(413, 'IMAGE_TOO_LARGE', `the file exceeds the limit of ${maxBytes} bytes`);
+  try {
+    for await (const part of request.parts()) {
+      if (part.type === 'file') {
+        if (bytes) throw new HttpError(400, 'INVALID_INPUT', 'multipart: send exactly one file');
+        const buf = await part.toBuffer();
+        if (part.file.truncated || buf.length > maxBytes) throw fileTooLarge(maxBytes);
+        bytes = buf;
+      } else if (part.fieldname === 'top_k') {
+        // The parser cuts fields at its size limit: a cut value is not the one the client sent.
+        if (part.valueTruncated) {
+          throw new HttpError(400, 'INVALID_INPUT', 'multipart: the top_k field is longer than 1024 bytes');
+        }
+        if (topK !== undefined) throw new HttpError(400, 'INVALID_INPUT', 'multipart: top_k given twice');
+        topK = parseTopK(part.value, 'multipart field');
+      } else {
+        throw new HttpError(400, 'INVALID_INPUT', `multipart: unknown field ${JSON.stringify(part.fieldname)}`);
       }
-      bytes = buf;
-    } else if (part.fieldname === 'top_k') {
-      topK = parseTopK(part.value, 'multipart field');
-    } else {
-      throw new HttpError(400, 'INVALID_INPUT', `multipart: unknown field ${JSON.stringify(part.fieldname)}`);
     }
+  } catch (err) {
+    throw multipartError(err, maxBytes);
   }
   if (!bytes) throw new HttpError(400, 'INVALID_INPUT', 'multipart: no file part');
   return { bytes, fetchMs: 0, topK, testMode: false };
+}
+
+function fileTooLarge(maxBytes: number): HttpError {
+  return new HttpError(413, 'IMAGE_TOO_LARGE', `the file exceeds the limit of ${maxBytes} bytes`);
+}
+
+/**
+ * What a failure while reading multipart parts is answered with: our own errors as they are, the file-size limit
+ * as `IMAGE_TOO_LARGE` (as for every other way an image arrives), the parser's other limits as Fastify maps them,
+ * and anything else the form parser throws (bad or missing boundary, truncated form) as a malformed request.
+ */
+function multipartError(err: unknown, maxBytes: number): unknown {
+  if (err instanceof HttpError) return err;
+  const code = (err as { code?: unknown })?.code;
+  if (code === 'FST_REQ_FILE_TOO_LARGE') return fileTooLarge(maxBytes);
+  if (typeof code === 'string' && code.startsWith('FST_')) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new HttpError(400, 'BAD_REQUEST', `multipart: malformed form data (${message})`, { cause: err });
 }
 
 async function readImage(
