@@ -47,6 +47,11 @@ function base64Alphabet(payload: string): 'base64' | 'base64url' | undefined {
 /** Base64 text is decoded in slices this long: each slice is a small V8 string (see `json-body.ts` on large ones). */
 const DECODE_SLICE_CHARS = 64 * 1024;
 
+/**
+ * Where the base64 starts in `head` (the first ≤ 1024 characters): after a `data:image/<type>;base64,` prefix,
+ * else 0. A data URL that is not base64, or that declares something other than an image (`data:text/html;…`),
+ * is refused rather than decoded as an image anyway.
+ */
 function dataUrlPayloadStart(head: string, field: string): number {
   const dataUrl = DATA_URL.exec(head);
   if (!dataUrl) return 0;
@@ -55,6 +60,14 @@ function dataUrlPayloadStart(head: string, field: string): number {
       400,
       'INVALID_INPUT',
       `${field}: a data URL must be base64-encoded (data:<type>;base64,...)`,
+    );
+  }
+  const mediaType = (dataUrl[1] ?? '').trim().toLowerCase();
+  if (!/^image\/[\w.+-]+$/.test(mediaType) && mediaType !== 'application/octet-stream') {
+    throw new HttpError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      `${field}: a data URL must declare an image type (data:image/<type>;base64,...), not ${JSON.stringify(mediaType || 'text/plain')}`,
     );
   }
   return dataUrl[0].length;
@@ -84,10 +97,7 @@ function decodeBase64Bytes(encoded: Uint8Array, maxBytes: number, field: string)
   let invalid = false;
   for (let i = 0; i < payload.length; i++) {
     const c = payload[i] as number;
-    if (c >= 0x80) {
-      // Not ASCII: not base64 either, unless Unicode whitespace; the string path knows JavaScript's \s.
-      return decodeBase64Image(view.toString('utf8'), maxBytes, field);
-    }
+    if (c >= 0x80) invalid = true; // not ASCII: not base64 (only ASCII whitespace is skipped)
     if (isAsciiWhitespace(c)) {
       if (!compact) {
         compact = Buffer.allocUnsafe(payload.length);
@@ -143,10 +153,11 @@ function decodeBase64Bytes(encoded: Uint8Array, maxBytes: number, field: string)
 }
 
 /**
- * Decodes `image_base64`: standard or URL-safe base64, whitespace/newlines allowed (as `base64` tools wrap lines),
- * optionally as `data:image/...;base64,...`.
+ * Decodes `image_base64`: standard or URL-safe base64, ASCII whitespace/newlines allowed (as `base64` tools wrap
+ * lines), optionally as `data:image/...;base64,...`.
  *
- * @throws {@link HttpError} 400 `INVALID_INPUT` for invalid base64, 413 `IMAGE_TOO_LARGE` above `maxBytes`.
+ * @throws {@link HttpError} 400 `INVALID_INPUT` for invalid base64, 415 `UNSUPPORTED_MEDIA_TYPE` for a data URL
+ *   declaring a non-image type, 413 `IMAGE_TOO_LARGE` above `maxBytes`.
  */
 export function decodeBase64Image(
   text: string | Uint8Array,
@@ -154,19 +165,8 @@ export function decodeBase64Image(
   field = 'image_base64',
 ): Uint8Array {
   if (typeof text !== 'string') return decodeBase64Bytes(text, maxBytes, field);
-  let payload = text;
-  const dataUrl = DATA_URL.exec(payload);
-  if (dataUrl) {
-    if (!/;base64,/i.test(payload.slice(0, dataUrl[0].length))) {
-      throw new HttpError(
-        400,
-        'INVALID_INPUT',
-        `${field}: a data URL must be base64-encoded (data:<type>;base64,...)`,
-      );
-    }
-    payload = payload.slice(dataUrl[0].length);
-  }
-  payload = payload.replace(/\s+/g, '');
+  // ASCII whitespace only (as base64 tools wrap lines): JavaScript's \s would also skip U+2028, U+00A0 and others.
+  const payload = text.slice(dataUrlPayloadStart(text.slice(0, 1024), field)).replace(/[\t\n\v\f\r ]+/g, '');
   if (payload.length === 0) throw new HttpError(400, 'INVALID_INPUT', `${field} is empty`);
   const alphabet = base64Alphabet(payload);
   if (alphabet === undefined || payload.length % 4 === 1) {

@@ -40,6 +40,7 @@ export {
   type LargeStringRule,
   largeJsonString,
   largeJsonValue,
+  MAX_JSON_DEPTH,
   parseJsonKeepingLargeStrings,
   useLargeStringJsonParser,
 } from './json-body.js';

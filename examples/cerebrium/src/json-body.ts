@@ -16,11 +16,18 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { HttpError } from './http-errors.js';
 
 const LARGE_VALUES = Symbol('mtailor.largeJsonValues');
 
 /** String values at least this long (in bytes) are kept as bytes. Well below V8's 128 KB large-object size. */
 export const LARGE_JSON_STRING_BYTES = 16 * 1024;
+
+/**
+ * Deeper JSON is refused before parsing: no request of ours nests beyond 8 levels (an OIP tensor `[N][3][224][224]`
+ * inside `inputs[]`), while a 16 MiB body of `[[[[…` costs the event loop seconds to parse and validate.
+ */
+export const MAX_JSON_DEPTH = 64;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -57,6 +64,19 @@ export function largeJsonValue(body: unknown, key: string): Uint8Array | undefin
 
 function isWhitespace(c: number | undefined): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/**
+ * Whether body[start, end) can be taken as the string's value byte for byte: no escape, and none of the raw
+ * control characters JSON forbids inside strings that base64 decoding would skip as whitespace (tab, line feed,
+ * carriage return) — such a body is invalid JSON, and `JSON.parse` must be the one to say so. Other control
+ * characters fail base64 decoding anyway.
+ */
+function isPlainJsonString(body: Buffer, start: number, end: number): boolean {
+  // Searched within the value only (a view, not a copy): a body holds many such values.
+  const value = body.subarray(start, end);
+  for (const c of [BACKSLASH, 0x09, 0x0a, 0x0d, 0x0b, 0x0c]) if (value.indexOf(c) >= 0) return false;
+  return true;
 }
 
 /** One open object or array while scanning: for objects, the key whose value comes next. */
@@ -106,12 +126,18 @@ function findLargeValues(body: Buffer, rule: LargeStringRule, minBytes: number):
       }
       if (end - start >= minBytes) {
         const path = pathOf(frames);
-        const backslash = body.indexOf(BACKSLASH, start);
-        if (path !== undefined && rule(path) && (backslash < 0 || backslash >= end)) found.push([start, end]);
+        if (path !== undefined && rule(path) && isPlainJsonString(body, start, end)) found.push([start, end]);
       }
       continue;
     }
     if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (frames.length >= MAX_JSON_DEPTH) {
+        throw new HttpError(
+          400,
+          'BAD_REQUEST',
+          `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`,
+        );
+      }
       frames.push({ isObject: c === 0x7b, key: undefined });
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       frames.pop();

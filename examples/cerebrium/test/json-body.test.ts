@@ -6,8 +6,10 @@ import { readFileSync } from 'node:fs';
 import {
   decodeBase64Image,
   isBase64ImagePath,
+  LARGE_JSON_STRING_BYTES,
   largeJsonString,
   largeJsonValue,
+  MAX_JSON_DEPTH,
   parseJsonKeepingLargeStrings,
 } from '@mtailor/example-cerebrium';
 import { describe, expect, it } from 'vitest';
@@ -101,6 +103,20 @@ describe('parseJsonKeepingLargeStrings', () => {
     expect(() => parseBody(`{"image_base64": "${b64}"`)).toThrow(SyntaxError);
     expect(() => parseBody(`{"image_base64": "${b64}`)).toThrow(SyntaxError);
   });
+
+  it('a large value with a raw tab or line break (invalid JSON) is left to JSON.parse, which refuses it', () => {
+    for (const raw of ['\n', '\t', '\r']) {
+      const text = `{"image_base64": "${b64.slice(0, 20_000)}${raw}${b64.slice(20_000)}"}`;
+      expect(() => parseBody(text)).toThrow(SyntaxError);
+    }
+  });
+
+  it(`refuses JSON nested deeper than ${MAX_JSON_DEPTH} levels before parsing it`, () => {
+    const deep = `${'['.repeat(MAX_JSON_DEPTH + 1)}${' '.repeat(LARGE_JSON_STRING_BYTES)}${']'.repeat(MAX_JSON_DEPTH + 1)}`;
+    expect(() => parseBody(`{"a": ${deep}}`)).toThrow(/nested deeper than 64 levels/);
+    const fine = `${'['.repeat(MAX_JSON_DEPTH - 2)}${' '.repeat(LARGE_JSON_STRING_BYTES)}${']'.repeat(MAX_JSON_DEPTH - 2)}`;
+    expect(() => parseBody(`{"a": ${fine}}`)).not.toThrow();
+  });
 });
 
 describe('decodeBase64Image from bytes', () => {
@@ -129,6 +145,8 @@ describe('decodeBase64Image from bytes', () => {
       ' \n ',
       'a',
       'aGVsé',
+      'aGVs\u2028bG8=', // Unicode line separator: not ASCII whitespace
+      'aGVs\u00a0bG8=', // no-break space
     ]) {
       const codeOf = (f: () => unknown) => {
         try {
@@ -142,5 +160,23 @@ describe('decodeBase64Image from bytes', () => {
       expect(codeOf(() => fromBytes(bad))).toBe('INVALID_INPUT');
     }
     expect(() => decodeBase64Image(Buffer.from(b64), 1000)).toThrow(/limit is 1000/);
+  });
+
+  it('a data URL must declare an image type: others are refused with 415 by both paths', () => {
+    for (const prefix of ['data:text/html;base64,', 'data:;base64,', 'data:application/pdf;base64,']) {
+      for (const decode of [fromBytes, fromText]) {
+        expect(() => decode(`${prefix}${b64}`)).toThrow(
+          expect.objectContaining({ statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE' }),
+        );
+      }
+    }
+    for (const prefix of [
+      'data:image/png;base64,',
+      'DATA:IMAGE/JPEG;BASE64,',
+      'data:application/octet-stream;base64,',
+    ]) {
+      expect(fromBytes(`${prefix}${b64}`).equals(tench)).toBe(true);
+      expect(fromText(`${prefix}${b64}`).equals(tench)).toBe(true);
+    }
   });
 });

@@ -156,7 +156,11 @@ async function readMultipart(request: FastifyRequest, maxBytes: number): Promise
         if (topK !== undefined) throw new HttpError(400, 'INVALID_INPUT', 'multipart: top_k given twice');
         topK = parseTopK(part.value, 'multipart field');
       } else {
-        throw new HttpError(400, 'INVALID_INPUT', `multipart: unknown field ${JSON.stringify(part.fieldname)}`);
+        throw new HttpError(
+          400,
+          'INVALID_INPUT',
+          `multipart: unknown field ${JSON.stringify(part.fieldname)}`,
+        );
       }
     }
   } catch (err) {
