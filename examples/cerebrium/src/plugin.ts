@@ -168,6 +168,9 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
     if (internal) request.log.error({ err }, 'request failed');
     else request.log.info({ code: body.error.code, statusCode }, body.error.message);
     if (statusCode === 401) reply.header('www-authenticate', 'Bearer');
+    // Refused before its body was read: close the connection instead of reading and discarding that body, work
+    // an overloaded server should not do.
+    if (body.error.code === 'OVERLOADED' || statusCode === 413) reply.header('connection', 'close');
     reply.code(statusCode).type('application/json');
     return body;
   });

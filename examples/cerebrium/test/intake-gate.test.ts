@@ -211,6 +211,8 @@ describe('the gate on the real server', () => {
     const refused = await postJson(`${server.url}/predict`, body);
     expect(refused.status).toBe(503);
     expect(refused.body.error.code).toBe('OVERLOADED');
+    // Its body was never read: the connection is closed rather than drained.
+    expect(refused.headers.get('connection')).toBe('close');
 
     holder.finish();
     expect(await holder.reply).toMatch(/^HTTP\/1\.1 200[\s\S]*"class_id":0/);
