@@ -30,18 +30,29 @@ describe('AddressPolicy', () => {
     ['::ffff:169.254.169.254', 'link-local'],
     ['64:ff9b::a9fe:a9fe', 'link-local'],
     ['::10.0.0.1', 'private'],
+    // SIIT IPv4-translated (::ffff:0:0/96), 6to4 (2002::/16 carries the IPv4 in bits 16–47), local-use NAT64.
+    ['::ffff:0:7f00:1', 'loopback'],
+    ['::ffff:0:127.0.0.1', 'loopback'],
+    ['2002:a00:1::', 'private'],
+    ['2002:a9fe:a9fe:1:2:3:4:5', 'link-local'],
+    ['64:ff9b:1::a00:1', 'local-use NAT64'],
+    ['64:ff9b:1:ffff::808:808', 'local-use NAT64'],
   ])('refuses %s (%s)', (address, reason) => {
     const verdict = policy.check(address);
     expect(verdict.allowed).toBe(false);
     if (!verdict.allowed) expect(verdict.reason).toContain(reason);
   });
 
-  it.each(['93.184.215.14', '8.8.8.8', '2606:4700::6810:84e5', '::ffff:8.8.8.8'])(
-    'allows public %s',
-    (address) => {
-      expect(policy.check(address)).toEqual({ allowed: true });
-    },
-  );
+  it.each([
+    '93.184.215.14',
+    '8.8.8.8',
+    '2606:4700::6810:84e5',
+    '::ffff:8.8.8.8',
+    '2002:808:808::1',
+    '::ffff:0:808:808',
+  ])('allows public %s', (address) => {
+    expect(policy.check(address)).toEqual({ allowed: true });
+  });
 
   it('allow-lists CIDRs (also through IPv4-mapped IPv6) and host names', () => {
     const allow = new AddressPolicy(['10.1.0.0/16', 'images.internal', '::1']);
@@ -51,6 +62,12 @@ describe('AddressPolicy', () => {
     expect(allow.check('::1').allowed).toBe(true);
     expect(allow.check('192.168.0.1', 'IMAGES.internal').allowed).toBe(true);
     expect(allow.check('192.168.0.1', 'other.internal').allowed).toBe(false);
+    // The IPv4 a 6to4 or SIIT address carries is allow-listed as that IPv4; local-use NAT64 only by its IPv6.
+    expect(allow.check('2002:a01:203::1').allowed).toBe(true);
+    expect(allow.check('::ffff:0:a01:203').allowed).toBe(true);
+    expect(allow.check('2002:a02:1::1').allowed).toBe(false);
+    expect(allow.check('64:ff9b:1::a01:203').allowed).toBe(false);
+    expect(new AddressPolicy(['64:ff9b:1::/48']).check('64:ff9b:1::a01:203').allowed).toBe(true);
     expect(() => new AddressPolicy(['10.0.0.0/33'])).toThrow(/CIDR/);
     expect(() => new AddressPolicy(['http://x'])).toThrow(/CIDR/);
   });
@@ -58,7 +75,11 @@ describe('AddressPolicy', () => {
   it('reads the IPv4 inside IPv6 embeddings', () => {
     expect(embeddedIPv4('::ffff:192.168.0.1')).toBe('192.168.0.1');
     expect(embeddedIPv4('64:ff9b::c0a8:1')).toBe('192.168.0.1');
+    expect(embeddedIPv4('::ffff:0:c0a8:1')).toBe('192.168.0.1');
+    expect(embeddedIPv4('2002:c0a8:1::')).toBe('192.168.0.1');
     expect(embeddedIPv4('2001:db8::1')).toBeUndefined();
+    // Local-use NAT64 is refused as a whole, whatever it carries.
+    expect(embeddedIPv4('64:ff9b:1::c0a8:1')).toBeUndefined();
   });
 });
 
@@ -80,6 +101,10 @@ describe('image_url through the server', () => {
       },
       '/to-metadata': { status: 307, location: 'http://169.254.169.254/latest/meta-data/' },
       '/to-file': { status: 302, location: 'file:///etc/passwd' },
+      '/to-gopher': { status: 302, location: 'gopher://images.example.test:70/1' },
+      '/to-garbage': { status: 302, location: 'http://[not-an-address/x.jpg' },
+      '/empty-204': { status: 204 },
+      '/empty-200': { type: 'image/jpeg', body: '' },
       '/hop1': { status: 302, location: '/hop2' },
       '/hop2': { status: 302, location: '/hop3' },
       '/hop3': { status: 302, location: '/hop4' },
@@ -120,6 +145,9 @@ describe('image_url through the server', () => {
     ['http://sneaky.example.test:1/x.jpg', '127.0.0.1'],
     ['http://metadata.example.test/latest', 'fd00:ec2::254'],
     ['http://mixed.example.test/x.jpg', '10.0.0.7'],
+    ['http://[64:ff9b:1::a00:1]/', '64:ff9b:1::a00:1'],
+    ['http://[2002:a00:1::]/', '2002:a00:1::'],
+    ['http://[::ffff:0:7f00:1]/', '::ffff:0:7f00:1'],
   ])('refuses %s without connecting', async (url, address) => {
     const before = server.guard.attempts.length;
     const res = await predictUrl(url);
@@ -130,20 +158,46 @@ describe('image_url through the server', () => {
     expect(server.guard.refusedNonLoopback).toEqual([]);
   });
 
-  it('refuses a redirect to loopback (by IP or by a name resolving to it), to metadata, to file:', async () => {
-    for (const [path, code] of [
-      ['/to-loopback', 'URL_FORBIDDEN_ADDRESS'],
-      ['/to-localhost-name', 'URL_FORBIDDEN_ADDRESS'],
-      ['/to-metadata', 'URL_FORBIDDEN_ADDRESS'],
-      ['/to-file', 'URL_SCHEME_NOT_ALLOWED'],
-    ]) {
+  it('refuses a redirect to loopback (by IP or by a name resolving to it), to metadata', async () => {
+    for (const path of ['/to-loopback', '/to-localhost-name', '/to-metadata']) {
       const res = await predictUrl(`http://images.example.test:${trusted.port}${path}`);
       expect(res.status, path).toBe(400);
-      expect(res.body.error.code, path).toBe(code);
+      expect(res.body.error.code, path).toBe('URL_FORBIDDEN_ADDRESS');
     }
     expect(internal.hits.size).toBe(0);
     expect(server.guard.attempts.every((a) => a.hostname === 'images.example.test')).toBe(true);
     expect(server.guard.refusedNonLoopback).toEqual([]);
+  });
+
+  it('blames the origin, not the client, for a redirect to another scheme or to no URL (502)', async () => {
+    for (const [path, scheme] of [
+      ['/to-file', 'file'],
+      ['/to-gopher', 'gopher'],
+    ] as const) {
+      const res = await predictUrl(`http://images.example.test:${trusted.port}${path}`);
+      expect(res.status, path).toBe(502);
+      expect(res.body.error.code, path).toBe('URL_FETCH_FAILED');
+      expect(res.body.error.message, path).toContain(`${scheme}:`);
+      expect(res.body.error.message, path).toMatch(/redirected/);
+    }
+    const garbage = await predictUrl(`http://images.example.test:${trusted.port}/to-garbage`);
+    expect(garbage.status).toBe(502);
+    expect(garbage.body.error.code).toBe('URL_FETCH_FAILED');
+    expect(internal.hits.size).toBe(0);
+    expect(server.guard.attempts.every((a) => a.hostname === 'images.example.test')).toBe(true);
+    expect(server.guard.refusedNonLoopback).toEqual([]);
+  });
+
+  it('answers 502 when the origin sends no image bytes (204, or an empty 200)', async () => {
+    for (const [path, text] of [
+      ['/empty-204', '204'],
+      ['/empty-200', 'empty'],
+    ]) {
+      const res = await predictUrl(`http://images.example.test:${trusted.port}${path}`);
+      expect(res.status, path).toBe(502);
+      expect(res.body.error.code, path).toBe('URL_FETCH_FAILED');
+      expect(res.body.error.message, path).toContain(text);
+    }
   });
 
   it('stops after N redirects, checks content type and status, caps bytes', async () => {

@@ -1,8 +1,12 @@
 /**
  * Which network addresses `image_url` may reach. Server-side request forgery is the risk: a URL naming (or a DNS
  * name resolving to) loopback, a private network, link-local or a cloud metadata service would let a caller read
- * internal services through us. Every resolved address is checked, IPv4 and IPv6, with IPv4 embedded in IPv6
- * (IPv4-mapped `::ffff:a.b.c.d`, IPv4-compatible `::a.b.c.d`, NAT64 `64:ff9b::/96`) checked as the IPv4 it carries.
+ * internal services through us. Every resolved address is checked, IPv4 and IPv6. An IPv6 address that a
+ * translator, tunnel or dual stack turns into an IPv4 one is also checked as the IPv4 it carries: IPv4-mapped
+ * `::ffff:a.b.c.d`, SIIT IPv4-translated `::ffff:0:a.b.c.d` (RFC 6145), IPv4-compatible `::a.b.c.d`, well-known
+ * NAT64 `64:ff9b::/96` (RFC 6052) and 6to4 `2002:AABB:CCDD::/48` (RFC 3056, the IPv4 in bits 16–47). The
+ * local-use NAT64 prefix `64:ff9b:1::/48` (RFC 8215) is refused whole: its operator chooses where the IPv4 sits
+ * in it, and it exists to reach a local network.
  * @module
  */
 import { BlockList, isIP } from 'node:net';
@@ -30,6 +34,7 @@ const FORBIDDEN_V4: ReadonlyArray<[string, number, string]> = [
 const FORBIDDEN_V6: ReadonlyArray<[string, number, string]> = [
   ['::', 128, 'unspecified'],
   ['::1', 128, 'loopback'],
+  ['64:ff9b:1::', 48, 'local-use NAT64 (RFC 8215; translates to IPv4 addresses of a local network)'],
   ['100::', 64, 'discard-only'],
   ['2001:db8::', 32, 'documentation'],
   ['fc00::', 7, 'unique local (private; includes the AWS metadata service fd00:ec2::254)'],
@@ -74,17 +79,24 @@ function ipv6Groups(address: string): number[] | undefined {
 
 /**
  * The IPv4 address an IPv6 address carries, for the embeddings that route to it: IPv4-mapped (`::ffff:0:0/96`),
- * IPv4-compatible (`::/96`, deprecated but still parsed by stacks) and NAT64 (`64:ff9b::/96`).
+ * SIIT IPv4-translated (`::ffff:0:0:0/96`), IPv4-compatible (`::/96`, deprecated but still parsed by stacks),
+ * well-known NAT64 (`64:ff9b::/96`) and 6to4 (`2002::/16`, the IPv4 in bits 16–47). Local-use NAT64
+ * (`64:ff9b:1::/48`) is not read: where it puts the IPv4 is the operator's choice, so it is refused as a whole.
  */
 export function embeddedIPv4(address: string): string | undefined {
   const g = ipv6Groups(address);
   if (!g) return undefined;
   const [a, b, c, d, e, f, hi, lo] = g as [number, number, number, number, number, number, number, number];
-  const mapped = a === 0 && b === 0 && c === 0 && d === 0 && e === 0 && f === 0xffff;
-  const compatible = a === 0 && b === 0 && c === 0 && d === 0 && e === 0 && f === 0 && (hi !== 0 || lo > 1);
+  const dotted = (high: number, low: number) => `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
+  // 6to4: the router at that IPv4 address decapsulates, so the IPv4 is where the packet ends up.
+  if (a === 0x2002) return dotted(b, c);
+  const zeroHead = a === 0 && b === 0 && c === 0 && d === 0;
+  const mapped = zeroHead && e === 0 && f === 0xffff;
+  const translated = zeroHead && e === 0xffff && f === 0;
+  const compatible = zeroHead && e === 0 && f === 0 && (hi !== 0 || lo > 1);
   const nat64 = a === 0x64 && b === 0xff9b && c === 0 && d === 0 && e === 0 && f === 0;
-  if (!mapped && !compatible && !nat64) return undefined;
-  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
+  if (!mapped && !translated && !compatible && !nat64) return undefined;
+  return dotted(hi, lo);
 }
 
 /**
