@@ -54,11 +54,14 @@ export { AddressPolicy, type AddressVerdict, AllowlistError, embeddedIPv4 } from
 export {
   type ConnectHook,
   type ConnectTarget,
+  createSystemResolver,
   type FetchedImage,
   type FetchImageOptions,
   fetchImage,
   type ResolvedAddress,
+  type ResolveOptions,
   type Resolver,
+  type SystemResolverOptions,
   systemResolver,
 } from './url/fetch-image.js';
 export { runtimeVersions, SERVER_VERSION } from './versions.js';

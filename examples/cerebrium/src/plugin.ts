@@ -166,7 +166,12 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
   app.setErrorHandler(async (err, request, reply) => {
     const { statusCode, body, internal } = toErrorReply(err);
     if (internal) request.log.error({ err }, 'request failed');
-    else request.log.info({ code: body.error.code, statusCode }, body.error.message);
+    // The client gets a short message; the log keeps what caused it (e.g. the TLS or socket error of a download).
+    else
+      request.log.info(
+        { code: body.error.code, statusCode, cause: (err as Error).cause },
+        body.error.message,
+      );
     if (statusCode === 401) reply.header('www-authenticate', 'Bearer');
     // Refused before its body was read: close the connection instead of reading and discarding that body, work
     // an overloaded server should not do.

@@ -9,10 +9,9 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
-import { AddressPolicy, fetchImage, type Resolver } from '@mtailor/example-cerebrium';
+import { AddressPolicy, createSystemResolver, fetchImage, type Resolver } from '@mtailor/example-cerebrium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Not (yet) re-exported by the package index; the built module, as the package's own code uses it.
-import { createSystemResolver } from '../dist/url/fetch-image.js';
 import {
   ConnectionGuard,
   fixedResolver,
