@@ -1,16 +1,17 @@
 /**
  * The Open Inference Protocol v2 REST API (KServe v2 / Triton), so KServe and Triton clients can call the model:
  * server and model metadata, liveness and readiness, and `infer` with JSON tensors — FP32 `[N, 3, H, W]` (or
- * `[N, H, W, 3]` for NHWC models; data flat or nested) or BYTES `[N]` holding base64-encoded images (KServe's
- * JSON convention for binary BYTES elements). The output is the model's own output tensor (logits `[N, classes]`);
- * asking for it with `parameters: { classification: k }` returns Triton's classification extension instead:
- * BYTES `[N, k]` of `"score:index:label"`.
+ * `[N, H, W, 3]` for NHWC models; data flat, or nested exactly as the shape) or BYTES `[N]` holding base64-encoded
+ * images (KServe's JSON convention for binary BYTES elements), at most 64 images per request by default; other
+ * content types than `application/json` are 415. The output is the model's own output tensor (logits
+ * `[N, classes]`); asking for it with `parameters: { classification: k }` returns Triton's classification extension
+ * instead: BYTES `[N, k]` of `"score:index:label"`.
  *
  * One deviation, for a single error shape across the server: errors are `{ error: { code, message } }`, where the
  * spec's example has `{ error: "message" }`; clients that print `error` still print something useful.
  * @module
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
 import type { ImageBytesInput, InferenceEngine } from '../inference/engine.js';
@@ -78,15 +79,6 @@ const inferBodySchema = {
   },
 } as const;
 
-/** Flattens nested JSON arrays (row-major), as the spec allows for tensor data. */
-function flatten(data: unknown[], out: unknown[] = []): unknown[] {
-  for (const item of data) {
-    if (Array.isArray(item)) flatten(item, out);
-    else out.push(item);
-  }
-  return out;
-}
-
 const product = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 function modelMetadata(engine: InferenceEngine) {
@@ -109,7 +101,121 @@ function modelMetadata(engine: InferenceEngine) {
   };
 }
 
-function imagesFromFp32(engine: InferenceEngine, input: OipTensor): Float32Array[] {
+/**
+ * Default of {@link OipRouteOptions.maxImagesPerRequest}. Without a cap a small body can ask for unbounded work:
+ * 10 000 copies of a 1×1 GIF (a 630 KB body) took 49 s of decoding and 6.5 GB of memory.
+ */
+export const DEFAULT_MAX_IMAGES_PER_REQUEST = 64;
+
+/** Options of {@link registerOipRoutes}. */
+export interface OipRouteOptions {
+  /**
+   * Most images one infer request may carry (the elements of a BYTES tensor, or N of an FP32 `[N, …]` tensor);
+   * more is refused with 400 `INVALID_INPUT` before any work starts. Default {@link DEFAULT_MAX_IMAGES_PER_REQUEST}.
+   */
+  maxImagesPerRequest?: number;
+}
+
+/** The largest finite float32; a JSON number beyond it (give or take rounding) would become ±Infinity. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+
+const tooMany = (input: OipTensor, n: number, max: number): HttpError =>
+  new HttpError(
+    400,
+    'INVALID_INPUT',
+    `input ${input.name} holds ${n} images; send at most ${max} per request (split larger batches)`,
+  );
+
+/** `data[i][j]…`: where the element at row-major `index` is in `data` as the client sent it. */
+function elementPath(input: OipTensor, index: number, nested: boolean): string {
+  if (!nested) return `data[${index}]`;
+  const at: number[] = [];
+  let rest = index;
+  for (let k = input.shape.length - 1; k >= 0; k--) {
+    const dim = input.shape[k] as number;
+    at.unshift(rest % dim);
+    rest = Math.floor(rest / dim);
+  }
+  return `data${at.map((i) => `[${i}]`).join('')}`;
+}
+
+const tooDeep = (input: OipTensor, index: number, nested: boolean): HttpError =>
+  new HttpError(
+    400,
+    'INVALID_INPUT',
+    `input ${input.name}: ${elementPath(input, index, nested)} is an array, nested deeper than shape ${shapeText(input.shape)}; send data flat (${product(input.shape)} values) or nested exactly as the shape`,
+  );
+
+/**
+ * The innermost arrays ("rows") of a tensor's `data`, in row-major order, checked against its shape. `data` is
+ * either flat — `product(shape)` values, then it is the one row — or nested exactly as the shape: the array at
+ * each level holds that dimension's count of items. Anything else (ragged, partly flat, nested deeper) is refused
+ * with where it went wrong: counting only the leaves, as a recursive flatten did, would accept rows of the wrong
+ * lengths as long as the total matched. The walk keeps its own stack, so a client's nesting depth never becomes
+ * ours (10 000 levels overflowed the recursive flatten: 500). Leaf values are checked by the caller; an array
+ * there is nesting deeper than the shape ({@link tooDeep}).
+ */
+function tensorRows(input: OipTensor): { rows: unknown[][]; nested: boolean } {
+  const { data, shape } = input;
+  const total = product(shape);
+  const fix = `send data flat (${total} values) or nested exactly as the shape`;
+  const last = shape.length - 1;
+  if (last < 1 || !Array.isArray(data[0])) {
+    if (data.length !== total) {
+      throw new HttpError(
+        400,
+        'INVALID_INPUT',
+        `input ${input.name} has ${data.length} values; shape ${shapeText(shape)} needs ${total}`,
+      );
+    }
+    return { rows: [data], nested: false };
+  }
+  if (data.length !== shape[0]) {
+    throw new HttpError(
+      400,
+      'INVALID_INPUT',
+      `input ${input.name}: data has ${data.length} items where shape ${shapeText(shape)} needs ${shape[0]}; ${fix}`,
+    );
+  }
+  const rows: unknown[][] = [];
+  // The array being walked at each level and the index of the next item in it (a parent's index is already past
+  // the child being walked).
+  const arrays: unknown[][] = [data];
+  const next: number[] = [0];
+  while (arrays.length > 0) {
+    const level = arrays.length - 1;
+    const array = arrays[level] as unknown[];
+    const i = next[level] as number;
+    if (i === array.length) {
+      arrays.pop();
+      next.pop();
+      continue;
+    }
+    next[level] = i + 1;
+    const item = array[i];
+    const want = shape[level + 1] as number;
+    if (!Array.isArray(item) || item.length !== want) {
+      const where = `data${[...next.slice(0, level).map((n) => n - 1), i].map((n) => `[${n}]`).join('')}`;
+      const found = Array.isArray(item) ? `has ${item.length} items` : 'is not an array';
+      throw new HttpError(
+        400,
+        'INVALID_INPUT',
+        `input ${input.name}: ${where} ${found} where shape ${shapeText(shape)} needs ${want}; ${fix}`,
+      );
+    }
+    if (level + 1 === last) rows.push(item);
+    else {
+      arrays.push(item);
+      next.push(0);
+    }
+  }
+  return { rows, nested: true };
+}
+
+/** Checks an FP32 input's shape and name, and its image count against `maxImages`: nothing is read yet. */
+function checkFp32Input(engine: InferenceEngine, input: OipTensor, maxImages: number): void {
   const m = engine.model;
   const expected =
     m.inputLayout === 'NCHW' ? [3, m.inputHeight, m.inputWidth] : [m.inputHeight, m.inputWidth, 3];
@@ -118,7 +224,7 @@ function imagesFromFp32(engine: InferenceEngine, input: OipTensor): Float32Array
     throw new HttpError(
       400,
       'INVALID_INPUT',
-      `FP32 input ${input.name} must have shape [N, ${expected.join(', ')}] (${m.inputLayout}), not [${input.shape.join(', ')}]`,
+      `FP32 input ${input.name} must have shape [N, ${expected.join(', ')}] (${m.inputLayout}), not ${shapeText(input.shape)}`,
     );
   }
   if (input.name !== m.inputName) {
@@ -128,61 +234,183 @@ function imagesFromFp32(engine: InferenceEngine, input: OipTensor): Float32Array
       `unknown FP32 input ${JSON.stringify(input.name)}; the model's input is ${JSON.stringify(m.inputName)}`,
     );
   }
-  const flat = flatten(input.data);
-  if (flat.length !== product(input.shape)) {
-    throw new HttpError(
-      400,
-      'INVALID_INPUT',
-      `input ${input.name} has ${flat.length} values; shape [${input.shape.join(', ')}] needs ${product(input.shape)}`,
-    );
-  }
-  const per = m.elementsPerImage;
+  if (n > maxImages) throw tooMany(input, n, maxImages);
+}
+
+/**
+ * An FP32 input (checked by {@link checkFp32Input}) → one float32 tensor per image. Each value must be a number
+ * that is finite as a float32: 1e39 would become Infinity and the model would answer junk logits.
+ */
+function imagesFromFp32(engine: InferenceEngine, input: OipTensor): Float32Array[] {
+  const per = engine.model.elementsPerImage;
+  const { rows, nested } = tensorRows(input);
   const images: Float32Array[] = [];
-  for (let i = 0; i < n; i++) {
-    const img = new Float32Array(per);
-    for (let j = 0; j < per; j++) {
-      const v = flat[i * per + j];
+  let image = new Float32Array(0);
+  let j = per;
+  let index = 0;
+  for (const row of rows) {
+    for (let r = 0; r < row.length; r++, index++) {
+      const v = row[r];
       if (typeof v !== 'number') {
+        if (Array.isArray(v)) throw tooDeep(input, index, nested);
         throw new HttpError(
           400,
           'INVALID_INPUT',
-          `input ${input.name}: element ${i * per + j} is not a number`,
+          `input ${input.name}: element ${index} (${elementPath(input, index, nested)}) is not a number`,
         );
       }
-      img[j] = v;
+      const f = Math.fround(v);
+      // f - f is NaN exactly when f is ±Infinity or NaN.
+      if (f - f !== 0) {
+        throw new HttpError(
+          400,
+          'INVALID_INPUT',
+          `input ${input.name}: element ${index} (${elementPath(input, index, nested)}) is ${v}, outside the float32 range (±${FLOAT32_MAX})`,
+        );
+      }
+      // Rows never straddle images when nested; flat data is one row holding them all.
+      if (j === per) {
+        image = new Float32Array(per);
+        images.push(image);
+        j = 0;
+      }
+      image[j++] = f;
     }
-    images.push(img);
   }
   return images;
 }
 
-function bytesElements(body: unknown, input: OipTensor): ImageBytesInput[] {
-  const flat = flatten(input.data);
+/**
+ * True when the start of a base64 element already shows it is not base64: an ASCII character outside both
+ * alphabets and whitespace. Looks at 64 characters only, so it costs nothing; the decode worker checks all of it.
+ * Undecided (false) for a data URL and for non-ASCII (Unicode whitespace is allowed), as the worker decides those.
+ */
+function headIsNotBase64(head: string): boolean {
+  if (/^data:/i.test(head)) return false;
+  for (let i = 0; i < head.length; i++) {
+    const c = head.charCodeAt(i);
+    if (c >= 0x80) return false;
+    const ok =
+      (c >= 0x41 && c <= 0x5a) || // A-Z
+      (c >= 0x61 && c <= 0x7a) || // a-z
+      (c >= 0x30 && c <= 0x39) || // 0-9
+      c === 0x2b || // +
+      c === 0x2f || // /
+      c === 0x2d || // -
+      c === 0x5f || // _
+      c === 0x3d || // =
+      c === 0x20 ||
+      (c >= 0x09 && c <= 0x0d);
+    if (!ok) return true;
+  }
+  return false;
+}
+
+/**
+ * A BYTES input → its elements, every one checked before any is decoded: shape, count (`maxImages`), type, and
+ * cheaply size and the start of its base64 — so a bad element is refused without first decoding the others.
+ */
+function bytesElements(
+  engine: InferenceEngine,
+  body: unknown,
+  input: OipTensor,
+  maxImages: number,
+): ImageBytesInput[] {
   const n = input.shape[0];
-  if (n === undefined || n < 1 || product(input.shape) !== n || flat.length !== n) {
+  if (n === undefined || n < 1 || product(input.shape) !== n) {
     throw new HttpError(
       400,
       'INVALID_INPUT',
-      `BYTES input ${input.name} must have shape [N] or [N, 1] with N base64 strings, not shape [${input.shape.join(', ')}] with ${flat.length} elements`,
+      `BYTES input ${input.name} must have shape [N] or [N, 1] with N base64 strings, not shape ${shapeText(input.shape)}`,
     );
   }
-  return flat.map((v, i) => {
-    if (typeof v !== 'string') {
-      throw new HttpError(
-        400,
-        'INVALID_INPUT',
-        `BYTES input ${input.name}: element ${i} must be a base64 string`,
-      );
+  if (n > maxImages) throw tooMany(input, n, maxImages);
+  const { rows, nested } = tensorRows(input);
+  // The same early bound as engine.prepare (base64 is 4/3 of the bytes; data-URL prefix and line breaks aside).
+  const maxChars = Math.ceil((engine.options.maxImageBytes * 4) / 3) * 1.1 + 1024;
+  const elements: ImageBytesInput[] = [];
+  for (const row of rows) {
+    for (const v of row) {
+      const i = elements.length;
+      const field = `${input.name}[${i}]`;
+      if (typeof v !== 'string') {
+        if (Array.isArray(v)) throw tooDeep(input, i, nested);
+        throw new HttpError(
+          400,
+          'INVALID_INPUT',
+          `BYTES input ${input.name}: element ${i} must be a base64 string`,
+        );
+      }
+      // A large element arrives as the body's bytes (json-body.ts), moved to the decode worker, never a V8 string.
+      const bytes = largeJsonString(body, v);
+      const length = bytes ? bytes.length : v.length;
+      if (length === 0) throw new HttpError(400, 'INVALID_INPUT', `${field} is empty`);
+      if (length > maxChars) {
+        throw new HttpError(
+          413,
+          'IMAGE_TOO_LARGE',
+          `${field} is larger than the limit of ${engine.options.maxImageBytes} bytes`,
+        );
+      }
+      const head = bytes
+        ? Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(64, bytes.length)).toString('latin1')
+        : v.slice(0, 64);
+      if (headIsNotBase64(head)) throw new HttpError(400, 'INVALID_INPUT', `${field} is not valid base64`);
+      elements.push(bytes ? { base64: bytes, transfer: true, field } : { base64: v, field });
     }
-    const field = `${input.name}[${i}]`;
-    // A large element arrives as the body's bytes (json-body.ts), moved to the decode worker, never a V8 string.
-    const bytes = largeJsonString(body, v);
-    return bytes ? { base64: bytes, transfer: true, field } : { base64: v, field };
-  });
+  }
+  return elements;
+}
+
+/**
+ * Decodes and preprocesses BYTES elements in the preprocess workers, a few at a time: at most two per worker are
+ * sent at once (enough to keep each one busy, so a good request is no slower), and none after the first failure,
+ * so a request with a bad element does not leave the workers decoding the rest of it for nobody while the next
+ * requests wait. Settles only when nothing it sent is still running.
+ */
+async function prepareAll(engine: InferenceEngine, elements: ImageBytesInput[]): Promise<Float32Array[]> {
+  const tensors: Float32Array[] = new Array(elements.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (failure === undefined && next < elements.length) {
+      const i = next++;
+      try {
+        tensors[i] = (await engine.prepare(elements[i] as ImageBytesInput)).tensor;
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  const lanes = Math.min(elements.length, 2 * Math.max(1, engine.options.preprocessWorkers));
+  await Promise.all(Array.from({ length: lanes }, lane));
+  if (failure) throw failure.error;
+  return tensors;
+}
+
+/**
+ * A route's `onRequest` hook: only JSON is an OIP v2 infer body. Checked before the body is read, as the server's
+ * parsers for `/predict` (raw bytes, multipart, text) would otherwise hand the route something the schema can
+ * only call "body must be object" (400).
+ */
+async function requireJson(request: FastifyRequest): Promise<void> {
+  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') {
+    throw new HttpError(
+      415,
+      'UNSUPPORTED_MEDIA_TYPE',
+      `send application/json (the OIP v2 JSON tensor format), not ${type ? type : 'a body without a content type'}`,
+    );
+  }
 }
 
 /** Registers the OIP v2 routes. */
-export function registerOipRoutes(app: FastifyInstance, ctx: RouteContext): void {
+export function registerOipRoutes(
+  app: FastifyInstance,
+  ctx: RouteContext,
+  options: OipRouteOptions = {},
+): void {
+  const maxImages = options.maxImagesPerRequest ?? DEFAULT_MAX_IMAGES_PER_REQUEST;
   const publicRoute = { public: ctx.config.publicHealth };
   const errorReplies = { '4xx': { $ref: 'mtailor.error#' }, '5xx': { $ref: 'mtailor.error#' } };
 
@@ -221,6 +449,7 @@ export function registerOipRoutes(app: FastifyInstance, ctx: RouteContext): void
       `${prefix}/infer`,
       {
         bodyLimit: ctx.config.maxBodyBytes,
+        onRequest: requireJson,
         preParsing: intakeHook(ctx.intake, ctx.config.maxBodyBytes, ctx.config.slowBodyMs),
         schema: { body: inferBodySchema, response: errorReplies },
       },
@@ -238,6 +467,7 @@ export function registerOipRoutes(app: FastifyInstance, ctx: RouteContext): void
         const input = body.inputs[0] as OipTensor;
         const m = engine.model;
         let classification: number | undefined;
+        const asked = new Set<string>();
         for (const out of body.outputs ?? []) {
           if (out.name !== m.outputName) {
             throw new HttpError(
@@ -246,6 +476,15 @@ export function registerOipRoutes(app: FastifyInstance, ctx: RouteContext): void
               `unknown output ${JSON.stringify(out.name)}; the model's output is ${JSON.stringify(m.outputName)}`,
             );
           }
+          // Twice with different parameters would leave one of them silently ignored.
+          if (asked.has(out.name)) {
+            throw new HttpError(
+              400,
+              'INVALID_INPUT',
+              `output ${JSON.stringify(out.name)} is asked for more than once; ask for each output once`,
+            );
+          }
+          asked.add(out.name);
           const k = out.parameters?.classification;
           if (k !== undefined) {
             if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > m.numClasses) {
@@ -258,22 +497,21 @@ export function registerOipRoutes(app: FastifyInstance, ctx: RouteContext): void
             classification = k;
           }
         }
+        // Everything that can be checked without decoding is checked before any work starts.
+        let encoded: ImageBytesInput[] | undefined;
+        if (input.datatype === 'FP32') checkFp32Input(engine, input, maxImages);
+        else if (input.datatype === 'BYTES') encoded = bytesElements(engine, body, input, maxImages);
+        else {
+          throw new HttpError(
+            400,
+            'INVALID_INPUT',
+            `datatype ${JSON.stringify(input.datatype)} is not supported; send FP32 or BYTES`,
+          );
+        }
         // A slot for the CPU work (given back if the body was slow to arrive).
         await intakePassOf(request)?.reclaim();
         const logits = await engine.admit(async () => {
-          let tensors: Float32Array[];
-          if (input.datatype === 'FP32') {
-            tensors = imagesFromFp32(engine, input);
-          } else if (input.datatype === 'BYTES') {
-            const encoded = bytesElements(body, input);
-            tensors = (await Promise.all(encoded.map((b) => engine.prepare(b)))).map((p) => p.tensor);
-          } else {
-            throw new HttpError(
-              400,
-              'INVALID_INPUT',
-              `datatype ${JSON.stringify(input.datatype)} is not supported; send FP32 or BYTES`,
-            );
-          }
+          const tensors = encoded ? await prepareAll(engine, encoded) : imagesFromFp32(engine, input);
           return Promise.all(tensors.map((t) => engine.infer(t)));
         });
         const n = logits.length;
