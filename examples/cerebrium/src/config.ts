@@ -58,6 +58,11 @@ export interface ServerConfig {
    * not cover a body once the headers are in; headers are bounded by Node's `headersTimeout` (60 s).
    */
   bodyTimeoutMs: number;
+  /**
+   * Most images one OIP v2 `infer` request may carry, FP32 or BYTES (`MTAILOR_MAX_IMAGES_PER_REQUEST`, default 64):
+   * a small body of tiny images must not ask for unbounded decode work and memory (≈ 0.6 MB per image tensor).
+   */
+  maxImagesPerRequest: number;
   /** Largest request body in bytes (`MTAILOR_MAX_BODY_BYTES`, default 16 MiB; base64 is 4/3 of the image). */
   maxBodyBytes: number;
   /** Largest encoded image in bytes, however it arrives (`MTAILOR_MAX_IMAGE_BYTES`, default 10 MiB). */
@@ -220,6 +225,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     maxQueue: r.int('MTAILOR_MAX_QUEUE', 512, 1, 100_000),
     slowBodyMs: r.int('MTAILOR_SLOW_BODY_MS', 250, 0, 600_000),
     bodyTimeoutMs: r.int('MTAILOR_BODY_TIMEOUT_MS', 30_000, 0, 3_600_000),
+    maxImagesPerRequest: r.int('MTAILOR_MAX_IMAGES_PER_REQUEST', 64, 1, 4096),
     maxBodyBytes: r.int('MTAILOR_MAX_BODY_BYTES', 16 * MIB, 1024, 1024 * MIB),
     maxImageBytes: r.int('MTAILOR_MAX_IMAGE_BYTES', 10 * MIB, 1024, 1024 * MIB),
     maxPixels: r.int('MTAILOR_MAX_PIXELS', 40_000_000, 1, 1_000_000_000),

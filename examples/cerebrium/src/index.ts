@@ -47,7 +47,13 @@ export {
 export { ServerMetrics } from './metrics.js';
 export { isBase64ImagePath, type MtailorPluginOptions, mtailorPlugin } from './plugin.js';
 export type { HealthReply } from './routes/health.js';
-export type { OipInferReply, OipInferRequest, OipTensor } from './routes/oip-v2.js';
+export {
+  DEFAULT_MAX_IMAGES_PER_REQUEST,
+  type OipInferReply,
+  type OipInferRequest,
+  type OipRouteOptions,
+  type OipTensor,
+} from './routes/oip-v2.js';
 export type { PredictJsonBody, PredictReply } from './routes/predict.js';
 export { type BuildServerOptions, buildServer } from './server.js';
 export { AddressPolicy, type AddressVerdict, AllowlistError, embeddedIPv4 } from './url/address-policy.js';

@@ -193,5 +193,5 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
   registerPredictRoute(app, ctx);
   registerHealthRoutes(app, ctx);
   registerMetricsRoute(app, ctx);
-  registerOipRoutes(app, ctx);
+  registerOipRoutes(app, ctx, { maxImagesPerRequest: config.maxImagesPerRequest });
 };

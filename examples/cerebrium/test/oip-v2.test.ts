@@ -3,12 +3,13 @@
  * JSON `{ error: { code, message } }` with the right 4xx — never a 500, never a hang, nothing silently altered —
  * and a refused request leaves no work running behind it.
  */
+import { DEFAULT_MAX_IMAGES_PER_REQUEST } from '@mtailor/example-cerebrium';
 import { afterAll, afterEach, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { images, type JsonReply, json, postJson, startServer, type TestServer, TOKEN } from './helpers.js';
 
 const NAME = 'mobilenet_v2_int8_qdq';
-/** `DEFAULT_MAX_IMAGES_PER_REQUEST` of `src/routes/oip-v2.ts` (the package does not export it). */
-const MAX_IMAGES = 64;
+/** The default cap on images per request (`MTAILOR_MAX_IMAGES_PER_REQUEST`). */
+const MAX_IMAGES = DEFAULT_MAX_IMAGES_PER_REQUEST;
 /** A 1×1 GIF (43 bytes): the smallest image there is, so many of them cost the client nothing. */
 const GIF_1X1 = 'R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
 const SHAPE = [1, 3, 224, 224];

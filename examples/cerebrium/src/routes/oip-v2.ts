@@ -450,7 +450,12 @@ export function registerOipRoutes(
       {
         bodyLimit: ctx.config.maxBodyBytes,
         onRequest: requireJson,
-        preParsing: intakeHook(ctx.intake, ctx.config.maxBodyBytes, ctx.config.slowBodyMs),
+        preParsing: intakeHook(
+          ctx.intake,
+          ctx.config.maxBodyBytes,
+          ctx.config.slowBodyMs,
+          ctx.config.bodyTimeoutMs,
+        ),
         schema: { body: inferBodySchema, response: errorReplies },
       },
       async (request, reply) => {
