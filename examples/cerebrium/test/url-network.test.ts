@@ -9,7 +9,13 @@ import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
 import net from 'node:net';
-import { AddressPolicy, createSystemResolver, fetchImage, type Resolver } from '@mtailor/example-cerebrium';
+import {
+  AddressPolicy,
+  type ConnectHook,
+  createSystemResolver,
+  fetchImage,
+  type Resolver,
+} from '@mtailor/example-cerebrium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Not (yet) re-exported by the package index; the built module, as the package's own code uses it.
 import {
@@ -318,25 +324,32 @@ describe('failed connections are answered in short messages', () => {
     expect(server.guard.refusedNonLoopback).toEqual([]);
   });
 
-  it('network unreachable → a short message, the original error kept as cause', async () => {
-    const guard = new ConnectionGuard();
-    const kernel = Object.assign(new Error('connect ENETUNREACH 10.9.8.7:443 - Local (:::0)'), {
-      code: 'ENETUNREACH',
-      syscall: 'connect',
-    });
-    const err = await fetchImage(`http://images.example.test:${origin.port}/tench.jpg`, {
+  /** fetchImage of `url` on the allow-listed name images.example.test, resolved to 127.0.0.1; the error it throws. */
+  const fetchFromLoopbackHost = (url: string, onConnect: ConnectHook) =>
+    fetchImage(url, {
       policy: new AddressPolicy(['images.example.test']),
       maxBytes: 1e6,
       connectTimeoutMs: 1000,
       totalTimeoutMs: 5000,
       maxRedirects: 0,
       resolve: fixedResolver({ 'images.example.test': ['127.0.0.1'] }),
-      // The guard records it (loopback, allowed); the kernel's answer for an unroutable address is simulated.
-      onConnect: (target) => {
+      onConnect,
+    }).catch((e: unknown) => e);
+
+  it('network unreachable → a short message, the original error kept as cause', async () => {
+    const guard = new ConnectionGuard();
+    const kernel = Object.assign(new Error('connect ENETUNREACH 10.9.8.7:443 - Local (:::0)'), {
+      code: 'ENETUNREACH',
+      syscall: 'connect',
+    });
+    // The guard records it (loopback, allowed); the kernel's answer for an unroutable address is simulated.
+    const err = await fetchFromLoopbackHost(
+      `http://images.example.test:${origin.port}/tench.jpg`,
+      (target) => {
         guard.hook(target);
         throw kernel;
       },
-    }).catch((e: unknown) => e);
+    );
     expect(err).toMatchObject({ statusCode: 502, code: 'URL_FETCH_FAILED' });
     expect((err as Error).message).toMatch(/^network unreachable for images\.example\.test:\d+$/);
     expect((err as Error).cause).toBe(kernel);
@@ -345,18 +358,10 @@ describe('failed connections are answered in short messages', () => {
   });
 
   it('keeps the original error as cause (for the server log)', async () => {
-    const err = await fetchImage(
+    const err = await fetchFromLoopbackHost(
       `https://images.example.test:${origin.port}/${randomBytes(4).toString('hex')}`,
-      {
-        policy: new AddressPolicy(['images.example.test']),
-        maxBytes: 1e6,
-        connectTimeoutMs: 1000,
-        totalTimeoutMs: 5000,
-        maxRedirects: 0,
-        resolve: fixedResolver({ 'images.example.test': ['127.0.0.1'] }),
-        onConnect: server.guard.hook,
-      },
-    ).catch((e: unknown) => e);
+      server.guard.hook,
+    );
     expect((err as Error).message).not.toMatch(leaks);
     expect(String(((err as Error).cause as Error | undefined)?.message)).toMatch(/SSL|TLS|wrong version/i);
   });
