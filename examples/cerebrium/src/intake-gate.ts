@@ -257,6 +257,9 @@ export function intakeHook(
       return payload;
     }
     passes.set(request, pass);
+    // A client waiting for "100 Continue" (see server.ts) sends its body now that it will be read.
+    if (/\b100-continue\b/i.test(request.headers.expect ?? '') && !reply.raw.headersSent)
+      reply.raw.writeContinue();
     if (payload.readableEnded) return payload;
     const admitted = pass;
     const timers: NodeJS.Timeout[] = [];

@@ -65,6 +65,10 @@ export async function buildServer(
   const metrics = new ServerMetrics();
   const slot = new EngineSlot(Engine.start(engineOptionsFrom(config, metrics, (m) => app.log.warn(m))));
   app.decorate('mtailor', { engine: slot, metrics, whenReady: () => slot.loaded });
+  // `Expect: 100-continue`: Node would say "continue" at once, before authentication and size checks, and the client
+  // would upload a body only to be refused. Routed like any request instead: a refusal (401, 413, 415, 503) goes out
+  // without the 100, and the inference routes send it when the request gets its intake slot (intake-gate.ts).
+  app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
 
   let closing = false;
   app.addHook('preClose', async () => {

@@ -242,6 +242,50 @@ describe('the gate on the real server', () => {
     expect(after.body.prediction.class_id).toBe(0);
   });
 
+  it('Expect: 100-continue — refusals come without the 100; the 100 comes when the request gets its slot', async () => {
+    const bytes = Buffer.from(body);
+    /** Sends headers with Expect: 100-continue; sends the body only once the server says 100. */
+    const expecting = (headers: string) => {
+      const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+      sockets.push(socket);
+      let text = '';
+      let continued = false;
+      const reply = new Promise<string>((resolve) => {
+        socket.on('data', (d) => {
+          text += d.toString();
+          if (!continued && /^HTTP\/1\.1 100 Continue\r\n\r\n/.test(text)) {
+            continued = true;
+            socket.write(bytes);
+          }
+        });
+        socket.on('close', () => resolve(text));
+      });
+      socket.write(
+        `POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\nexpect: 100-continue\r\n` +
+          `connection: close\r\n${headers}\r\n`,
+      );
+      return { reply, received: () => text };
+    };
+    const wrongToken = await expecting(
+      `authorization: Bearer wrong-token-0123456789abcdef\r\ncontent-length: ${bytes.length}\r\n`,
+    ).reply;
+    expect(wrongToken).toMatch(/^HTTP\/1\.1 401 /); // no "100 Continue" first: the body was never asked for
+    const tooLarge = await expecting(
+      `authorization: Bearer ${TOKEN}\r\ncontent-length: ${server.config.maxBodyBytes + 1}\r\n`,
+    ).reply;
+    expect(tooLarge).toMatch(/^HTTP\/1\.1 413 /);
+
+    // The only slot is taken: the next request is not told to continue until it gets the slot.
+    const holder = halfSentRequest(server.url, body);
+    await until(async () => (await health()).intake.active === 1);
+    const waiting = expecting(`authorization: Bearer ${TOKEN}\r\ncontent-length: ${bytes.length}\r\n`);
+    await until(async () => (await health()).intake.waiting === 1);
+    expect(waiting.received()).toBe('');
+    holder.finish();
+    expect(await holder.reply).toMatch(/^HTTP\/1\.1 200/);
+    expect(await waiting.reply).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 [\s\S]*"class_id":0/);
+  });
+
   it('a body still arriving after slowBodyMs gives its slot back; it takes one again once complete', async () => {
     const slowServer = await startServer({ maxActive: 1, maxQueue: 10, slowBodyMs: 200 });
     try {
