@@ -43,7 +43,8 @@ export class IntakePass {
   private held = true;
   private ended = false;
   private waited: number;
-  private readonly hungUp = new AbortController();
+  /** Made only when asked for (a download, a reclaim that waits): most requests never need one. */
+  private over: AbortController | undefined;
 
   /** @internal Created by {@link IntakeGate.enter}. */
   constructor(
@@ -56,6 +57,16 @@ export class IntakePass {
   /** Milliseconds this request has waited for a slot so far (it is part of the latency the client sees). */
   get waitedMs(): number {
     return this.waited;
+  }
+
+  /**
+   * Aborted when the request ends (replied, or the client left): work done for it — a download, a wait for a slot
+   * — can stop.
+   */
+  get signal(): AbortSignal {
+    this.over ??= new AbortController();
+    if (this.ended && !this.over.signal.aborted) this.over.abort(clientClosed());
+    return this.over.signal;
   }
 
   /** Whether this pass holds a slot now. */
@@ -78,7 +89,7 @@ export class IntakePass {
     if (this.held) return;
     if (this.ended) throw clientClosed();
     const t0 = performance.now();
-    await this.gate.wait(this.hungUp.signal);
+    await this.gate.wait(this.signal);
     this.waited += performance.now() - t0;
     if (this.ended) {
       // Ended between being admitted and resuming here: hand the slot straight on.
@@ -93,7 +104,7 @@ export class IntakePass {
     if (this.ended) return;
     this.ended = true;
     this.release();
-    this.hungUp.abort(clientClosed());
+    this.over?.abort(clientClosed());
     this.gate.finish();
   }
 }
@@ -244,10 +255,12 @@ export function intakeHook(
     if (declared > bodyLimit) return payload;
     let pass: IntakePass | undefined;
     let closed = false;
+    const timers: NodeJS.Timeout[] = [];
     const hungUp = new AbortController();
     // Registered before waiting, so a close at any moment either cancels the wait or ends the pass.
     reply.raw.once('close', () => {
       closed = true;
+      for (const t of timers) clearTimeout(t);
       if (pass) pass.end();
       else hungUp.abort(clientClosed());
     });
@@ -262,7 +275,6 @@ export function intakeHook(
       reply.raw.writeContinue();
     if (payload.readableEnded) return payload;
     const admitted = pass;
-    const timers: NodeJS.Timeout[] = [];
     if (slowBodyMs > 0) timers.push(setTimeout(() => admitted.release(), slowBodyMs));
     if (bodyTimeoutMs > 0) {
       timers.push(
@@ -279,12 +291,10 @@ export function intakeHook(
         }, bodyTimeoutMs),
       );
     }
-    const done = () => {
-      for (const t of timers) clearTimeout(t);
-    };
     // 'end' listeners do not start the stream flowing: the body parser still reads it as usual.
-    payload.once('end', done);
-    reply.raw.once('close', done);
+    payload.once('end', () => {
+      for (const t of timers) clearTimeout(t);
+    });
     return payload;
   };
 }

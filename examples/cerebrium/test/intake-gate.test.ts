@@ -7,7 +7,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import net from 'node:net';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { HttpError, IntakeGate } from '@mtailor/example-cerebrium';
@@ -367,6 +368,40 @@ describe('the gate on the real server', () => {
       for (const f of fifos) writeFileSync(f, 'x');
       await Promise.all(blocked);
       rmSync(dir, { recursive: true });
+    }
+  });
+});
+
+describe('a client that hangs up during an image_url download', () => {
+  it('stops the download (the pass signal aborts it) and ends the request', async () => {
+    // An image host that sends headers, then nothing: the download is in progress until someone stops it.
+    let downloadClosed: () => void = () => {};
+    const closedByServer = new Promise<void>((resolve) => {
+      downloadClosed = resolve;
+    });
+    const origin = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': '100000' });
+      res.write(images.tench.subarray(0, 100));
+      res.once('close', () => downloadClosed());
+    });
+    await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+    const server = await startServer({ urlAllowlist: ['127.0.0.1/32'], urlTimeoutMs: 60_000 });
+    try {
+      const port = (origin.address() as AddressInfo).port;
+      const body = JSON.stringify({ image_url: `http://127.0.0.1:${port}/stall.jpg` });
+      const socket = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+      sockets.push(socket);
+      socket.write(
+        `POST /predict HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n` +
+          `authorization: Bearer ${TOKEN}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+      await until(async () => (await json(await fetch(`${server.url}/health`))).intake.in_progress === 1);
+      socket.destroy();
+      await closedByServer; // the image host saw the download go away (the test times out otherwise)
+      await until(async () => (await json(await fetch(`${server.url}/health`))).intake.in_progress === 0);
+    } finally {
+      await server.close();
+      origin.close();
     }
   });
 });

@@ -4,7 +4,7 @@
  * @module
  */
 import { performance } from 'node:perf_hooks';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
 import type { ImageBytesInput } from '../inference/engine.js';
@@ -188,11 +188,7 @@ function multipartError(err: unknown, maxBytes: number): unknown {
   return new HttpError(400, 'BAD_REQUEST', `multipart: malformed form data (${message})`, { cause: err });
 }
 
-async function readImage(
-  ctx: RouteContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<ImageSource> {
+async function readImage(ctx: RouteContext, request: FastifyRequest): Promise<ImageSource> {
   const query = request.query as { top_k?: number };
   if (request.isMultipart()) {
     const source = await readMultipart(request, ctx.config.maxImageBytes);
@@ -243,14 +239,10 @@ async function readImage(
   }
   if (json.image_url !== undefined) {
     const url = json.image_url;
-    const aborted = new AbortController();
-    // The client hung up before we answered: stop downloading for it.
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) aborted.abort();
-    });
     // The download waits on the network, not on us: its intake slot goes to uploads already here meanwhile (the
-    // handler takes one again before decoding).
-    intakePassOf(request)?.release();
+    // handler takes one again before decoding). The pass's signal stops it if the client hangs up.
+    const pass = intakePassOf(request);
+    pass?.release();
     const t0 = performance.now();
     const fetched = await fetchImage(url, {
       policy: ctx.policy,
@@ -260,7 +252,7 @@ async function readImage(
       maxRedirects: ctx.config.urlMaxRedirects,
       resolve: ctx.urlFetch.resolve,
       onConnect: ctx.urlFetch.onConnect,
-      signal: aborted.signal,
+      signal: pass?.signal,
     });
     const fetchMs = performance.now() - t0;
     return { bytes: fetched.bytes, fetchMs, topK, testMode: false };
@@ -293,7 +285,7 @@ export function registerPredictRoute(app: FastifyInstance, ctx: RouteContext): v
     async (request, reply) => {
       const engine = ctx.engine.require();
       const runId = runIdOf(request);
-      const source = await readImage(ctx, request, reply);
+      const source = await readImage(ctx, request);
       const k = parseTopK(source.topK, 'top_k') ?? 5;
       const bytes = source.testMode ? engine.testImageBytes : source.bytes;
       // A slot for the CPU work (given back while a slow body arrived or an image_url downloaded).
