@@ -153,6 +153,28 @@ function decodeBase64Bytes(encoded: Uint8Array, maxBytes: number, field: string)
 }
 
 /**
+ * The most base64 characters an image of `maxBytes` can take (4/3 of the bytes, plus room for a data-URL prefix and
+ * line breaks): longer text is refused before it is sent anywhere to be decoded.
+ */
+export function maxBase64Length(maxBytes: number): number {
+  return Math.ceil((maxBytes * 4) / 3) * 1.1 + 1024;
+}
+
+/**
+ * Whether the first characters of base64 text (`head`) already show it is not base64: a character outside both
+ * alphabets and ASCII whitespace. Cheap (callers pass ≤ 64 characters) — {@link decodeBase64Image} checks all of it;
+ * undecided (false) for a data URL, whose prefix it checks.
+ */
+export function base64HeadIsInvalid(head: string): boolean {
+  if (/^data:/i.test(head)) return false;
+  for (let i = 0; i < head.length; i++) {
+    const c = head.charCodeAt(i);
+    if (c >= 128 || (ALPHABET[c] === 0 && !isAsciiWhitespace(c))) return true;
+  }
+  return false;
+}
+
+/**
  * Decodes `image_base64`: standard or URL-safe base64, ASCII whitespace/newlines allowed (as `base64` tools wrap
  * lines), optionally as `data:image/...;base64,...`.
  *

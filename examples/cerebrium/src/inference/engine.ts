@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { IMAGENET1K_LABELS, looksLikeProbabilities, softmax, topK } from '@mtailor/core';
 import type { RecipeName, ResizeEngine } from '../config.js';
 import { HttpError } from '../http-errors.js';
+import { maxBase64Length } from '../image-input.js';
 import type {
   InferenceHello,
   InferenceReply,
@@ -346,7 +347,7 @@ export class InferenceEngine {
     } else {
       const field = input.field ?? 'image_base64';
       // Cheap early refusal of what cannot fit (base64 is 4/3 of the bytes; data-URL prefix and line breaks aside).
-      if (input.base64.length > Math.ceil((this.options.maxImageBytes * 4) / 3) * 1.1 + 1024) {
+      if (input.base64.length > maxBase64Length(this.options.maxImageBytes)) {
         throw new HttpError(
           413,
           'IMAGE_TOO_LARGE',

@@ -14,6 +14,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { HttpError } from '../http-errors.js';
+import { base64HeadIsInvalid, maxBase64Length } from '../image-input.js';
 import type { ImageBytesInput, InferenceEngine } from '../inference/engine.js';
 import { intakeHook, intakePassOf } from '../intake-gate.js';
 import { largeJsonString } from '../json-body.js';
@@ -281,32 +282,6 @@ function imagesFromFp32(engine: InferenceEngine, input: OipTensor): Float32Array
 }
 
 /**
- * True when the start of a base64 element already shows it is not base64: an ASCII character outside both
- * alphabets and whitespace. Looks at 64 characters only, so it costs nothing; the decode worker checks all of it.
- * Undecided (false) for a data URL and for non-ASCII (Unicode whitespace is allowed), as the worker decides those.
- */
-function headIsNotBase64(head: string): boolean {
-  if (/^data:/i.test(head)) return false;
-  for (let i = 0; i < head.length; i++) {
-    const c = head.charCodeAt(i);
-    if (c >= 0x80) return false;
-    const ok =
-      (c >= 0x41 && c <= 0x5a) || // A-Z
-      (c >= 0x61 && c <= 0x7a) || // a-z
-      (c >= 0x30 && c <= 0x39) || // 0-9
-      c === 0x2b || // +
-      c === 0x2f || // /
-      c === 0x2d || // -
-      c === 0x5f || // _
-      c === 0x3d || // =
-      c === 0x20 ||
-      (c >= 0x09 && c <= 0x0d);
-    if (!ok) return true;
-  }
-  return false;
-}
-
-/**
  * A BYTES input → its elements, every one checked before any is decoded: shape, count (`maxImages`), type, and
  * cheaply size and the start of its base64 — so a bad element is refused without first decoding the others.
  */
@@ -326,8 +301,8 @@ function bytesElements(
   }
   if (n > maxImages) throw tooMany(input, n, maxImages);
   const { rows, nested } = tensorRows(input);
-  // The same early bound as engine.prepare (base64 is 4/3 of the bytes; data-URL prefix and line breaks aside).
-  const maxChars = Math.ceil((engine.options.maxImageBytes * 4) / 3) * 1.1 + 1024;
+  // The same early bound as engine.prepare.
+  const maxChars = maxBase64Length(engine.options.maxImageBytes);
   const elements: ImageBytesInput[] = [];
   for (const row of rows) {
     for (const v of row) {
@@ -355,7 +330,8 @@ function bytesElements(
       const head = bytes
         ? Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(64, bytes.length)).toString('latin1')
         : v.slice(0, 64);
-      if (headIsNotBase64(head)) throw new HttpError(400, 'INVALID_INPUT', `${field} is not valid base64`);
+      if (base64HeadIsInvalid(head))
+        throw new HttpError(400, 'INVALID_INPUT', `${field} is not valid base64`);
       elements.push(bytes ? { base64: bytes, transfer: true, field } : { base64: v, field });
     }
   }

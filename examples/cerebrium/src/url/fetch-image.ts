@@ -242,8 +242,8 @@ function resolveWithin(
   });
 }
 
-function resolutionTimeout(hostname: string, limit: string): HttpError {
-  return new HttpError(504, 'URL_TIMEOUT', `name resolution of ${hostname} timed out (${limit})`);
+function resolutionTimeout(hostname: string, limit: string, cause?: unknown): HttpError {
+  return new HttpError(504, 'URL_TIMEOUT', `name resolution of ${hostname} timed out (${limit})`, { cause });
 }
 
 /** A failed resolution as the reply: no such name (502), no answer in time (504), anything else (502). */
@@ -255,11 +255,7 @@ function resolutionError(hostname: string, err: unknown, limit: string): HttpErr
       cause: err,
     });
   }
-  if (code === 'ETIMEOUT' || code === 'EAI_AGAIN') {
-    return new HttpError(504, 'URL_TIMEOUT', `name resolution of ${hostname} timed out (${limit})`, {
-      cause: err,
-    });
-  }
+  if (code === 'ETIMEOUT' || code === 'EAI_AGAIN') return resolutionTimeout(hostname, limit, err);
   return new HttpError(502, 'URL_FETCH_FAILED', `could not resolve ${hostname}`, { cause: err });
 }
 
