@@ -7,7 +7,10 @@
  *
  * Deviations, each because a test must not change the machine or reach the network: `corepack enable` is skipped
  * (pnpm is already on PATH; enabling would rewrite global shims), and pnpm runs with `--offline` (the workspace
- * install already filled the store with every package; a test never contacts the registry).
+ * install already filled the store with every package; a test never contacts the registry). That works on a new
+ * machine because nothing in the build resolves versions: `install --frozen-lockfile` and `deploy` (not `--legacy`,
+ * which re-resolves every dependency and needs a metadata cache only a non-frozen install leaves behind) both read
+ * the lockfile — `injectWorkspacePackages: true` in pnpm-workspace.yaml is what lets `deploy` use it.
  */
 import { execSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
