@@ -15,6 +15,10 @@ export type MtailorErrorCode =
   | 'MODEL_SHAPE'
   | 'INVALID_MANIFEST'
   | 'INFERENCE_FAILED'
+  | 'INVALID_INPUT'
+  | 'OVERLOADED'
+  | 'NOT_READY'
+  | 'SHUTTING_DOWN'
   | 'DISPOSED';
 
 /**
@@ -99,6 +103,43 @@ export class ManifestError extends MtailorError {
 export class InferenceError extends MtailorError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('INFERENCE_FAILED', message, options);
+  }
+}
+
+/**
+ * The input is malformed before it is an image: base64 that is not base64, an empty input, a tensor of the wrong
+ * length. (A well-formed input whose bytes are not an image we decode is an {@link UnsupportedImageError}.)
+ */
+export class InvalidInputError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INVALID_INPUT', message, options);
+  }
+}
+
+/**
+ * Back-pressure: the classifier already holds `maxQueue` images (waiting, decoding, queued or running). Nothing
+ * was done with this one; retry later.
+ */
+export class OverloadedError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('OVERLOADED', message, options);
+  }
+}
+
+/** The classifier cannot take work yet (still starting) or any more (its inference thread died). */
+export class NotReadyError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('NOT_READY', message, options);
+  }
+}
+
+/**
+ * The classifier is draining or closed: `close()` was called, so new work is refused, and work still unfinished
+ * when the drain timeout ran out is dropped with this error.
+ */
+export class ShuttingDownError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SHUTTING_DOWN', message, options);
   }
 }
 

@@ -1,18 +1,32 @@
 /**
- * {@link ImageClassifier}: image bytes → decode → preprocess → tensor → session → logits → predictions.
+ * {@link ImageClassifier}: image bytes → decode → preprocess → tensor → session → logits → predictions, on the one
+ * classification engine (`../engine/`).
  * @module
  */
 import type { PreprocessRecipe, PresetName } from '@mtailor/preprocess';
-import { DisposedError, InvalidOptionError, ManifestError, type MtailorError } from '../errors.js';
-import type { ImageInput, ImagePreprocessor, ResizeEngine } from '../input/index.js';
+import { availableCpus } from '../engine/available-cpus.js';
+import { loadEngineModel } from '../engine/batch-runner.js';
+import { createPreprocessor, type DecodeSettings } from '../engine/decode-into-slot.js';
+import {
+  ClassificationEngine,
+  type EngineInput,
+  type EngineStatus,
+  type EngineTimings,
+} from '../engine/engine.js';
+import type { DecodeExecutor, InferenceExecutor, ModelInfo } from '../engine/executors.js';
+import { InThreadDecodeExecutor, InThreadInferenceExecutor } from '../engine/in-thread.js';
+import { TensorSlots } from '../engine/tensor-slots.js';
+import { WorkerDecodeExecutor, WorkerInferenceExecutor } from '../engine/worker-threads.js';
+import { InvalidOptionError, ManifestError, type MtailorError, NotReadyError } from '../errors.js';
+import { DEFAULT_MAX_INPUT_BYTES, type ResizeEngine } from '../input/image-preprocessor.js';
 import * as is from '../is.js';
 import type { LabelsSource } from '../labels/load-labels.js';
 import { checkManifestAgainstModel, type Manifest, readManifest } from '../manifest/manifest.js';
 import { ONNXModel } from '../model/onnx-model.js';
 import { MODEL_OPTION_NAMES, type ModelOptions } from '../model/session-options.js';
-import { toMtailorError } from './error-transfer.js';
-import { type ClassifyResult, type SoftmaxMode, toPredictions } from './predictions.js';
-import { checkKnownKeys, createPreprocessor, resolveLabels, resolveRecipe } from './setup.js';
+import { type Prediction, type SoftmaxMode, toPredictions } from './predictions.js';
+import { loadTestImage, type SelfTestImage, type SelfTestResult, type TestImage } from './self-test.js';
+import { checkKnownKeys, resolveLabels, resolveRecipe } from './setup.js';
 
 /** Options of {@link ImageClassifier.create}. Give `model` or `manifest` (or both: `model` wins for the file). */
 export interface ImageClassifierOptions extends ModelOptions {
@@ -30,161 +44,244 @@ export interface ImageClassifierOptions extends ModelOptions {
    * (torchvision `Resize((224, 224))` + ImageNet normalisation) resized to the model's input size.
    */
   recipe?: PreprocessRecipe | PresetName;
-  /** Default `'exact'`. */
-  engine?: ResizeEngine;
+  /** Resize engine. Default `'exact'` (Pillow-identical); `'fast'` resizes with libvips. */
+  resize?: ResizeEngine;
   /** Rotate by EXIF orientation before preprocessing. Default `true`; `false` reproduces torchvision. */
   autoOrient?: boolean;
-  /** Largest accepted input in bytes (see {@link ImagePreprocessor}). */
+  /** Largest accepted encoded input in bytes. Default 50 MiB. */
   maxInputBytes?: number;
-  /** Largest accepted image in pixels (see {@link ImagePreprocessor}). */
+  /** Largest accepted image in pixels. Default 100 000 000. */
   maxPixels?: number;
-  /** Most images per onnxruntime call when the model's batch dim is dynamic. Default 8. */
-  maxBatchSize?: number;
   /**
    * Apply softmax to the output. Default `'auto'`: the manifest's `outputKind` when given, else detected per
    * image (an output row already in [0, 1] that sums to 1 is used as is).
    */
   softmax?: SoftmaxMode;
+  /**
+   * Decode + preprocess worker threads. Default: the CPUs this process may use (container quota included). `0`
+   * decodes on the calling thread (sharp on libuv's pool, the exact resize here).
+   */
+  workers?: number;
+  /**
+   * Where onnxruntime runs. Default `'worker'`: its own thread, so the calling thread's event loop never blocks on
+   * a batch. `'caller'`: the calling thread (fine for scripts; required for an `ONNXModel` you pass in, whose
+   * session lives on this thread).
+   */
+  inferenceThread?: 'worker' | 'caller';
+  /** Most images per onnxruntime call when the model's batch dim is dynamic. Default 8. */
+  maxBatchSize?: number;
+  /**
+   * Longest an image waits for others to join its batch while more are being decoded, in ms. Default 2. An image
+   * with nothing else on its way never waits.
+   */
+  maxDelayMs?: number;
+  /**
+   * Most images in progress at once (waiting, decoding, batched, running); beyond it `classify` rejects with
+   * `OverloadedError` at once instead of queueing without bound. Default 512.
+   */
+  maxQueue?: number;
+  /**
+   * Classify a test image when created and fail creation if it does not get its class: `true` for the built-in
+   * synthetic image (its class is known for the shared MobileNetV2 models, else recorded by this first run), or an
+   * image of yours with its true class. Default `false`. See {@link ImageClassifier.selfTest}.
+   */
+  selfTest?: boolean | SelfTestImage;
+  /** Called with each batch's size and onnxruntime time once it ran (metrics). */
+  onBatch?: (size: number, runMs: number) => void;
+  /** Told about problems that are no request's fault (a worker thread died). Default: `process.emitWarning`. */
+  onWarning?: (message: string) => void;
 }
 
 /** Options of {@link ImageClassifier.classify}. */
 export interface ClassifyOptions {
   /** How many predictions to return (1 … numClasses). Default 5. */
   topK?: number;
+  /** Abandons the image while it still waits for the engine (e.g. the HTTP client hung up). */
+  signal?: AbortSignal;
+  /** Also return the model's raw output row as `scores`. Default `false`. */
+  includeScores?: boolean;
 }
 
-/** The result of one image of a batch: its predictions, or the typed error that stopped it. */
+/** Milliseconds per stage of one image (see {@link EngineTimings}). */
+export type ClassifyTimings = EngineTimings;
+
+/** What {@link ImageClassifier.classify} returns for one image. */
+export interface ClassifyResult {
+  /** The `topK` most probable classes, most probable first; equal scores ordered by lower index. */
+  predictions: Prediction[];
+  timings: ClassifyTimings;
+  /** The model's output row (`numClasses` floats), when `includeScores` was asked for. */
+  scores?: Float32Array;
+}
+
+/** The result of one image of a batch or stream: its predictions, or the typed error that stopped it. */
 export type ClassifyOutcome = ({ ok: true } & ClassifyResult) | { ok: false; error: MtailorError };
 
-/** What {@link ImageClassifier.create} resolved, for workers that rebuild the same preprocessor. */
-export interface PreprocessorSettings {
-  recipe: PreprocessRecipe;
-  engine: ResizeEngine;
-  autoOrient: boolean;
-  maxInputBytes: number | undefined;
-  maxPixels: number | undefined;
+/** Anything a classifier classifies: a file path, bytes, a stream, base64 text, or a preprocessed tensor. */
+export type ClassifierInput = EngineInput;
+
+/** One result of {@link ImageClassifier.classifyStream}: the input, its position in the stream, its outcome. */
+export type StreamItem<I extends ClassifierInput = ClassifierInput> = { input: I; index: number } & ClassifyOutcome;
+
+/** Options of {@link ImageClassifier.classifyStream}. */
+export interface StreamOptions {
+  /** How many predictions per image. Default 5. */
+  topK?: number;
+  /** Images in progress ahead of the one being yielded. Default: the engine's tensor slots. */
+  readAhead?: number;
 }
 
-const MODEL_OPTION_KEYS = MODEL_OPTION_NAMES;
+/** What a classifier is doing, for readiness checks and metrics. */
+export interface ClassifierStatus extends EngineStatus {
+  /** Taking work: the engine is ready and, when a self-test is configured, it passed. */
+  ready: boolean;
+  /** The last self-test, if one ran. */
+  selfTest: SelfTestResult | undefined;
+}
 
 const CREATE_OPTION_KEYS: readonly string[] = [
-  ...MODEL_OPTION_KEYS,
+  ...MODEL_OPTION_NAMES,
   'model',
   'manifest',
   'labels',
   'recipe',
-  'engine',
+  'resize',
   'autoOrient',
   'maxInputBytes',
   'maxPixels',
-  'maxBatchSize',
   'softmax',
+  'workers',
+  'inferenceThread',
+  'maxBatchSize',
+  'maxDelayMs',
+  'maxQueue',
+  'selfTest',
+  'onBatch',
+  'onWarning',
 ];
+
+interface Resolved {
+  engine: ClassificationEngine;
+  labels: readonly string[] | undefined;
+  recipe: PreprocessRecipe;
+  softmax: SoftmaxMode;
+  manifest: Manifest | undefined;
+  workers: number;
+  inferenceThread: 'worker' | 'caller';
+  selfTest: SelfTestImage | boolean;
+}
 
 /**
  * Classifies images with an ONNX model: PyTorch-identical preprocessing (Pillow-exact resize), onnxruntime,
- * softmax, top-k, labels. One model session for the classifier's life; `dispose()` releases it.
+ * softmax, top-k, labels. Decoding runs in worker threads and onnxruntime in its own thread by default; concurrent
+ * calls are micro-batched into one onnxruntime run. `close()` drains and releases everything.
  *
  * @example
  * ```ts
  * import { ImageClassifier } from '@mtailor/core';
- * const classifier = await ImageClassifier.create({ model: '../shared/models/mobilenet_v2_int8_qdq.onnx' });
- * const { predictions, timings } = await classifier.classify('../shared/images/n01440764_tench.JPEG', { topK: 3 });
+ * const classifier = await ImageClassifier.create({ model: 'mobilenet_v2_int8_qdq.onnx' });
+ * const { predictions } = await classifier.classify('n01440764_tench.JPEG', { topK: 3 });
  * console.log(predictions[0]); // { index: 0, label: 'tench', probability: 0.99… }
- * classifier.dispose();
+ * await classifier.close();
  * ```
  */
 export class ImageClassifier {
-  /** The model session. */
-  readonly model: ONNXModel;
-  /** The preprocessor (layout set to the model's). */
-  readonly preprocessor: ImagePreprocessor;
+  /** The model: signature, source, SHA-256, execution provider. */
+  readonly model: ModelInfo;
   /** Labels in class-index order, or `undefined` (predictions labelled `class <index>`). */
   readonly labels: readonly string[] | undefined;
+  /** The preprocessing recipe, resolved against the model (size, layout). */
+  readonly recipe: PreprocessRecipe;
   /** Images per onnxruntime call. */
   readonly maxBatchSize: number;
   /** How the model output is turned into probabilities. */
   readonly softmax: SoftmaxMode;
   /** The manifest this classifier was created from, if any. */
   readonly manifest: Manifest | undefined;
-  /** The preprocessing settings, as plain data (what pipeline workers rebuild their preprocessor from). */
-  readonly preprocessorSettings: PreprocessorSettings;
-  readonly #ownsModel: boolean;
-  readonly #disposers: (() => void)[] = [];
-  #disposed = false;
+  /** Decode worker threads (0: decoding on the calling thread). */
+  readonly workers: number;
+  /** Where onnxruntime runs. */
+  readonly inferenceThread: 'worker' | 'caller';
+  readonly #engine: ClassificationEngine;
+  readonly #selfTestImage: SelfTestImage | boolean;
+  #testImage: Promise<TestImage> | undefined;
+  #selfTest: SelfTestResult | undefined;
 
-  private constructor(init: {
-    model: ONNXModel;
-    ownsModel: boolean;
-    preprocessor: ImagePreprocessor;
-    settings: PreprocessorSettings;
-    labels: readonly string[] | undefined;
-    maxBatchSize: number;
-    softmax: SoftmaxMode;
-    manifest: Manifest | undefined;
-  }) {
-    this.model = init.model;
-    this.#ownsModel = init.ownsModel;
-    this.preprocessor = init.preprocessor;
-    this.preprocessorSettings = init.settings;
+  private constructor(init: Resolved) {
+    this.#engine = init.engine;
+    this.model = init.engine.model;
     this.labels = init.labels;
-    this.maxBatchSize = init.maxBatchSize;
+    this.recipe = init.recipe;
+    this.maxBatchSize = init.engine.maxBatchSize;
     this.softmax = init.softmax;
     this.manifest = init.manifest;
+    this.workers = init.workers;
+    this.inferenceThread = init.inferenceThread;
+    this.#selfTestImage = init.selfTest;
   }
 
   /**
-   * Loads the model (one shared session per model and options), the labels and the preprocessor, and checks
-   * that they fit together (recipe output size = model input size, labels count = classes).
+   * Loads the model (in the inference thread), the labels and the recipe, checks that they fit together (recipe
+   * output size = model input size, labels count = classes), starts the decode workers, and runs the self-test
+   * when asked for.
    *
-   * @throws {@link InvalidOptionError}, {@link ManifestError}, {@link ModelLoadError}, {@link ModelShapeError}.
+   * @throws {@link InvalidOptionError}, {@link ManifestError}, {@link ModelLoadError}, {@link ModelShapeError};
+   *   {@link NotReadyError} when the self-test fails.
+   *
+   * @example
+   * ```ts
+   * const classifier = await ImageClassifier.create({ manifest: 'models/mobilenet.manifest.json', workers: 2 });
+   * ```
    */
   static async create(options: ImageClassifierOptions): Promise<ImageClassifier> {
     if (!is.plainObject(options as unknown)) throw is.invalidParameterError('options', 'object', options);
     checkKnownKeys(options, CREATE_OPTION_KEYS, 'ImageClassifier.create');
-    const { maxBatchSize = 8, softmax = 'auto', engine = 'exact', autoOrient = true } = options;
-    if (!is.positiveInteger(maxBatchSize))
-      throw is.invalidParameterError('maxBatchSize', 'positive integer', maxBatchSize);
-    if (softmax !== 'auto' && !is.bool(softmax))
-      throw is.invalidParameterError('softmax', "'auto' or boolean", softmax);
-    if (!is.oneOf(engine, ['exact', 'fast'] as const))
-      throw is.invalidParameterError('engine', 'one of exact, fast', engine);
-    if (!is.bool(autoOrient)) throw is.invalidParameterError('autoOrient', 'boolean', autoOrient);
-    if (options.model === undefined && options.manifest === undefined)
-      throw new InvalidOptionError('Expected model or manifest in options but received neither');
-
+    const settings = checkCreateOptions(options);
     const manifest = options.manifest === undefined ? undefined : await readManifest(options.manifest);
     const modelOptions: ModelOptions = {};
-    for (const key of MODEL_OPTION_KEYS)
+    for (const key of MODEL_OPTION_NAMES)
       if (options[key] !== undefined) Object.assign(modelOptions, { [key]: options[key] });
-
-    let model: ONNXModel;
-    let ownsModel = true;
-    if (options.model instanceof ONNXModel) {
-      if (options.model.disposed)
-        throw new InvalidOptionError('Expected a live ONNXModel for model but it was disposed');
+    const source = options.model ?? (manifest as Manifest).modelPath;
+    const inferenceThread = source instanceof ONNXModel ? 'caller' : (options.inferenceThread ?? 'worker');
+    if (source instanceof ONNXModel) {
+      if (options.inferenceThread === 'worker')
+        throw new InvalidOptionError(
+          "An ONNXModel you pass in runs on the calling thread; drop inferenceThread: 'worker' or pass the model path",
+        );
+      if (source.disposed) throw new InvalidOptionError('Expected a live ONNXModel for model but it was disposed');
       const given = Object.keys(modelOptions);
       if (given.length > 0)
         throw new InvalidOptionError(
           `Session options (${given.join(', ')}) apply when the classifier loads the model; pass them to ONNXModel.load for a model you load yourself`,
         );
-      model = options.model;
-      ownsModel = false;
-    } else {
-      model = await ONNXModel.load(options.model ?? manifest!.modelPath, modelOptions);
     }
+    const onWarning = options.onWarning ?? ((message: string) => process.emitWarning(message, 'MtailorWarning'));
+    let inference: InferenceExecutor;
+    if (inferenceThread === 'worker') {
+      inference = await WorkerInferenceExecutor.start(
+        source as string | Uint8Array,
+        modelOptions,
+        settings.maxBatchSize,
+        onWarning,
+      );
+    } else {
+      const loaded = await loadEngineModel(source, modelOptions);
+      inference = new InThreadInferenceExecutor(loaded.model, loaded.info, loaded.owned, settings.maxBatchSize);
+    }
+    let decode: DecodeExecutor | undefined;
     try {
+      const model = inference.model;
       if (manifest) checkManifestAgainstModel(manifest, model);
       const labels = await resolveLabels(options.labels, manifest, model.numClasses);
       const recipe = resolveRecipe(options.recipe ?? manifest?.recipe, model);
-      const settings: PreprocessorSettings = {
+      const decodeSettings: DecodeSettings = {
         recipe,
-        engine,
-        autoOrient,
+        resize: settings.resize,
+        autoOrient: settings.autoOrient,
         maxInputBytes: options.maxInputBytes,
         maxPixels: options.maxPixels,
       };
-      const preprocessor = createPreprocessor(settings);
+      const preprocessor = createPreprocessor(decodeSettings);
       const { width, height } = model.inputSize;
       if (preprocessor.outputWidth !== width || preprocessor.outputHeight !== height) {
         const where = options.recipe === undefined && manifest ? `${manifest.path}: ` : '';
@@ -197,64 +294,83 @@ export class ImageClassifier {
           `${where}recipe ${recipe.name ?? '(unnamed)'} makes ${makes} but model ${model.source} takes ${width}×${height}`,
         );
       }
-      const effectiveSoftmax: SoftmaxMode =
-        softmax !== 'auto' || !manifest ? softmax : manifest.outputKind === 'logits';
-      return new ImageClassifier({
-        model,
-        ownsModel,
-        preprocessor,
-        settings,
-        labels,
-        maxBatchSize: model.batchDim === 'dynamic' ? maxBatchSize : model.batchDim,
-        softmax: effectiveSoftmax,
-        manifest,
+      const batch = model.batchDim === 'dynamic' ? settings.maxBatchSize : model.batchDim;
+      // Enough slots for a running batch, the next one forming, and two images per decoder in flight.
+      const slots = new TensorSlots(
+        2 * batch + 2 * Math.max(settings.workers, 2),
+        model.inputElementsPerImage,
+        model.numClasses,
+      );
+      decode =
+        settings.workers > 0
+          ? new WorkerDecodeExecutor(decodeSettings, slots, settings.workers, onWarning)
+          : new InThreadDecodeExecutor(preprocessor, slots);
+      const engine = new ClassificationEngine(decode, inference, slots, {
+        maxBatchSize: settings.maxBatchSize,
+        maxDelayMs: settings.maxDelayMs,
+        maxQueue: settings.maxQueue,
+        maxInputBytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
+        onBatch: options.onBatch,
       });
+      const classifier = new ImageClassifier({
+        engine,
+        labels,
+        recipe,
+        softmax: settings.softmax !== 'auto' || !manifest ? settings.softmax : manifest.outputKind === 'logits',
+        manifest,
+        workers: settings.workers,
+        inferenceThread,
+        selfTest: options.selfTest ?? false,
+      });
+      if (options.selfTest !== undefined && options.selfTest !== false) {
+        const result = await classifier.selfTest().catch(async (err: unknown) => {
+          await classifier.close({ timeoutMs: 0 });
+          throw err;
+        });
+        if (!result.ok) {
+          await classifier.close({ timeoutMs: 0 });
+          throw new NotReadyError(
+            `self-test failed: ${result.source} classified as ${result.top1.index} (${result.top1.label}), expected ${result.expectedClass}`,
+          );
+        }
+      }
+      return classifier;
     } catch (err) {
-      if (ownsModel) model.dispose();
+      await Promise.allSettled([inference.close(), decode?.close()]);
       throw err;
     }
   }
 
   /**
-   * Classifies one image: a file path, its bytes (`Uint8Array`/`Buffer`/`ArrayBuffer`) or a readable stream.
+   * Classifies one image: a file path, its bytes (`Uint8Array`/`Buffer`/`ArrayBuffer`), a readable stream,
+   * `{ base64 }` text or a ready `{ tensor }`. Concurrent calls share onnxruntime runs (micro-batching).
    *
-   * @throws {@link UnsupportedImageError}, {@link InvalidImageError}, {@link ImageTooLargeError} for bad images;
-   * {@link InferenceError} when onnxruntime fails; {@link InvalidOptionError} for a bad `topK`.
+   * @throws {@link UnsupportedImageError}, {@link InvalidImageError}, {@link ImageTooLargeError},
+   *   {@link InvalidInputError} for bad input; {@link OverloadedError} when `maxQueue` images are in progress;
+   *   {@link ShuttingDownError} after `close()`; {@link InferenceError} when onnxruntime fails.
    *
    * @example
    * ```ts
-   * const { predictions } = await classifier.classify(await readFile('cat.jpg'), { topK: 1 });
+   * const { predictions, timings } = await classifier.classify(await readFile('cat.jpg'), { topK: 1 });
    * ```
    */
-  async classify(input: ImageInput, options: ClassifyOptions = {}): Promise<ClassifyResult> {
-    this.#checkLive();
-    const k = this.#topK(options);
-    const start = performance.now();
-    const image = await this.preprocessor.process(input);
-    const size = this.model.batchDim === 'dynamic' ? 1 : this.model.batchDim;
-    let tensor = image.tensor;
-    if (size > 1) {
-      tensor = new Float32Array(size * this.model.inputElementsPerImage);
-      tensor.set(image.tensor);
-    }
-    const inferenceStart = performance.now();
-    const scores = await this.model.run(tensor, size);
-    const inferenceMs = performance.now() - inferenceStart;
-    const predictions = toPredictions(scores, 0, this.model.numClasses, k, this.labels, this.softmax);
-    return {
-      predictions,
-      timings: {
-        decodeMs: image.timings.readMs + image.timings.decodeMs,
-        preprocessMs: image.timings.preprocessMs,
-        inferenceMs,
-        totalMs: performance.now() - start,
-      },
-    };
+  async classify(input: ClassifierInput, options: ClassifyOptions = {}): Promise<ClassifyResult> {
+    const { topK, includeScores, signal } = this.#classifyOptions(options);
+    const { value, timings } = await this.#engine.run(
+      input,
+      (row) => ({
+        predictions: toPredictions(row, 0, this.model.numClasses, topK, this.labels, this.softmax),
+        scores: includeScores ? row.slice() : undefined,
+      }),
+      signal,
+    );
+    return value.scores
+      ? { predictions: value.predictions, timings, scores: value.scores }
+      : { predictions: value.predictions, timings };
   }
 
   /**
-   * Classifies several images with one onnxruntime call per batch of up to {@link maxBatchSize} images (one
-   * image per call for a model with a fixed batch of 1). A bad image does not stop the others: each item is
+   * Classifies several images; they share onnxruntime runs. A bad image does not stop the others: each item is
    * `{ ok: true, predictions, timings }` or `{ ok: false, error }`, in input order.
    *
    * @example
@@ -264,102 +380,204 @@ export class ImageClassifier {
    * ```
    */
   async classifyBatch(
-    inputs: readonly ImageInput[],
-    options: ClassifyOptions = {},
+    inputs: readonly ClassifierInput[],
+    options: Omit<ClassifyOptions, 'signal'> = {},
   ): Promise<ClassifyOutcome[]> {
-    this.#checkLive();
     if (!Array.isArray(inputs)) throw is.invalidParameterError('inputs', 'array', inputs);
-    const k = this.#topK(options);
-    const out: ClassifyOutcome[] = [];
-    for (let start = 0; start < inputs.length; start += this.maxBatchSize) {
-      out.push(...(await this.#classifyChunk(inputs.slice(start, start + this.maxBatchSize), k)));
-    }
+    const { topK, includeScores } = this.#classifyOptions(options);
+    const out: ClassifyOutcome[] = new Array(inputs.length);
+    let next = 0;
+    // As many at once as the engine has slots: the engine stays busy and this batch never overloads it.
+    const lane = async (): Promise<void> => {
+      while (next < inputs.length) {
+        const i = next++;
+        out[i] = await this.#outcome(inputs[i] as ClassifierInput, { topK, includeScores });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(inputs.length, this.#engine.slotCount) }, lane));
     return out;
   }
 
-  async #classifyChunk(inputs: readonly ImageInput[], k: number): Promise<ClassifyOutcome[]> {
-    const start = performance.now();
-    const per = this.model.inputElementsPerImage;
-    const fixed = this.model.batchDim === 'dynamic' ? undefined : this.model.batchDim;
-    const batch = new Float32Array(Math.max(inputs.length, fixed ?? 0) * per);
-    // Decode all images concurrently (sharp decodes on libuv's pool); each writes straight into its batch slot.
-    const settled = await Promise.allSettled(
-      inputs.map((input, slot) => this.preprocessor.process(input, { out: batch, offset: slot * per })),
-    );
-    // Pack the images that decoded to the front of the batch, so that failed ones cost no inference.
-    let count = 0;
-    const rowOf: number[] = [];
-    settled.forEach((s, slot) => {
-      if (s.status !== 'fulfilled') return;
-      if (count !== slot) batch.copyWithin(count * per, slot * per, (slot + 1) * per);
-      rowOf[slot] = count++;
-    });
-    let scores: Float32Array | undefined;
-    let inferenceMs = 0;
-    let inferenceError: MtailorError | undefined;
-    if (count > 0) {
-      const runSize = fixed === undefined ? count : Math.ceil(count / fixed) * fixed;
-      if (runSize > count) batch.fill(0, count * per, runSize * per);
-      const inferenceStart = performance.now();
-      try {
-        scores = await this.model.run(batch.subarray(0, runSize * per), runSize);
-      } catch (err) {
-        inferenceError = toMtailorError(err);
+  /**
+   * Classifies a stream of images as fast as the machine allows; yields one item per input, in input order, with
+   * its predictions or its typed error (a bad image never stops the stream). File paths are read by the decode
+   * workers.
+   *
+   * @example
+   * ```ts
+   * for await (const item of classifier.classifyStream(['a.jpg', 'b.jpg'], { topK: 1 })) {
+   *   console.log(item.input, item.ok ? item.predictions[0]?.label : item.error.code);
+   * }
+   * ```
+   */
+  async *classifyStream<I extends ClassifierInput>(
+    inputs: Iterable<I> | AsyncIterable<I>,
+    options: StreamOptions = {},
+  ): AsyncGenerator<StreamItem<I>, void, undefined> {
+    if (!is.plainObject(options as unknown)) throw is.invalidParameterError('options', 'object', options);
+    checkKnownKeys(options, ['topK', 'readAhead'], 'classifyStream');
+    const { topK } = this.#classifyOptions({ topK: options.topK });
+    const readAhead = options.readAhead ?? this.#engine.slotCount;
+    if (!is.positiveInteger(readAhead) || readAhead > this.#engine.options.maxQueue)
+      throw is.invalidParameterError('readAhead', `integer from 1 to maxQueue (${this.#engine.options.maxQueue})`, readAhead);
+    const iterator =
+      Symbol.asyncIterator in inputs
+        ? (inputs as AsyncIterable<I>)[Symbol.asyncIterator]()
+        : (inputs as Iterable<I>)[Symbol.iterator]();
+    const pending: { input: I; index: number; outcome: Promise<ClassifyOutcome> }[] = [];
+    let exhausted = false;
+    let index = 0;
+    try {
+      for (;;) {
+        while (!exhausted && pending.length < readAhead) {
+          const r = await iterator.next();
+          if (r.done) {
+            exhausted = true;
+            break;
+          }
+          pending.push({ input: r.value, index: index++, outcome: this.#outcome(r.value, { topK }) });
+        }
+        const head = pending.shift();
+        if (!head) return;
+        yield { input: head.input, index: head.index, ...(await head.outcome) };
       }
-      inferenceMs = (performance.now() - inferenceStart) / count;
+    } finally {
+      if (!exhausted) await iterator.return?.();
     }
-    const end = performance.now();
-    return settled.map((s, slot): ClassifyOutcome => {
-      if (s.status === 'rejected') return { ok: false, error: toMtailorError(s.reason) };
-      if (!scores) return { ok: false, error: inferenceError! };
-      const row = rowOf[slot]!;
-      return {
-        ok: true,
-        predictions: toPredictions(scores, row, this.model.numClasses, k, this.labels, this.softmax),
-        timings: {
-          decodeMs: s.value.timings.readMs + s.value.timings.decodeMs,
-          preprocessMs: s.value.timings.preprocessMs,
-          inferenceMs,
-          totalMs: end - start,
-        },
-      };
-    });
   }
 
   /**
-   * Releases the model session (unless the model was passed in by the caller) and stops the pipeline's
-   * preprocessing workers. Idempotent.
+   * Classifies the self-test image — the one given as `selfTest` at creation, else the built-in synthetic image —
+   * and checks its top-1 class. For the synthetic image on a model it was not measured with, the first run records
+   * the class it gets, so later runs prove the model still answers the same (not that it is right). The result
+   * also shows in {@link status}.
+   *
+   * @example
+   * ```ts
+   * const { ok, top1, expectedClass } = await classifier.selfTest();
+   * ```
    */
-  dispose(): void {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    for (const fn of this.#disposers.splice(0)) fn();
-    if (this.#ownsModel) this.model.dispose();
+  async selfTest(): Promise<SelfTestResult> {
+    const image = await this.testImage();
+    const start = performance.now();
+    const { predictions } = await this.classify(image.bytes, { topK: 1 });
+    const top1 = predictions[0] as Prediction;
+    if (image.expectedClass === undefined) image.expectedClass = top1.index;
+    this.#selfTest = {
+      ok: top1.index === image.expectedClass,
+      top1,
+      expectedClass: image.expectedClass,
+      expectation: image.expectation,
+      source: image.source,
+      ms: performance.now() - start,
+      at: new Date(),
+    };
+    return this.#selfTest;
   }
 
-  /** @internal Runs `fn` on {@link ImageClassifier.dispose} (used by the pipeline to stop its workers). */
-  onDispose(fn: () => void): void {
-    if (this.#disposed) fn();
-    else this.#disposers.push(fn);
+  /** The self-test image and its expected class (the server's `test_mode` classifies it). */
+  testImage(): Promise<TestImage> {
+    this.#testImage ??= loadTestImage(
+      this.model.sha256,
+      typeof this.#selfTestImage === 'object' ? this.#selfTestImage : undefined,
+    );
+    return this.#testImage;
   }
 
-  /** True after {@link ImageClassifier.dispose}. */
-  get disposed(): boolean {
-    return this.#disposed;
+  /** What the classifier is doing: ready or not, images in progress, the last batch and self-test. */
+  status(): ClassifierStatus {
+    const engine = this.#engine.status();
+    const needsSelfTest = this.#selfTestImage !== false;
+    return {
+      ...engine,
+      ready: engine.ready && (!needsSelfTest || this.#selfTest?.ok === true),
+      selfTest: this.#selfTest,
+    };
   }
 
-  /** @internal Checks `topK` against the model. */
-  #topK(options: ClassifyOptions): number {
+  /**
+   * Stops taking work (new images get `ShuttingDownError`), lets the images in progress finish for up to
+   * `timeoutMs` (default 10 s), then stops the worker threads and releases the session. Idempotent.
+   *
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => void classifier.close({ timeoutMs: 25_000 }));
+   * ```
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    const { timeoutMs = 10_000 } = options;
+    if (!is.integer(timeoutMs) || timeoutMs < 0)
+      throw is.invalidParameterError('timeoutMs', 'non-negative integer', timeoutMs);
+    return this.#engine.close(timeoutMs);
+  }
+
+  async #outcome(input: ClassifierInput, options: ClassifyOptions): Promise<ClassifyOutcome> {
+    try {
+      return { ok: true, ...(await this.classify(input, options)) };
+    } catch (err) {
+      return { ok: false, error: err as MtailorError };
+    }
+  }
+
+  #classifyOptions(options: ClassifyOptions): { topK: number; includeScores: boolean; signal?: AbortSignal } {
     if (!is.plainObject(options as unknown)) throw is.invalidParameterError('options', 'object', options);
-    checkKnownKeys(options, ['topK'], 'classify');
-    const { topK = 5 } = options;
-    if (!is.positiveInteger(topK)) throw is.invalidParameterError('topK', 'positive integer', topK);
-    if (topK > this.model.numClasses)
+    checkKnownKeys(options, ['topK', 'signal', 'includeScores'], 'classify');
+    const { topK = 5, includeScores = false, signal } = options;
+    if (!is.positiveInteger(topK) || topK > this.model.numClasses)
       throw is.invalidParameterError('topK', `integer between 1 and ${this.model.numClasses}`, topK);
-    return topK;
+    if (!is.bool(includeScores)) throw is.invalidParameterError('includeScores', 'boolean', includeScores);
+    if (signal !== undefined && !(signal instanceof AbortSignal))
+      throw is.invalidParameterError('signal', 'AbortSignal', signal);
+    return signal === undefined ? { topK, includeScores } : { topK, includeScores, signal };
   }
+}
 
-  #checkLive(): void {
-    if (this.#disposed) throw new DisposedError('ImageClassifier');
-  }
+/** Checks and defaults the engine and preprocessing options of {@link ImageClassifier.create}. */
+function checkCreateOptions(options: ImageClassifierOptions): {
+  maxBatchSize: number;
+  maxDelayMs: number;
+  maxQueue: number;
+  workers: number;
+  softmax: SoftmaxMode;
+  resize: ResizeEngine;
+  autoOrient: boolean;
+} {
+  const {
+    maxBatchSize = 8,
+    maxDelayMs = 2,
+    maxQueue = 512,
+    workers = availableCpus(),
+    softmax = 'auto',
+    resize = 'exact',
+    autoOrient = true,
+  } = options;
+  if (!is.positiveInteger(maxBatchSize)) throw is.invalidParameterError('maxBatchSize', 'positive integer', maxBatchSize);
+  if (!is.integer(maxDelayMs) || maxDelayMs < 0)
+    throw is.invalidParameterError('maxDelayMs', 'non-negative integer', maxDelayMs);
+  if (!is.positiveInteger(maxQueue)) throw is.invalidParameterError('maxQueue', 'positive integer', maxQueue);
+  if (!is.integer(workers) || workers < 0 || workers > 256)
+    throw is.invalidParameterError('workers', 'integer from 0 to 256', workers);
+  if (softmax !== 'auto' && !is.bool(softmax)) throw is.invalidParameterError('softmax', "'auto' or boolean", softmax);
+  if (!is.oneOf(resize, ['exact', 'fast'] as const)) throw is.invalidParameterError('resize', 'one of exact, fast', resize);
+  if (!is.bool(autoOrient)) throw is.invalidParameterError('autoOrient', 'boolean', autoOrient);
+  if (options.inferenceThread !== undefined && !is.oneOf(options.inferenceThread, ['worker', 'caller'] as const))
+    throw is.invalidParameterError('inferenceThread', 'one of worker, caller', options.inferenceThread);
+  if (options.model === undefined && options.manifest === undefined)
+    throw new InvalidOptionError('Expected model or manifest in options but received neither');
+  const { selfTest } = options;
+  if (
+    selfTest !== undefined &&
+    !is.bool(selfTest) &&
+    !(
+      is.plainObject(selfTest) &&
+      (typeof selfTest.image === 'string' || selfTest.image instanceof Uint8Array) &&
+      is.integer(selfTest.expectedClass) &&
+      selfTest.expectedClass >= 0
+    )
+  )
+    throw is.invalidParameterError('selfTest', 'boolean or { image, expectedClass }', selfTest);
+  for (const hook of ['onBatch', 'onWarning'] as const)
+    if (options[hook] !== undefined && typeof options[hook] !== 'function')
+      throw is.invalidParameterError(hook, 'function', options[hook]);
+  return { maxBatchSize, maxDelayMs, maxQueue, workers, softmax, resize, autoOrient };
 }

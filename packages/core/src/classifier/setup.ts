@@ -3,13 +3,11 @@
  * @module
  */
 import { getPreset, PRESETS, type PreprocessRecipe, validateRecipe } from '@mtailor/preprocess';
+import type { ModelInfo } from '../engine/executors.js';
 import { InvalidOptionError } from '../errors.js';
-import { ImagePreprocessor } from '../input/index.js';
 import { IMAGENET1K_LABELS } from '../labels/imagenet1k.js';
 import { type LabelsSource, loadLabels } from '../labels/load-labels.js';
 import type { Manifest } from '../manifest/manifest.js';
-import type { ONNXModel } from '../model/onnx-model.js';
-import type { PreprocessorSettings } from './image-classifier.js';
 
 /**
  * Labels for the classifier: the caller's, else the manifest's, else ImageNet-1k for a 1000-class model, else none.
@@ -33,7 +31,7 @@ export async function resolveLabels(
  */
 export function resolveRecipe(
   recipe: PreprocessRecipe | string | undefined,
-  model: ONNXModel,
+  model: Pick<ModelInfo, 'inputSize' | 'inputLayout' | 'source'>,
 ): PreprocessRecipe {
   let resolved: PreprocessRecipe;
   try {
@@ -65,18 +63,6 @@ export function resolveRecipe(
     );
   resolved.tensor = { ...resolved.tensor, layout: wanted };
   return resolved;
-}
-
-/** The preprocessor for resolved settings (also how pipeline workers rebuild the classifier's preprocessor). */
-export function createPreprocessor(settings: PreprocessorSettings): ImagePreprocessor {
-  const { recipe, engine, autoOrient, maxInputBytes, maxPixels } = settings;
-  return new ImagePreprocessor({
-    recipe,
-    engine,
-    autoOrient,
-    ...(maxInputBytes === undefined ? {} : { maxInputBytes }),
-    ...(maxPixels === undefined ? {} : { maxPixels }),
-  });
 }
 
 /**

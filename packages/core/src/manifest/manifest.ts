@@ -14,8 +14,6 @@ import { PRESETS, type PreprocessRecipe, validateRecipe } from '@mtailor/preproc
 import { ManifestError } from '../errors.js';
 import * as is from '../is.js';
 import { loadLabels } from '../labels/load-labels.js';
-import { ONNXModel } from '../model/onnx-model.js';
-import type { ModelOptions } from '../model/session-options.js';
 
 /** What the model's output holds: raw scores (softmax applied by us) or probabilities (used as they are). */
 export type OutputKind = 'logits' | 'probabilities';
@@ -52,7 +50,7 @@ const KEYS = new Set(['model', 'recipe', 'labels', 'numClasses', 'outputKind', '
 
 /**
  * Reads and validates a manifest file without loading the model: JSON shape, types, labels (count equal to
- * `numClasses`). Use {@link loadManifest} to also check it against the model.
+ * `numClasses`). `ImageClassifier.create({ manifest })` reads it this way, then checks it against the model.
  *
  * @throws {@link ManifestError} naming the file and the field at fault.
  *
@@ -131,38 +129,9 @@ export async function readManifest(file: string): Promise<Manifest> {
  * checkManifestAgainstModel(manifest, model); // throws ManifestError if numClasses differs
  * ```
  */
-export function checkManifestAgainstModel(manifest: Manifest, model: ONNXModel): void {
+export function checkManifestAgainstModel(manifest: Manifest, model: { readonly numClasses: number }): void {
   if (model.numClasses !== manifest.numClasses)
     throw new ManifestError(
       `${manifest.path}: "numClasses" is ${manifest.numClasses} but model ${manifest.modelPath} outputs ${model.numClasses} classes`,
     );
-}
-
-/**
- * Reads a manifest, loads its model (one shared session per model, see {@link ONNXModel.load}) and checks that
- * they agree. The caller owns the returned model handle and disposes it.
- *
- * @throws {@link ManifestError} for a bad manifest or a class count that differs from the model's.
- * @throws {@link ModelLoadError} / {@link ModelShapeError} from loading the model.
- *
- * @example
- * ```ts
- * const { manifest, model } = await loadManifest('models/mobilenet.json');
- * console.log(manifest.numClasses === model.numClasses); // true
- * model.dispose();
- * ```
- */
-export async function loadManifest(
-  file: string,
-  modelOptions: ModelOptions = {},
-): Promise<{ manifest: Manifest; model: ONNXModel }> {
-  const manifest = await readManifest(file);
-  const model = await ONNXModel.load(manifest.modelPath, modelOptions);
-  try {
-    checkManifestAgainstModel(manifest, model);
-  } catch (err) {
-    model.dispose();
-    throw err;
-  }
-  return { manifest, model };
 }

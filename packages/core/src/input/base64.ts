@@ -1,9 +1,10 @@
 /**
- * Encoded image bytes from what a client sends: base64 (plain or a `data:` URL). Strict: characters outside the
- * base64 alphabet are an error, not silently skipped (Node's decoder would drop them and decode something else).
+ * Step 1 of the data path for images sent as text: base64 (plain or a `data:` URL) → encoded image bytes. Strict:
+ * characters outside the base64 alphabet are an error, not silently skipped (Node's decoder would drop them and
+ * decode something else).
  * @module
  */
-import { HttpError } from './http-errors.js';
+import { ImageTooLargeError, InvalidInputError, UnsupportedImageError } from '../errors.js';
 
 const DATA_URL = /^data:([^;,]*)(?:;[^,]*)?,/i;
 
@@ -56,17 +57,11 @@ function dataUrlPayloadStart(head: string, field: string): number {
   const dataUrl = DATA_URL.exec(head);
   if (!dataUrl) return 0;
   if (!/;base64,/i.test(head.slice(0, dataUrl[0].length))) {
-    throw new HttpError(
-      400,
-      'INVALID_INPUT',
-      `${field}: a data URL must be base64-encoded (data:<type>;base64,...)`,
-    );
+    throw new InvalidInputError(`${field}: a data URL must be base64-encoded (data:<type>;base64,...)`);
   }
   const mediaType = (dataUrl[1] ?? '').trim().toLowerCase();
   if (!/^image\/[\w.+-]+$/.test(mediaType) && mediaType !== 'application/octet-stream') {
-    throw new HttpError(
-      415,
-      'UNSUPPORTED_MEDIA_TYPE',
+    throw new UnsupportedImageError(
       `${field}: a data URL must declare an image type (data:image/<type>;base64,...), not ${JSON.stringify(mediaType || 'text/plain')}`,
     );
   }
@@ -120,16 +115,13 @@ function decodeBase64Bytes(encoded: Uint8Array, maxBytes: number, field: string)
     else invalid = true;
   }
   if (compact) payload = compact.subarray(0, n);
-  if (n === 0) throw new HttpError(400, 'INVALID_INPUT', `${field} is empty`);
+  if (n === 0) throw new InvalidInputError(`${field} is empty`);
   if (invalid || (standard && urlSafe) || n % 4 === 1) {
-    throw new HttpError(400, 'INVALID_INPUT', `${field} is not valid base64`);
+    throw new InvalidInputError(`${field} is not valid base64`);
   }
   const approx = Math.floor((n * 3) / 4);
   if (approx - 2 > maxBytes) {
-    throw new HttpError(
-      413,
-      'IMAGE_TOO_LARGE',
-      `${field} decodes to about ${approx} bytes; the limit is ${maxBytes}`,
+    throw new ImageTooLargeError(`${field} decodes to about ${approx} bytes; the limit is ${maxBytes}`,
     );
   }
   const out = Buffer.allocUnsafe(approx);
@@ -143,10 +135,7 @@ function decodeBase64Bytes(encoded: Uint8Array, maxBytes: number, field: string)
     );
   }
   if (written > maxBytes) {
-    throw new HttpError(
-      413,
-      'IMAGE_TOO_LARGE',
-      `${field} decodes to ${written} bytes; the limit is ${maxBytes}`,
+    throw new ImageTooLargeError(`${field} decodes to ${written} bytes; the limit is ${maxBytes}`,
     );
   }
   return out.subarray(0, written);
@@ -178,8 +167,13 @@ export function base64HeadIsInvalid(head: string): boolean {
  * Decodes `image_base64`: standard or URL-safe base64, ASCII whitespace/newlines allowed (as `base64` tools wrap
  * lines), optionally as `data:image/...;base64,...`.
  *
- * @throws {@link HttpError} 400 `INVALID_INPUT` for invalid base64, 415 `UNSUPPORTED_MEDIA_TYPE` for a data URL
- *   declaring a non-image type, 413 `IMAGE_TOO_LARGE` above `maxBytes`.
+ * @throws {@link InvalidInputError} for empty or invalid base64, {@link UnsupportedImageError} for a data URL
+ *   declaring a non-image type, {@link ImageTooLargeError} above `maxBytes`.
+ *
+ * @example
+ * ```ts
+ * decodeBase64Image('data:image/png;base64,iVBORw0KGgo=', 1 << 20); // the 8 bytes of PNG's signature
+ * ```
  */
 export function decodeBase64Image(
   text: string | Uint8Array,
@@ -189,25 +183,19 @@ export function decodeBase64Image(
   if (typeof text !== 'string') return decodeBase64Bytes(text, maxBytes, field);
   // ASCII whitespace only (as base64 tools wrap lines): JavaScript's \s would also skip U+2028, U+00A0 and others.
   const payload = text.slice(dataUrlPayloadStart(text.slice(0, 1024), field)).replace(/[\t\n\v\f\r ]+/g, '');
-  if (payload.length === 0) throw new HttpError(400, 'INVALID_INPUT', `${field} is empty`);
+  if (payload.length === 0) throw new InvalidInputError(`${field} is empty`);
   const alphabet = base64Alphabet(payload);
   if (alphabet === undefined || payload.length % 4 === 1) {
-    throw new HttpError(400, 'INVALID_INPUT', `${field} is not valid base64`);
+    throw new InvalidInputError(`${field} is not valid base64`);
   }
   const approx = Math.floor((payload.length * 3) / 4);
   if (approx - 2 > maxBytes) {
-    throw new HttpError(
-      413,
-      'IMAGE_TOO_LARGE',
-      `${field} decodes to about ${approx} bytes; the limit is ${maxBytes}`,
+    throw new ImageTooLargeError(`${field} decodes to about ${approx} bytes; the limit is ${maxBytes}`,
     );
   }
   const bytes = Buffer.from(payload, alphabet);
   if (bytes.length > maxBytes) {
-    throw new HttpError(
-      413,
-      'IMAGE_TOO_LARGE',
-      `${field} decodes to ${bytes.length} bytes; the limit is ${maxBytes}`,
+    throw new ImageTooLargeError(`${field} decodes to ${bytes.length} bytes; the limit is ${maxBytes}`,
     );
   }
   return bytes;

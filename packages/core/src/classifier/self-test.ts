@@ -1,17 +1,18 @@
 /**
- * The built-in `test_mode` image. Nothing is copied from anywhere: the image is drawn from code (an SVG of an
- * orange-like disc, rasterised to PNG by sharp at start), so the server image ships without test data.
+ * The self-test: one image classified end to end, and the class it must get. The built-in image is drawn from code
+ * (an SVG of an orange-like disc, rasterised to PNG by sharp), so no package ships test data.
  *
  * What it proves, honestly: the whole path (PNG decode → preprocess → batch → onnxruntime → softmax) runs and
  * answers the class recorded for this model. For the models listed in {@link KNOWN_TEST_CLASSES} (found once by
  * running this exact image through them, see the README) that is a fixed expected class; for any other model the
  * class found by the startup self-test becomes the expectation, so later `test_mode` calls prove the model still
- * answers the same, deterministically — not that it is right. For a real check, set `MTAILOR_TEST_IMAGE` and
- * `MTAILOR_TEST_EXPECTED_CLASS` to an image of your own and its true class.
+ * answers the same, deterministically — not that it is right. For a real check, give `selfTest: { image, expectedClass }` (the
+ * server: `MTAILOR_TEST_IMAGE` and `MTAILOR_TEST_EXPECTED_CLASS`) with an image of your own and its true class.
  * @module
  */
 import { readFile } from 'node:fs/promises';
 import sharp from 'sharp';
+import type { Prediction } from './predictions.js';
 
 /**
  * The synthetic test image as SVG: an orange disc with a leaf on a light background, 320×256. (MobileNetV2 sees a
@@ -49,10 +50,10 @@ export const KNOWN_TEST_CLASSES: Readonly<Record<string, { classId: number; mode
   },
 };
 
-/** The image `test_mode` classifies and the class it must get. */
+/** The image the self-test classifies and the class it must get. */
 export interface TestImage {
   bytes: Uint8Array;
-  /** Where it came from: `synthetic` or the configured path. */
+  /** Where it came from: `synthetic`, the configured path, or `<bytes>`. */
   source: string;
   /** The class it must get; `undefined` until the startup self-test records one (unknown model, synthetic image). */
   expectedClass: number | undefined;
@@ -65,18 +66,24 @@ export async function renderSyntheticTestImage(): Promise<Uint8Array> {
   return new Uint8Array(await sharp(Buffer.from(SYNTHETIC_SVG)).png().toBuffer());
 }
 
+/** An image of the user's own for the self-test, and its true class. */
+export interface SelfTestImage {
+  /** A file path or the encoded bytes. */
+  image: string | Uint8Array;
+  /** The class index the model must answer. */
+  expectedClass: number;
+}
+
 /**
- * The test image for a model: the configured one (`MTAILOR_TEST_IMAGE` + `MTAILOR_TEST_EXPECTED_CLASS`) or the
- * synthetic one with the expectation known for `modelSha256`.
+ * The test image for a model: the configured one, or the synthetic one with the expectation known for
+ * `modelSha256`.
  */
-export async function loadTestImage(
-  modelSha256: string,
-  configured?: { path: string; expectedClass: number },
-): Promise<TestImage> {
+export async function loadTestImage(modelSha256: string, configured?: SelfTestImage): Promise<TestImage> {
   if (configured) {
+    const { image } = configured;
     return {
-      bytes: new Uint8Array(await readFile(configured.path)),
-      source: configured.path,
+      bytes: typeof image === 'string' ? new Uint8Array(await readFile(image)) : image,
+      source: typeof image === 'string' ? image : '<bytes>',
       expectedClass: configured.expectedClass,
       expectation: 'configured',
     };
@@ -88,4 +95,30 @@ export async function loadTestImage(
     expectedClass: known?.classId,
     expectation: known ? 'known-model' : 'recorded-at-startup',
   };
+}
+
+/**
+ * The outcome of a self-test run.
+ *
+ * @example
+ * ```ts
+ * const result: SelfTestResult = await classifier.selfTest();
+ * if (!result.ok) console.error(`expected ${result.expectedClass}, got ${result.top1.index}`);
+ * ```
+ */
+export interface SelfTestResult {
+  /** The top-1 class equals the expected class. */
+  ok: boolean;
+  /** What the model answered. */
+  top1: Prediction;
+  /** The class it had to answer. */
+  expectedClass: number;
+  /** How the expected class is known. */
+  expectation: TestImage['expectation'];
+  /** `synthetic`, the configured path, or `<bytes>`. */
+  source: string;
+  /** Milliseconds for the whole classification. */
+  ms: number;
+  /** When it ran. */
+  at: Date;
 }

@@ -1,0 +1,87 @@
+/**
+ * The in-thread executors: decode and inference on the calling thread. sharp still decodes on libuv's thread pool
+ * (the calling thread only resizes), but onnxruntime's `run()` blocks the calling thread for the whole batch — use
+ * these for scripts and batch jobs, not next to a server's event loop.
+ * @module
+ */
+import type { ImagePreprocessor } from '../input/image-preprocessor.js';
+import type { ONNXModel } from '../model/onnx-model.js';
+import { BatchRunner } from './batch-runner.js';
+import { decodeIntoSlot } from './decode-into-slot.js';
+import type {
+  DecodeExecutor,
+  DecodeTimings,
+  EncodedImage,
+  InferenceExecutor,
+  ModelInfo,
+} from './executors.js';
+import type { TensorSlots } from './tensor-slots.js';
+
+/** Decodes on the calling thread (sharp on libuv's pool, the exact resize in JavaScript here). */
+export class InThreadDecodeExecutor implements DecodeExecutor {
+  readonly #preprocessor: ImagePreprocessor;
+  readonly #slots: TensorSlots;
+  #busy = 0;
+
+  constructor(preprocessor: ImagePreprocessor, slots: TensorSlots) {
+    this.#preprocessor = preprocessor;
+    this.#slots = slots;
+  }
+
+  get busy(): number {
+    return this.#busy;
+  }
+
+  async prepare(image: EncodedImage, slot: number): Promise<DecodeTimings> {
+    this.#busy += 1;
+    try {
+      return await decodeIntoSlot(this.#preprocessor, image, this.#slots.input(slot), 0);
+    } finally {
+      this.#busy -= 1;
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Runs onnxruntime on the calling thread, on a session loaded here. */
+export class InThreadInferenceExecutor implements InferenceExecutor {
+  readonly model: ModelInfo;
+  readonly #session: ONNXModel;
+  readonly #ownsSession: boolean;
+  readonly #maxBatchSize: number;
+  #runner: BatchRunner | undefined;
+
+  /**
+   * @param session - the loaded model; released by {@link close} when `ownsSession`.
+   * @param maxBatchSize - most images per batch.
+   */
+  constructor(session: ONNXModel, info: ModelInfo, ownsSession: boolean, maxBatchSize: number) {
+    this.#session = session;
+    this.model = info;
+    this.#ownsSession = ownsSession;
+    this.#maxBatchSize = maxBatchSize;
+  }
+
+  get alive(): boolean {
+    return !this.#session.disposed;
+  }
+
+  attach(slots: TensorSlots): void {
+    this.#runner = new BatchRunner(
+      this.#session,
+      new Float32Array(slots.inputBuffer),
+      new Float32Array(slots.scoreBuffer),
+      this.#maxBatchSize,
+    );
+  }
+
+  run(slots: readonly number[]): Promise<{ runMs: number }> {
+    if (!this.#runner) throw new Error('InThreadInferenceExecutor.run before attach');
+    return this.#runner.run(slots);
+  }
+
+  async close(): Promise<void> {
+    if (this.#ownsSession) this.#session.dispose();
+  }
+}

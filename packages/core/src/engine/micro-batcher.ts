@@ -1,0 +1,128 @@
+/**
+ * Dynamic micro-batching, like Triton's dynamic batcher: preprocessed images (tensor slots) wait in a queue; a batch
+ * leaves when it is full (`maxBatchSize`), when its oldest image has waited `maxDelayMs`, when nothing else is on its
+ * way, or at once when the runner frees up and images are waiting (they have already waited for it). Each batch is
+ * one onnxruntime call.
+ * @module
+ */
+import { performance } from 'node:perf_hooks';
+
+/** Runs one batch made of these slots (their output rows are written by the runner). */
+export type BatchRunner = (slots: readonly number[]) => Promise<{ runMs: number }>;
+
+/** What one submitted image gets back once its batch ran. */
+export interface BatchedRun {
+  /** onnxruntime time of the batch it ran in. */
+  inferenceMs: number;
+  /** Time spent waiting for a batch to form and the runner to free up. */
+  queueMs: number;
+  /** Size of the batch it ran in. */
+  batchSize: number;
+}
+
+/** Options of {@link MicroBatcher}. */
+export interface MicroBatcherOptions {
+  maxBatchSize: number;
+  maxDelayMs: number;
+  run: BatchRunner;
+  /** Called with the size and onnxruntime time of each batch once it ran (metrics). */
+  onBatch?: ((size: number, runMs: number) => void) | undefined;
+  /**
+   * Whether more images are on their way (being decoded now). When none are, waiting `maxDelayMs` for company
+   * cannot fill the batch, so it leaves at once: a lone request pays no batching delay.
+   */
+  expectMore?: () => boolean;
+}
+
+interface Waiting {
+  slot: number;
+  enqueuedAt: number;
+  resolve: (r: BatchedRun) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * Collects slots into batches; one batch runs at a time (one session).
+ *
+ * @example
+ * ```ts
+ * const batcher = new MicroBatcher({ maxBatchSize: 8, maxDelayMs: 2, run: (slots) => inference.run(slots) });
+ * const { batchSize, inferenceMs } = await batcher.submit(slot); // the slot's output row now holds its scores
+ * ```
+ */
+export class MicroBatcher {
+  readonly #queue: Waiting[] = [];
+  readonly #options: MicroBatcherOptions;
+  #running = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: MicroBatcherOptions) {
+    this.#options = options;
+  }
+
+  /** Images waiting for a batch. */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /** Whether a batch is running. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Queues one preprocessed image; resolves when its batch has run and its output row is written. */
+  submit(slot: number): Promise<BatchedRun> {
+    return new Promise<BatchedRun>((resolve, reject) => {
+      this.#queue.push({ slot, enqueuedAt: performance.now(), resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  /** Re-checks whether the waiting images should leave now (call when {@link MicroBatcherOptions.expectMore} changes). */
+  poke(): void {
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#running || this.#queue.length === 0) return;
+    const { maxBatchSize, maxDelayMs, expectMore } = this.#options;
+    if (this.#queue.length >= maxBatchSize || maxDelayMs === 0 || expectMore?.() === false) {
+      this.#dispatch();
+      return;
+    }
+    if (this.#timer) return;
+    const oldest = (this.#queue[0] as Waiting).enqueuedAt;
+    const wait = Math.max(0, maxDelayMs - (performance.now() - oldest));
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#dispatch();
+    }, wait);
+  }
+
+  #dispatch(): void {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#running || this.#queue.length === 0) return;
+    const batch = this.#queue.splice(0, this.#options.maxBatchSize);
+    this.#running = true;
+    const started = performance.now();
+    this.#options
+      .run(batch.map((w) => w.slot))
+      .then(({ runMs }) => {
+        this.#options.onBatch?.(batch.length, runMs);
+        for (const w of batch)
+          w.resolve({ inferenceMs: runMs, queueMs: started - w.enqueuedAt, batchSize: batch.length });
+      })
+      .catch((err: unknown) => {
+        const error = err instanceof Error ? err : new Error(String(err));
+        for (const w of batch) w.reject(error);
+      })
+      .finally(() => {
+        this.#running = false;
+        // Images that arrived while this batch ran have waited long enough: send them now.
+        if (this.#queue.length > 0) this.#dispatch();
+      });
+  }
+}

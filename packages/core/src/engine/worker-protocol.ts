@@ -1,0 +1,51 @@
+/**
+ * What crosses the thread boundary between the engine and its worker threads. Requests carry an `id`; the reply
+ * with the same `id` settles it. Tensors and scores never travel in messages: they live in the shared slots
+ * (`tensor-slots.ts`), and messages name slots.
+ * @module
+ */
+import type { ModelOptions } from '../model/session-options.js';
+import type { DecodeSettings } from './decode-into-slot.js';
+import type { ErrorData } from './error-transfer.js';
+import type { DecodeTimings, EncodedImage, ModelInfo } from './executors.js';
+
+/** Start-up data of a decode worker. */
+export interface DecodeWorkerData {
+  settings: DecodeSettings;
+  /** The slots' input tensors. */
+  inputBuffer: SharedArrayBuffer;
+  elementsPerImage: number;
+}
+
+/** Engine → decode worker: decode `image` into `slot`. */
+export interface DecodeRequest {
+  id: number;
+  slot: number;
+  image: EncodedImage;
+}
+
+/** Decode worker → engine. */
+export type DecodeReply =
+  | { id: number; ok: true; timings: DecodeTimings }
+  | { id: number; ok: false; error: ErrorData };
+
+/** Start-up data of the inference worker. */
+export interface InferenceWorkerData {
+  /** Model file path or bytes. */
+  model: string | Uint8Array;
+  options: ModelOptions;
+  maxBatchSize: number;
+}
+
+/** The inference worker's first message: the model loaded (and warmed), or why not. */
+export type InferenceHello = { loaded: true; model: ModelInfo } | { loaded: false; error: ErrorData };
+
+/** Engine → inference worker. */
+export type InferenceRequest =
+  | { type: 'attach'; id: number; inputBuffer: SharedArrayBuffer; scoreBuffer: SharedArrayBuffer }
+  | { type: 'run'; id: number; slots: number[] };
+
+/** Inference worker → engine. */
+export type InferenceReply =
+  | { id: number; ok: true; runMs: number }
+  | { id: number; ok: false; error: ErrorData };

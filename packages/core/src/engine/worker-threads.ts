@@ -1,0 +1,167 @@
+/**
+ * The worker-thread executors: decode + preprocess in a pool of worker threads, onnxruntime in one inference
+ * worker. The calling thread only hands out slot numbers and forms batches, so its event loop stays free (a
+ * server keeps answering `/health` while a batch runs).
+ * @module
+ */
+import { Worker } from 'node:worker_threads';
+import { ModelLoadError } from '../errors.js';
+import type { ModelOptions } from '../model/session-options.js';
+import type { DecodeSettings } from './decode-into-slot.js';
+import { fromErrorData } from './error-transfer.js';
+import type {
+  DecodeExecutor,
+  DecodeTimings,
+  EncodedImage,
+  InferenceExecutor,
+  ModelInfo,
+} from './executors.js';
+import type { TensorSlots } from './tensor-slots.js';
+import { WorkerChannel } from './worker-channel.js';
+import type {
+  DecodeReply,
+  DecodeRequest,
+  DecodeWorkerData,
+  InferenceHello,
+  InferenceReply,
+  InferenceRequest,
+  InferenceWorkerData,
+} from './worker-protocol.js';
+import { workerExecArgv } from './worker-thread.js';
+
+/** Called with a message about a problem that is no request's fault (a worker thread died). */
+export type WarningHandler = (message: string) => void;
+
+function startWorker(file: string, workerData: unknown): Worker {
+  return new Worker(new URL(file, import.meta.url), { workerData, execArgv: workerExecArgv() });
+}
+
+/**
+ * Decode + preprocess in `size` worker threads. Each image goes to the worker with the fewest in flight; several
+ * in flight per worker keep it busy between messages. A worker that dies is replaced (its images fail).
+ */
+export class WorkerDecodeExecutor implements DecodeExecutor {
+  readonly #channels: WorkerChannel<DecodeRequest, DecodeReply>[] = [];
+  readonly #data: DecodeWorkerData;
+  readonly #onWarning: WarningHandler;
+  #closed = false;
+
+  constructor(settings: DecodeSettings, slots: TensorSlots, size: number, onWarning: WarningHandler) {
+    this.#data = { settings, inputBuffer: slots.inputBuffer, elementsPerImage: slots.elementsPerImage };
+    this.#onWarning = onWarning;
+    for (let i = 0; i < size; i++) this.#channels.push(this.#spawn(i));
+  }
+
+  #spawn(index: number): WorkerChannel<DecodeRequest, DecodeReply> {
+    const name = `decode worker ${index + 1}`;
+    return new WorkerChannel(startWorker('./decode-worker.js', this.#data), name, (code) => {
+      if (this.#closed) return;
+      this.#onWarning(`${name} exited (code ${code}); starting a new one`);
+      this.#channels[index] = this.#spawn(index);
+    });
+  }
+
+  get busy(): number {
+    let n = 0;
+    for (const c of this.#channels) n += c.inFlight;
+    return n;
+  }
+
+  /** Number of decode worker threads. */
+  get size(): number {
+    return this.#channels.length;
+  }
+
+  async prepare(image: EncodedImage, slot: number): Promise<DecodeTimings> {
+    let target = this.#channels[0] as WorkerChannel<DecodeRequest, DecodeReply>;
+    for (const c of this.#channels) if (c.inFlight < target.inFlight) target = c;
+    let message: EncodedImage = image;
+    const transfer: ArrayBuffer[] = [];
+    if (image instanceof Uint8Array) {
+      // A private copy to move: the caller's bytes may be a view into a larger (or pooled) buffer.
+      const copy = image.slice();
+      message = copy;
+      transfer.push(copy.buffer as ArrayBuffer);
+    } else if (typeof image !== 'string' && image.base64 instanceof Uint8Array) {
+      const bytes = image.transfer === true ? image.base64 : image.base64.slice();
+      message = { base64: bytes, ...(image.field === undefined ? {} : { field: image.field }) };
+      transfer.push(bytes.buffer as ArrayBuffer);
+    } else if (typeof image !== 'string') {
+      message = { base64: image.base64, ...(image.field === undefined ? {} : { field: image.field }) };
+    }
+    const reply = await target.call({ slot, image: message }, transfer);
+    return reply.timings;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#channels.map((c) => c.terminate()));
+  }
+}
+
+/** onnxruntime in one worker thread that owns the session. */
+export class WorkerInferenceExecutor implements InferenceExecutor {
+  readonly model: ModelInfo;
+  readonly #channel: WorkerChannel<InferenceRequest, InferenceReply>;
+
+  private constructor(model: ModelInfo, channel: WorkerChannel<InferenceRequest, InferenceReply>) {
+    this.model = model;
+    this.#channel = channel;
+  }
+
+  /**
+   * Starts the worker and waits until it has loaded and warmed the model.
+   * @throws the load error (`ModelLoadError`, `ModelShapeError`, …) the worker reports.
+   */
+  static async start(
+    model: string | Uint8Array,
+    options: ModelOptions,
+    maxBatchSize: number,
+    onWarning: WarningHandler,
+  ): Promise<WorkerInferenceExecutor> {
+    const data: InferenceWorkerData = { model, options, maxBatchSize };
+    const worker = startWorker('./inference-worker.js', data);
+    let hello: InferenceHello;
+    try {
+      hello = await new Promise<InferenceHello>((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+        worker.once('exit', (code) =>
+          reject(new ModelLoadError(`the inference worker exited (code ${code}) while loading the model`)),
+        );
+      });
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    } finally {
+      worker.removeAllListeners('error').removeAllListeners('exit');
+    }
+    if (!hello.loaded) {
+      await worker.terminate();
+      throw fromErrorData(hello.error);
+    }
+    const channel = new WorkerChannel<InferenceRequest, InferenceReply>(worker, 'the inference worker', (code) =>
+      onWarning(`the inference worker exited (code ${code}); the classifier is no longer ready`),
+    );
+    return new WorkerInferenceExecutor(hello.model, channel);
+  }
+
+  get alive(): boolean {
+    return this.#channel.alive;
+  }
+
+  attach(slots: TensorSlots): void {
+    void this.#channel
+      .call({ type: 'attach', inputBuffer: slots.inputBuffer, scoreBuffer: slots.scoreBuffer })
+      .catch(() => {});
+  }
+
+  async run(slots: readonly number[]): Promise<{ runMs: number }> {
+    const reply = await this.#channel.call({ type: 'run', slots: [...slots] });
+    return { runMs: reply.runMs };
+  }
+
+  async close(): Promise<void> {
+    await this.#channel.terminate();
+  }
+}
