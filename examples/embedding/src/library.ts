@@ -25,7 +25,7 @@ export async function classifyFiles(
   modelPath: string,
   files: readonly string[],
 ): Promise<FileClassification[]> {
-  const classifier = await ImageClassifier.create({ model: modelPath, engine: 'exact' });
+  const classifier = await ImageClassifier.create({ model: modelPath, resize: 'exact' });
   try {
     const outcomes = await classifier.classifyBatch(files, { topK: 1 });
     return outcomes.map((outcome, i) => {
@@ -36,6 +36,6 @@ export async function classifyFiles(
       return { file, classId: top.index, label: top.label, probability: top.probability };
     });
   } finally {
-    classifier.dispose();
+    await classifier.close();
   }
 }

@@ -3,7 +3,7 @@
  * parsers; the plugin's routes live under a prefix (`/ml` here) with their own auth, parsers and JSON errors.
  * @module
  */
-import { mtailorPlugin, type ServerConfig } from '@mtailor/example-cerebrium';
+import { mtailorPlugin, type ServerConfig } from '@mtailor/server';
 import Fastify, { type FastifyInstance } from 'fastify';
 
 /**
@@ -11,7 +11,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
  *
  * @example
  * ```ts
- * import { loadConfig } from '@mtailor/example-cerebrium';
+ * import { loadConfig } from '@mtailor/server';
  * import { buildShopApp } from '@mtailor/example-embedding';
  * const app = await buildShopApp(loadConfig());
  * await app.listen({ port: 3000 });

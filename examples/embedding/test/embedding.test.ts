@@ -3,7 +3,7 @@
  * @mtailor/core used as a library.
  */
 import type { AddressInfo } from 'node:net';
-import { resolveConfig } from '@mtailor/example-cerebrium';
+import { resolveConfig } from '@mtailor/server';
 import { buildShopApp, classifyFiles } from '@mtailor/example-embedding';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -3,10 +3,10 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { classifyStream, ImageClassifier, type MtailorError, type PipelineItem } from '@mtailor/core';
+import { ImageClassifier, type MtailorError, type StreamItem } from '@mtailor/core';
+import { availableCpus } from '@mtailor/core/internal';
 import cliProgress from 'cli-progress';
 import type { Command } from '../main.js';
 
@@ -29,7 +29,7 @@ Options:
   --manifest <file.json> model manifest (model file, recipe, labels) instead of --model
   --top-k <n>            predictions per image (default 5)
   --batch-size <n>       images per onnxruntime call (default 8)
-  --engine exact|fast    resize engine: exact = Pillow-identical (default), fast = sharp's resize
+  --resize exact|fast    resize engine: exact = Pillow-identical (default), fast = sharp's resize
   --no-auto-orient       ignore EXIF orientation, as torchvision does (default: photos are turned upright)
   --workers <n>          preprocessing worker threads (default: available CPUs from ${WORKERS_FROM} images on,
                          0 below: workers cost start-up time a short job does not win back)
@@ -76,7 +76,7 @@ async function collectFiles(args: string[]): Promise<{ files: string[]; hadFolde
   return { files, hadFolder };
 }
 
-function formatHuman(item: PipelineItem<string>): string {
+function formatHuman(item: StreamItem<string>): string {
   if (!item.ok) return '';
   const preds = item.predictions
     .map((p) => `${p.label} (${p.index}) ${(p.probability * 100).toFixed(2)}%`)
@@ -103,7 +103,7 @@ export const command: Command = {
           manifest: { type: 'string' },
           'top-k': { type: 'string' },
           'batch-size': { type: 'string' },
-          engine: { type: 'string' },
+          resize: { type: 'string' },
           workers: { type: 'string' },
           threads: { type: 'string' },
           json: { type: 'boolean', default: false },
@@ -115,7 +115,7 @@ export const command: Command = {
     let batchSize: number;
     let workers: number | undefined;
     let threads: number | undefined;
-    let engine: 'exact' | 'fast';
+    let resize: 'exact' | 'fast';
     try {
       ({ values, positionals } = parse(args));
       if (positionals.length === 0) throw new UsageError('no files or folders given');
@@ -123,9 +123,9 @@ export const command: Command = {
       batchSize = positiveInt('batch-size', values['batch-size'], 8);
       workers = values.workers === undefined ? undefined : positiveInt('workers', values.workers, 0, true);
       threads = values.threads === undefined ? undefined : positiveInt('threads', values.threads, 1);
-      const e = values.engine ?? 'exact';
-      if (e !== 'exact' && e !== 'fast') throw new UsageError(`--engine expects exact or fast, got "${e}"`);
-      engine = e;
+      const r = values.resize ?? 'exact';
+      if (r !== 'exact' && r !== 'fast') throw new UsageError(`--resize expects exact or fast, got "${r}"`);
+      resize = r;
       if (values.model !== undefined && values.manifest !== undefined)
         throw new UsageError('give --model or --manifest, not both');
     } catch (err) {
@@ -152,8 +152,8 @@ export const command: Command = {
     const { files, hadFolder } = await collectFiles(positionals);
     // Measured here on the 104 shared images: 0.67 s on the calling thread (sharp still decodes on libuv's pool)
     // against 1.0 s with 2 workers, whose start-up and JIT warm-up a short job never wins back.
-    workers ??= files.length >= WORKERS_FROM ? os.availableParallelism() : 0;
-    threads ??= workers > 0 ? 1 : os.availableParallelism();
+    workers ??= files.length >= WORKERS_FROM ? availableCpus() : 0;
+    threads ??= workers > 0 ? 1 : availableCpus();
     let failed = 0;
     // A closed stdout (e.g. `| head`) ends the run quietly instead of crashing on EPIPE.
     let stdoutClosed = false;
@@ -166,10 +166,13 @@ export const command: Command = {
     try {
       classifier = await ImageClassifier.create({
         ...(modelPath ? { model: modelPath } : { manifest: values.manifest! }),
-        engine,
+        resize,
         autoOrient: !values['no-auto-orient'],
         maxBatchSize: batchSize,
         intraOpThreads: threads,
+        workers,
+        // A short job on the calling thread skips the inference worker's start-up; a long one keeps this thread free.
+        inferenceThread: workers > 0 ? 'worker' : 'caller',
       });
     } catch (err) {
       const e = err as MtailorError;
@@ -198,7 +201,7 @@ export const command: Command = {
       stream.write(text);
     };
     try {
-      for await (const item of classifyStream(classifier, files, { topK, batchSize, workers })) {
+      for await (const item of classifier.classifyStream(files, { topK })) {
         done++;
         if (item.ok) {
           write(
@@ -218,7 +221,7 @@ export const command: Command = {
       }
     } finally {
       bar?.stop();
-      classifier.dispose();
+      await classifier.close();
     }
     const seconds = (performance.now() - start) / 1000;
     process.stderr.write(

@@ -1,0 +1,165 @@
+/**
+ * `GET /health` (liveness: the process and its event loop answer) and `GET /ready` (model loaded and the
+ * self-test passed; 503 otherwise), both with memory, free disk, model status, last inference and versions.
+ * @module
+ */
+import { statfs } from 'node:fs/promises';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { FastifyInstance } from 'fastify';
+import type { RouteContext } from '../context.js';
+import { runtimeVersions } from '../versions.js';
+
+/** The body of `/health` and `/ready`. */
+export interface HealthReply {
+  status: 'ok' | 'ready' | 'not_ready';
+  uptime_s: number;
+  event_loop_delay_ms: { p50: number; p99: number; max: number };
+  memory: { rss: number; heap_used: number; heap_total: number; external: number; array_buffers: number };
+  /** Free space where the model lives, measured in the background at most {@link DISK_REFRESH_MS} ago. */
+  disk: { path: string; free_bytes: number; total_bytes: number; measured_at: string } | null;
+  model: {
+    name: string;
+    path: string;
+    status: 'loading' | 'loaded' | 'ready' | 'failed';
+    sha256: string | null;
+    load_error: string | null;
+    self_test: {
+      ok: boolean;
+      class_id: number;
+      expected_class: number | null;
+      source: string;
+      ms: number;
+    } | null;
+  };
+  last_inference: { at: string; ms: number } | null;
+  /** Preprocessed images waiting for a batch. */
+  queue_depth: number;
+  /** Inference requests being decoded, queued or run. */
+  in_flight: number;
+  /** The intake gate: inference requests being read or worked on, and those waiting, bodies unread (`MTAILOR_MAX_ACTIVE`). */
+  intake: { active: number; waiting: number; in_progress: number; max_active: number; max_queue: number };
+  versions: Record<string, string>;
+}
+
+/** How often free disk space is measured for `/health` and `/ready`. */
+export const DISK_REFRESH_MS = 10_000;
+
+/**
+ * Free disk space, measured on a timer rather than per request: `statfs` runs on libuv's thread pool, which under
+ * load is full of image decodes (sharp), so awaiting it made a liveness probe wait behind them — tens of ms.
+ */
+function watchDisk(dir: string): { current: () => HealthReply['disk']; stop: () => void } {
+  let last: HealthReply['disk'] = null;
+  const measure = (): void => {
+    statfs(dir).then(
+      (s) => {
+        last = {
+          path: dir,
+          free_bytes: s.bavail * s.bsize,
+          total_bytes: s.blocks * s.bsize,
+          measured_at: new Date().toISOString(),
+        };
+      },
+      () => {
+        last = null;
+      },
+    );
+  };
+  measure();
+  const timer = setInterval(measure, DISK_REFRESH_MS);
+  timer.unref();
+  return { current: () => last, stop: () => clearInterval(timer) };
+}
+
+/** Registers `/health` and `/ready`. */
+export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): void {
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const disk = watchDisk(path.dirname(ctx.config.modelPath));
+  app.addHook('onClose', async () => {
+    loopDelay.disable();
+    disk.stop();
+  });
+  const publicRoute = { public: ctx.config.publicHealth };
+
+  const snapshot = (): HealthReply => {
+    const classifier = ctx.classifier.current;
+    const status = classifier?.status();
+    const mem = process.memoryUsage();
+    const ms = (ns: number): number => (Number.isFinite(ns) ? ns / 1e6 : 0);
+    const modelStatus = ctx.classifier.error
+      ? 'failed'
+      : !classifier
+        ? 'loading'
+        : status?.ready
+          ? 'ready'
+          : 'loaded';
+    const selfTest = status?.selfTest;
+    return {
+      status: 'ok',
+      uptime_s: (Date.now() - ctx.startedAt.getTime()) / 1000,
+      event_loop_delay_ms: {
+        p50: ms(loopDelay.percentile(50)),
+        p99: ms(loopDelay.percentile(99)),
+        max: ms(loopDelay.max),
+      },
+      memory: {
+        rss: mem.rss,
+        heap_used: mem.heapUsed,
+        heap_total: mem.heapTotal,
+        external: mem.external,
+        array_buffers: mem.arrayBuffers,
+      },
+      disk: disk.current(),
+      model: {
+        name: ctx.config.modelName,
+        path: ctx.config.modelPath,
+        status: modelStatus,
+        sha256: classifier?.model.sha256 ?? null,
+        load_error: ctx.classifier.error?.message ?? null,
+        self_test: selfTest
+          ? {
+              ok: selfTest.ok,
+              class_id: selfTest.top1.index,
+              expected_class: selfTest.expectedClass,
+              source: selfTest.source,
+              ms: selfTest.ms,
+            }
+          : null,
+      },
+      last_inference: status?.lastInference
+        ? { at: status.lastInference.at.toISOString(), ms: status.lastInference.ms }
+        : null,
+      queue_depth: status?.queued ?? 0,
+      in_flight: status?.inProgress ?? 0,
+      intake: {
+        active: ctx.intake.active,
+        waiting: ctx.intake.waiting,
+        in_progress: ctx.intake.inProgress,
+        max_active: ctx.intake.maxActive,
+        max_queue: ctx.intake.maxQueue,
+      },
+      versions: runtimeVersions(),
+    };
+  };
+
+  app.get('/health', { config: publicRoute }, async () => snapshot());
+
+  app.get('/ready', { config: publicRoute }, async (_request, reply) => {
+    const body = snapshot();
+    const ready = ctx.classifier.current?.status().ready === true;
+    if (ready) return { ...body, status: 'ready' };
+    reply.code(503);
+    return {
+      ...body,
+      status: 'not_ready',
+      error: {
+        code: 'NOT_READY',
+        message: ctx.classifier.error
+          ? `the model failed to load: ${ctx.classifier.error.message}`
+          : 'the model is still loading or its self-test has not passed',
+      },
+    };
+  });
+}

@@ -1,0 +1,111 @@
+/**
+ * `createServer(config)`: a Fastify app with the inference plugin, JSON errors everywhere, request ids taken from
+ * `X-Request-Id`, and a graceful close. The model loads in the background: `/health` answers at once, `/ready` and
+ * the inference routes answer 503 `NOT_READY` until the model is loaded and its self-test passed.
+ * @module
+ */
+import { ImageClassifier, ShuttingDownError } from '@mtailor/core';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ServerConfig } from './config.js';
+import { ClassifierSlot, type UrlFetchHooks } from './context.js';
+import { clientErrorReply, errorBody, ServerError, toErrorReply } from './errors.js';
+import { ServerMetrics } from './metrics.js';
+import { classifierOptionsFrom, mtailorPlugin } from './plugin.js';
+import { requestIdFor } from './request-id.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The server's classifier slot and metrics (set by {@link createServer}). */
+    mtailor: { classifier: ClassifierSlot; metrics: ServerMetrics; whenReady: () => Promise<ImageClassifier> };
+  }
+}
+
+/** Options of {@link createServer} beyond the config. */
+export interface CreateServerOptions {
+  /** Hooks for `image_url` downloads (tests inject a resolver and a connection guard). */
+  urlFetch?: UrlFetchHooks;
+  /** A pino logger config, `false` for none. Default: JSON logs at `config.logLevel`. */
+  logger?: boolean | { level: string };
+}
+
+/**
+ * Builds the inference server (not listening yet).
+ *
+ * @example
+ * ```ts
+ * import { createServer, loadConfig } from '@mtailor/server';
+ * const app = await createServer(loadConfig({ ...process.env, HOST: '127.0.0.1', PORT: '0' }));
+ * await app.listen({ host: '127.0.0.1', port: 0 });
+ * await app.mtailor.whenReady();
+ * ```
+ */
+export async function createServer(
+  config: ServerConfig,
+  options: CreateServerOptions = {},
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    bodyLimit: config.maxBodyBytes,
+    // What Node refuses before routing (bad HTTP, huge headers, timeouts) gets the same JSON error shape too.
+    clientErrorHandler: clientErrorReply,
+    // Our own id from X-Request-Id (when it is a sane token) so logs and replies share the caller's id.
+    requestIdHeader: false,
+    genReqId: requestIdFor,
+    // Draining is answered by our hook below, in the one error shape.
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    // Unknown body fields are refused (400), not silently stripped (Fastify's default removes them).
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  const metrics = new ServerMetrics();
+  const slot = new ClassifierSlot(
+    ImageClassifier.create(
+      classifierOptionsFrom(config, {
+        onBatch: (size, runMs) => metrics.observeBatch(size, runMs),
+        onWarning: (m) => app.log.warn(m),
+      }),
+    ),
+  );
+  app.decorate('mtailor', { classifier: slot, metrics, whenReady: () => slot.loaded });
+  // `Expect: 100-continue`: Node would say "continue" at once, before authentication and size checks, and the client
+  // would upload a body only to be refused. Routed like any request instead: a refusal (401, 413, 415, 503) goes out
+  // without the 100, and the inference routes send it when the request gets its intake slot (intake-gate.ts).
+  app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async () => {
+    if (closing) throw new ShuttingDownError('the server is shutting down');
+  });
+  // While draining, every reply closes its connection: a keep-alive socket that goes idle after close() began
+  // would otherwise hold the shutdown open until its keep-alive timeout.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+  app.addHook('onClose', async () => {
+    // A model still loading must not hold the shutdown forever.
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<undefined>((resolve) => {
+      timer = setTimeout(resolve, config.shutdownTimeoutMs, undefined);
+    });
+    const classifier = await Promise.race([slot.loaded.catch(() => undefined), gaveUp]);
+    clearTimeout(timer);
+    await classifier?.close({ timeoutMs: config.shutdownTimeoutMs });
+  });
+  app.setErrorHandler(async (err, request, reply) => {
+    const error = toErrorReply(err);
+    if (error.internal) request.log.error({ err }, 'request failed');
+    reply.code(error.statusCode).type('application/json');
+    return errorBody(error);
+  });
+  app.setNotFoundHandler(async (request, reply) => {
+    reply.code(404);
+    return errorBody(
+      toErrorReply(new ServerError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+    );
+  });
+  await app.register(mtailorPlugin, { config, classifier: slot, metrics, urlFetch: options.urlFetch });
+  return app;
+}
