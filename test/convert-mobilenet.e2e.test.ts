@@ -34,8 +34,8 @@ describe.skipIf(!torchOk)('PyTorch checkpoint → ONNX → @mtailor/core classif
     });
     classifier = await ImageClassifier.create({ model: converted.modelPath });
   });
-  afterAll(() => {
-    classifier?.dispose();
+  afterAll(async () => {
+    await classifier?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -24,7 +24,7 @@ import {
   shared,
   spawnServer,
   TOKEN,
-} from './helpers.js';
+} from '../../../test/support/server.js';
 import { parseDockerfile, type Stage } from './support/dockerfile.js';
 
 const exampleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

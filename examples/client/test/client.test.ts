@@ -13,7 +13,7 @@ import {
   startServer,
   type TestServer,
   TOKEN,
-} from '../../cerebrium/test/helpers.js';
+} from '../../../test/support/server.js';
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../bin/mtailor-client.js');
 

@@ -7,7 +7,7 @@ import { resolveConfig } from '@mtailor/server';
 import { buildShopApp, classifyFiles } from '@mtailor/example-embedding';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { images, json, shared } from '../../cerebrium/test/helpers.js';
+import { images, json, shared } from '../../../test/support/server.js';
 
 describe('the plugin mounted in an existing app', () => {
   let app: FastifyInstance;

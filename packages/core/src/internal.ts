@@ -6,8 +6,15 @@
 export { availableCpus, cgroupCpuQuota } from './engine/available-cpus.js';
 export { toMtailorError } from './engine/error-transfer.js';
 export { base64HeadIsInvalid, decodeBase64Image, maxBase64Length } from './input/base64.js';
+export { decodeImage, decodeImagePixels } from './input/decode-image.js';
+export { FAST_ENGINE_KERNELS } from './input/fast-resize.js';
+export { detectImageFormat, SUPPORTED_IMAGE_FORMATS } from './input/image-format.js';
+export { readImageBytes } from './input/read-image-bytes.js';
+export { loadLabels, parseLabels } from './labels/load-labels.js';
+export { checkManifestAgainstModel } from './manifest/manifest.js';
 export { DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS } from './input/image-preprocessor.js';
-export { SUPPORTED_IMAGE_FORMATS } from './input/image-format.js';
 export { IMAGENET1K_WNIDS } from './labels/imagenet1k.js';
+export { toPredictions } from './classifier/predictions.js';
 export { looksLikeProbabilities, softmax, topK } from './classifier/softmax.js';
 export { runtimeVersions } from './health/versions.js';
+export { formatShape } from './model/signature.js';

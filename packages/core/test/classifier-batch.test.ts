@@ -1,20 +1,21 @@
 /**
- * ImageClassifier and classifyStream behaviour: per-image typed errors in batches, fixed batch dims, softmax
- * detection, layouts, manifests and option checks — on real models and real (or really broken) images.
+ * ImageClassifier behaviour: per-image typed errors in batches and streams (decoded in worker threads and on the
+ * calling thread), fixed batch dims, softmax detection, layouts, manifests and option checks — on real models and
+ * real (or really broken) images.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  classifyStream,
-  DisposedError,
   ImageClassifier,
+  ImagePreprocessor,
   ImageTooLargeError,
   InvalidImageError,
   InvalidOptionError,
   ManifestError,
   ONNXModel,
+  ShuttingDownError,
   UnsupportedImageError,
 } from '@mtailor/core';
 import sharp from 'sharp';
@@ -41,17 +42,28 @@ const pixelBomb = () =>
 
 describe('a batch with bad images among good ones', () => {
   let classifier: ImageClassifier;
+  let inThread: ImageClassifier;
   let bomb: Buffer;
   beforeAll(async () => {
     classifier = await ImageClassifier.create({
       model: shared.int8Model,
       maxBatchSize: 4,
       maxPixels: MAX_PIXELS,
+      workers: 2,
+    });
+    inThread = await ImageClassifier.create({
+      model: shared.int8Model,
+      maxPixels: MAX_PIXELS,
+      workers: 0,
+      inferenceThread: 'caller',
     });
     bomb = await pixelBomb();
     expect(bomb.length).toBeLessThan(200_000);
   });
-  afterAll(() => classifier.dispose());
+  afterAll(async () => {
+    await classifier.close();
+    await inThread.close();
+  });
 
   const inputs = () => [
     shared.tench,
@@ -79,16 +91,23 @@ describe('a batch with bad images among good ones', () => {
 
   it('classifyStream (worker threads): the same outcomes, error classes rebuilt across the thread boundary', async () => {
     const items = [];
-    for await (const item of classifyStream(classifier, inputs(), { topK: 1, batchSize: 4, workers: 2 }))
-      items.push(item);
+    for await (const item of classifier.classifyStream(inputs(), { topK: 1 })) items.push(item);
     expect(items.map((i) => i.index)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expectOutcomes(items);
   });
 
-  it('classifyStream without workers gives the same outcomes', async () => {
+  it('on the calling thread (no workers) the same outcomes, batch and stream', async () => {
     const items = [];
-    for await (const item of classifyStream(classifier, inputs(), { topK: 1, workers: 0 })) items.push(item);
+    for await (const item of inThread.classifyStream(inputs(), { topK: 1 })) items.push(item);
     expectOutcomes(items);
+    expectOutcomes(await inThread.classifyBatch(inputs(), { topK: 1 }));
+  });
+
+  it("the caller's buffers are left intact (copied, never moved, to the decode workers)", async () => {
+    const before = Buffer.from(tenchBytes);
+    await classifier.classifyBatch(inputs(), { topK: 1 });
+    expect(tenchBytes.equals(before)).toBe(true);
+    expect(bad.truncated.length).toBe(Math.floor(tenchBytes.length / 3));
   });
 
   it('classify() throws the typed error for a bad image', async () => {
@@ -112,12 +131,12 @@ describe('options', () => {
       await expect(classifier.classify(shared.tench, { topk: 3 } as object)).rejects.toThrow(
         'Unknown option "topk" for classify; expected one of topK',
       );
-      const stream = classifyStream(classifier, [shared.tench], { batchsize: 4 } as object);
+      const stream = classifier.classifyStream([shared.tench], { batchsize: 4 } as object);
       await expect(stream.next()).rejects.toThrow('Unknown option "batchsize" for classifyStream');
     } finally {
-      classifier.dispose();
+      await classifier.close();
     }
-    await expect(classifier.classify(shared.tench)).rejects.toBeInstanceOf(DisposedError);
+    await expect(classifier.classify(shared.tench)).rejects.toBeInstanceOf(ShuttingDownError);
     await expect(ImageClassifier.create({})).rejects.toThrow(
       'Expected model or manifest in options but received neither',
     );
@@ -155,7 +174,8 @@ describe('options', () => {
       index: 0,
       label: 'label-0',
     });
-    classifier.dispose();
+    expect(classifier.inferenceThread).toBe('caller');
+    await classifier.close();
     expect(model.disposed).toBe(false);
     expect((await model.run(new Float32Array(model.inputElementsPerImage), 1)).length).toBe(1000);
     model.dispose();
@@ -166,7 +186,7 @@ describe('options', () => {
     try {
       expect((await classifier.classify(shared.tench, { topK: 1 })).predictions[0]!.index).toBe(0);
     } finally {
-      classifier.dispose();
+      await classifier.close();
     }
   });
 });
@@ -205,8 +225,8 @@ describe('manifest', () => {
     const raw = await b.classify(shared.tench, { topK: 1 });
     expect(raw.predictions[0]!.index).toBe(0);
     expect(raw.predictions[0]!.probability).toBeGreaterThan(10);
-    a.dispose();
-    b.dispose();
+    await a.close();
+    await b.close();
   });
 
   it('a manifest whose numClasses disagrees with the model → ManifestError', async () => {
@@ -262,7 +282,7 @@ onnx.save(m, sys.argv[2])`,
         b.map((r) => (r.ok ? r.predictions.map((p) => p.index) : r.error.code)),
       );
       const streamed = [];
-      for await (const item of classifyStream(one, inputs, { topK: 3 })) streamed.push(item);
+      for await (const item of one.classifyStream(inputs, { topK: 3 })) streamed.push(item);
       expect(streamed.map((r) => (r.ok ? r.predictions[0]!.index : r.error.code))).toEqual([
         0,
         35,
@@ -270,8 +290,8 @@ onnx.save(m, sys.argv[2])`,
         expect.any(Number),
       ]);
     } finally {
-      one.dispose();
-      dyn.dispose();
+      await one.close();
+      await dyn.close();
     }
   });
 
@@ -290,8 +310,10 @@ onnx.save(m, sys.argv[2])`,
     const forced = await ImageClassifier.create({ model: file, recipe: tinyRecipe, softmax: true });
     try {
       const image = await redPng();
-      const { tensor } = await auto.preprocessor.process(image);
-      const direct = await auto.model.run(tensor, 1); // the model's own probabilities
+      const { tensor } = await new ImagePreprocessor({ recipe: auto.recipe }).process(image);
+      const session = await ONNXModel.load(file);
+      const direct = await session.run(tensor, 1); // the model's own probabilities
+      session.dispose();
       const a = await auto.classify(image, { topK: 3 });
       expect(a.predictions[0]!.label).toBe('red');
       for (const p of a.predictions) expect(p.probability).toBeCloseTo(direct[p.index]!, 6);
@@ -299,8 +321,8 @@ onnx.save(m, sys.argv[2])`,
       expect(f.predictions[0]!.label).toBe('class 0');
       expect(f.predictions[0]!.probability).toBeLessThan(a.predictions[0]!.probability);
     } finally {
-      auto.dispose();
-      forced.dispose();
+      await auto.close();
+      await forced.close();
     }
   });
 
@@ -312,11 +334,11 @@ onnx.save(m, sys.argv[2])`,
     });
     const classifier = await ImageClassifier.create({ model: file, recipe: tinyRecipe });
     try {
-      expect(classifier.preprocessor.layout).toBe('NHWC');
+      expect(classifier.recipe.tensor.layout).toBe('NHWC');
       const { predictions } = await classifier.classify(await redPng(), { topK: 3 });
       expect(predictions.map((p) => p.index)).toEqual([0, 2, 1]); // R ≫ B > G after ImageNet normalisation
     } finally {
-      classifier.dispose();
+      await classifier.close();
     }
   });
 });

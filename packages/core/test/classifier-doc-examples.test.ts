@@ -8,14 +8,16 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFi
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as core from '@mtailor/core';
+import * as publicApi from '@mtailor/core';
+import * as internalApi from '@mtailor/core/internal';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { repoRoot, shared } from '../../../test/support/shared-data.js';
 
 const srcDir = path.join(repoRoot, 'packages', 'core', 'src');
-const folders = ['model', 'classifier', 'labels', 'manifest', 'health'];
+const folders = ['model', 'engine', 'classifier', 'labels', 'manifest', 'health'];
 const coreUrl = pathToFileURL(path.join(repoRoot, 'packages', 'core', 'dist', 'index.js')).href;
+const internalUrl = pathToFileURL(path.join(repoRoot, 'packages', 'core', 'dist', 'internal.js')).href;
 
 interface Example {
   where: string;
@@ -64,8 +66,13 @@ function withChecks(code: string): { code: string; checks: number } {
   return { code: lines.join('\n'), checks };
 }
 
+/** Names the examples may use without importing them: the public API, and the internal one for internal helpers. */
+const core = { ...internalApi, ...publicApi };
+
 const PRELUDE = `
-import * as __core from ${JSON.stringify(coreUrl)};
+import * as __public from ${JSON.stringify(coreUrl)};
+import * as __internal from ${JSON.stringify(internalUrl)};
+const __core = { ...__internal, ...__public };
 import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 const __norm = (v) => (ArrayBuffer.isView(v) ? Array.from(v) : v);
@@ -97,6 +104,7 @@ beforeAll(async () => {
     path.join(work, 'models', 'mobilenet.json'),
     JSON.stringify({ model: 'mobilenet.onnx', recipe: 'resize-224', labels: 'imagenet1k', numClasses: 1000 }),
   );
+  symlinkSync(path.join(work, 'models', 'mobilenet.json'), path.join(work, 'models', 'mobilenet.manifest.json'));
 });
 
 describe('TSDoc examples run', () => {
@@ -106,7 +114,11 @@ describe('TSDoc examples run', () => {
   });
 
   it.each(all.map((e) => [e.where, e] as const))('%s', (_where, example) => {
-    const { code, checks } = withChecks(example.code.replaceAll("'@mtailor/core'", JSON.stringify(coreUrl)));
+    const { code, checks } = withChecks(
+      example.code
+        .replaceAll("'@mtailor/core/internal'", JSON.stringify(internalUrl))
+        .replaceAll("'@mtailor/core'", JSON.stringify(coreUrl)),
+    );
     const declared = (name: string) =>
       new RegExp(
         `(import\\s*\\{[^}]*\\b${name}\\b[^}]*\\}|(const|let)\\s+(\\{[^}]*\\b${name}\\b[^}]*\\}|${name}\\b))`,

@@ -35,7 +35,7 @@ describe.each([
       for (const t of Object.values(tench.timings)) expect(t).toBeGreaterThanOrEqual(0);
       expect(tench.timings.totalMs).toBeGreaterThanOrEqual(tench.timings.inferenceMs);
     } finally {
-      classifier.dispose();
+      await classifier.close();
     }
   });
 });
@@ -45,12 +45,12 @@ describe('all 104 shared images, exact engine, autoOrient false (torchvision ign
   let float: ImageClassifier;
   let int8: ImageClassifier;
   beforeAll(async () => {
-    float = await ImageClassifier.create({ model: shared.floatModel, engine: 'exact', autoOrient: false });
-    int8 = await ImageClassifier.create({ model: shared.int8Model, engine: 'exact', autoOrient: false });
+    float = await ImageClassifier.create({ model: shared.floatModel, resize: 'exact', autoOrient: false });
+    int8 = await ImageClassifier.create({ model: shared.int8Model, resize: 'exact', autoOrient: false });
   });
-  afterAll(() => {
-    float.dispose();
-    int8.dispose();
+  afterAll(async () => {
+    await float.close();
+    await int8.close();
   });
 
   it('has the 104 images', () => {
@@ -107,17 +107,23 @@ describe('all 104 shared images, exact engine, autoOrient false (torchvision ign
     expect(agree).toBeGreaterThanOrEqual(103);
   });
 
-  it('batched results equal single-image results, and the pipelined stream equals both', async () => {
+  it('batched results equal single-image results, and the stream through worker threads equals both', async () => {
     const some = images.slice(0, 20);
     const batched = await int8.classifyBatch(some, { topK: 5 });
-    const { classifyStream } = await import('@mtailor/core');
     const streamed = [];
-    for await (const item of classifyStream(int8, images, { topK: 5, batchSize: 8, workers: 2 }))
-      streamed.push(item);
+    for await (const item of int8.classifyStream(images, { topK: 5 })) streamed.push(item);
     expect(streamed.map((s) => s.input)).toEqual(images);
     expect(streamed.map((s) => s.index)).toEqual(images.map((_, i) => i));
-    // All 104 through the worker pipeline give the same top-5 as the one-thread batch path.
-    const all = await int8.classifyBatch(images, { topK: 5 });
+    // All 104 through the worker threads give the same top-5 as everything on the calling thread.
+    const oneThread = await ImageClassifier.create({
+      model: shared.int8Model,
+      resize: 'exact',
+      autoOrient: false,
+      workers: 0,
+      inferenceThread: 'caller',
+    });
+    const all = await oneThread.classifyBatch(images, { topK: 5 });
+    await oneThread.close();
     for (const [i, item] of streamed.entries()) {
       const b = all[i]!;
       if (!item.ok || !b.ok) throw new Error(`${images[i]} failed`);

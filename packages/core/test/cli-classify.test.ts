@@ -46,9 +46,12 @@ describe('mtailor classify', () => {
     expect(lines[0].predictions[0]).toMatchObject({ index: 0, label: 'tench' });
     expect(lines[1].predictions[0]).toMatchObject({ index: 35, label: 'mud turtle' });
     expect(Object.keys(lines[0].timings).sort()).toEqual([
+      'batchSize',
       'decodeMs',
       'inferenceMs',
       'preprocessMs',
+      'queueMs',
+      'readMs',
       'totalMs',
     ]);
   });
@@ -89,7 +92,7 @@ describe('mtailor classify', () => {
       shared.mudTurtle,
       '--top-k',
       '2',
-      '--engine',
+      '--resize',
       'fast',
     ]);
     expect(r.code).toBe(1);
@@ -197,7 +200,7 @@ describe('mtailor classify', () => {
     for (const args of [
       [],
       [shared.tench, '--top-k', 'abc'],
-      [shared.tench, '--engine', 'bogus'],
+      [shared.tench, '--resize', 'bogus'],
       [shared.tench, '--frobnicate'],
     ]) {
       const r = mtailor(args);

@@ -4,7 +4,8 @@
  * test images made here by sharp and PIL reading the very same bytes.
  */
 import { readFileSync } from 'node:fs';
-import { decodeImagePixels, ImagePreprocessor } from '@mtailor/core';
+import { ImagePreprocessor } from '@mtailor/core';
+import { decodeImagePixels } from '@mtailor/core/internal';
 import sharp, { type OutputInfo, type Sharp } from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasPillow, shared, sharedImages } from '../../../test/support/shared-data.js';

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { IMAGENET1K_LABELS, IMAGENET1K_WNIDS, loadLabels, ManifestError, parseLabels } from '@mtailor/core';
+import { IMAGENET1K_LABELS, ManifestError } from '@mtailor/core';
+import { IMAGENET1K_WNIDS, loadLabels, parseLabels } from '@mtailor/core/internal';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, shared } from '../../../test/support/shared-data.js';
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { IMAGENET1K_LABELS, loadManifest, ManifestError, readManifest } from '@mtailor/core';
+import { IMAGENET1K_LABELS, ImageClassifier, ManifestError, readManifest } from '@mtailor/core';
 import { describe, expect, it } from 'vitest';
 import { shared } from '../../../test/support/shared-data.js';
 
@@ -23,15 +23,18 @@ describe('model manifest', () => {
       labels: 'imagenet1k',
       numClasses: 1000,
     });
-    const { manifest, model } = await loadManifest(file);
+    const manifest = await readManifest(file);
+    expect(manifest.modelPath).toBe(path.join(dir, 'mobilenet.onnx'));
+    expect(manifest.recipe).toBe('resize-224');
+    expect(manifest.labels).toBe(IMAGENET1K_LABELS);
+    expect(manifest.outputKind).toBe('logits');
+    const classifier = await ImageClassifier.create({ manifest: file, workers: 0 });
     try {
-      expect(manifest.modelPath).toBe(path.join(dir, 'mobilenet.onnx'));
-      expect(manifest.recipe).toBe('resize-224');
-      expect(manifest.labels).toBe(IMAGENET1K_LABELS);
-      expect(manifest.outputKind).toBe('logits');
-      expect(model.numClasses).toBe(1000);
+      expect(classifier.model.numClasses).toBe(1000);
+      expect(classifier.model.source).toBe(path.join(dir, 'mobilenet.onnx'));
+      expect(classifier.labels).toBe(IMAGENET1K_LABELS);
     } finally {
-      model.dispose();
+      await classifier.close();
     }
   });
 
@@ -57,7 +60,7 @@ describe('model manifest', () => {
       labels: ['a', 'b'],
       numClasses: 2,
     });
-    const err = await loadManifest(file).catch((e) => e);
+    const err = await ImageClassifier.create({ manifest: file, workers: 0 }).catch((e) => e);
     expect(err).toBeInstanceOf(ManifestError);
     expect(err.code).toBe('INVALID_MANIFEST');
     expect(err.message).toBe(

@@ -1,12 +1,6 @@
 import { readFileSync } from 'node:fs';
-import {
-  DisposedError,
-  InvalidOptionError,
-  ModelLoadError,
-  ModelShapeError,
-  ONNXModel,
-  topK,
-} from '@mtailor/core';
+import { DisposedError, InvalidOptionError, ModelLoadError, ModelShapeError, ONNXModel } from '@mtailor/core';
+import { topK } from '@mtailor/core/internal';
 import { describe, expect, it } from 'vitest';
 import { hasTorch, shared } from '../../../test/support/shared-data.js';
 import { makeTinyModel } from './support/tiny-models.js';

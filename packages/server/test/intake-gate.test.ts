@@ -14,7 +14,7 @@ import path from 'node:path';
 import { OverloadedError } from '@mtailor/core';
 import { IntakeGate } from '@mtailor/server/internal';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { images, json, postJson, startServer, type TestServer, TOKEN } from './helpers.js';
+import { images, json, postJson, startServer, type TestServer, TOKEN } from '../../../test/support/server.js';
 
 const settle = () => new Promise((r) => setImmediate(r));
 

@@ -12,7 +12,7 @@ import {
   parseJsonKeepingLargeStrings,
 } from '@mtailor/server/internal';
 import { describe, expect, it } from 'vitest';
-import { shared } from './helpers.js';
+import { shared } from '../../../test/support/server.js';
 
 const tench = readFileSync(shared.tench);
 const b64 = tench.toString('base64');

@@ -14,7 +14,7 @@ import {
   startServer,
   type TestServer,
   TOKEN,
-} from './helpers.js';
+} from '../../../test/support/server.js';
 
 let server: TestServer;
 let files: Awaited<ReturnType<typeof startFileServer>>;

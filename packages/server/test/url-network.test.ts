@@ -21,7 +21,7 @@ import {
   startFileServer,
   startServer,
   type TestServer,
-} from './helpers.js';
+} from '../../../test/support/server.js';
 
 /** Wraps a resolver: `hang.example.test` never settles; every signal it was given is kept. */
 function hangingResolver(inner: Resolver): Resolver & { signals: AbortSignal[]; hangs: number } {

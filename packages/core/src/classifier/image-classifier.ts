@@ -523,7 +523,8 @@ export class ImageClassifier {
     if (!is.plainObject(options as unknown)) throw is.invalidParameterError('options', 'object', options);
     checkKnownKeys(options, ['topK', 'signal', 'includeScores'], 'classify');
     const { topK = 5, includeScores = false, signal } = options;
-    if (!is.positiveInteger(topK) || topK > this.model.numClasses)
+    if (!is.positiveInteger(topK)) throw is.invalidParameterError('topK', 'positive integer', topK);
+    if (topK > this.model.numClasses)
       throw is.invalidParameterError('topK', `integer between 1 and ${this.model.numClasses}`, topK);
     if (!is.bool(includeScores)) throw is.invalidParameterError('includeScores', 'boolean', includeScores);
     if (signal !== undefined && !(signal instanceof AbortSignal))

@@ -102,7 +102,7 @@ export async function loadTestImage(modelSha256: string, configured?: SelfTestIm
  *
  * @example
  * ```ts
- * const result: SelfTestResult = await classifier.selfTest();
+ * const result = await classifier.selfTest(); // a SelfTestResult
  * if (!result.ok) console.error(`expected ${result.expectedClass}, got ${result.top1.index}`);
  * ```
  */

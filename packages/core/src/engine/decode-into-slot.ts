@@ -5,7 +5,6 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { PreprocessRecipe } from '@mtailor/preprocess';
-import { InvalidInputError } from '../errors.js';
 import { decodeBase64Image } from '../input/base64.js';
 import { DEFAULT_MAX_INPUT_BYTES, ImagePreprocessor, type ResizeEngine } from '../input/image-preprocessor.js';
 import type { DecodeTimings, EncodedImage } from './executors.js';
@@ -35,8 +34,8 @@ export function createPreprocessor(settings: DecodeSettings): ImagePreprocessor 
 /**
  * Decodes and preprocesses `image` into `out` at element `offset`.
  *
- * @throws the image's typed error: {@link InvalidInputError} (empty input, bad base64), `UnsupportedImageError`,
- *   `InvalidImageError`, `ImageTooLargeError`, `ImageReadError`.
+ * @throws the image's typed error: `InvalidInputError` (bad base64), `UnsupportedImageError`, `InvalidImageError`
+ *   (also for empty bytes), `ImageTooLargeError`, `ImageReadError`.
  */
 export async function decodeIntoSlot(
   preprocessor: ImagePreprocessor,
@@ -53,8 +52,6 @@ export async function decodeIntoSlot(
     input = decodeBase64Image(image.base64, preprocessor.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES, image.field);
     base64Ms = performance.now() - t0;
   }
-  if (input instanceof Uint8Array && input.length === 0)
-    throw new InvalidInputError('the image is empty (0 bytes)');
   const { timings } = await preprocessor.process(input, { out, offset });
   return { readMs: timings.readMs, decodeMs: base64Ms + timings.decodeMs, preprocessMs: timings.preprocessMs };
 }

@@ -92,12 +92,9 @@ function isBase64Image(input: EngineInput): input is Base64Image {
 }
 
 /**
- * Runs images through a decode executor and an inference executor that share one set of tensor slots.
- *
- * @example
- * ```ts
- * const { value: top, timings } = await engine.run('cat.jpg', (scores) => argmax(scores));
- * ```
+ * Runs images through a decode executor and an inference executor that share one set of tensor slots. Internal:
+ * `ImageClassifier` builds one and is its public face (`engine.run('cat.jpg', (scores) => argmax(scores))` is what
+ * its `classify` does, with top-k and labels as the `consume` step).
  */
 export class ClassificationEngine {
   readonly #decode: DecodeExecutor;

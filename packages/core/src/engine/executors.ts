@@ -21,7 +21,8 @@ export type EncodedImage = string | Uint8Array | Base64Image;
  *
  * @example
  * ```ts
- * await classifier.classify({ base64: 'data:image/jpeg;base64,/9j/4AAQ…' });
+ * const base64 = (await readFile('cat.jpg')).toString('base64');
+ * const { predictions } = await classifier.classify({ base64: `data:image/jpeg;base64,${base64}` });
  * ```
  */
 export interface Base64Image {

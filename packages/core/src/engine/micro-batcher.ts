@@ -42,13 +42,9 @@ interface Waiting {
 }
 
 /**
- * Collects slots into batches; one batch runs at a time (one session).
- *
- * @example
- * ```ts
- * const batcher = new MicroBatcher({ maxBatchSize: 8, maxDelayMs: 2, run: (slots) => inference.run(slots) });
- * const { batchSize, inferenceMs } = await batcher.submit(slot); // the slot's output row now holds its scores
- * ```
+ * Collects slots into batches; one batch runs at a time (one session). Internal to the engine, which builds it with
+ * `run: (slots) => inference.run(slots)` and awaits `submit(slot)` for each decoded image: when it resolves, the
+ * slot's output row holds its scores.
  */
 export class MicroBatcher {
   readonly #queue: Waiting[] = [];

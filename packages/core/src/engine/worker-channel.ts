@@ -34,7 +34,6 @@ export class WorkerChannel<Req extends { id: number }, Rep extends Reply> {
   constructor(worker: Worker, name: string, onUnexpectedExit?: (code: number) => void) {
     this.#worker = worker;
     this.#name = name;
-    worker.unref();
     worker.on('message', (reply: Rep) => {
       const pending = this.#pending.get(reply.id);
       if (!pending) return;
@@ -48,6 +47,8 @@ export class WorkerChannel<Req extends { id: number }, Rep extends Reply> {
       this.#failAll(new Error(`exited with code ${code}`));
       if (!this.#terminating) onUnexpectedExit?.(code);
     });
+    // After the listeners: adding a 'message' listener refs the worker's port again.
+    worker.unref();
   }
 
   /** Calls not answered yet. */

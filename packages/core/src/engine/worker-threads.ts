@@ -78,12 +78,13 @@ export class WorkerDecodeExecutor implements DecodeExecutor {
     let message: EncodedImage = image;
     const transfer: ArrayBuffer[] = [];
     if (image instanceof Uint8Array) {
-      // A private copy to move: the caller's bytes may be a view into a larger (or pooled) buffer.
-      const copy = image.slice();
+      // A private copy to move: the caller's bytes may be a view into a larger (or pooled) buffer. (`new Uint8Array`
+      // copies; a Buffer's own `slice()` would not, and moving its memory would empty the caller's buffer.)
+      const copy = new Uint8Array(image);
       message = copy;
       transfer.push(copy.buffer as ArrayBuffer);
     } else if (typeof image !== 'string' && image.base64 instanceof Uint8Array) {
-      const bytes = image.transfer === true ? image.base64 : image.base64.slice();
+      const bytes = image.transfer === true ? image.base64 : new Uint8Array(image.base64);
       message = { base64: bytes, ...(image.field === undefined ? {} : { field: image.field }) };
       transfer.push(bytes.buffer as ArrayBuffer);
     } else if (typeof image !== 'string') {

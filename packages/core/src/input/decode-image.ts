@@ -92,7 +92,8 @@ function cmykToRgbLikePil(cmyk: Uint8Array, pixels: number): Uint8Array {
  */
 function grey16ToRgbLikePil(samples: Uint8Array, pixels: number): Uint8Array {
   // Host byte order (libvips writes native ushorts); copy first if the buffer is not 2-byte aligned.
-  const aligned = samples.byteOffset % 2 === 0 ? samples : samples.slice();
+  // `new Uint8Array` copies (to offset 0); a Buffer's own `slice()` would return a view at the same odd offset.
+  const aligned = samples.byteOffset % 2 === 0 ? samples : new Uint8Array(samples);
   const values = new Uint16Array(aligned.buffer, aligned.byteOffset, pixels);
   const out = new Uint8Array(pixels * 3);
   for (let p = 0, o = 0; p < pixels; p++, o += 3) {

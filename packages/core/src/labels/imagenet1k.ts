@@ -1022,7 +1022,7 @@ export const IMAGENET1K_LABELS: readonly string[] = Object.freeze([
  *
  * @example
  * ```ts
- * import { IMAGENET1K_WNIDS } from '@mtailor/core';
+ * import { IMAGENET1K_WNIDS } from '@mtailor/core/internal';
  * IMAGENET1K_WNIDS[0]; // 'n01440764'
  * ```
  */

@@ -14,7 +14,7 @@ import {
   type ServerConfig,
 } from '@mtailor/server';
 import type { FastifyInstance } from 'fastify';
-import { shared } from '../../../test/support/shared-data.js';
+import { shared } from './shared-data.js';
 
 export { shared };
 
