@@ -18,7 +18,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, images, postJson, type ServerProcess, shared, spawnServer, TOKEN } from '../../../test/support/server.js';
+import {
+  freePort,
+  images,
+  postJson,
+  type ServerProcess,
+  shared,
+  spawnServer,
+  TOKEN,
+} from '../../../test/support/server.js';
 import { parseDockerfile } from './support/dockerfile.js';
 
 const exampleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');

@@ -3,8 +3,8 @@
  * @mtailor/core used as a library.
  */
 import type { AddressInfo } from 'node:net';
-import { resolveConfig } from '@mtailor/server';
 import { buildShopApp, classifyFiles } from '@mtailor/example-embedding';
+import { resolveConfig } from '@mtailor/server';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { images, json, shared } from '../../../test/support/server.js';

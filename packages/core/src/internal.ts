@@ -3,18 +3,19 @@
  * CPU count, the CLI's input checks). Not part of the public API: no stability promise.
  * @module
  */
+
+export { toPredictions } from './classifier/predictions.js';
+export { looksLikeProbabilities, softmax, topK } from './classifier/softmax.js';
 export { availableCpus, cgroupCpuQuota } from './engine/available-cpus.js';
 export { toMtailorError } from './engine/error-transfer.js';
+export { runtimeVersions } from './health/versions.js';
 export { base64HeadIsInvalid, decodeBase64Image, maxBase64Length } from './input/base64.js';
 export { decodeImage, decodeImagePixels } from './input/decode-image.js';
 export { FAST_ENGINE_KERNELS } from './input/fast-resize.js';
 export { detectImageFormat, SUPPORTED_IMAGE_FORMATS } from './input/image-format.js';
+export { DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS } from './input/image-preprocessor.js';
 export { readImageBytes } from './input/read-image-bytes.js';
+export { IMAGENET1K_WNIDS } from './labels/imagenet1k.js';
 export { loadLabels, parseLabels } from './labels/load-labels.js';
 export { checkManifestAgainstModel } from './manifest/manifest.js';
-export { DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS } from './input/image-preprocessor.js';
-export { IMAGENET1K_WNIDS } from './labels/imagenet1k.js';
-export { toPredictions } from './classifier/predictions.js';
-export { looksLikeProbabilities, softmax, topK } from './classifier/softmax.js';
-export { runtimeVersions } from './health/versions.js';
 export { formatShape } from './model/signature.js';

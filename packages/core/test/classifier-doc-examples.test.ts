@@ -104,7 +104,10 @@ beforeAll(async () => {
     path.join(work, 'models', 'mobilenet.json'),
     JSON.stringify({ model: 'mobilenet.onnx', recipe: 'resize-224', labels: 'imagenet1k', numClasses: 1000 }),
   );
-  symlinkSync(path.join(work, 'models', 'mobilenet.json'), path.join(work, 'models', 'mobilenet.manifest.json'));
+  symlinkSync(
+    path.join(work, 'models', 'mobilenet.json'),
+    path.join(work, 'models', 'mobilenet.manifest.json'),
+  );
 });
 
 describe('TSDoc examples run', () => {

@@ -65,7 +65,9 @@ describe('one engine, every way in', () => {
   });
 
   it('path, bytes, ArrayBuffer, stream, base64, data URL and a ready tensor take the same path', async () => {
-    const { tensor } = await new ImagePreprocessor({ recipe: workers.recipe, autoOrient: false }).process(tench);
+    const { tensor } = await new ImagePreprocessor({ recipe: workers.recipe, autoOrient: false }).process(
+      tench,
+    );
     const { Readable } = await import('node:stream');
     const inputs = [
       shared.tench,
@@ -87,9 +89,9 @@ describe('one engine, every way in', () => {
     for (const c of [workers, caller]) {
       await expect(c.classify(new Uint8Array(0))).rejects.toBeInstanceOf(InvalidImageError);
       await expect(c.classify({ base64: 'not base64!' })).rejects.toThrow('image_base64 is not valid base64');
-      await expect(c.classify({ base64: `data:text/html;base64,${tench.toString('base64')}` })).rejects.toBeInstanceOf(
-        UnsupportedImageError,
-      );
+      await expect(
+        c.classify({ base64: `data:text/html;base64,${tench.toString('base64')}` }),
+      ).rejects.toBeInstanceOf(UnsupportedImageError);
       await expect(c.classify({ tensor: new Float32Array(10) })).rejects.toThrow(
         'an image tensor must be a Float32Array of 150528 floats (3 × 224 × 224), not 10 floats',
       );
@@ -137,15 +139,23 @@ describe('back-pressure and drain', () => {
     const settling = Promise.allSettled(sharedImages().map((f) => classifier.classify(f, { topK: 1 })));
     await classifier.close({ timeoutMs: 0 });
     const settled = await settling;
-    const reasons = settled.filter((s) => s.status === 'rejected').map((s) => (s as PromiseRejectedResult).reason);
+    const reasons = settled
+      .filter((s) => s.status === 'rejected')
+      .map((s) => (s as PromiseRejectedResult).reason);
     expect(reasons.length).toBeGreaterThan(50);
     for (const r of reasons) expect(r).toBeInstanceOf(ShuttingDownError);
   });
 
   it('a self-test that does not get its class fails creation with NOT_READY', async () => {
     await expect(
-      ImageClassifier.create({ model: shared.int8Model, workers: 0, selfTest: { image: shared.tench, expectedClass: 35 } }),
-    ).rejects.toThrow(new NotReadyError(`self-test failed: ${shared.tench} classified as 0 (tench), expected 35`));
+      ImageClassifier.create({
+        model: shared.int8Model,
+        workers: 0,
+        selfTest: { image: shared.tench, expectedClass: 35 },
+      }),
+    ).rejects.toThrow(
+      new NotReadyError(`self-test failed: ${shared.tench} classified as 0 (tench), expected 35`),
+    );
     const ok = await ImageClassifier.create({
       model: shared.int8Model,
       workers: 0,

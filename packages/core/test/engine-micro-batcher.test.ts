@@ -29,7 +29,12 @@ describe('MicroBatcher', () => {
     const waiting = new MicroBatcher({ maxBatchSize: 8, maxDelayMs: 30, run: slow.run });
     const lone = await waiting.submit(1);
     expect(lone.queueMs).toBeGreaterThanOrEqual(25);
-    const eager = new MicroBatcher({ maxBatchSize: 8, maxDelayMs: 30, run: slow.run, expectMore: () => false });
+    const eager = new MicroBatcher({
+      maxBatchSize: 8,
+      maxDelayMs: 30,
+      run: slow.run,
+      expectMore: () => false,
+    });
     const alone = await eager.submit(2);
     expect(alone.queueMs).toBeLessThan(25);
   });

@@ -20,7 +20,9 @@ describe('health()', () => {
         executionProvider: 'cpu',
         onnxruntimeVersion: '1.30.0',
       });
-      expect(report.model.inputs).toEqual([{ name: 'input', type: 'float32', shape: ['batch', 3, 224, 224] }]);
+      expect(report.model.inputs).toEqual([
+        { name: 'input', type: 'float32', shape: ['batch', 3, 224, 224] },
+      ]);
       expect(report.model.outputs).toEqual([{ name: 'logits', type: 'float32', shape: ['batch', 1000] }]);
       // The built-in synthetic image, whose class is known for this model: 722 'ping-pong ball'.
       if (!report.selfTest.ok) throw new Error(JSON.stringify(report.selfTest));

@@ -58,7 +58,9 @@ describe('decodeBase64Image from bytes', () => {
     for (const prefix of ['data:text/html;base64,', 'data:;base64,', 'data:application/pdf;base64,']) {
       for (const decode of [fromBytes, fromText]) {
         expect(() => decode(`${prefix}${b64}`)).toThrow(UnsupportedImageError);
-        expect(() => decode(`${prefix}${b64}`)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_IMAGE' }));
+        expect(() => decode(`${prefix}${b64}`)).toThrow(
+          expect.objectContaining({ code: 'UNSUPPORTED_IMAGE' }),
+        );
       }
     }
     for (const prefix of [

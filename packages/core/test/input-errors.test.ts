@@ -8,7 +8,15 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ReadableStream } from 'node:stream/web';
 import { crc32, createDeflate } from 'node:zlib';
-import { ImagePreprocessor, ImageReadError, ImageTooLargeError, InvalidImageError, InvalidOptionError, MtailorError, UnsupportedImageError } from '@mtailor/core';
+import {
+  ImagePreprocessor,
+  ImageReadError,
+  ImageTooLargeError,
+  InvalidImageError,
+  InvalidOptionError,
+  MtailorError,
+  UnsupportedImageError,
+} from '@mtailor/core';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { shared } from '../../../test/support/shared-data.js';

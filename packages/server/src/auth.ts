@@ -24,9 +24,7 @@ export function bearerChecker(token: string): (authorization: string | undefined
       throw new ServerError('UNAUTHORIZED', 'missing Authorization header (expected "Bearer <token>")');
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-    if (!match?.[1])
-      throw new ServerError('UNAUTHORIZED', 'Authorization header must be "Bearer <token>"');
-    if (!timingSafeEqual(digest(match[1]), expected))
-      throw new ServerError('UNAUTHORIZED', 'invalid token');
+    if (!match?.[1]) throw new ServerError('UNAUTHORIZED', 'Authorization header must be "Bearer <token>"');
+    if (!timingSafeEqual(digest(match[1]), expected)) throw new ServerError('UNAUTHORIZED', 'invalid token');
   };
 }

@@ -2,10 +2,10 @@
  * What the route modules share: config, the classifier (once loaded), metrics and the `image_url` policy.
  * @module
  */
-import { NotReadyError } from '@mtailor/core';
+
 import type { ImageClassifier } from '@mtailor/core';
+import { NotReadyError } from '@mtailor/core';
 import type { ServerConfig } from './config.js';
-import { ServerError } from './errors.js';
 import type { IntakeGate } from './intake-gate.js';
 import type { ServerMetrics } from './metrics.js';
 import type { AddressPolicy } from './url/address-policy.js';

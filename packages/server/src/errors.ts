@@ -106,8 +106,19 @@ const isKnownCode = (code: string): code is ErrorCode => Object.hasOwn(STATUS_BY
  * Code, status and message for any thrown value: coded errors (core's and ours) by the table, Fastify's by their
  * code; anything else is 500 `INTERNAL` without its message or stack (`internal: true`: log it).
  */
-export function toErrorReply(err: unknown): { statusCode: number; code: ErrorCode; message: string; internal: boolean } {
-  const e = err as { code?: unknown; statusCode?: unknown; message?: unknown; validation?: unknown; name?: unknown };
+export function toErrorReply(err: unknown): {
+  statusCode: number;
+  code: ErrorCode;
+  message: string;
+  internal: boolean;
+} {
+  const e = err as {
+    code?: unknown;
+    statusCode?: unknown;
+    message?: unknown;
+    validation?: unknown;
+    name?: unknown;
+  };
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const message = typeof e?.message === 'string' ? e.message : 'error';
   if (isCodedError(err) && code !== undefined && isKnownCode(code)) {
@@ -118,7 +129,8 @@ export function toErrorReply(err: unknown): { statusCode: number; code: ErrorCod
     const ours = FASTIFY_CODES[code] as ErrorCode;
     return { statusCode: STATUS_BY_CODE[ours], code: ours, message, internal: false };
   }
-  if (e?.validation !== undefined) return { statusCode: 400, code: 'INVALID_INPUT', message, internal: false };
+  if (e?.validation !== undefined)
+    return { statusCode: 400, code: 'INVALID_INPUT', message, internal: false };
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
     const fallback: ServerErrorCode =

@@ -12,15 +12,22 @@
  * ```
  * @module
  */
-export { ConfigError, DEFAULT_MODEL_PATH, type LogLevel, loadConfig, resolveConfig, type ServerConfig } from './config.js';
+export {
+  ConfigError,
+  DEFAULT_MODEL_PATH,
+  type LogLevel,
+  loadConfig,
+  resolveConfig,
+  type ServerConfig,
+} from './config.js';
 export { ClassifierSlot, type UrlFetchHooks } from './context.js';
 export {
   type ErrorBody,
   type ErrorCode,
   type OipErrorBody,
-  STATUS_BY_CODE,
   ServerError,
   type ServerErrorCode,
+  STATUS_BY_CODE,
 } from './errors.js';
 export { ServerMetrics } from './metrics.js';
 export { classifierOptionsFrom, type MtailorPluginOptions, mtailorPlugin } from './plugin.js';

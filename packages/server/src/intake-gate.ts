@@ -17,10 +17,11 @@
  * `image_url` request while it downloads; both take a slot again ({@link IntakePass.reclaim}) before decoding.
  * @module
  */
-import { OverloadedError } from '@mtailor/core';
+
 import { performance } from 'node:perf_hooks';
+import { OverloadedError } from '@mtailor/core';
 import type { FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
-import { ServerError, rawErrorResponse } from './errors.js';
+import { rawErrorResponse, ServerError } from './errors.js';
 
 interface Waiter {
   admit: () => void;
@@ -28,8 +29,7 @@ interface Waiter {
 
 /** The error of a request whose client hung up before it was served (nobody will read it). */
 function clientClosed(): ServerError {
-  return new ServerError('CLIENT_CLOSED', 'the client closed the connection before its request was served',
-  );
+  return new ServerError('CLIENT_CLOSED', 'the client closed the connection before its request was served');
 }
 
 /**
@@ -277,7 +277,9 @@ export function intakeHook(
     if (bodyTimeoutMs > 0) {
       timers.push(
         setTimeout(() => {
-          const err = new ServerError('REQUEST_TIMEOUT', `the request body did not arrive within ${bodyTimeoutMs} ms`,
+          const err = new ServerError(
+            'REQUEST_TIMEOUT',
+            `the request body did not arrive within ${bodyTimeoutMs} ms`,
           );
           // Answer first (the client may still read), then drop the connection: its body is not coming.
           const socket = request.raw.socket;

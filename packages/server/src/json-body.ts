@@ -132,8 +132,7 @@ function findLargeValues(body: Buffer, rule: LargeStringRule, minBytes: number):
     }
     if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
       if (frames.length >= MAX_JSON_DEPTH) {
-        throw new ServerError('BAD_REQUEST', `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`,
-        );
+        throw new ServerError('BAD_REQUEST', `the JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`);
       }
       frames.push({ isObject: c === 0x7b, key: undefined });
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {

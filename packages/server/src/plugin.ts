@@ -190,7 +190,9 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
     // Compressed request bodies are not decoded: refuse them rather than read compressed bytes as the image.
     const encoding = request.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-      throw new ServerError('UNSUPPORTED_MEDIA_TYPE', `Content-Encoding ${JSON.stringify(encoding)} is not supported; send the body uncompressed`,
+      throw new ServerError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `Content-Encoding ${JSON.stringify(encoding)} is not supported; send the body uncompressed`,
       );
     }
   });

@@ -16,7 +16,11 @@ import { requestIdFor } from './request-id.js';
 declare module 'fastify' {
   interface FastifyInstance {
     /** The server's classifier slot and metrics (set by {@link createServer}). */
-    mtailor: { classifier: ClassifierSlot; metrics: ServerMetrics; whenReady: () => Promise<ImageClassifier> };
+    mtailor: {
+      classifier: ClassifierSlot;
+      metrics: ServerMetrics;
+      whenReady: () => Promise<ImageClassifier>;
+    };
   }
 }
 

@@ -8,7 +8,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freePort, images, postJson, type ServerProcess, shared, spawnServer, TOKEN } from '../../../test/support/server.js';
+import {
+  freePort,
+  images,
+  postJson,
+  type ServerProcess,
+  shared,
+  spawnServer,
+  TOKEN,
+} from '../../../test/support/server.js';
 
 // The server runs as its own process, as deployed, so its event loop is not shared with this test's client.
 let server: ServerProcess;

@@ -5,7 +5,15 @@
  */
 import { DEFAULT_MAX_IMAGES_PER_REQUEST } from '@mtailor/server/internal';
 import { afterAll, afterEach, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
-import { images, type JsonReply, json, postJson, startServer, type TestServer, TOKEN } from '../../../test/support/server.js';
+import {
+  images,
+  type JsonReply,
+  json,
+  postJson,
+  startServer,
+  type TestServer,
+  TOKEN,
+} from '../../../test/support/server.js';
 
 const NAME = 'mobilenet_v2_int8_qdq';
 /** The default cap on images per request (`MTAILOR_MAX_IMAGES_PER_REQUEST`). */

@@ -5,7 +5,14 @@
  */
 import { AddressPolicy, embeddedIPv4, fetchImage } from '@mtailor/server/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixedResolver, images, postJson, startFileServer, startServer, type TestServer } from '../../../test/support/server.js';
+import {
+  fixedResolver,
+  images,
+  postJson,
+  startFileServer,
+  startServer,
+  type TestServer,
+} from '../../../test/support/server.js';
 
 describe('AddressPolicy', () => {
   const policy = new AddressPolicy();

@@ -121,7 +121,10 @@ export type ClassifyOutcome = ({ ok: true } & ClassifyResult) | { ok: false; err
 export type ClassifierInput = EngineInput;
 
 /** One result of {@link ImageClassifier.classifyStream}: the input, its position in the stream, its outcome. */
-export type StreamItem<I extends ClassifierInput = ClassifierInput> = { input: I; index: number } & ClassifyOutcome;
+export type StreamItem<I extends ClassifierInput = ClassifierInput> = {
+  input: I;
+  index: number;
+} & ClassifyOutcome;
 
 /** Options of {@link ImageClassifier.classifyStream}. */
 export interface StreamOptions {
@@ -248,14 +251,16 @@ export class ImageClassifier {
         throw new InvalidOptionError(
           "An ONNXModel you pass in runs on the calling thread; drop inferenceThread: 'worker' or pass the model path",
         );
-      if (source.disposed) throw new InvalidOptionError('Expected a live ONNXModel for model but it was disposed');
+      if (source.disposed)
+        throw new InvalidOptionError('Expected a live ONNXModel for model but it was disposed');
       const given = Object.keys(modelOptions);
       if (given.length > 0)
         throw new InvalidOptionError(
           `Session options (${given.join(', ')}) apply when the classifier loads the model; pass them to ONNXModel.load for a model you load yourself`,
         );
     }
-    const onWarning = options.onWarning ?? ((message: string) => process.emitWarning(message, 'MtailorWarning'));
+    const onWarning =
+      options.onWarning ?? ((message: string) => process.emitWarning(message, 'MtailorWarning'));
     let inference: InferenceExecutor;
     if (inferenceThread === 'worker') {
       inference = await WorkerInferenceExecutor.start(
@@ -266,7 +271,12 @@ export class ImageClassifier {
       );
     } else {
       const loaded = await loadEngineModel(source, modelOptions);
-      inference = new InThreadInferenceExecutor(loaded.model, loaded.info, loaded.owned, settings.maxBatchSize);
+      inference = new InThreadInferenceExecutor(
+        loaded.model,
+        loaded.info,
+        loaded.owned,
+        settings.maxBatchSize,
+      );
     }
     let decode: DecodeExecutor | undefined;
     try {
@@ -316,7 +326,8 @@ export class ImageClassifier {
         engine,
         labels,
         recipe,
-        softmax: settings.softmax !== 'auto' || !manifest ? settings.softmax : manifest.outputKind === 'logits',
+        softmax:
+          settings.softmax !== 'auto' || !manifest ? settings.softmax : manifest.outputKind === 'logits',
         manifest,
         workers: settings.workers,
         inferenceThread,
@@ -419,7 +430,11 @@ export class ImageClassifier {
     const { topK } = this.#classifyOptions({ topK: options.topK });
     const readAhead = options.readAhead ?? this.#engine.slotCount;
     if (!is.positiveInteger(readAhead) || readAhead > this.#engine.options.maxQueue)
-      throw is.invalidParameterError('readAhead', `integer from 1 to maxQueue (${this.#engine.options.maxQueue})`, readAhead);
+      throw is.invalidParameterError(
+        'readAhead',
+        `integer from 1 to maxQueue (${this.#engine.options.maxQueue})`,
+        readAhead,
+      );
     const iterator =
       Symbol.asyncIterator in inputs
         ? (inputs as AsyncIterable<I>)[Symbol.asyncIterator]()
@@ -552,16 +567,22 @@ function checkCreateOptions(options: ImageClassifierOptions): {
     resize = 'exact',
     autoOrient = true,
   } = options;
-  if (!is.positiveInteger(maxBatchSize)) throw is.invalidParameterError('maxBatchSize', 'positive integer', maxBatchSize);
+  if (!is.positiveInteger(maxBatchSize))
+    throw is.invalidParameterError('maxBatchSize', 'positive integer', maxBatchSize);
   if (!is.integer(maxDelayMs) || maxDelayMs < 0)
     throw is.invalidParameterError('maxDelayMs', 'non-negative integer', maxDelayMs);
   if (!is.positiveInteger(maxQueue)) throw is.invalidParameterError('maxQueue', 'positive integer', maxQueue);
   if (!is.integer(workers) || workers < 0 || workers > 256)
     throw is.invalidParameterError('workers', 'integer from 0 to 256', workers);
-  if (softmax !== 'auto' && !is.bool(softmax)) throw is.invalidParameterError('softmax', "'auto' or boolean", softmax);
-  if (!is.oneOf(resize, ['exact', 'fast'] as const)) throw is.invalidParameterError('resize', 'one of exact, fast', resize);
+  if (softmax !== 'auto' && !is.bool(softmax))
+    throw is.invalidParameterError('softmax', "'auto' or boolean", softmax);
+  if (!is.oneOf(resize, ['exact', 'fast'] as const))
+    throw is.invalidParameterError('resize', 'one of exact, fast', resize);
   if (!is.bool(autoOrient)) throw is.invalidParameterError('autoOrient', 'boolean', autoOrient);
-  if (options.inferenceThread !== undefined && !is.oneOf(options.inferenceThread, ['worker', 'caller'] as const))
+  if (
+    options.inferenceThread !== undefined &&
+    !is.oneOf(options.inferenceThread, ['worker', 'caller'] as const)
+  )
     throw is.invalidParameterError('inferenceThread', 'one of worker, caller', options.inferenceThread);
   if (options.model === undefined && options.manifest === undefined)
     throw new InvalidOptionError('Expected model or manifest in options but received neither');

@@ -74,7 +74,8 @@ export async function loadEngineModel(
   const model = source instanceof ONNXModel ? source : await ONNXModel.load(source, options);
   try {
     // A session the caller loaded from bytes has no file to hash: its identity is then unknown.
-    const hashed = source instanceof ONNXModel ? (model.source === '<bytes>' ? undefined : model.source) : source;
+    const hashed =
+      source instanceof ONNXModel ? (model.source === '<bytes>' ? undefined : model.source) : source;
     const [sha256] = await Promise.all([
       hashed === undefined ? 'unknown' : modelSha256(hashed),
       model.warmup(1),

@@ -6,7 +6,11 @@
 import { performance } from 'node:perf_hooks';
 import type { PreprocessRecipe } from '@mtailor/preprocess';
 import { decodeBase64Image } from '../input/base64.js';
-import { DEFAULT_MAX_INPUT_BYTES, ImagePreprocessor, type ResizeEngine } from '../input/image-preprocessor.js';
+import {
+  DEFAULT_MAX_INPUT_BYTES,
+  ImagePreprocessor,
+  type ResizeEngine,
+} from '../input/image-preprocessor.js';
 import type { DecodeTimings, EncodedImage } from './executors.js';
 
 /** How images are decoded and preprocessed, as plain data (what decode workers are started with). */
@@ -49,9 +53,17 @@ export async function decodeIntoSlot(
     input = image;
   } else {
     const t0 = performance.now();
-    input = decodeBase64Image(image.base64, preprocessor.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES, image.field);
+    input = decodeBase64Image(
+      image.base64,
+      preprocessor.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
+      image.field,
+    );
     base64Ms = performance.now() - t0;
   }
   const { timings } = await preprocessor.process(input, { out, offset });
-  return { readMs: timings.readMs, decodeMs: base64Ms + timings.decodeMs, preprocessMs: timings.preprocessMs };
+  return {
+    readMs: timings.readMs,
+    decodeMs: base64Ms + timings.decodeMs,
+    preprocessMs: timings.preprocessMs,
+  };
 }

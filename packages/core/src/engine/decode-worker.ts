@@ -15,6 +15,7 @@ const inputs = new Float32Array(data.inputBuffer);
 port.on('message', (request: DecodeRequest) => {
   decodeIntoSlot(preprocessor, request.image, inputs, request.slot * data.elementsPerImage).then(
     (timings) => port.postMessage({ id: request.id, ok: true, timings } satisfies DecodeReply),
-    (err: unknown) => port.postMessage({ id: request.id, ok: false, error: toErrorData(err) } satisfies DecodeReply),
+    (err: unknown) =>
+      port.postMessage({ id: request.id, ok: false, error: toErrorData(err) } satisfies DecodeReply),
   );
 });

@@ -5,12 +5,7 @@
  * @module
  */
 import { performance } from 'node:perf_hooks';
-import {
-  InvalidInputError,
-  NotReadyError,
-  OverloadedError,
-  ShuttingDownError,
-} from '../errors.js';
+import { InvalidInputError, NotReadyError, OverloadedError, ShuttingDownError } from '../errors.js';
 import { type ImageInput, readImageBytes } from '../input/read-image-bytes.js';
 import { toMtailorError } from './error-transfer.js';
 import type { Base64Image, DecodeExecutor, EncodedImage, InferenceExecutor, ModelInfo } from './executors.js';
@@ -109,7 +104,12 @@ export class ClassificationEngine {
   #drained: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
-  constructor(decode: DecodeExecutor, inference: InferenceExecutor, slots: TensorSlots, options: EngineOptions) {
+  constructor(
+    decode: DecodeExecutor,
+    inference: InferenceExecutor,
+    slots: TensorSlots,
+    options: EngineOptions,
+  ) {
     this.#decode = decode;
     this.#inference = inference;
     this.#slots = slots;
@@ -176,10 +176,14 @@ export class ClassificationEngine {
     signal?: AbortSignal,
   ): Promise<{ value: T; timings: EngineTimings }> {
     if (this.#state !== 'running')
-      throw new ShuttingDownError(`the classifier is ${this.#state === 'closing' ? 'shutting down' : 'closed'}`);
+      throw new ShuttingDownError(
+        `the classifier is ${this.#state === 'closing' ? 'shutting down' : 'closed'}`,
+      );
     if (!this.#inference.alive) throw new NotReadyError('the inference thread is not running');
     if (this.#inProgress >= this.#options.maxQueue)
-      throw new OverloadedError(`${this.#options.maxQueue} images are already in progress (maxQueue); retry later`);
+      throw new OverloadedError(
+        `${this.#options.maxQueue} images are already in progress (maxQueue); retry later`,
+      );
     this.#inProgress += 1;
     const start = performance.now();
     try {
@@ -275,7 +279,9 @@ export class ClassificationEngine {
       clearTimeout(timer);
     }
     this.#state = 'closed';
-    this.#slots.rejectWaiters(new ShuttingDownError('the classifier closed before this image got a tensor slot'));
+    this.#slots.rejectWaiters(
+      new ShuttingDownError('the classifier closed before this image got a tensor slot'),
+    );
     await Promise.allSettled([this.#decode.close(), this.#inference.close()]);
   }
 }

@@ -6,7 +6,12 @@
  */
 import { BatchRunner, loadEngineModel } from './batch-runner.js';
 import { toErrorData } from './error-transfer.js';
-import type { InferenceHello, InferenceReply, InferenceRequest, InferenceWorkerData } from './worker-protocol.js';
+import type {
+  InferenceHello,
+  InferenceReply,
+  InferenceRequest,
+  InferenceWorkerData,
+} from './worker-protocol.js';
 import { enterWorkerThread, INFERENCE_WORKER_NICE } from './worker-thread.js';
 
 const { port, data } = enterWorkerThread<InferenceWorkerData>('inference-worker', INFERENCE_WORKER_NICE);
@@ -39,7 +44,8 @@ async function main(): Promise<void> {
     }
     runner.run(request.slots).then(
       ({ runMs }) => port.postMessage({ id: request.id, ok: true, runMs } satisfies InferenceReply),
-      (err: unknown) => port.postMessage({ id: request.id, ok: false, error: toErrorData(err) } satisfies InferenceReply),
+      (err: unknown) =>
+        port.postMessage({ id: request.id, ok: false, error: toErrorData(err) } satisfies InferenceReply),
     );
   });
 }

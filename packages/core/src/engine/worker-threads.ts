@@ -141,8 +141,10 @@ export class WorkerInferenceExecutor implements InferenceExecutor {
       await worker.terminate();
       throw fromErrorData(hello.error);
     }
-    const channel = new WorkerChannel<InferenceRequest, InferenceReply>(worker, 'the inference worker', (code) =>
-      onWarning(`the inference worker exited (code ${code}); the classifier is no longer ready`),
+    const channel = new WorkerChannel<InferenceRequest, InferenceReply>(
+      worker,
+      'the inference worker',
+      (code) => onWarning(`the inference worker exited (code ${code}); the classifier is no longer ready`),
     );
     return new WorkerInferenceExecutor(hello.model, channel);
   }

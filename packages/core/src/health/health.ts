@@ -6,8 +6,8 @@ import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import type { ClassifierStatus, ImageClassifier } from '../classifier/image-classifier.js';
 import type { SelfTestResult } from '../classifier/self-test.js';
-import type { ModelInfo } from '../engine/executors.js';
 import { toMtailorError } from '../engine/error-transfer.js';
+import type { ModelInfo } from '../engine/executors.js';
 import { runtimeVersions } from './versions.js';
 
 /** What {@link health} reports. Sizes are in bytes. */
@@ -16,9 +16,13 @@ export interface HealthReport {
   status: 'ok' | 'error';
   model: ModelInfo;
   /** The self-test image classified end to end (see {@link ImageClassifier.selfTest}), or why it failed. */
-  selfTest: { ok: true; result: SelfTestResult } | { ok: false; result?: SelfTestResult; error?: { code: string; message: string } };
+  selfTest:
+    | { ok: true; result: SelfTestResult }
+    | { ok: false; result?: SelfTestResult; error?: { code: string; message: string } };
   /** The engine: state, images in progress, last batch. */
-  engine: Omit<ClassifierStatus, 'selfTest' | 'lastInference'> & { lastInference?: { at: string; ms: number } };
+  engine: Omit<ClassifierStatus, 'selfTest' | 'lastInference'> & {
+    lastInference?: { at: string; ms: number };
+  };
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
   /** Free space of the volume holding the model file (or the working directory for a model given as bytes). */
   disk: { path: string; freeBytes: number; totalBytes: number } | { path: string; error: string };
@@ -76,7 +80,9 @@ export async function health(classifier: ImageClassifier): Promise<HealthReport>
       selfTest,
       engine: {
         ...engine,
-        ...(lastInference ? { lastInference: { at: lastInference.at.toISOString(), ms: lastInference.ms } } : {}),
+        ...(lastInference
+          ? { lastInference: { at: lastInference.at.toISOString(), ms: lastInference.ms } }
+          : {}),
       },
       memory: {
         rss: m.rss,

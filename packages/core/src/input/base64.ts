@@ -121,8 +121,7 @@ function decodeBase64Bytes(encoded: Uint8Array, maxBytes: number, field: string)
   }
   const approx = Math.floor((n * 3) / 4);
   if (approx - 2 > maxBytes) {
-    throw new ImageTooLargeError(`${field} decodes to about ${approx} bytes; the limit is ${maxBytes}`,
-    );
+    throw new ImageTooLargeError(`${field} decodes to about ${approx} bytes; the limit is ${maxBytes}`);
   }
   const out = Buffer.allocUnsafe(approx);
   let written = 0;
@@ -135,8 +134,7 @@ function decodeBase64Bytes(encoded: Uint8Array, maxBytes: number, field: string)
     );
   }
   if (written > maxBytes) {
-    throw new ImageTooLargeError(`${field} decodes to ${written} bytes; the limit is ${maxBytes}`,
-    );
+    throw new ImageTooLargeError(`${field} decodes to ${written} bytes; the limit is ${maxBytes}`);
   }
   return out.subarray(0, written);
 }
@@ -190,13 +188,11 @@ export function decodeBase64Image(
   }
   const approx = Math.floor((payload.length * 3) / 4);
   if (approx - 2 > maxBytes) {
-    throw new ImageTooLargeError(`${field} decodes to about ${approx} bytes; the limit is ${maxBytes}`,
-    );
+    throw new ImageTooLargeError(`${field} decodes to about ${approx} bytes; the limit is ${maxBytes}`);
   }
   const bytes = Buffer.from(payload, alphabet);
   if (bytes.length > maxBytes) {
-    throw new ImageTooLargeError(`${field} decodes to ${bytes.length} bytes; the limit is ${maxBytes}`,
-    );
+    throw new ImageTooLargeError(`${field} decodes to ${bytes.length} bytes; the limit is ${maxBytes}`);
   }
   return bytes;
 }

@@ -12,8 +12,9 @@
  * writes for server metadata answer: `GET /v2` and `GET /v2/`.
  * @module
  */
-import { ImageTooLargeError, InvalidInputError } from '@mtailor/core';
+
 import type { Base64Image, ImageClassifier, ModelInfo } from '@mtailor/core';
+import { ImageTooLargeError, InvalidInputError } from '@mtailor/core';
 import { base64HeadIsInvalid, maxBase64Length } from '@mtailor/core/internal';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../context.js';
@@ -129,7 +130,8 @@ const FLOAT32_MAX = 3.4028234663852886e38;
 const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
 const tooMany = (input: OipTensor, n: number, max: number): InvalidInputError =>
-  new InvalidInputError(`input ${input.name} holds ${n} images; send at most ${max} per request (split larger batches)`,
+  new InvalidInputError(
+    `input ${input.name} holds ${n} images; send at most ${max} per request (split larger batches)`,
   );
 
 /** `data[i][j]…`: where the element at row-major `index` is in `data` as the client sent it. */
@@ -146,7 +148,8 @@ function elementPath(input: OipTensor, index: number, nested: boolean): string {
 }
 
 const tooDeep = (input: OipTensor, index: number, nested: boolean): InvalidInputError =>
-  new InvalidInputError(`input ${input.name}: ${elementPath(input, index, nested)} is an array, nested deeper than shape ${shapeText(input.shape)}; send data flat (${product(input.shape)} values) or nested exactly as the shape`,
+  new InvalidInputError(
+    `input ${input.name}: ${elementPath(input, index, nested)} is an array, nested deeper than shape ${shapeText(input.shape)}; send data flat (${product(input.shape)} values) or nested exactly as the shape`,
   );
 
 /**
@@ -165,13 +168,15 @@ function tensorRows(input: OipTensor): { rows: unknown[][]; nested: boolean } {
   const last = shape.length - 1;
   if (last < 1 || !Array.isArray(data[0])) {
     if (data.length !== total) {
-      throw new InvalidInputError(`input ${input.name} has ${data.length} values; shape ${shapeText(shape)} needs ${total}`,
+      throw new InvalidInputError(
+        `input ${input.name} has ${data.length} values; shape ${shapeText(shape)} needs ${total}`,
       );
     }
     return { rows: [data], nested: false };
   }
   if (data.length !== shape[0]) {
-    throw new InvalidInputError(`input ${input.name}: data has ${data.length} items where shape ${shapeText(shape)} needs ${shape[0]}; ${fix}`,
+    throw new InvalidInputError(
+      `input ${input.name}: data has ${data.length} items where shape ${shapeText(shape)} needs ${shape[0]}; ${fix}`,
     );
   }
   const rows: unknown[][] = [];
@@ -194,7 +199,8 @@ function tensorRows(input: OipTensor): { rows: unknown[][]; nested: boolean } {
     if (!Array.isArray(item) || item.length !== want) {
       const where = `data${[...next.slice(0, level).map((n) => n - 1), i].map((n) => `[${n}]`).join('')}`;
       const found = Array.isArray(item) ? `has ${item.length} items` : 'is not an array';
-      throw new InvalidInputError(`input ${input.name}: ${where} ${found} where shape ${shapeText(shape)} needs ${want}; ${fix}`,
+      throw new InvalidInputError(
+        `input ${input.name}: ${where} ${found} where shape ${shapeText(shape)} needs ${want}; ${fix}`,
       );
     }
     if (level + 1 === last) rows.push(item);
@@ -211,11 +217,13 @@ function checkFp32Input(m: ModelInfo, input: OipTensor, maxImages: number): void
   const expected = imageShape(m);
   const [n, ...rest] = input.shape;
   if (n === undefined || n < 1 || rest.length !== 3 || rest.some((d, i) => d !== expected[i])) {
-    throw new InvalidInputError(`FP32 input ${input.name} must have shape [N, ${expected.join(', ')}] (${m.inputLayout}), not ${shapeText(input.shape)}`,
+    throw new InvalidInputError(
+      `FP32 input ${input.name} must have shape [N, ${expected.join(', ')}] (${m.inputLayout}), not ${shapeText(input.shape)}`,
     );
   }
   if (input.name !== m.inputName) {
-    throw new InvalidInputError(`unknown FP32 input ${JSON.stringify(input.name)}; the model's input is ${JSON.stringify(m.inputName)}`,
+    throw new InvalidInputError(
+      `unknown FP32 input ${JSON.stringify(input.name)}; the model's input is ${JSON.stringify(m.inputName)}`,
     );
   }
   if (n > maxImages) throw tooMany(input, n, maxImages);
@@ -237,13 +245,15 @@ function imagesFromFp32(m: ModelInfo, input: OipTensor): Float32Array[] {
       const v = row[r];
       if (typeof v !== 'number') {
         if (Array.isArray(v)) throw tooDeep(input, index, nested);
-        throw new InvalidInputError(`input ${input.name}: element ${index} (${elementPath(input, index, nested)}) is not a number`,
+        throw new InvalidInputError(
+          `input ${input.name}: element ${index} (${elementPath(input, index, nested)}) is not a number`,
         );
       }
       const f = Math.fround(v);
       // f - f is NaN exactly when f is ±Infinity or NaN.
       if (f - f !== 0) {
-        throw new InvalidInputError(`input ${input.name}: element ${index} (${elementPath(input, index, nested)}) is ${v}, outside the float32 range (±${FLOAT32_MAX})`,
+        throw new InvalidInputError(
+          `input ${input.name}: element ${index} (${elementPath(input, index, nested)}) is ${v}, outside the float32 range (±${FLOAT32_MAX})`,
         );
       }
       // Rows never straddle images when nested; flat data is one row holding them all.
@@ -262,10 +272,16 @@ function imagesFromFp32(m: ModelInfo, input: OipTensor): Float32Array[] {
  * A BYTES input → its elements, every one checked before any is decoded: shape, count (`maxImages`), type, and
  * cheaply size and the start of its base64 — so a bad element is refused without first decoding the others.
  */
-function bytesElements(body: unknown, input: OipTensor, maxImages: number, maxImageBytes: number): Base64Image[] {
+function bytesElements(
+  body: unknown,
+  input: OipTensor,
+  maxImages: number,
+  maxImageBytes: number,
+): Base64Image[] {
   const n = input.shape[0];
   if (n === undefined || n < 1 || product(input.shape) !== n) {
-    throw new InvalidInputError(`BYTES input ${input.name} must have shape [N] or [N, 1] with N base64 strings, not shape ${shapeText(input.shape)}`,
+    throw new InvalidInputError(
+      `BYTES input ${input.name} must have shape [N] or [N, 1] with N base64 strings, not shape ${shapeText(input.shape)}`,
     );
   }
   if (n > maxImages) throw tooMany(input, n, maxImages);
@@ -279,22 +295,19 @@ function bytesElements(body: unknown, input: OipTensor, maxImages: number, maxIm
       const field = `${input.name}[${i}]`;
       if (typeof v !== 'string') {
         if (Array.isArray(v)) throw tooDeep(input, i, nested);
-        throw new InvalidInputError(`BYTES input ${input.name}: element ${i} must be a base64 string`,
-        );
+        throw new InvalidInputError(`BYTES input ${input.name}: element ${i} must be a base64 string`);
       }
       // A large element arrives as the body's bytes (json-body.ts), moved to the decode worker, never a V8 string.
       const bytes = largeJsonString(body, v);
       const length = bytes ? bytes.length : v.length;
       if (length === 0) throw new InvalidInputError(`${field} is empty`);
       if (length > maxChars) {
-        throw new ImageTooLargeError(`${field} is larger than the limit of ${maxImageBytes} bytes`,
-        );
+        throw new ImageTooLargeError(`${field} is larger than the limit of ${maxImageBytes} bytes`);
       }
       const head = bytes
         ? Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(64, bytes.length)).toString('latin1')
         : v.slice(0, 64);
-      if (base64HeadIsInvalid(head))
-        throw new InvalidInputError(`${field} is not valid base64`);
+      if (base64HeadIsInvalid(head)) throw new InvalidInputError(`${field} is not valid base64`);
       elements.push(bytes ? { base64: bytes, transfer: true, field } : { base64: v, field });
     }
   }
@@ -327,7 +340,11 @@ async function classifyAll(
       const i = next++;
       try {
         const r = await classifier.classify(images[i] as Base64Image, { topK, includeScores: true });
-        answers[i] = { scores: r.scores as Float32Array, topK: r.predictions, batchSize: r.timings.batchSize };
+        answers[i] = {
+          scores: r.scores as Float32Array,
+          topK: r.predictions,
+          batchSize: r.timings.batchSize,
+        };
       } catch (error) {
         failure ??= { error };
       }
@@ -349,7 +366,9 @@ async function classifyAll(
 async function requireJson(request: FastifyRequest): Promise<void> {
   const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   if (type !== 'application/json') {
-    throw new ServerError('UNSUPPORTED_MEDIA_TYPE', `send application/json (the OIP v2 JSON tensor format), not ${type ? type : 'a body without a content type'}`,
+    throw new ServerError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      `send application/json (the OIP v2 JSON tensor format), not ${type ? type : 'a body without a content type'}`,
     );
   }
 }
@@ -368,13 +387,19 @@ export function registerOipRoutes(
 
   const modelFor = (name: string, version?: string): ImageClassifier => {
     if (name !== ctx.config.modelName || (version !== undefined && version !== MODEL_VERSION)) {
-      throw new ServerError('MODEL_NOT_FOUND', `no model ${JSON.stringify(name)}${version ? ` version ${JSON.stringify(version)}` : ''}; this server serves ${JSON.stringify(ctx.config.modelName)} version ${MODEL_VERSION}`,
+      throw new ServerError(
+        'MODEL_NOT_FOUND',
+        `no model ${JSON.stringify(name)}${version ? ` version ${JSON.stringify(version)}` : ''}; this server serves ${JSON.stringify(ctx.config.modelName)} version ${MODEL_VERSION}`,
       );
     }
     return ctx.classifier.require();
   };
 
-  const serverMetadata = async () => ({ name: 'mtailor', version: SERVER_VERSION, extensions: ['classification'] });
+  const serverMetadata = async () => ({
+    name: 'mtailor',
+    version: SERVER_VERSION,
+    extensions: ['classification'],
+  });
   app.get('/v2', { config: oip }, serverMetadata);
   app.get('/v2/', { config: oip }, serverMetadata);
   app.get('/v2/health/live', { config: { ...publicRoute, ...oip } }, async () => ({ live: true }));
@@ -413,8 +438,7 @@ export function registerOipRoutes(
         const classifier = modelFor(name, version);
         const body = request.body;
         if (body.inputs.length !== 1) {
-          throw new InvalidInputError(`send exactly one input tensor, not ${body.inputs.length}`,
-          );
+          throw new InvalidInputError(`send exactly one input tensor, not ${body.inputs.length}`);
         }
         const input = body.inputs[0] as OipTensor;
         const m = classifier.model;
@@ -422,19 +446,22 @@ export function registerOipRoutes(
         const asked = new Set<string>();
         for (const out of body.outputs ?? []) {
           if (out.name !== m.outputName) {
-            throw new InvalidInputError(`unknown output ${JSON.stringify(out.name)}; the model's output is ${JSON.stringify(m.outputName)}`,
+            throw new InvalidInputError(
+              `unknown output ${JSON.stringify(out.name)}; the model's output is ${JSON.stringify(m.outputName)}`,
             );
           }
           // Twice with different parameters would leave one of them silently ignored.
           if (asked.has(out.name)) {
-            throw new InvalidInputError(`output ${JSON.stringify(out.name)} is asked for more than once; ask for each output once`,
+            throw new InvalidInputError(
+              `output ${JSON.stringify(out.name)} is asked for more than once; ask for each output once`,
             );
           }
           asked.add(out.name);
           const k = out.parameters?.classification;
           if (k !== undefined) {
             if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > m.numClasses) {
-              throw new InvalidInputError(`parameters.classification must be an integer from 1 to ${m.numClasses}`,
+              throw new InvalidInputError(
+                `parameters.classification must be an integer from 1 to ${m.numClasses}`,
               );
             }
             classification = k;
@@ -446,7 +473,8 @@ export function registerOipRoutes(
         else if (input.datatype === 'BYTES')
           encoded = bytesElements(body, input, maxImages, ctx.config.maxImageBytes);
         else {
-          throw new InvalidInputError(`datatype ${JSON.stringify(input.datatype)} is not supported; send FP32 or BYTES`,
+          throw new InvalidInputError(
+            `datatype ${JSON.stringify(input.datatype)} is not supported; send FP32 or BYTES`,
           );
         }
         // A slot for the CPU work (given back if the body was slow to arrive).

@@ -3,15 +3,16 @@
  * `application/octet-stream` bytes, or `multipart/form-data` with one file), the top-k classes out.
  * @module
  */
-import { ImageTooLargeError, InvalidInputError } from '@mtailor/core';
+
 import { performance } from 'node:perf_hooks';
 import type { Base64Image, ClassifyResult, Prediction } from '@mtailor/core';
+import { ImageTooLargeError, InvalidInputError } from '@mtailor/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { isCodedError, ServerError } from '../errors.js';
 import { intakeHook, intakePassOf } from '../intake-gate.js';
-import { runIdOf } from '../request-id.js';
 import { largeJsonValue } from '../json-body.js';
+import { runIdOf } from '../request-id.js';
 import { fetchImage } from '../url/fetch-image.js';
 
 /** The JSON body of `POST /predict`. Exactly one of `image_base64`, `image_url`, `test_mode`. */
@@ -155,8 +156,7 @@ async function readMultipart(request: FastifyRequest, maxBytes: number): Promise
         if (topK !== undefined) throw new InvalidInputError('multipart: top_k given twice');
         topK = parseTopK(part.value, 'multipart field');
       } else {
-        throw new InvalidInputError(`multipart: unknown field ${JSON.stringify(part.fieldname)}`,
-        );
+        throw new InvalidInputError(`multipart: unknown field ${JSON.stringify(part.fieldname)}`);
       }
     }
   } catch (err) {
@@ -193,13 +193,16 @@ async function readImage(ctx: RouteContext, request: FastifyRequest): Promise<Im
   const body = request.body;
   if (Buffer.isBuffer(body)) {
     if (body.length > ctx.config.maxImageBytes) {
-      throw new ImageTooLargeError(`the image is ${body.length} bytes; the limit is ${ctx.config.maxImageBytes}`,
+      throw new ImageTooLargeError(
+        `the image is ${body.length} bytes; the limit is ${ctx.config.maxImageBytes}`,
       );
     }
     return { bytes: body, fetchMs: 0, topK: query.top_k, testMode: false };
   }
   if (typeof body !== 'object' || body === null) {
-    throw new ServerError('UNSUPPORTED_MEDIA_TYPE', 'send JSON, image/* or application/octet-stream bytes, or multipart/form-data with one file',
+    throw new ServerError(
+      'UNSUPPORTED_MEDIA_TYPE',
+      'send JSON, image/* or application/octet-stream bytes, or multipart/form-data with one file',
     );
   }
   const json = body as PredictJsonBody;
@@ -207,7 +210,8 @@ async function readImage(ctx: RouteContext, request: FastifyRequest): Promise<Im
     (k) => json[k] !== undefined && json[k] !== false,
   );
   if (given.length !== 1) {
-    throw new InvalidInputError(given.length === 0
+    throw new InvalidInputError(
+      given.length === 0
         ? 'send exactly one of image_base64, image_url or test_mode: true'
         : `send exactly one of image_base64, image_url or test_mode, not ${given.join(' and ')}`,
     );

@@ -7,9 +7,10 @@
  * underlying error (socket, OpenSSL, resolver) stays on the `cause` for the server log.
  * @module
  */
-import { ImageTooLargeError } from '@mtailor/core';
+
 import { Resolver as DnsResolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { ImageTooLargeError } from '@mtailor/core';
 import { Agent, buildConnector } from 'undici';
 import { type CodedError, isCodedError, ServerError, type ServerErrorCode } from '../errors.js';
 import type { AddressPolicy } from './address-policy.js';
@@ -169,11 +170,15 @@ function parseHttpUrl(text: string): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new ServerError('INVALID_URL', `image_url is not a valid absolute URL: ${JSON.stringify(text.slice(0, 200))}`,
+    throw new ServerError(
+      'INVALID_URL',
+      `image_url is not a valid absolute URL: ${JSON.stringify(text.slice(0, 200))}`,
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ServerError('URL_SCHEME_NOT_ALLOWED', `image_url must be http or https, not ${url.protocol.replace(/:$/, '')}`,
+    throw new ServerError(
+      'URL_SCHEME_NOT_ALLOWED',
+      `image_url must be http or https, not ${url.protocol.replace(/:$/, '')}`,
     );
   }
   return url;
@@ -188,11 +193,15 @@ function redirectTarget(location: string, from: URL, statusCode: number): URL {
   try {
     url = new URL(location, from);
   } catch {
-    throw new ServerError('URL_FETCH_FAILED', `${redact(from)} answered ${statusCode} with an invalid Location`,
+    throw new ServerError(
+      'URL_FETCH_FAILED',
+      `${redact(from)} answered ${statusCode} with an invalid Location`,
     );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ServerError('URL_FETCH_FAILED', `${redact(from)} redirected to a ${url.protocol} URL; only http: and https: redirects are followed`,
+    throw new ServerError(
+      'URL_FETCH_FAILED',
+      `${redact(from)} redirected to a ${url.protocol} URL; only http: and https: redirects are followed`,
     );
   }
   return url;
@@ -296,15 +305,16 @@ export async function fetchImage(urlText: string, options: FetchImageOptions): P
         } finally {
           resolving = undefined;
         }
-        if (addresses.length === 0)
-          throw new ServerError('URL_FETCH_FAILED', `${hostname} has no addresses`);
+        if (addresses.length === 0) throw new ServerError('URL_FETCH_FAILED', `${hostname} has no addresses`);
         // Every address is checked, not only the one we use: a name that resolves to one public and one private
         // address is refused, since another resolver (or a retry) might pick the private one.
         for (const { address } of addresses) {
           const verdict = options.policy.check(address, hostname);
           if (!verdict.allowed) {
             const shown = hostname === address ? address : `${hostname} (${address})`;
-            throw new ServerError('URL_FORBIDDEN_ADDRESS', `image_url host ${shown} is not allowed: ${verdict.reason}`,
+            throw new ServerError(
+              'URL_FORBIDDEN_ADDRESS',
+              `image_url host ${shown} is not allowed: ${verdict.reason}`,
             );
           }
         }
@@ -350,12 +360,16 @@ export async function fetchImage(urlText: string, options: FetchImageOptions): P
         await body.dump().catch(() => {});
         const location = headers.location;
         if (typeof location !== 'string') {
-          throw new ServerError('URL_FETCH_FAILED', `${redact(url)} answered ${statusCode} without a Location`,
+          throw new ServerError(
+            'URL_FETCH_FAILED',
+            `${redact(url)} answered ${statusCode} without a Location`,
           );
         }
         redirects += 1;
         if (redirects > options.maxRedirects) {
-          throw new ServerError('URL_TOO_MANY_REDIRECTS', `image_url redirected more than ${options.maxRedirects} times`,
+          throw new ServerError(
+            'URL_TOO_MANY_REDIRECTS',
+            `image_url redirected more than ${options.maxRedirects} times`,
           );
         }
         url = redirectTarget(location, url, statusCode);
@@ -368,7 +382,9 @@ export async function fetchImage(urlText: string, options: FetchImageOptions): P
       // No content is the origin failing to give an image, whatever its content type says.
       if (statusCode === 204 || statusCode === 205) {
         await body.dump().catch(() => {});
-        throw new ServerError('URL_FETCH_FAILED', `${redact(url)} answered HTTP ${statusCode} with no content`,
+        throw new ServerError(
+          'URL_FETCH_FAILED',
+          `${redact(url)} answered HTTP ${statusCode} with no content`,
         );
       }
       const contentType = String(headers['content-type'] ?? '')
@@ -377,7 +393,9 @@ export async function fetchImage(urlText: string, options: FetchImageOptions): P
         .toLowerCase();
       if (!contentType || !(contentType.startsWith('image/') || contentType === 'application/octet-stream')) {
         await body.dump().catch(() => {});
-        throw new ServerError('URL_CONTENT_TYPE', `${redact(url)} answered content-type ${JSON.stringify(contentType ?? '')}; expected image/* or application/octet-stream`,
+        throw new ServerError(
+          'URL_CONTENT_TYPE',
+          `${redact(url)} answered content-type ${JSON.stringify(contentType ?? '')}; expected image/* or application/octet-stream`,
         );
       }
       const declared = Number(headers['content-length']);
@@ -463,9 +481,7 @@ function mapFetchError(
       return fail('URL_FETCH_FAILED', `${where} closed the connection`);
   }
   if (code && CERT_CODE.test(code)) {
-    return fail('URL_FETCH_FAILED',
-      `TLS handshake with ${where} failed: certificate not accepted (${code})`,
-    );
+    return fail('URL_FETCH_FAILED', `TLS handshake with ${where} failed: certificate not accepted (${code})`);
   }
   if (
     code?.startsWith('ERR_SSL_') ||
