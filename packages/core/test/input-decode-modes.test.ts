@@ -161,6 +161,52 @@ describe.skipIf(!tools)('every mode Pillow 9.4 reads: identical to PIL or refuse
     expect(maxAbsDiff(ours.tensor, theirs.tensor)).toBe(0);
   });
 
+  it('a TIFF cut inside its first directory is refused (INVALID_IMAGE), never decoded by a guessed route', async () => {
+    const bytes = readFileSync(byName('tif-i16-photo1').file);
+    for (const length of [8, 20, 60]) {
+      const err = await new ImagePreprocessor().decode(bytes.subarray(0, length)).catch((e) => e);
+      expect(`${length}: ${(err as MtailorError).code}`).toBe(`${length}: INVALID_IMAGE`);
+    }
+  });
+
+  it('damaged TIFF headers (2000 seeded byte flips in the first 300 bytes): typed errors or pixels, no crash', async () => {
+    let seed = 12;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31; // fixed LCG: the same files every run
+      return seed / 2 ** 31;
+    };
+    const outcomes = new Map<string, number>();
+    const sources = [
+      'tif-i16-photo1',
+      'tif-rgb8-tiled',
+      'tif-1bit-g4-orient6',
+      'tif-cmyk16',
+      'tif-i16-bigtiff',
+    ];
+    for (let i = 0; i < 2000; i++) {
+      const bytes = Buffer.from(readFileSync(byName(sources[i % sources.length] as string).file));
+      for (let flips = 1 + Math.floor(random() * 3); flips > 0; flips--) {
+        bytes[Math.floor(random() * Math.min(300, bytes.length))] = Math.floor(random() * 256);
+      }
+      let outcome: string;
+      try {
+        const { image } = await decodeImagePixels(bytes, { autoOrient: true, maxPixels: 1e6 });
+        expect(image.data.length).toBe(image.width * image.height * 3);
+        outcome = 'decoded';
+      } catch (err) {
+        if (!(err instanceof MtailorError)) throw err;
+        outcome = err.code;
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    expect(outcomes.get('decoded')).toBeGreaterThan(0);
+    expect(
+      [...outcomes.keys()].every((k) =>
+        /^(decoded|INVALID_IMAGE|UNSUPPORTED_IMAGE|IMAGE_TOO_LARGE)$/.test(k),
+      ),
+    ).toBe(true);
+  });
+
   it('TIFF Orientation: Image.open applies it, so both autoOrient settings give the upright image', async () => {
     const file = byName('tif-rgb8-orient6');
     if (file.error !== undefined) throw new Error(file.error);

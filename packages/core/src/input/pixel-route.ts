@@ -1,11 +1,11 @@
 /**
  * Which PIL conversion decoded pixels need — the choice that makes the exact decode equal PIL's `convert('RGB')`.
- * Chosen either from sharp's full header (`metadata()`, ≈ 0.2 ms) or, on the hot path, from a few bytes of the
- * JPEG/PNG header read here (no extra libvips call).
+ * Chosen from the header bytes read here (JPEG SOF, PNG IHDR, TIFF first IFD — no extra libvips call), or for the
+ * rest (AVIF, odd JPEGs) from sharp's full header (`metadata()`, ≈ 0.2 ms).
  * @module
  */
 import type { Metadata } from 'sharp';
-import { UnsupportedImageError } from '../errors.js';
+import { InvalidImageError, UnsupportedImageError } from '../errors.js';
 import type { ImageFormat } from './image-format.js';
 import { readTiffLayout, type TiffLayout } from './tiff-layout.js';
 
@@ -161,6 +161,7 @@ export function tiffPixelRoute(t: TiffLayout): PixelRoute | undefined {
  * `undefined` (AVIF, odd headers) means: ask sharp's `metadata()`.
  *
  * @throws {UnsupportedImageError} a TIFF layout that cannot be decoded as Pillow does.
+ * @throws {InvalidImageError} a TIFF whose first image directory cannot be read.
  */
 export function pixelRouteFromBytes(bytes: Uint8Array, format: ImageFormat): PixelRoute | undefined {
   switch (format) {
@@ -177,8 +178,14 @@ export function pixelRouteFromBytes(bytes: Uint8Array, format: ImageFormat): Pix
       return bitDepth === 16 && colourType === 0 ? 'gray-clip' : 'rgb';
     }
     case 'tiff': {
+      // Without its layout we cannot tell which of Pillow's conversions applies: refuse rather than guess.
       const layout = readTiffLayout(bytes);
-      return layout === undefined ? undefined : tiffPixelRoute(layout);
+      if (layout === undefined) {
+        throw new InvalidImageError(
+          'The TIFF image is truncated or malformed: its first image directory cannot be read',
+        );
+      }
+      return tiffPixelRoute(layout);
     }
     case 'webp':
       return 'rgb';

@@ -42,9 +42,17 @@ export interface TiffLayout {
 
 const MAX_VALUES = 16; // more samples than any layout we decode; longer arrays are cut (only the first matter)
 
+/** The tags read; all others are skipped unread (their values may even lie outside the file). */
+const LAYOUT_TAGS = new Set([258, 259, 262, 266, 274, 277, 284, 322, 338, 339]);
+
 /**
- * Reads the first IFD of a classic or Big TIFF. `undefined` when the header or the IFD does not fit in the bytes
- * (libvips then reports the file as broken). Reads at most one IFD; every offset is bounds-checked.
+ * Reads the first IFD of a classic or Big TIFF. `undefined` when the header, the IFD or a layout tag's values do
+ * not fit in the bytes. Reads at most one IFD; every offset is bounds-checked.
+ *
+ * @example
+ * ```ts
+ * readTiffLayout(await readFile('scan.tif'))?.bitsPerSample; // [16]
+ * ```
  */
 export function readTiffLayout(bytes: Uint8Array): TiffLayout | undefined {
   if (bytes.length < 8) return undefined;
@@ -74,6 +82,7 @@ export function readTiffLayout(bytes: Uint8Array): TiffLayout | undefined {
   for (let i = 0; i < count; i++) {
     const at = first + i * entrySize;
     const tag = u16(at);
+    if (!LAYOUT_TAGS.has(tag)) continue;
     const type = u16(at + 2);
     const n = big ? u64(at + 4) : u32(at + 4);
     const size = type === 3 ? 2 : type === 4 ? 4 : type === 16 ? 8 : type === 1 ? 1 : 0;
