@@ -216,6 +216,11 @@ describe.skipIf(!tools)('every mode Pillow 9.4 reads: identical to PIL or refuse
       expect([decoded.orientation, decoded.oriented]).toEqual([6, true]);
       expect(byteDiff(decoded.image.data as Uint8Array, file.pil)).toEqual({ count: 0, max: 0 });
     }
+    // The fast engine (libvips resize) turns the TIFF upright too, so its picture is the same one.
+    const fast = await new ImagePreprocessor({ engine: 'fast', autoOrient: false }).process(
+      readFileSync(file.file),
+    );
+    expect([fast.source.width, fast.source.height]).toEqual([23, 37]);
     // Pillow 9.4's ImageOps.exif_transpose applies the tag a second time on a TIFF (it reads it again after
     // load() has applied it): 37×23 again. We do not reproduce that: autoOrient gives Image.open's upright image.
     const [twice] = pilDecode([file.file], true);

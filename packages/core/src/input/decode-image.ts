@@ -282,10 +282,13 @@ async function decodePixels(
 /**
  * Decodes encoded image bytes to 8-bit RGB exactly as PIL's `Image.open(f).convert('RGB')` (plus, with
  * `autoOrient`, `ImageOps.exif_transpose`) does: ICC profiles ignored, alpha dropped without compositing, gray
- * replicated, palettes looked up, CMYK converted with PIL's naive formula, first frame only.
+ * replicated, palettes looked up, CMYK converted with PIL's naive formula, more-than-8-bit gray clipped to 0–255,
+ * a TIFF's Orientation tag applied (as `Image.open` does), first frame only.
  *
- * @throws {UnsupportedImageError} not JPEG, PNG, WebP, GIF, TIFF or AVIF.
- * @throws {InvalidImageError} empty, truncated or undecodable data.
+ * @throws {UnsupportedImageError} not JPEG, PNG, WebP, GIF, TIFF or AVIF; or a TIFF layout Pillow reads whose
+ *   pixels cannot be reproduced (12-bit, CIELab, 16-bit associated alpha, uncompressed planar > 8-bit, tiled planar):
+ *   the message names Pillow's mode.
+ * @throws {InvalidImageError} empty, truncated or undecodable data; a TIFF whose first IFD cannot be read.
  * @throws {ImageTooLargeError} more than `settings.maxPixels` pixels.
  *
  * @example
