@@ -110,10 +110,7 @@ export function tiffPixelRoute(t: TiffLayout): PixelRoute | undefined {
   const main = t.samplesPerPixel - t.extraSamples.length;
   const photometric = t.compression === 6 ? 6 : t.photometric; // old-style JPEG is YCbCr (Pillow's rule)
   if (photometric === 8 || photometric === 9 || photometric === 10) {
-    refuse(
-      t,
-      'CIELab is not decoded (libvips and Pillow read Lab samples differently); convert it to RGB first',
-    );
+    refuse(t, 'CIELab TIFFs are not decoded (libvips cannot read them as Pillow does); convert to RGB first');
   }
   if (![1, 2, 4, 8, 16, 32].includes(bits) || t.bitsPerSample.some((b) => b !== bits)) {
     refuse(
