@@ -4,16 +4,23 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian's PyTorch stack for the converter and the parity tests (no PyPI here). Only as root, only when missing.
+# Debian's PyTorch stack for the converter and the parity tests, and libtiff's tools (tiffcp, tiffset) for the
+# decode tests' generated TIFF corpus (no PyPI here). Only as root, only when something is missing.
 PY=${MTAILOR_PYTHON:-/usr/bin/python3}
+missing=()
 if ! "$PY" -c 'import torch, torchvision, onnx, PIL' >/dev/null 2>&1; then
+  missing+=(python3-torch python3-torchvision python3-onnx python3-pil python3-numpy)
+fi
+if ! command -v tiffcp >/dev/null || ! command -v tiffset >/dev/null; then
+  missing+=(libtiff-tools)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "setup: installing Debian's python3-torch python3-torchvision python3-onnx python3-pil" >&2
+    echo "setup: installing Debian's ${missing[*]}" >&2
     apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-      python3-torch python3-torchvision python3-onnx python3-pil python3-numpy
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   else
-    echo "setup: WARNING: $PY cannot import torch/torchvision/onnx/PIL; PyTorch tests will be skipped (set MTAILOR_PYTHON)" >&2
+    echo "setup: WARNING: missing ${missing[*]}; PyTorch/Pillow/TIFF-corpus tests will be skipped (set MTAILOR_PYTHON)" >&2
   fi
 fi
 

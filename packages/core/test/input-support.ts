@@ -57,6 +57,77 @@ export function pilDecode(inputs: (string | Uint8Array)[], exifTranspose = false
   }
 }
 
+/** One file of the generated-modes corpus, with PIL's decode of it (or PIL's error). */
+export type CorpusFile = {
+  name: string;
+  /** Absolute path of the encoded image. */
+  file: string;
+  /** What the file is about ("TIFF gray 16-bit photometric 0"). */
+  what: string;
+} & (
+  | { mode: string; format: string; width: number; height: number; pil: Uint8Array; error?: undefined }
+  | { error: string; mode?: undefined }
+);
+
+/**
+ * Whether libtiff's `tiffcp` and `tiffset` (Debian `libtiff-tools`) run. Same rule as `hasPillow`: a loud skip,
+ * but an error under `CI=true`.
+ */
+export function hasTiffTools(): boolean {
+  let ok = true;
+  for (const tool of ['tiffcp', 'tiffset']) {
+    try {
+      execFileSync(tool, ['-h'], { stdio: 'ignore' });
+    } catch (err) {
+      // Both print their usage and exit non-zero on -h: only a missing program is a failure.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') ok = false;
+    }
+  }
+  if (!ok) {
+    if (process.env.CI === 'true') {
+      throw new Error(
+        'CI=true but tiffcp/tiffset are missing: apt-get install libtiff-tools (scripts/setup.sh does)',
+      );
+    }
+    console.warn(
+      '\n*** SKIPPING the generated-modes corpus: tiffcp/tiffset missing (apt-get install libtiff-tools) ***\n',
+    );
+  }
+  return ok;
+}
+
+/**
+ * Generates the modes corpus into `dir` (fixtures-scripts/pil_modes_corpus.py: PIL 9.4, numpy, tiffcp, tiffset)
+ * and reads PIL's `Image.open(f).convert('RGB')` of every file.
+ */
+export function generateModesCorpus(dir: string): CorpusFile[] {
+  const out = execFileSync(python, [path.join(scripts, 'pil_modes_corpus.py'), dir], {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return out
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const row = JSON.parse(line) as {
+        name: string;
+        file: string;
+        what: string;
+        error?: string;
+        mode: string;
+        format: string;
+        width: number;
+        height: number;
+      };
+      const { name, what, error, mode, format, width, height } = row;
+      const file = path.join(dir, row.file);
+      if (error !== undefined) return { name, file, what, error };
+      const pil = new Uint8Array(readFileSync(path.join(dir, `${name}.rgb`)));
+      return { name, file, what, mode, format, width, height, pil };
+    });
+}
+
 /** torchvision's tensors (float32 CHW, concatenated) for image files with a preset. */
 export function torchvisionTensors(preset: 'resize-224' | 'imagenet-eval', files: string[]): Float32Array {
   const dir = mkdtempSync(path.join(tmpdir(), 'mtailor-tv-'));

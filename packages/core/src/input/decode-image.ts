@@ -9,8 +9,21 @@ import sharp from 'sharp';
 import { ImageTooLargeError } from '../errors.js';
 import { gifTransparentColour } from './gif-transparency.js';
 import { detectImageFormat, type ImageFormat } from './image-format.js';
-import { type PixelRoute, pixelRouteFromBytes, pixelRouteFromMetadata } from './pixel-route.js';
-import { readHeader, type SharpDecodeSettings, sharpInputOptions, toImageError } from './sharp-input.js';
+import {
+  type GraySampleFormat,
+  graySampleFormat,
+  type PixelRoute,
+  pixelRouteFromBytes,
+  pixelRouteFromMetadata,
+} from './pixel-route.js';
+import {
+  appliesOrientation,
+  readHeader,
+  type SharpDecodeSettings,
+  sharpInputOptions,
+  toImageError,
+} from './sharp-input.js';
+import { readTiffLayout } from './tiff-layout.js';
 
 /**
  * Facts about the encoded image, from its header.
@@ -43,7 +56,10 @@ export interface DecodedImage extends ImageSourceInfo {
   image: RawImage;
   /** EXIF orientation tag of the file, 1–8 (1 when there is none). */
   orientation: number;
-  /** Whether the orientation was applied (`autoOrient` and an orientation other than 1). */
+  /**
+   * Whether the orientation was applied: an orientation other than 1, and `autoOrient` — or a TIFF, whose
+   * Orientation tag Pillow's `Image.open` always applies.
+   */
   oriented: boolean;
   /** The source had an alpha channel (dropped without compositing, as PIL's `convert('RGB')` does). */
   hasAlpha: boolean;
@@ -72,13 +88,24 @@ const BIT_DEPTH: Record<string, number> = {
   double: 64,
 };
 
-/** PIL's `cmyk2rgb` (Convert.c, Pillow 9): naive, no colour management: `255 − k − c·(255 − k)/255`, per channel. */
-function cmykToRgbLikePil(cmyk: Uint8Array, pixels: number): Uint8Array {
+/**
+ * PIL's `cmyk2rgb` (Convert.c, Pillow 9): naive, no colour management: `255 − k − c·(255 − k)/255`, per channel.
+ * `samples` holds `channels` samples per pixel (CMYK, then any extra ones Pillow ignores), 8-bit or — for a 16-bit
+ * CMYK TIFF — 16-bit in host order, of which Pillow's `CMYK;16L` unpacker keeps the high byte.
+ */
+function cmykToRgbLikePil(
+  samples: Uint8Array,
+  pixels: number,
+  channels: number,
+  sixteen: boolean,
+): Uint8Array {
+  const values = sixteen ? typedView(samples, Uint16Array) : samples;
+  const shift = sixteen ? 8 : 0;
   const out = new Uint8Array(pixels * 3);
-  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += 4, o += 3) {
-    const nk = 255 - (cmyk[i + 3] as number);
+  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += channels, o += 3) {
+    const nk = 255 - ((values[i + 3] as number) >> shift);
     for (let c = 0; c < 3; c++) {
-      const tmp = (cmyk[i + c] as number) * nk + 128; // MULDIV255
+      const tmp = ((values[i + c] as number) >> shift) * nk + 128; // MULDIV255
       const v = nk - (((tmp >> 8) + tmp) >> 8);
       out[o + c] = Math.max(v, 0);
     }
@@ -86,19 +113,56 @@ function cmykToRgbLikePil(cmyk: Uint8Array, pixels: number): Uint8Array {
   return out;
 }
 
-/**
- * PIL opens a single-channel 16-bit PNG/TIFF as mode `I` (32-bit integers), and `convert('RGB')` clips each value
- * to 0–255 instead of scaling — so anything above 255 becomes white. We reproduce that (see the README).
- */
-function grey16ToRgbLikePil(samples: Uint8Array, pixels: number): Uint8Array {
-  // Host byte order (libvips writes native ushorts); copy first if the buffer is not 2-byte aligned.
+type TypedArrayOf<T> = {
+  new (buffer: ArrayBufferLike, byteOffset: number, length: number): T;
+  BYTES_PER_ELEMENT: number;
+};
+
+/** `bytes` seen as host-order samples of `Type` (copied first when the buffer is not aligned for them). */
+function typedView<T>(bytes: Uint8Array, Type: TypedArrayOf<T>): T {
   // `new Uint8Array` copies (to offset 0); a Buffer's own `slice()` would return a view at the same odd offset.
-  const aligned = samples.byteOffset % 2 === 0 ? samples : new Uint8Array(samples);
-  const values = new Uint16Array(aligned.buffer, aligned.byteOffset, pixels);
+  const aligned = bytes.byteOffset % Type.BYTES_PER_ELEMENT === 0 ? bytes : new Uint8Array(bytes);
+  return new Type(aligned.buffer, aligned.byteOffset, aligned.byteLength / Type.BYTES_PER_ELEMENT);
+}
+
+/**
+ * PIL opens one-channel images of more than 8 bits as mode `I;16`/`I;16B` (16-bit TIFF), `I` (16-bit PNG, signed
+ * or 32-bit TIFF) or `F` (float TIFF), and `convert('RGB')` **clips** each value to 0–255 instead of scaling: ≥ 255
+ * is white, ≤ 0 black, floats are truncated toward zero (`ImagingConvert`'s `i2rgb`, `I16_RGB`, `f2l`). We
+ * reproduce that (see the README). `samples` are libvips' samples in their own format, `channels` per pixel (a
+ * 16-bit gray PNG with tRNS comes with an alpha channel, which PIL ignores); `invert` undoes libvips' inversion of
+ * a 16-bit min-is-white TIFF, which Pillow's `I;16` keeps as stored.
+ */
+function grayClipLikePil(
+  samples: Uint8Array,
+  depth: GraySampleFormat,
+  pixels: number,
+  channels: number,
+  invert: boolean,
+): Uint8Array {
+  let values: ArrayLike<number>;
+  switch (depth) {
+    case 'ushort':
+      values = typedView(samples, Uint16Array);
+      break;
+    case 'short':
+      values = typedView(samples, Int16Array);
+      break;
+    // PIL reads unsigned 32-bit samples (`I;32N`) into its signed 32-bit mode `I`: ≥ 2^31 wraps negative (black).
+    case 'uint':
+    case 'int':
+      values = typedView(samples, Int32Array);
+      break;
+    case 'float':
+      values = typedView(samples, Float32Array);
+      break;
+  }
   const out = new Uint8Array(pixels * 3);
-  for (let p = 0, o = 0; p < pixels; p++, o += 3) {
-    const v = values[p] as number;
-    const g = Math.min(v, 255);
+  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += channels, o += 3) {
+    let v = values[i] as number;
+    if (invert) v = 65535 - v;
+    // `v > 0` is false for NaN: black, deterministically (C's cast of NaN to UINT8 is undefined).
+    const g = v > 0 ? (v >= 255 ? 255 : Math.trunc(v)) : 0;
     out[o] = g;
     out[o + 1] = g;
     out[o + 2] = g;
@@ -127,27 +191,64 @@ function dropGifAlpha(
   return out;
 }
 
+/** Sample formats libvips decodes one-channel images of more than 8 bits to, and the space that keeps them. */
+const GRAY_SPACE: Record<GraySampleFormat, 'grey16' | 'b-w'> = {
+  ushort: 'grey16',
+  short: 'grey16',
+  uint: 'b-w',
+  int: 'b-w',
+  float: 'b-w',
+};
+
+/** The first three samples of every pixel of `channels`-sample data. */
+function firstThree(data: Uint8Array, channels: number): Uint8Array {
+  const pixels = data.length / channels;
+  const out = new Uint8Array(pixels * 3);
+  for (let p = 0, i = 0, o = 0; p < pixels; p++, i += channels, o += 3) {
+    out[o] = data[i] as number;
+    out[o + 1] = data[i + 1] as number;
+    out[o + 2] = data[i + 2] as number;
+  }
+  return out;
+}
+
 async function decodePixels(
   bytes: Uint8Array,
+  format: ImageFormat,
   route: PixelRoute,
   settings: SharpDecodeSettings,
 ): Promise<RawImage> {
-  const input = sharp(bytes, sharpInputOptions(settings));
+  const input = sharp(bytes, sharpInputOptions(settings, format));
   switch (route) {
     case 'cmyk': {
-      // Keep libvips from converting CMYK with its built-in profile: take the (un-inverted) CMYK samples.
+      // Keep libvips from converting CMYK with its built-in profile: take the (un-inverted) CMYK samples, 8 or 16
+      // bits as stored (sharp's default 8-bit output would clip 16-bit samples, not shift them).
+      const sixteen = format === 'tiff' && readTiffLayout(bytes)?.bitsPerSample[0] === 16;
       const { data, info } = await input
         .pipelineColourspace('cmyk')
         .toColourspace('cmyk')
-        .raw()
+        .raw({ depth: sixteen ? 'ushort' : 'uchar' })
         .toBuffer({ resolveWithObject: true });
       const pixels = info.width * info.height;
-      return { data: cmykToRgbLikePil(data, pixels), width: info.width, height: info.height, channels: 3 };
+      return {
+        data: cmykToRgbLikePil(data, pixels, info.channels, sixteen),
+        width: info.width,
+        height: info.height,
+        channels: 3,
+      };
     }
-    case 'grey16': {
-      const { data, info } = await input.raw().toBuffer({ resolveWithObject: true });
+    case 'gray-clip':
+    case 'gray-clip-inverted': {
+      // The samples in the file's own format: without an explicit space and depth, sharp would hand back 8-bit
+      // sRGB (scaled), not the values PIL clips.
+      const depth = graySampleFormat(bytes, format);
+      const { data, info } = await input
+        .toColourspace(GRAY_SPACE[depth])
+        .raw({ depth })
+        .toBuffer({ resolveWithObject: true });
       const pixels = info.width * info.height;
-      return { data: grey16ToRgbLikePil(data, pixels), width: info.width, height: info.height, channels: 3 };
+      const rgb = grayClipLikePil(data, depth, pixels, info.channels, route === 'gray-clip-inverted');
+      return { data: rgb, width: info.width, height: info.height, channels: 3 };
     }
     case 'gif-alpha': {
       // ensureAlpha: an opaque GIF gets alpha 255 everywhere and passes through unchanged.
@@ -172,6 +273,8 @@ async function decodePixels(
       };
       if (info.channels === 3) return image;
       if (info.channels === 1) return toRGB(image);
+      // RGB with extra samples after its alpha (TIFF RGBAX, RGBXX, …): PIL keeps the first three.
+      if (info.channels > 3) return { ...image, data: firstThree(data, info.channels), channels: 3 };
       throw new Error(`unexpected ${info.channels}-channel decode`);
     }
   }
@@ -180,10 +283,13 @@ async function decodePixels(
 /**
  * Decodes encoded image bytes to 8-bit RGB exactly as PIL's `Image.open(f).convert('RGB')` (plus, with
  * `autoOrient`, `ImageOps.exif_transpose`) does: ICC profiles ignored, alpha dropped without compositing, gray
- * replicated, palettes looked up, CMYK converted with PIL's naive formula, first frame only.
+ * replicated, palettes looked up, CMYK converted with PIL's naive formula, more-than-8-bit gray clipped to 0–255,
+ * a TIFF's Orientation tag applied (as `Image.open` does), first frame only.
  *
- * @throws {UnsupportedImageError} not JPEG, PNG, WebP, GIF, TIFF or AVIF.
- * @throws {InvalidImageError} empty, truncated or undecodable data.
+ * @throws {UnsupportedImageError} not JPEG, PNG, WebP, GIF, TIFF or AVIF; or a TIFF layout Pillow reads whose
+ *   pixels cannot be reproduced (12-bit, CIELab, 16-bit associated alpha, uncompressed planar > 8-bit, tiled planar):
+ *   the message names Pillow's mode.
+ * @throws {InvalidImageError} empty, truncated or undecodable data; a TIFF whose first IFD cannot be read.
  * @throws {ImageTooLargeError} more than `settings.maxPixels` pixels.
  *
  * @example
@@ -199,10 +305,13 @@ export async function decodeImage(
 ): Promise<Omit<DecodedImage, 'timings'> & { timings: { decodeMs: number } }> {
   const start = performance.now();
   const format = detectImageFormat(bytes);
+  // The route first: a layout we refuse is refused before libvips reads it (its header read may fail on some).
+  const fromBytes = pixelRouteFromBytes(bytes, format);
   const meta = await readHeader(bytes, format, settings);
+  const route = fromBytes ?? pixelRouteFromMetadata(meta, format);
   let image: RawImage;
   try {
-    image = await decodePixels(bytes, pixelRouteFromMetadata(meta, format), settings);
+    image = await decodePixels(bytes, format, route, settings);
   } catch (err) {
     throw toImageError(err, format);
   }
@@ -213,7 +322,7 @@ export async function decodeImage(
     width: image.width,
     height: image.height,
     orientation,
-    oriented: settings.autoOrient && orientation !== 1,
+    oriented: appliesOrientation(settings, format) && orientation !== 1,
     hasAlpha: meta.hasAlpha ?? false,
     colourspace: String(meta.space ?? 'unknown'),
     bitDepth: BIT_DEPTH[String(meta.depth)] ?? 8,
@@ -245,7 +354,7 @@ export async function decodeImagePixels(
   let route = pixelRouteFromBytes(bytes, format);
   if (route === undefined) route = pixelRouteFromMetadata(await readHeader(bytes, format, settings), format);
   try {
-    return { image: await decodePixels(bytes, route, settings), format };
+    return { image: await decodePixels(bytes, format, route, settings), format };
   } catch (err) {
     const error = toImageError(err, format);
     // Re-read the header for the detailed message (size, limit); it throws the better ImageTooLargeError.

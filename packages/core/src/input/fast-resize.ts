@@ -12,7 +12,8 @@ import {
 } from '@mtailor/preprocess';
 import sharp, { type KernelEnum, type Metadata } from 'sharp';
 import { InvalidOptionError } from '../errors.js';
-import { type SharpDecodeSettings, sharpInputOptions } from './sharp-input.js';
+import type { ImageFormat } from './image-format.js';
+import { appliesOrientation, type SharpDecodeSettings, sharpInputOptions } from './sharp-input.js';
 
 /**
  * Pillow filter → the libvips kernel the `fast` engine uses for it. `box` and `hamming` have no libvips equivalent
@@ -82,14 +83,15 @@ function resizeSize(plan: FastPlan, width: number, height: number): { width: num
  */
 export async function fastResize(
   bytes: Uint8Array,
+  format: ImageFormat,
   meta: Metadata,
   plan: FastPlan,
   settings: SharpDecodeSettings,
 ): Promise<RawImage> {
-  const rotated = settings.autoOrient && (meta.orientation ?? 1) >= 5;
+  const rotated = appliesOrientation(settings, format) && (meta.orientation ?? 1) >= 5;
   const width = rotated ? (meta.height as number) : (meta.width as number);
   const height = rotated ? (meta.width as number) : (meta.height as number);
-  let pipeline = sharp(bytes, sharpInputOptions(settings));
+  let pipeline = sharp(bytes, sharpInputOptions(settings, format));
   // Same colour handling as the exact decode where libvips can do it in-pipeline: 8-bit sRGB, alpha dropped.
   pipeline = pipeline.toColourspace('srgb').removeAlpha();
   const size = resizeSize(plan, width, height);

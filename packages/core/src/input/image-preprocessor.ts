@@ -20,7 +20,7 @@ import { type DecodedImage, decodeImage, decodeImagePixels, type ImageSourceInfo
 import { type FastPlan, fastResize, planFastResize } from './fast-resize.js';
 import { detectImageFormat } from './image-format.js';
 import { type ImageInput, readImageBytes } from './read-image-bytes.js';
-import { readHeader, type SharpDecodeSettings, toImageError } from './sharp-input.js';
+import { appliesOrientation, readHeader, type SharpDecodeSettings, toImageError } from './sharp-input.js';
 
 /**
  * How the resize is computed: `exact` (Pillow-identical, `@mtailor/preprocess`) or `fast` (libvips' kernels; not
@@ -311,14 +311,14 @@ export class ImagePreprocessor {
     const meta = await readHeader(bytes, format, this.#settings);
     let resized: Awaited<ReturnType<typeof fastResize>>;
     try {
-      resized = await fastResize(bytes, meta, this.#fastPlan, this.#settings);
+      resized = await fastResize(bytes, format, meta, this.#fastPlan, this.#settings);
     } catch (err) {
       throw err instanceof MtailorError ? err : toImageError(err, format);
     }
     const decodeMs = msSince(decodeStart);
     const start = performance.now();
     const tensor = runPreprocess(() => toTensor(resized, this.recipe.tensor, target));
-    const rotated = this.autoOrient && (meta.orientation ?? 1) >= 5;
+    const rotated = appliesOrientation(this.#settings, format) && (meta.orientation ?? 1) >= 5;
     return {
       tensor,
       width: resized.width,

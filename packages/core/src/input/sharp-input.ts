@@ -23,21 +23,39 @@ export interface SharpDecodeSettings {
 }
 
 /**
+ * Whether the decode rotates/flips by the file's orientation. A TIFF's Orientation tag is applied whatever
+ * `autoOrient` says: Pillow 9.4's `Image.open` applies it itself when it loads a TIFF (`TiffImageFile.load_end`),
+ * so torchvision sees the TIFF upright. For every other format it is `autoOrient` (= `ImageOps.exif_transpose`).
+ *
+ * @example
+ * ```ts
+ * appliesOrientation({ autoOrient: false, maxPixels: 1e8 }, 'tiff'); // true
+ * ```
+ */
+export function appliesOrientation(settings: SharpDecodeSettings, format: ImageFormat): boolean {
+  return settings.autoOrient || format === 'tiff';
+}
+
+/**
  * The sharp input options of every decode:
  * - `ignoreIcc: true`: PIL's `convert('RGB')` ignores embedded ICC profiles, so we do too (and skip lcms' cost);
  * - `failOn: 'error'`: refuse truncated or undecodable data, but accept the recoverable libjpeg warnings
  *   ("extraneous bytes before marker", …) that PIL and browsers accept too;
  * - `pages: 1, page: 0`: the first frame of GIF/WebP/TIFF (what `Image.open` gives);
- * - `limitInputPixels`: libvips checks the header before allocating anything (pixel bombs).
+ * - `autoOrient`: see {@link appliesOrientation} (needs `format`; without it, `settings.autoOrient`);
+ * - `limitInputPixels`: libvips checks the header before allocating anything (pixel bombs);
+ * - `limitInputChannels: 6`: Pillow reads TIFFs with up to 6 samples per pixel (RGB + alpha + 2 extra), sharp's
+ *   default stops at 5.
  */
-export function sharpInputOptions(settings: SharpDecodeSettings): SharpOptions {
+export function sharpInputOptions(settings: SharpDecodeSettings, format?: ImageFormat): SharpOptions {
   return {
     ignoreIcc: true,
     failOn: 'error',
     pages: 1,
     page: 0,
-    autoOrient: settings.autoOrient,
+    autoOrient: format === undefined ? settings.autoOrient : appliesOrientation(settings, format),
     limitInputPixels: settings.maxPixels,
+    limitInputChannels: 6,
     sequentialRead: true,
   };
 }
