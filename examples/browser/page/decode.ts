@@ -83,12 +83,19 @@ export function headerSize(
 }
 
 let mozjpegReady: Promise<void> | undefined;
+/** libjpeg's warnings and errors of the current decode (Emscripten's stderr). */
+let libjpegMessages: string[] = [];
 
 /**
- * Loads the WASM JPEG decoder (once). Emscripten aborts leave a module unusable, so a failed decode resets it.
+ * Loads the WASM JPEG decoder (once), with libjpeg's messages captured instead of printed: a fatal error
+ * ("Invalid JPEG file structure: missing SOS marker") explains the failure, and the warning
+ * "Premature end of JPEG file" means a truncated file, which libjpeg would otherwise fill with grey.
  */
 function loadMozjpeg(): Promise<void> {
-  mozjpegReady ??= initMozjpeg();
+  mozjpegReady ??= initMozjpeg({
+    print: (m: string) => libjpegMessages.push(m),
+    printErr: (m: string) => libjpegMessages.push(m),
+  });
   return mozjpegReady;
 }
 
@@ -113,14 +120,17 @@ export async function decodeJpegWasm(bytes: Uint8Array): Promise<RawImage & { ch
       ? bytes.buffer
       : bytes.slice().buffer;
   let out: ImageData;
+  libjpegMessages = [];
   try {
     out = await decodeMozjpeg(buffer, { preserveOrientation: false });
   } catch (err) {
-    mozjpegReady = undefined; // an Emscripten abort poisons the instance: start a fresh one next time
-    throw new ClassifyError('INVALID_IMAGE', `JPEG could not be decoded: ${(err as Error)?.message ?? err}`, {
-      cause: err,
-    });
+    mozjpegReady = undefined; // libjpeg's error exit ends the Emscripten program: start a fresh instance next time
+    const why = libjpegMessages.at(-1) ?? (err as Error)?.message ?? String(err);
+    throw new ClassifyError('INVALID_IMAGE', `JPEG could not be decoded: ${why}`, { cause: err });
   }
+  // PIL refuses a truncated JPEG ("image file is truncated") and so does @mtailor/core; libjpeg only warns.
+  if (libjpegMessages.some((m) => m.includes('Premature end of JPEG file')))
+    throw new ClassifyError('INVALID_IMAGE', 'JPEG could not be decoded: the file is truncated (premature end of data)');
   return { data: out.data, width: out.width, height: out.height, channels: 4 };
 }
 

@@ -5,3 +5,4 @@
  */
 export { BrowserServerError, type BrowserServerErrorCode } from './errors.js';
 export { defaultModelPath, type RunningServer, type ServerOptions, startServer } from './server.js';
+export { CHROMIUM_ARGS, chromiumPath, hasChromiumExecutable } from './chromium.js';
