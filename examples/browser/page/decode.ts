@@ -130,7 +130,10 @@ export async function decodeJpegWasm(bytes: Uint8Array): Promise<RawImage & { ch
   }
   // PIL refuses a truncated JPEG ("image file is truncated") and so does @mtailor/core; libjpeg only warns.
   if (libjpegMessages.some((m) => m.includes('Premature end of JPEG file')))
-    throw new ClassifyError('INVALID_IMAGE', 'JPEG could not be decoded: the file is truncated (premature end of data)');
+    throw new ClassifyError(
+      'INVALID_IMAGE',
+      'JPEG could not be decoded: the file is truncated (premature end of data)',
+    );
   return { data: out.data, width: out.width, height: out.height, channels: 4 };
 }
 

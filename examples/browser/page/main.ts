@@ -47,8 +47,12 @@ export const classifier: Promise<BrowserClassifier> = createBrowserClassifier({
   decoder: params.get('decoder') === 'browser' ? 'browser' : 'auto',
 });
 
+const ready = classifier.then((c) => ({ model: c.model }));
+// Still rejects for whoever awaits it; without a reader a load failure is shown in the page, not as an
+// "uncaught (in promise)" error.
+ready.catch(() => undefined);
 globalThis.mtailor = {
-  ready: classifier.then((c) => ({ model: c.model })),
+  ready,
   classify: async (bytes, topK) => (await classifier).classify(bytes, topK),
 };
 
@@ -104,6 +108,18 @@ function render(result: DetailedResult): void {
       return [dt, dd];
     }),
   );
+  // The preview <img> is shown upright (browsers apply EXIF orientation); the model, like torchvision, sees the
+  // pixels as stored. Say so when the two differ.
+  const img = $<HTMLImageElement>('preview');
+  const note = $('note');
+  note.hidden = !(
+    img.naturalWidth === result.height &&
+    img.naturalHeight === result.width &&
+    result.width !== result.height
+  );
+  note.textContent = note.hidden
+    ? ''
+    : `The model saw the image as stored (${result.width}×${result.height}): like torchvision, it ignores the EXIF rotation this preview applies.`;
   $('results').hidden = false;
 }
 
@@ -113,13 +129,18 @@ async function handleFile(file: Blob, name: string): Promise<void> {
   if (previewUrl) URL.revokeObjectURL(previewUrl);
   previewUrl = URL.createObjectURL(file);
   const img = $<HTMLImageElement>('preview');
-  img.src = previewUrl;
   img.alt = name;
   img.hidden = false;
+  // Wait for the preview's size, which the orientation note compares with the decoded size.
+  const shown = new Promise((resolve) => {
+    img.onload = img.onerror = resolve;
+  });
+  img.src = previewUrl;
   setStatus(`Classifying ${name}…`);
   try {
     const c = await classifier;
     const result = await c.classifyDetailed(new Uint8Array(await file.arrayBuffer()), 5);
+    await shown;
     render(result);
     setStatus(`${name}: ${result.predictions[0]?.label ?? '?'}`);
   } catch (err) {
@@ -129,8 +150,9 @@ async function handleFile(file: Blob, name: string): Promise<void> {
   }
 }
 
+/** The first file; not filtered by type, so that a wrong file gets the decoder's clear message. */
 function firstImage(files: FileList | null | undefined): File | undefined {
-  return files ? Array.from(files).find((f) => f.type.startsWith('image/') || f.type === '') : undefined;
+  return files?.[0];
 }
 
 function wireUi(): void {

@@ -132,6 +132,15 @@ const COMMON_HEADERS = {
   'Cache-Control': 'no-cache',
 } as const;
 
+/**
+ * The model and the labels may be used by other pages too (`?model=` of a page on another origin): readable
+ * cross-origin, with CORS, also from cross-origin-isolated pages.
+ */
+const SHARED_HEADERS = {
+  'Cross-Origin-Resource-Policy': 'cross-origin',
+  'Access-Control-Allow-Origin': '*',
+} as const;
+
 /** Resolves a request path inside a mount; `undefined` for anything outside it or not allowed. */
 async function resolveFile(urlPath: string, table: readonly Mount[]): Promise<string | undefined> {
   for (const m of table) {
@@ -232,6 +241,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     if (urlPath === '/labels.json') {
       res.writeHead(200, {
         ...COMMON_HEADERS,
+        ...SHARED_HEADERS,
         'Content-Type': CONTENT_TYPES['.json'],
         'Content-Length': labelsBody.length,
       });
@@ -248,6 +258,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
     const headers = {
       ...COMMON_HEADERS,
+      ...(file === model ? SHARED_HEADERS : {}),
       'Content-Type': CONTENT_TYPES[path.extname(file)] ?? 'application/octet-stream',
       ETag: etag,
     };

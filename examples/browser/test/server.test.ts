@@ -92,7 +92,11 @@ describe('static server', () => {
   });
 
   it('bad options are typed errors with stable codes', async () => {
-    const fail = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+    const fail = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     const badPort = await fail(startServer({ port: -1 }));
     expect(badPort).toBeInstanceOf(BrowserServerError);
     expect(badPort).toMatchObject({
