@@ -17,6 +17,19 @@ if ! "$PY" -c 'import torch, torchvision, onnx, PIL' >/dev/null 2>&1; then
   fi
 fi
 
+# Debian's Chromium for the in-browser example's tests (driven by playwright-core; no browser download). Only as
+# root, only when missing.
+CHROMIUM=${MTAILOR_CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$CHROMIUM" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian's chromium" >&2
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+  else
+    echo "setup: WARNING: no Chromium at $CHROMIUM; browser tests will be skipped (set MTAILOR_CHROMIUM)" >&2
+  fi
+fi
+
 # pnpm, pinned by package.json's packageManager field (with its sha512). The registry reachable here serves
 # packages without the signatures corepack's built-in keys expect, so corepack's signature check is turned off;
 # the pinned sha512 still checks the pnpm tarball.

@@ -24,7 +24,11 @@ export interface BrowserClassifierOptions {
   labels?: string | readonly string[];
   /** Preprocessing preset. Default `'resize-224'` (the recipe `../shared/reference` was computed with). */
   recipe?: PresetName;
-  /** Intra-op WASM threads. Default: 1 unless cross-origin isolated, else `navigator.hardwareConcurrency` (≤ 4). */
+  /**
+   * Intra-op WASM threads. Default: onnxruntime-web's own rule, half the cores (at most 4) when the page is
+   * cross-origin isolated, else 1. Half, because decoding and preprocessing run on the page's thread, and on the
+   * 2-core test machine 2 threads were slower than 1 (see the README).
+   */
   numThreads?: number;
   /** Where onnxruntime-web's `.mjs`/`.wasm` files are served. Default `'/vendor/ort/'`. */
   wasmPaths?: string;
@@ -189,7 +193,8 @@ export async function createBrowserClassifier(options: BrowserClassifierOptions)
       `Expected non-empty string for model but received ${describe(options?.model)}`,
     );
   const isolated = globalThis.crossOriginIsolated === true;
-  const numThreads = options.numThreads ?? (isolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1);
+  const numThreads =
+    options.numThreads ?? (isolated ? Math.min(4, Math.ceil((navigator.hardwareConcurrency || 1) / 2)) : 1);
   if (!(Number.isInteger(numThreads) && numThreads >= 1))
     throw new ClassifyError(
       'INVALID_OPTION',

@@ -135,7 +135,8 @@ describe.skipIf(!hasChromium())('the page in Chromium', () => {
     expect(info.isolated).toBe(true);
     expect(info.ready).toEqual({ model: '/model.onnx' });
     expect(info.engine).toContain('onnxruntime-web 1.30.0 · wasm · SIMD');
-    expect(info.engine).toContain(`${Math.min(4, info.cores)} thread`);
+    const threads = Math.min(4, Math.ceil(info.cores / 2));
+    expect(info.engine).toContain(`SIMD · ${threads} thread${threads > 1 ? 's' : ''} ·`);
     expect(info.engine).toContain('JPEG decode libjpeg-turbo WASM');
   });
 
@@ -361,7 +362,7 @@ describe.skipIf(!hasChromium())('the page in Chromium', () => {
     expect(all.reduce((s, p) => s + p.probability, 0)).toBeCloseTo(1, 9);
   });
 
-  it('?model=<url> picks the model; a missing one rejects ready with MODEL_LOAD_FAILED', async () => {
+  it('?model=<url> picks the model, ?threads=2 starts 2 WASM threads; a missing model rejects ready (MODEL_LOAD_FAILED)', async () => {
     const page = await browser.newPage();
     await routeTestFiles(page);
     try {
@@ -378,10 +379,12 @@ describe.skipIf(!hasChromium())('the page in Chromium', () => {
       expect(await page.textContent('#status')).toContain('MODEL_LOAD_FAILED');
       // The float model, named by URL (on the other server) on the int8 server's page, gives the float answer.
       const floatUrl = `${float.url}/model.onnx`;
-      await page.goto(`${int8.url}/?model=${encodeURIComponent(floatUrl)}`);
+      // With ?threads=2: onnxruntime-web's WASM threads (SharedArrayBuffer, so cross-origin isolation) start.
+      await page.goto(`${int8.url}/?threads=2&model=${encodeURIComponent(floatUrl)}`);
       expect(await page.evaluate(() => (globalThis as unknown as InPage).mtailor.ready)).toEqual({
         model: floatUrl,
       });
+      expect(await page.textContent('#engine')).toContain('SIMD · 2 threads ·');
       const [best] = await classifyIn(page, shared.tench, 1);
       const want = readRef('torch_mobilenet_v2_float.json').images['n01440764_tench.JPEG']!;
       expect(best!.index).toBe(0);

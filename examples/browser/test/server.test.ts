@@ -42,6 +42,9 @@ describe('static server', () => {
     expect(model.status).toBe(200);
     expect(Number(model.headers.get('content-length'))).toBe(statSync(shared.floatModel).size);
     expect(Buffer.from(await model.arrayBuffer()).equals(readFileSync(shared.floatModel))).toBe(true);
+    // Readable by pages on other origins too (?model=<url> there), also cross-origin-isolated ones.
+    expect(model.headers.get('access-control-allow-origin')).toBe('*');
+    expect(model.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
     const labels = (await (await fetch(`${server.url}/labels.json`)).json()) as string[];
     expect(labels).toHaveLength(1000);
     expect([labels[0], labels[35]]).toEqual(['tench', 'mud turtle']);
