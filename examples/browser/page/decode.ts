@@ -13,20 +13,48 @@ import decodeMozjpeg, { init as initMozjpeg } from '@jsquash/jpeg/decode.js';
 import type { RawImage } from '@mtailor/preprocess';
 import { ClassifyError } from './errors.js';
 
-/** Image formats recognised from their first bytes. */
+/**
+ * Image formats recognised from their first bytes.
+ *
+ * @example
+ * ```ts
+ * const format: ImageFormat | undefined = sniffFormat(bytes); // 'jpeg'
+ * ```
+ */
 export type ImageFormat = 'jpeg' | 'png' | 'gif' | 'webp' | 'avif' | 'bmp';
 
-/** Which decoder produced the pixels. */
+/**
+ * Which decoder produced the pixels.
+ *
+ * @example
+ * ```ts
+ * const { decoder } = await decodeImage(bytes); // 'mozjpeg-wasm' for a JPEG
+ * ```
+ */
 export type DecoderName = 'mozjpeg-wasm' | 'browser';
 
-/** Decoded pixels (always RGBA, 4 channels) and where they came from. */
+/**
+ * Decoded pixels (always RGBA, 4 channels) and where they came from.
+ *
+ * @example
+ * ```ts
+ * const { image, format, decoder }: DecodedImage = await decodeImage(bytes);
+ * ```
+ */
 export interface DecodedImage {
   image: RawImage & { channels: 4 };
   format: ImageFormat;
   decoder: DecoderName;
 }
 
-/** Options of {@link decodeImage}. */
+/**
+ * Options of {@link decodeImage}.
+ *
+ * @example
+ * ```ts
+ * await decodeImage(bytes, { decoder: 'browser', maxPixels: 40_000_000 });
+ * ```
+ */
 export interface DecodeOptions {
   /** `'auto'` (default): WASM libjpeg for JPEG, the browser for the rest. `'browser'`: the browser for all. */
   decoder?: 'auto' | 'browser';
@@ -56,7 +84,14 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
-/** Width and height from a JPEG SOF or PNG IHDR header, without decoding; `undefined` if not found. */
+/**
+ * Width and height from a JPEG SOF or PNG IHDR header, without decoding; `undefined` if not found.
+ *
+ * @example
+ * ```ts
+ * headerSize(tenchJpegBytes, 'jpeg'); // { width: 500, height: 375 }
+ * ```
+ */
 export function headerSize(
   bytes: Uint8Array,
   format: ImageFormat,

@@ -3,7 +3,14 @@
  * @module
  */
 
-/** Stable codes of every error the page's classifier throws. */
+/**
+ * Stable codes of every error the page's classifier throws.
+ *
+ * @example
+ * ```ts
+ * const code: ClassifyErrorCode = 'UNSUPPORTED_IMAGE';
+ * ```
+ */
 export type ClassifyErrorCode =
   | 'INVALID_OPTION'
   | 'UNSUPPORTED_IMAGE'
@@ -36,7 +43,14 @@ export class ClassifyError extends Error {
   }
 }
 
-/** `typeof` plus the value, for messages in sharp's form ("… but received -1 of type number"). */
+/**
+ * The value and its `typeof`, for messages in sharp's form ("… but received -1 of type number").
+ *
+ * @example
+ * ```ts
+ * describe(-1); // '-1 of type number'
+ * ```
+ */
 export function describe(value: unknown): string {
   const shown = typeof value === 'string' ? value : Array.isArray(value) ? '[array]' : String(value);
   return `${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown} of type ${typeof value}`;

@@ -15,7 +15,15 @@ import {
 } from './classifier.js';
 import { ClassifyError } from './errors.js';
 
-/** The API this page exposes on `globalThis.mtailor`, for tests and for other pages. */
+/**
+ * The API this page exposes on `globalThis.mtailor`, for tests and for other pages.
+ *
+ * @example
+ * ```ts
+ * await mtailor.ready; // { model: '/model.onnx' }
+ * const top5 = await mtailor.classify(await file.arrayBuffer());
+ * ```
+ */
 export interface MtailorPageApi {
   /** Resolves once the model and labels are loaded; rejects with a `ClassifyError` if they cannot be. */
   ready: Promise<{ model: string }>;
@@ -38,6 +46,12 @@ function optionalInt(name: string): number | undefined {
 /**
  * The page's classifier (one onnxruntime session). Exported so that tests in the same page can reach the
  * detailed API (`tensor`, `classifyDetailed`) without loading the model twice.
+ *
+ * @example
+ * ```ts
+ * const { classifier } = await import('/app/main.js');
+ * const tensor = await (await classifier).tensor(bytes); // Float32Array(3·224·224)
+ * ```
  */
 export const classifier: Promise<BrowserClassifier> = createBrowserClassifier({
   model: params.get('model') ?? '/model.onnx',

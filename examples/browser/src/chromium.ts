@@ -19,7 +19,14 @@ export function chromiumPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.MTAILOR_CHROMIUM || '/usr/bin/chromium';
 }
 
-/** Whether {@link chromiumPath} exists. */
+/**
+ * Whether {@link chromiumPath} exists.
+ *
+ * @example
+ * ```ts
+ * if (!hasChromiumExecutable()) console.warn('install chromium (apt-get install chromium)');
+ * ```
+ */
 export function hasChromiumExecutable(env: NodeJS.ProcessEnv = process.env): boolean {
   return existsSync(chromiumPath(env));
 }
@@ -27,6 +34,11 @@ export function hasChromiumExecutable(env: NodeJS.ProcessEnv = process.env): boo
 /**
  * Launch flags: no sandbox (tests run as root in containers), software rendering, and nothing that talks to the
  * network on its own (QUIC, component updates, sync, background services), so all traffic stays on loopback.
+ *
+ * @example
+ * ```ts
+ * await chromium.launch({ executablePath: chromiumPath(), args: [...CHROMIUM_ARGS] });
+ * ```
  */
 export const CHROMIUM_ARGS: readonly string[] = Object.freeze([
   '--no-sandbox',

@@ -3,7 +3,14 @@
  * @module
  */
 
-/** Stable codes of every error the server throws. */
+/**
+ * Stable codes of every error the server throws.
+ *
+ * @example
+ * ```ts
+ * const code: BrowserServerErrorCode = 'MODEL_NOT_FOUND';
+ * ```
+ */
 export type BrowserServerErrorCode = 'INVALID_OPTION' | 'MODEL_NOT_FOUND' | 'ASSET_NOT_FOUND';
 
 /**

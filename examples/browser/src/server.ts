@@ -17,7 +17,14 @@ import { fileURLToPath } from 'node:url';
 import { IMAGENET1K_LABELS } from '@mtailor/core';
 import { BrowserServerError } from './errors.js';
 
-/** Options of {@link startServer}. */
+/**
+ * Options of {@link startServer}.
+ *
+ * @example
+ * ```ts
+ * const options: ServerOptions = { host: '127.0.0.1', port: 0, model: 'resnet18.onnx', labels: ['cat', 'dog'] };
+ * ```
+ */
 export interface ServerOptions {
   /** Interface to listen on. Default `'127.0.0.1'` (loopback only). */
   host?: string;
@@ -29,7 +36,16 @@ export interface ServerOptions {
   labels?: readonly string[];
 }
 
-/** A running server. */
+/**
+ * A running server.
+ *
+ * @example
+ * ```ts
+ * const server: RunningServer = await startServer({ port: 0 });
+ * await fetch(`${server.url}/model.onnx`); // the model file
+ * await server.close();
+ * ```
+ */
 export interface RunningServer {
   /** Base URL, e.g. `http://127.0.0.1:8081`. */
   url: string;

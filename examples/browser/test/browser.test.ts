@@ -377,6 +377,12 @@ describe.skipIf(!hasChromium())('the page in Chromium', () => {
       expect((r as { message: string }).message).toContain('/missing.onnx');
       await page.locator('#status[data-kind="error"]').waitFor();
       expect(await page.textContent('#status')).toContain('MODEL_LOAD_FAILED');
+      // A bad query parameter is a typed error too, shown in the page.
+      await page.goto(`${int8.url}/?recipe=bogus`);
+      await page.locator('#status[data-kind="error"]').waitFor();
+      expect(await page.textContent('#status')).toBe(
+        "INVALID_OPTION: Expected 'resize-224' or 'imagenet-eval' for recipe but received bogus of type string",
+      );
       // The float model, named by URL (on the other server) on the int8 server's page, gives the float answer.
       const floatUrl = `${float.url}/model.onnx`;
       // With ?threads=2: onnxruntime-web's WASM threads (SharedArrayBuffer, so cross-origin isolation) start.
