@@ -3,10 +3,12 @@
  * browser allows.
  *
  * - **JPEG**: libjpeg-turbo's decoder compiled to WebAssembly (mozjpeg, via `@jsquash/jpeg`), with libjpeg's
- *   defaults — ISLOW integer IDCT and fancy (triangle) chroma upsampling, what Pillow uses. Chromium's own JPEG
- *   decoder gives different pixels on most JPEGs (see the README), so it is not used for JPEG.
- * - **PNG, GIF, WebP, AVIF, BMP**: the browser's decoder through `createImageBitmap` with no colour management,
- *   no premultiplication and no EXIF rotation, read back from an `OffscreenCanvas`.
+ *   defaults — ISLOW integer IDCT and fancy (triangle) chroma upsampling, what Pillow uses: the same pixels in
+ *   every browser. The browser's own JPEG decoder is whatever that browser ships (Debian's Chromium links the
+ *   system libjpeg-turbo and matched PIL on the shared images, Safari uses ImageIO), and Chromium applies EXIF
+ *   orientation even with `imageOrientation: 'none'` (see the README).
+ * - **PNG, GIF, WebP, AVIF, BMP**: the browser's decoder through `createImageBitmap` with no colour management
+ *   and no premultiplication, read back from an `OffscreenCanvas`.
  * @module
  */
 import decodeMozjpeg, { init as initMozjpeg } from '@jsquash/jpeg/decode.js';
@@ -176,9 +178,10 @@ export async function decodeJpegWasm(bytes: Uint8Array): Promise<RawImage & { ch
  * Decodes with the browser: `createImageBitmap(blob, { colorSpaceConversion: 'none', premultiplyAlpha: 'none',
  * imageOrientation: 'none' })`, drawn on an `OffscreenCanvas` and read with `getImageData`.
  *
- * Known differences from PIL: JPEG pixels (Chromium's decoder settings differ, see the README); pixels whose
- * alpha is 0 come back as (0, 0, 0) and semi-transparent ones lose precision (the canvas stores premultiplied
- * colour), while PIL's `convert('RGB')` keeps the colour under the alpha.
+ * Known differences from PIL: Chromium 156 applies EXIF orientation although `imageOrientation` is `'none'`;
+ * JPEG pixels are the browser's decoder's (equal to PIL's only where it uses the same libjpeg-turbo settings);
+ * pixels whose alpha is 0 come back as (0, 0, 0) and semi-transparent ones lose precision (the canvas stores
+ * premultiplied colour), while PIL's `convert('RGB')` keeps the colour under the alpha.
  *
  * @throws {@link ClassifyError} `INVALID_IMAGE` when the browser cannot decode the bytes.
  *
