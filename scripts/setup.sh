@@ -4,9 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian's PyTorch stack for the converter and the parity tests, and libtiff's tools (tiffcp, tiffset) for the
-# decode tests' generated TIFF corpus (no PyPI here). Only as root, only when something is missing.
+# Debian packages the tests need (no PyPI, no browser downloads here), installed in one apt run, only as root and only
+# when something is missing:
+# - the PyTorch stack for the converter and the parity tests;
+# - libtiff's tools (tiffcp, tiffset) for the decode tests' generated TIFF corpus;
+# - Chromium for the in-browser example's tests (driven by playwright-core).
 PY=${MTAILOR_PYTHON:-/usr/bin/python3}
+CHROMIUM=${MTAILOR_CHROMIUM:-/usr/bin/chromium}
 missing=()
 if ! "$PY" -c 'import torch, torchvision, onnx, PIL' >/dev/null 2>&1; then
   missing+=(python3-torch python3-torchvision python3-onnx python3-pil python3-numpy)
@@ -14,13 +18,16 @@ fi
 if ! command -v tiffcp >/dev/null || ! command -v tiffset >/dev/null; then
   missing+=(libtiff-tools)
 fi
+if [ ! -x "$CHROMIUM" ]; then
+  missing+=(chromium)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "setup: installing Debian's ${missing[*]}" >&2
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   else
-    echo "setup: WARNING: missing ${missing[*]}; PyTorch/Pillow/TIFF-corpus tests will be skipped (set MTAILOR_PYTHON)" >&2
+    echo "setup: WARNING: missing ${missing[*]}; the tests that need them will be skipped (set MTAILOR_PYTHON / MTAILOR_CHROMIUM)" >&2
   fi
 fi
 
