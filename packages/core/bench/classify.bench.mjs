@@ -128,7 +128,7 @@ for (const engine of engines) {
 
 // ---- 2. inference alone (core-ms per image) -------------------------------------------------------------------
 console.log('\n## inference alone on real tensors, 1 intra-op thread (CPU ms per image = core-ms)');
-const tensorsPre = new ImagePreprocessor({ engine: 'exact', autoOrient: false });
+const tensorsPre = new ImagePreprocessor({ resize: 'exact', autoOrient: false });
 const per = 3 * 224 * 224;
 const allTensors = new Float32Array(files.length * per);
 for (const [i, f] of files.entries()) await tensorsPre.process(f, { out: allTensors, offset: i * per });
@@ -206,7 +206,7 @@ const target = rows.find((r) => r.name === 'int8' && r.engine === 'exact' && r.b
 if (target) {
   // The same job without worker threads (resize and inference take turns on the calling thread; sharp still
   // decodes on libuv's pool), to show what the workers buy.
-  const classifier = await ImageClassifier.create({ model: int8Model, engine: 'exact', autoOrient: false });
+  const classifier = await ImageClassifier.create({ model: int8Model, resize: 'exact', autoOrient: false });
   const consume = async () => {
     let n = 0;
     for await (const _ of classifyStream(classifier, files, { topK: 5, batchSize: 8, workers: 0 })) n++;

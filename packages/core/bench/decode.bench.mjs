@@ -57,7 +57,7 @@ async function runVariant(variant) {
   const ours = { ignoreIcc: true, failOn: 'error', pages: 1, page: 0, limitInputPixels: 100_000_000 };
   const settings = { autoOrient: false, maxPixels: 100_000_000 };
   const exact = new core.ImagePreprocessor({ autoOrient: false });
-  const fast = new core.ImagePreprocessor({ autoOrient: false, engine: 'fast' });
+  const fast = new core.ImagePreprocessor({ autoOrient: false, resize: 'fast' });
   const eval_ = new core.ImagePreprocessor({ autoOrient: false, recipe: 'imagenet-eval' });
   if (variant === 'path-default' || variant === 'bytes-default') sharp.cache(true); // undo the constructor's choice
   if (variant === 'bytes-ours-conc2') sharp.concurrency(2);

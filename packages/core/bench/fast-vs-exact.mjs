@@ -47,7 +47,7 @@ const session = await ort.InferenceSession.create(path.join(sharedDir, 'models',
 });
 const engines = {
   exact: new ImagePreprocessor({ recipe, autoOrient: false }),
-  fast: new ImagePreprocessor({ recipe, autoOrient: false, engine: 'fast' }),
+  fast: new ImagePreprocessor({ recipe, autoOrient: false, resize: 'fast' }),
 };
 const files = readdirSync(path.join(sharedDir, 'images'))
   .filter((f) => /\.jpe?g$/i.test(f))

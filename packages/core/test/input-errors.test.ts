@@ -277,7 +277,7 @@ describe('ImageReadError (IMAGE_READ_FAILED) and bad input types', () => {
 
 describe('option validation (InvalidOptionError, INVALID_OPTION)', () => {
   const cases: [unknown, string | RegExp][] = [
-    [{ engine: 'turbo' }, 'Expected one of: exact, fast for engine but received "turbo" of type string'],
+    [{ resize: 'turbo' }, 'Expected one of: exact, fast for resize but received "turbo" of type string'],
     [{ autoOrient: 'yes' }, 'Expected boolean for autoOrient but received "yes" of type string'],
     [{ maxInputBytes: -1 }, 'Expected positive integer for maxInputBytes but received -1 of type number'],
     [{ maxPixels: 1.5 }, 'Expected positive integer for maxPixels but received 1.5 of type number'],
@@ -287,13 +287,13 @@ describe('option validation (InvalidOptionError, INVALID_OPTION)', () => {
     ['fast', 'Expected object for options but received "fast" of type string'],
     [
       {
-        engine: 'fast',
+        resize: 'fast',
         recipe: { steps: [{ op: 'resize', width: 224, height: 224, filter: 'box' }], tensor: {} },
       },
       /engine 'fast' has no libvips kernel for filter 'box'/,
     ],
     [
-      { engine: 'fast', recipe: { steps: [{ op: 'centerCrop', width: 224, height: 224 }], tensor: {} } },
+      { resize: 'fast', recipe: { steps: [{ op: 'centerCrop', width: 224, height: 224 }], tensor: {} } },
       /engine 'fast' runs recipes of the form .* this recipe has \[centerCrop\]/,
     ],
   ];

@@ -135,7 +135,7 @@ describe('fast engine vs exact (libvips resize vs Pillow resize)', () => {
   for (const preset of ['resize-224', 'imagenet-eval'] as const) {
     it(`${preset}: measured on the 104 shared images`, async () => {
       const exact = new ImagePreprocessor({ recipe: preset, autoOrient: false });
-      const fast = new ImagePreprocessor({ recipe: preset, autoOrient: false, engine: 'fast' });
+      const fast = new ImagePreprocessor({ recipe: preset, autoOrient: false, resize: 'fast' });
       let max = 0;
       let sum = 0;
       let count = 0;

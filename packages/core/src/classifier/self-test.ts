@@ -35,7 +35,7 @@ export const SYNTHETIC_SVG = `<svg xmlns="http://www.w3.org/2000/svg" width="320
 
 /**
  * Expected class of the synthetic image for models it was measured with, by the model file's sha256.
- * (Measured with `engine: 'exact'` and `'fast'`, `autoOrient` on and off: same class.)
+ * (Measured with `resize: 'exact'` and `'fast'`, `autoOrient` on and off: same class.)
  */
 export const KNOWN_TEST_CLASSES: Readonly<Record<string, { classId: number; model: string }>> = {
   // MobileNetV2 int8 QDQ (shared/models/mobilenet_v2_int8_qdq.onnx): 722 'ping-pong ball', p ≈ 0.90 (next: 0.04).

@@ -28,7 +28,7 @@ export function createPreprocessor(settings: DecodeSettings): ImagePreprocessor 
   const { recipe, resize, autoOrient, maxInputBytes, maxPixels } = settings;
   return new ImagePreprocessor({
     recipe,
-    engine: resize,
+    resize,
     autoOrient,
     ...(maxInputBytes === undefined ? {} : { maxInputBytes }),
     ...(maxPixels === undefined ? {} : { maxPixels }),

@@ -28,7 +28,7 @@ import { appliesOrientation, readHeader, type SharpDecodeSettings, toImageError 
  *
  * @example
  * ```ts
- * const engine: ResizeEngine = 'exact';
+ * const resize: ResizeEngine = 'exact';
  * ```
  */
 export type ResizeEngine = 'exact' | 'fast';
@@ -57,7 +57,7 @@ export const DEFAULT_MAX_PIXELS = 100_000_000;
  *
  * @example
  * ```ts
- * const options: ImagePreprocessorOptions = { recipe: 'imagenet-eval', engine: 'exact', autoOrient: false };
+ * const options: ImagePreprocessorOptions = { recipe: 'imagenet-eval', resize: 'exact', autoOrient: false };
  * ```
  */
 export interface ImagePreprocessorOptions {
@@ -67,7 +67,7 @@ export interface ImagePreprocessorOptions {
    */
   recipe?: PreprocessRecipe | PresetName;
   /** Default `'exact'` (bit-identical to torchvision on PIL). `'fast'`: libvips resizes (see the README). */
-  engine?: ResizeEngine;
+  resize?: ResizeEngine;
   /**
    * Rotate by the EXIF orientation first. Default `true` (photos come out upright); `false` reproduces
    * torchvision, whose `Image.open` ignores EXIF orientation.
@@ -101,7 +101,7 @@ export interface PreprocessedImage {
   timings: { readMs: number; decodeMs: number; preprocessMs: number };
 }
 
-const OPTION_KEYS = ['recipe', 'engine', 'autoOrient', 'maxInputBytes', 'maxPixels'];
+const OPTION_KEYS = ['recipe', 'resize', 'autoOrient', 'maxInputBytes', 'maxPixels'];
 const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
 
 function resolveRecipe(recipe: ImagePreprocessorOptions['recipe']): PreprocessRecipe {
@@ -167,7 +167,7 @@ export class ImagePreprocessor {
   /** The validated recipe (a private copy). */
   readonly recipe: PreprocessRecipe;
   /** The resize engine. */
-  readonly engine: ResizeEngine;
+  readonly resize: ResizeEngine;
   /** Whether EXIF orientation is applied. */
   readonly autoOrient: boolean;
   /** Byte limit of one encoded input. */
@@ -194,10 +194,10 @@ export class ImagePreprocessor {
         );
       }
     }
-    const { engine = 'exact', autoOrient = true } = options;
+    const { resize = 'exact', autoOrient = true } = options;
     const { maxInputBytes = DEFAULT_MAX_INPUT_BYTES, maxPixels = DEFAULT_MAX_PIXELS } = options;
-    if (!is.oneOf(engine, ['exact', 'fast'] as const)) {
-      throw is.invalidParameterError('engine', 'one of: exact, fast', engine);
+    if (!is.oneOf(resize, ['exact', 'fast'] as const)) {
+      throw is.invalidParameterError('resize', 'one of: exact, fast', resize);
     }
     if (!is.bool(autoOrient)) throw is.invalidParameterError('autoOrient', 'boolean', autoOrient);
     if (!is.positiveInteger(maxInputBytes)) {
@@ -206,12 +206,12 @@ export class ImagePreprocessor {
     if (!is.positiveInteger(maxPixels))
       throw is.invalidParameterError('maxPixels', 'positive integer', maxPixels);
     this.recipe = resolveRecipe((options as ImagePreprocessorOptions).recipe);
-    this.engine = engine;
+    this.resize = resize;
     this.autoOrient = autoOrient;
     this.maxInputBytes = maxInputBytes;
     this.maxPixels = maxPixels;
     this.#settings = { autoOrient, maxPixels };
-    this.#fastPlan = engine === 'fast' ? planFastResize(this.recipe) : undefined;
+    this.#fastPlan = resize === 'fast' ? planFastResize(this.recipe) : undefined;
     const size = fixedOutputSize(this.recipe);
     this.outputWidth = size?.width;
     this.outputHeight = size?.height;
@@ -222,7 +222,7 @@ export class ImagePreprocessor {
   get options(): Required<ImagePreprocessorOptions> {
     return {
       recipe: structuredClone(this.recipe),
-      engine: this.engine,
+      resize: this.resize,
       autoOrient: this.autoOrient,
       maxInputBytes: this.maxInputBytes,
       maxPixels: this.maxPixels,
