@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * /health latency while the server absorbs bursts of 200 concurrent /predict requests (tench as base64 JSON).
- * The server runs as its own process (the image's command, `node dist/main.js`, with the image's GLIBC_TUNABLES),
+ * The server runs as its own process (`mtailor-server`, what the image runs, with the image's GLIBC_TUNABLES),
  * the health poller as a third process polling every 10 ms, so neither shares an event loop with the load. Loopback
  * only; bounded: 3 bursts of 200 requests, 2.5 s of polling each.
  *
@@ -20,7 +20,9 @@ const sharedDir = path.resolve(
 );
 const model = process.env.MTAILOR_MODEL ?? path.join(sharedDir, 'models', 'mobilenet_v2_int8_qdq.onnx');
 const image = path.join(sharedDir, 'images', 'n01440764_tench.JPEG');
-const glibc = /GLIBC_TUNABLES=(\S+)/.exec(readFileSync(path.join(pkgRoot, 'Dockerfile'), 'utf8'))?.[1];
+// The image's malloc settings, read from the deployment's Dockerfile so the two cannot drift.
+const dockerfile = path.join(pkgRoot, '..', '..', 'examples', 'cerebrium', 'Dockerfile');
+const glibc = /GLIBC_TUNABLES=(\S+)/.exec(readFileSync(dockerfile, 'utf8'))?.[1];
 
 // The poller, as a separate process so the load generator's event loop does not delay it.
 const pollerSource = `
@@ -39,7 +41,7 @@ console.log(\`  /health: \${lat.length} polls, p50 \${q(0.5)} ms, p99 \${q(0.99)
 
 const port = 20000 + Math.floor(Math.random() * 20000);
 const base = `http://127.0.0.1:${port}`;
-const server = spawn(process.execPath, ['dist/main.js'], {
+const server = spawn(process.execPath, ['bin/mtailor-server.js'], {
   cwd: pkgRoot,
   env: {
     ...process.env,

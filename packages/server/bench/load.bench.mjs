@@ -2,7 +2,7 @@
 /**
  * Load benchmark of the inference server, on loopback only.
  *
- * Starts the server exactly as the image does (`node dist/main.js`, HOST=127.0.0.1, a free port), then for each
+ * Starts the server as the image does (`mtailor-server`, the image's GLIBC_TUNABLES, HOST=127.0.0.1, a free port), then for each
  * concurrency (1, 8, 32) sends the shared tench image as base64 JSON to POST /predict from a closed-loop load
  * generator (undici Pool, `concurrency` requests always in flight), bounded in count and in time. Prints
  * requests/s and latency p50/p99 (median over repeats, with min–max), the mean micro-batch size the server
@@ -21,8 +21,8 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 
-const exampleDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const repoRoot = path.resolve(exampleDir, '../..');
+const pkgDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const repoRoot = path.resolve(pkgDir, '../..');
 const sharedDir = path.resolve(process.env.MTAILOR_SHARED_DIR ?? path.join(repoRoot, '..', 'shared'));
 const model = process.env.MTAILOR_MODEL ?? path.join(sharedDir, 'models', 'mobilenet_v2_int8_qdq.onnx');
 const imagePath = path.join(sharedDir, 'images', 'n01440764_tench.JPEG');
@@ -53,13 +53,13 @@ async function freePort() {
  * src/input/README.md). An explicit GLIBC_TUNABLES in the environment wins.
  */
 const imageGlibcTunables = /GLIBC_TUNABLES=(\S+)/.exec(
-  readFileSync(path.join(exampleDir, 'Dockerfile'), 'utf8'),
+  readFileSync(path.join(repoRoot, 'examples', 'cerebrium', 'Dockerfile'), 'utf8'),
 )?.[1];
 
 async function startServer() {
   const port = await freePort();
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    cwd: exampleDir,
+  const child = spawn(process.execPath, ['bin/mtailor-server.js'], {
+    cwd: pkgDir,
     env: {
       ...(imageGlibcTunables ? { GLIBC_TUNABLES: imageGlibcTunables } : {}),
       ...process.env,
