@@ -25,7 +25,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const sharedDir = path.resolve(process.env.MTAILOR_SHARED_DIR ?? path.join(repoRoot, '..', 'shared'));
-const model = path.resolve(process.env.MTAILOR_MODEL ?? path.join(sharedDir, 'models', 'mobilenet_v2_int8_qdq.onnx'));
+const model = path.resolve(
+  process.env.MTAILOR_MODEL ?? path.join(sharedDir, 'models', 'mobilenet_v2_int8_qdq.onnx'),
+);
 const imagesDir = path.join(sharedDir, 'images');
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const imageCount = Number(process.env.BENCH_IMAGES ?? 1040);
@@ -36,7 +38,9 @@ const cores = Math.min(os.availableParallelism(), os.cpus().length);
 const dockerfile = readFileSync(path.join(repoRoot, 'examples', 'cerebrium', 'Dockerfile'), 'utf8');
 const glibcTunables = /GLIBC_TUNABLES=(\S+)/.exec(dockerfile)?.[1];
 
-const require = (await import('node:module')).createRequire(path.join(repoRoot, 'packages', 'core', 'package.json'));
+const require = (await import('node:module')).createRequire(
+  path.join(repoRoot, 'packages', 'core', 'package.json'),
+);
 const ort = require('onnxruntime-node');
 const sharp = require('sharp');
 const core = await import(pathToFileURL(path.join(repoRoot, 'packages', 'core', 'dist', 'index.js')).href);
@@ -50,7 +54,8 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const spread = (xs) => `${median(xs).toFixed(1)} [${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}]`;
+const spread = (xs) =>
+  `${median(xs).toFixed(1)} [${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}]`;
 const load = () => os.loadavg()[0].toFixed(2);
 
 console.log('# throughput against the machine bound');
@@ -58,7 +63,9 @@ console.log(
   `machine: ${os.cpus()[0]?.model} × ${cores}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.versions.node},` +
     ` onnxruntime-node ${ort.env.versions.node ?? ort.env.versions.common}, sharp ${sharp.versions.sharp} / libvips ${sharp.versions.vips}`,
 );
-console.log(`model: ${model}; images: ${sharedFiles.length} shared, replicated to ${imageCount}; load average at start ${load()}`);
+console.log(
+  `model: ${model}; images: ${sharedFiles.length} shared, replicated to ${imageCount}; load average at start ${load()}`,
+);
 
 // ---------------------------------------------------------------- 1. the bound
 function pillowCost() {
@@ -76,8 +83,14 @@ for rep in range(5):
 print(' '.join(str(x) for x in out))
 `;
   try {
-    const out = execFileSync(python, ['-c', script, ...sharedFiles], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
-    return { source: 'Pillow (C) open + convert + resize((224, 224), BILINEAR), one core', ms: out.trim().split(' ').map(Number) };
+    const out = execFileSync(python, ['-c', script, ...sharedFiles], {
+      encoding: 'utf8',
+      env: { ...process.env, OMP_NUM_THREADS: '1' },
+    });
+    return {
+      source: 'Pillow (C) open + convert + resize((224, 224), BILINEAR), one core',
+      ms: out.trim().split(' ').map(Number),
+    };
   } catch {
     return undefined;
   }
@@ -128,7 +141,9 @@ const decodeMs = median(pillow?.ms ?? ours);
 const inferMs = median(inference);
 const bound = (cores * 1000) / (decodeMs + inferMs);
 console.log('\n## bound');
-console.log(`decode + resize: ${pillow ? `${spread(pillow.ms)} CPU-ms/img (${pillow.source})` : 'Pillow not available'}`);
+console.log(
+  `decode + resize: ${pillow ? `${spread(pillow.ms)} CPU-ms/img (${pillow.source})` : 'Pillow not available'}`,
+);
 console.log(`ours (sharp decode + exact preprocess, one thread): ${spread(ours)} CPU-ms/img`);
 console.log(`onnxruntime only, batch 8, ${cores} intra-op threads: ${spread(inference)} core-ms/img`);
 console.log(
@@ -145,7 +160,12 @@ for (let i = 0; i < imageCount; i++) {
   symlinkSync(src, path.join(folder, name));
   folderFiles.push({ name, src });
 }
-const reference = JSON.parse(readFileSync(path.join(sharedDir, 'reference', 'ort_mobilenet_v2_int8_on_torchvision_tensors.json'), 'utf8'));
+const reference = JSON.parse(
+  readFileSync(
+    path.join(sharedDir, 'reference', 'ort_mobilenet_v2_int8_on_torchvision_tensors.json'),
+    'utf8',
+  ),
+);
 
 const results = [];
 function report(name, samples, extra = '') {
@@ -156,20 +176,39 @@ function report(name, samples, extra = '') {
 
 // ---------------------------------------------------------------- 2. mtailor classify
 if (!skip.has('cli')) {
-  console.log(`\n## mtailor classify on ${imageCount} images (whole process: start-up and model load included)`);
+  console.log(
+    `\n## mtailor classify on ${imageCount} images (whole process: start-up and model load included)`,
+  );
   const samples = [];
   let agreement = '';
   for (let rep = 0; rep < repeats; rep++) {
     const t0 = performance.now();
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'packages', 'cli', 'bin', 'mtailor.js'), 'classify', folder, '--model', model, '--top-k', '1', '--json', '--no-auto-orient'], {
-      encoding: 'utf8',
-      maxBuffer: 256 * 1024 * 1024,
-      env: { ...process.env, ...(glibcTunables ? { GLIBC_TUNABLES: glibcTunables } : {}) },
-    });
+    const r = spawnSync(
+      process.execPath,
+      [
+        path.join(repoRoot, 'packages', 'cli', 'bin', 'mtailor.js'),
+        'classify',
+        folder,
+        '--model',
+        model,
+        '--top-k',
+        '1',
+        '--json',
+        '--no-auto-orient',
+      ],
+      {
+        encoding: 'utf8',
+        maxBuffer: 256 * 1024 * 1024,
+        env: { ...process.env, ...(glibcTunables ? { GLIBC_TUNABLES: glibcTunables } : {}) },
+      },
+    );
     const seconds = (performance.now() - t0) / 1000;
     if (r.status !== 0) throw new Error(`mtailor classify exited ${r.status}: ${r.stderr}`);
     samples.push(imageCount / seconds);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     let agree = 0;
     let checked = 0;
     for (const line of lines) {
@@ -182,7 +221,9 @@ if (!skip.has('cli')) {
       if (ties.includes(line.predictions[0].index)) agree++;
     }
     agreement = ` (top-1 = onnxruntime on torchvision tensors, ties counted: ${agree}/${checked})`;
-    console.log(`  run ${rep + 1}: ${(imageCount / seconds).toFixed(1)} img/s, ${seconds.toFixed(2)} s; ${r.stderr.trim().split('\n').at(-1)} (load ${load()})`);
+    console.log(
+      `  run ${rep + 1}: ${(imageCount / seconds).toFixed(1)} img/s, ${seconds.toFixed(2)} s; ${r.stderr.trim().split('\n').at(-1)} (load ${load()})`,
+    );
   }
   report('mtailor classify', samples, agreement);
 }
@@ -191,7 +232,9 @@ if (!skip.has('cli')) {
 if (!skip.has('tfjs')) {
   let baseline;
   try {
-    baseline = await import(pathToFileURL(path.join(repoRoot, 'bench', 'baselines', 'transformers-js.mjs')).href);
+    baseline = await import(
+      pathToFileURL(path.join(repoRoot, 'bench', 'baselines', 'transformers-js.mjs')).href
+    );
   } catch (err) {
     console.log(`\n## Transformers.js: not run (${err.message.split('\n')[0]})`);
   }
@@ -223,25 +266,34 @@ async function freePort() {
 if (!skip.has('server')) {
   const { Pool } = require(require.resolve('undici', { paths: [path.join(repoRoot, 'packages', 'server')] }));
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(repoRoot, 'packages', 'server', 'bin', 'mtailor-server.js')], {
-    env: {
-      ...process.env,
-      ...(glibcTunables ? { GLIBC_TUNABLES: glibcTunables } : {}),
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      MTAILOR_MODEL: model,
-      MTAILOR_AUTO_ORIENT: 'false',
-      LOG_LEVEL: 'warn',
+  const child = spawn(
+    process.execPath,
+    [path.join(repoRoot, 'packages', 'server', 'bin', 'mtailor-server.js')],
+    {
+      env: {
+        ...process.env,
+        ...(glibcTunables ? { GLIBC_TUNABLES: glibcTunables } : {}),
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        MTAILOR_MODEL: model,
+        MTAILOR_AUTO_ORIENT: 'false',
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  );
   const url = `http://127.0.0.1:${port}`;
   for (let ready = false; !ready; ) {
     if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}`);
-    ready = await fetch(`${url}/ready`).then((r) => r.status === 200, () => false);
+    ready = await fetch(`${url}/ready`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (!ready) await new Promise((r) => setTimeout(r, 200));
   }
-  const bodies = sharedFiles.map((f) => JSON.stringify({ image_base64: readFileSync(f).toString('base64'), top_k: 1 }));
+  const bodies = sharedFiles.map((f) =>
+    JSON.stringify({ image_base64: readFileSync(f).toString('base64'), top_k: 1 }),
+  );
   for (const concurrency of [8, 32]) {
     console.log(`\n## server, concurrency ${concurrency}, ${serverRequests} base64 requests per run`);
     const pool = new Pool(url, { connections: concurrency, pipelining: 1 });
@@ -253,7 +305,12 @@ if (!skip.has('server')) {
       const worker = async () => {
         while (next < serverRequests) {
           const body = bodies[next++ % bodies.length];
-          const res = await pool.request({ path: '/predict', method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          const res = await pool.request({
+            path: '/predict',
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          });
           await res.body.arrayBuffer();
           if (res.statusCode !== 200) failed++;
         }
@@ -274,11 +331,25 @@ if (!skip.has('server')) {
 rmSync(folder, { recursive: true, force: true });
 
 console.log('\n## summary');
-console.log(`bound ${bound.toFixed(0)} img/s (${cores} cores; decode ${decodeMs.toFixed(2)} + inference ${inferMs.toFixed(2)} core-ms/img)`);
-for (const r of results) console.log(`  ${r.name.padEnd(18)} ${r.median.toFixed(1).padStart(7)} img/s  ${r.ratio.toFixed(2)} × bound`);
+console.log(
+  `bound ${bound.toFixed(0)} img/s (${cores} cores; decode ${decodeMs.toFixed(2)} + inference ${inferMs.toFixed(2)} core-ms/img)`,
+);
+for (const r of results)
+  console.log(
+    `  ${r.name.padEnd(18)} ${r.median.toFixed(1).padStart(7)} img/s  ${r.ratio.toFixed(2)} × bound`,
+  );
 const cli = results.find((r) => r.name === 'mtailor classify');
 const tfjs = results.find((r) => r.name === 'Transformers.js');
 const s32 = results.find((r) => r.name === 'server c=32');
-if (cli) console.log(`targets: CLI ≥ 0.80 × bound: ${cli.ratio >= 0.8 ? 'met' : 'NOT met'} (${cli.ratio.toFixed(2)})`);
-if (cli && tfjs) console.log(`         CLI ≥ 3 × Transformers.js: ${cli.median >= 3 * tfjs.median ? 'met' : 'NOT met'} (${(cli.median / tfjs.median).toFixed(1)}×)`);
-if (s32) console.log(`         server c=32 ≥ 0.70 × bound: ${s32.ratio >= 0.7 ? 'met' : 'NOT met'} (${s32.ratio.toFixed(2)})`);
+if (cli)
+  console.log(
+    `targets: CLI ≥ 0.80 × bound: ${cli.ratio >= 0.8 ? 'met' : 'NOT met'} (${cli.ratio.toFixed(2)})`,
+  );
+if (cli && tfjs)
+  console.log(
+    `         CLI ≥ 3 × Transformers.js: ${cli.median >= 3 * tfjs.median ? 'met' : 'NOT met'} (${(cli.median / tfjs.median).toFixed(1)}×)`,
+  );
+if (s32)
+  console.log(
+    `         server c=32 ≥ 0.70 × bound: ${s32.ratio >= 0.7 ? 'met' : 'NOT met'} (${s32.ratio.toFixed(2)})`,
+  );

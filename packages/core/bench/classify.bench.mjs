@@ -23,7 +23,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { classifyStream, ImageClassifier, ImagePreprocessor, ONNXModel } from '@mtailor/core';
+import { ImageClassifier, ImagePreprocessor, ONNXModel } from '@mtailor/core';
 import sharp from 'sharp';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -106,7 +106,7 @@ console.log(`models: int8 ${int8Model}, float ${floatModel}`);
 console.log('\n## decode + preprocess alone, one image at a time on one core (CPU ms per image)');
 const decodeCost = {};
 for (const engine of engines) {
-  const pre = new ImagePreprocessor({ engine, autoOrient: false });
+  const pre = new ImagePreprocessor({ resize: engine, autoOrient: false });
   for (const f of files) await pre.process(f); // warm-up: JIT, file cache
   const runs = [];
   const stages = { readMs: [], decodeMs: [], preprocessMs: [] };
@@ -160,23 +160,24 @@ for (const [name, file] of models) {
 
 // ---- 3. end to end -------------------------------------------------------------------------------------------
 console.log(
-  `\n## end to end: files on disk → top-5, pipelined (${workers} preprocessing workers, onnxruntime ${pipelineThreads} intra-op thread(s), spinning off)`,
+  `\n## end to end: files on disk → top-5, the engine (${workers} decode workers, onnxruntime in its worker with ${pipelineThreads} intra-op thread(s), spinning off)`,
 );
 console.log('model  engine batch   img/s median [min–max]   CPU bound img/s   share of bound   CPU ms/img');
 const rows = [];
 for (const [name, file] of models) {
   for (const engine of engines) {
-    const classifier = await ImageClassifier.create({
-      model: file,
-      engine,
-      autoOrient: false,
-      intraOpThreads: pipelineThreads,
-    });
-    await classifier.model.warmup(3);
     for (const batch of batches) {
+      const classifier = await ImageClassifier.create({
+        model: file,
+        resize: engine,
+        autoOrient: false,
+        intraOpThreads: pipelineThreads,
+        workers,
+        maxBatchSize: batch,
+      });
       const consume = async () => {
         let n = 0;
-        for await (const item of classifyStream(classifier, files, { topK: 5, batchSize: batch, workers })) {
+        for await (const item of classifier.classifyStream(files, { topK: 5 })) {
           if (!item.ok) throw item.error;
           n++;
         }
@@ -198,18 +199,24 @@ for (const [name, file] of models) {
       console.log(
         `${name.padEnd(6)} ${engine.padEnd(6)} ${String(batch).padStart(5)}   ${fmt(s, 0).padEnd(22)}   ${bound.toFixed(0).padStart(15)}   ${`${((s.median / bound) * 100).toFixed(0)} %`.padStart(14)}   ${fmt(stats(cpu), 1)}`,
       );
+      await classifier.close();
     }
-    classifier.dispose();
   }
 }
 const target = rows.find((r) => r.name === 'int8' && r.engine === 'exact' && r.batch === 8);
 if (target) {
   // The same job without worker threads (resize and inference take turns on the calling thread; sharp still
   // decodes on libuv's pool), to show what the workers buy.
-  const classifier = await ImageClassifier.create({ model: int8Model, resize: 'exact', autoOrient: false });
+  const classifier = await ImageClassifier.create({
+    model: int8Model,
+    resize: 'exact',
+    autoOrient: false,
+    workers: 0,
+    inferenceThread: 'caller',
+  });
   const consume = async () => {
     let n = 0;
-    for await (const _ of classifyStream(classifier, files, { topK: 5, batchSize: 8, workers: 0 })) n++;
+    for await (const _ of classifier.classifyStream(files, { topK: 5 })) n++;
     return n;
   };
   await consume();
@@ -219,9 +226,9 @@ if (target) {
     const n = await consume();
     rates.push(n / ((performance.now() - t0) / 1000));
   }
-  classifier.dispose();
+  await classifier.close();
   console.log(
-    `int8   exact      8   ${fmt(stats(rates), 0)}   ← same on the calling thread (workers: 0: sharp still decodes on libuv's pool; onnxruntime ${cores} threads)`,
+    `int8   exact      8   ${fmt(stats(rates), 0)}   ← same on the calling thread (workers: 0, inferenceThread: 'caller': sharp still decodes on libuv's pool; onnxruntime ${cores} threads)`,
   );
   console.log(
     `\ntarget (int8, exact): ≥ 200 img/s and ≥ 85 % of the CPU bound; measured ${target.s.median.toFixed(0)} img/s = ${((target.s.median / target.bound) * 100).toFixed(0)} % of ${target.bound.toFixed(0)} img/s`,

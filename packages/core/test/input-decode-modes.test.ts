@@ -218,7 +218,7 @@ describe.skipIf(!tools)('every mode Pillow 9.4 reads: identical to PIL or refuse
       expect(byteDiff(decoded.image.data as Uint8Array, file.pil)).toEqual({ count: 0, max: 0 });
     }
     // The fast engine (libvips resize) turns the TIFF upright too, so its picture is the same one.
-    const fast = await new ImagePreprocessor({ engine: 'fast', autoOrient: false }).process(
+    const fast = await new ImagePreprocessor({ resize: 'fast', autoOrient: false }).process(
       readFileSync(file.file),
     );
     expect([fast.source.width, fast.source.height]).toEqual([23, 37]);

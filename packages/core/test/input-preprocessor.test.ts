@@ -46,7 +46,7 @@ describe('ImagePreprocessor', () => {
 
   it('defaults: resize-224, exact, autoOrient, 224×224 NCHW', () => {
     expect(preprocessor.recipe.name).toBe('resize-224');
-    expect(preprocessor.engine).toBe('exact');
+    expect(preprocessor.resize).toBe('exact');
     expect(preprocessor.autoOrient).toBe(true);
     expect([preprocessor.outputWidth, preprocessor.outputHeight]).toEqual([224, 224]);
     expect(preprocessor.layout).toBe('NCHW');
