@@ -16,8 +16,8 @@ import { ImagePreprocessor } from '@mtailor/core';
 import { type RunningServer, startServer } from '@mtailor/example-browser';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hasChromium, launchChromium } from '../../../test/support/chromium.js';
 import { hasPillow, python, repoRoot, shared, sharedImages } from '../../../test/support/shared-data.js';
-import { hasChromium, launchChromium } from './support/chromium.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** Screenshots go to a git-ignored folder; one is copied by hand to `docs/` for the README. */

@@ -105,11 +105,12 @@ describe('Dockerfile, cerebrium.toml and the KServe manifest agree with the serv
     );
   });
 
-  it('package.json start script is the image CMD, with the image GLIBC_TUNABLES unless the caller sets its own', () => {
+  it('package.json start script is the image CMD, with the image GLIBC_TUNABLES and page unless the caller sets its own', () => {
     const pkg = JSON.parse(read('package.json'));
     expect(runtime.env.GLIBC_TUNABLES).toMatch(/^glibc\.malloc\./);
+    expect(runtime.env.MTAILOR_PAGE).toBe('true');
     expect(pkg.scripts.start).toBe(
-      `GLIBC_TUNABLES=\${GLIBC_TUNABLES:-${runtime.env.GLIBC_TUNABLES}} ${cmd.join(' ')}`,
+      `MTAILOR_PAGE=\${MTAILOR_PAGE:-${runtime.env.MTAILOR_PAGE}} GLIBC_TUNABLES=\${GLIBC_TUNABLES:-${runtime.env.GLIBC_TUNABLES}} ${cmd.join(' ')}`,
     );
   });
 });

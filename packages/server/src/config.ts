@@ -95,6 +95,8 @@ export interface ServerConfig {
   shutdownTimeoutMs: number;
   /** Log level (`LOG_LEVEL`, default `info`). */
   logLevel: LogLevel;
+  /** Serve the page at `GET /`: a form that classifies an image through `/predict` (`MTAILOR_PAGE`, default false). */
+  page: boolean;
 }
 
 /** A configuration value is missing or invalid. `problems` lists every one found, not only the first. */
@@ -248,6 +250,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     testExpectedClass,
     shutdownTimeoutMs: r.int('MTAILOR_SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS),
+    page: r.bool('MTAILOR_PAGE', false),
   };
   if (config.maxActive > config.maxQueue) {
     r.problems.push(

@@ -19,6 +19,7 @@ import { runIdOf } from './request-id.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
 import { registerOipRoutes } from './routes/oip-v2.js';
+import { registerPageRoutes } from './routes/page.js';
 import { registerPredictRoute } from './routes/predict.js';
 import { AddressPolicy } from './url/address-policy.js';
 
@@ -88,8 +89,8 @@ export function classifierOptionsFrom(
 }
 
 /**
- * Fastify plugin with every inference route: `POST /predict`, `GET /health`, `GET /ready`, `GET /metrics` and
- * the OIP v2 routes under `/v2`.
+ * Fastify plugin with every inference route: `POST /predict`, `GET /health`, `GET /ready`, `GET /metrics`, the
+ * OIP v2 routes under `/v2`, and (with `config.page`) the page at `GET /`.
  *
  * @example
  * ```ts
@@ -233,4 +234,5 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
   registerHealthRoutes(app, ctx);
   registerMetricsRoute(app, ctx);
   registerOipRoutes(app, ctx, { maxImagesPerRequest: config.maxImagesPerRequest });
+  registerPageRoutes(app, ctx);
 };
