@@ -261,24 +261,32 @@ export class ImageClassifier {
     }
     const onWarning =
       options.onWarning ?? ((message: string) => process.emitWarning(message, 'MtailorWarning'));
+    // Decode workers start now, while the model loads: their start-up (sharp, the resize kernels) overlaps it.
+    const decodePool =
+      settings.workers > 0 ? new WorkerDecodeExecutor(settings.workers, onWarning) : undefined;
     let inference: InferenceExecutor;
-    if (inferenceThread === 'worker') {
-      inference = await WorkerInferenceExecutor.start(
-        source as string | Uint8Array,
-        modelOptions,
-        settings.maxBatchSize,
-        onWarning,
-      );
-    } else {
-      const loaded = await loadEngineModel(source, modelOptions);
-      inference = new InThreadInferenceExecutor(
-        loaded.model,
-        loaded.info,
-        loaded.owned,
-        settings.maxBatchSize,
-      );
+    try {
+      if (inferenceThread === 'worker') {
+        inference = await WorkerInferenceExecutor.start(
+          source as string | Uint8Array,
+          modelOptions,
+          settings.maxBatchSize,
+          onWarning,
+        );
+      } else {
+        const loaded = await loadEngineModel(source, modelOptions);
+        inference = new InThreadInferenceExecutor(
+          loaded.model,
+          loaded.info,
+          loaded.owned,
+          settings.maxBatchSize,
+        );
+      }
+    } catch (err) {
+      await decodePool?.close();
+      throw err;
     }
-    let decode: DecodeExecutor | undefined;
+    let decode: DecodeExecutor | undefined = decodePool;
     try {
       const model = inference.model;
       if (manifest) checkManifestAgainstModel(manifest, model);
@@ -311,11 +319,9 @@ export class ImageClassifier {
         model.inputElementsPerImage,
         model.numClasses,
       );
-      decode =
-        settings.workers > 0
-          ? new WorkerDecodeExecutor(decodeSettings, slots, settings.workers, onWarning)
-          : new InThreadDecodeExecutor(preprocessor, slots);
-      const engine = new ClassificationEngine(decode, inference, slots, {
+      if (decodePool) await decodePool.configure(decodeSettings, slots);
+      else decode = new InThreadDecodeExecutor(preprocessor, slots);
+      const engine = new ClassificationEngine(decode as DecodeExecutor, inference, slots, {
         maxBatchSize: settings.maxBatchSize,
         maxDelayMs: settings.maxDelayMs,
         maxQueue: settings.maxQueue,

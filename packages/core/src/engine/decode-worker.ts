@@ -1,19 +1,43 @@
 /**
  * Decode worker thread: encoded image (path, bytes, base64) → decode → preprocess → tensor, written straight into
- * the slot the request names. Started by {@link WorkerDecodeExecutor}; runs from the built `dist/` JavaScript.
+ * the slot the request names. Started by {@link WorkerDecodeExecutor} before the model has loaded (loading sharp and
+ * the resize kernels overlaps the model's load), then configured once with the settings that depend on the model.
+ * Runs from the built `dist/` JavaScript.
  * @module
  */
+import type { ImagePreprocessor } from '../input/image-preprocessor.js';
 import { createPreprocessor, decodeIntoSlot } from './decode-into-slot.js';
 import { toErrorData } from './error-transfer.js';
-import type { DecodeReply, DecodeRequest, DecodeWorkerData } from './worker-protocol.js';
+import type { DecodeReply, DecodeRequest } from './worker-protocol.js';
 import { DECODE_WORKER_NICE, enterWorkerThread } from './worker-thread.js';
 
-const { port, data } = enterWorkerThread<DecodeWorkerData>('decode-worker', DECODE_WORKER_NICE);
-const preprocessor = createPreprocessor(data.settings);
-const inputs = new Float32Array(data.inputBuffer);
+const { port } = enterWorkerThread<undefined>('decode-worker', DECODE_WORKER_NICE);
+let configured:
+  | { preprocessor: ImagePreprocessor; inputs: Float32Array; elementsPerImage: number }
+  | undefined;
+const NO_TIMINGS = { readMs: 0, decodeMs: 0, preprocessMs: 0 };
 
 port.on('message', (request: DecodeRequest) => {
-  decodeIntoSlot(preprocessor, request.image, inputs, request.slot * data.elementsPerImage).then(
+  if (request.type === 'configure') {
+    try {
+      configured = {
+        preprocessor: createPreprocessor(request.settings),
+        inputs: new Float32Array(request.inputBuffer),
+        elementsPerImage: request.elementsPerImage,
+      };
+      port.postMessage({ id: request.id, ok: true, timings: NO_TIMINGS } satisfies DecodeReply);
+    } catch (err) {
+      port.postMessage({ id: request.id, ok: false, error: toErrorData(err) } satisfies DecodeReply);
+    }
+    return;
+  }
+  if (!configured) {
+    const error = toErrorData(new Error('decode before configure'));
+    port.postMessage({ id: request.id, ok: false, error } satisfies DecodeReply);
+    return;
+  }
+  const { preprocessor, inputs, elementsPerImage } = configured;
+  decodeIntoSlot(preprocessor, request.image, inputs, request.slot * elementsPerImage).then(
     (timings) => port.postMessage({ id: request.id, ok: true, timings } satisfies DecodeReply),
     (err: unknown) =>
       port.postMessage({ id: request.id, ok: false, error: toErrorData(err) } satisfies DecodeReply),

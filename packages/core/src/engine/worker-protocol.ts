@@ -9,22 +9,21 @@ import type { DecodeSettings } from './decode-into-slot.js';
 import type { ErrorData } from './error-transfer.js';
 import type { DecodeTimings, EncodedImage, ModelInfo } from './executors.js';
 
-/** Start-up data of a decode worker. */
-export interface DecodeWorkerData {
-  settings: DecodeSettings;
-  /** The slots' input tensors. */
-  inputBuffer: SharedArrayBuffer;
-  elementsPerImage: number;
-}
+/**
+ * Engine → decode worker. `configure` comes first (the settings depend on the model, which loads while the worker
+ * starts), then `decode`s: decode `image` into `slot`.
+ */
+export type DecodeRequest =
+  | {
+      type: 'configure';
+      id: number;
+      settings: DecodeSettings;
+      inputBuffer: SharedArrayBuffer;
+      elementsPerImage: number;
+    }
+  | { type: 'decode'; id: number; slot: number; image: EncodedImage };
 
-/** Engine → decode worker: decode `image` into `slot`. */
-export interface DecodeRequest {
-  id: number;
-  slot: number;
-  image: EncodedImage;
-}
-
-/** Decode worker → engine. */
+/** Decode worker → engine (`timings` for a decode; a `configure` is acknowledged with zeros). */
 export type DecodeReply =
   | { id: number; ok: true; timings: DecodeTimings }
   | { id: number; ok: false; error: ErrorData };

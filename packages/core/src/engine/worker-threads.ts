@@ -21,7 +21,6 @@ import { WorkerChannel } from './worker-channel.js';
 import type {
   DecodeReply,
   DecodeRequest,
-  DecodeWorkerData,
   InferenceHello,
   InferenceReply,
   InferenceRequest,
@@ -39,26 +38,48 @@ function startWorker(file: string, workerData: unknown): Worker {
 /**
  * Decode + preprocess in `size` worker threads. Each image goes to the worker with the fewest in flight; several
  * in flight per worker keep it busy between messages. A worker that dies is replaced (its images fail).
+ *
+ * The threads start when this is constructed — before the model has loaded, so that loading sharp and the resize
+ * kernels overlaps the model's load — and take their settings with {@link configure} once the model is known.
  */
 export class WorkerDecodeExecutor implements DecodeExecutor {
   readonly #channels: WorkerChannel<DecodeRequest, DecodeReply>[] = [];
-  readonly #data: DecodeWorkerData;
   readonly #onWarning: WarningHandler;
+  #configuration: Extract<DecodeRequest, { type: 'configure' }> | undefined;
   #closed = false;
 
-  constructor(settings: DecodeSettings, slots: TensorSlots, size: number, onWarning: WarningHandler) {
-    this.#data = { settings, inputBuffer: slots.inputBuffer, elementsPerImage: slots.elementsPerImage };
+  constructor(size: number, onWarning: WarningHandler) {
     this.#onWarning = onWarning;
     for (let i = 0; i < size; i++) this.#channels.push(this.#spawn(i));
   }
 
   #spawn(index: number): WorkerChannel<DecodeRequest, DecodeReply> {
     const name = `decode worker ${index + 1}`;
-    return new WorkerChannel(startWorker('./decode-worker.js', this.#data), name, (code) => {
-      if (this.#closed) return;
-      this.#onWarning(`${name} exited (code ${code}); starting a new one`);
-      this.#channels[index] = this.#spawn(index);
-    });
+    const channel = new WorkerChannel<DecodeRequest, DecodeReply>(
+      startWorker('./decode-worker.js', undefined),
+      name,
+      (code) => {
+        if (this.#closed) return;
+        this.#onWarning(`${name} exited (code ${code}); starting a new one`);
+        this.#channels[index] = this.#spawn(index);
+      },
+    );
+    // A replacement is configured like the worker it replaces (messages are handled in order).
+    if (this.#configuration) void channel.call(this.#configuration).catch(() => {});
+    return channel;
+  }
+
+  /** Gives the workers their settings and the slots they write tensors into; resolves once all have them. */
+  async configure(settings: DecodeSettings, slots: TensorSlots): Promise<void> {
+    this.#configuration = {
+      type: 'configure',
+      id: 0,
+      settings,
+      inputBuffer: slots.inputBuffer,
+      elementsPerImage: slots.elementsPerImage,
+    };
+    const { id: _, ...message } = this.#configuration;
+    await Promise.all(this.#channels.map((c) => c.call(message)));
   }
 
   get busy(): number {
@@ -90,7 +111,7 @@ export class WorkerDecodeExecutor implements DecodeExecutor {
     } else if (typeof image !== 'string') {
       message = { base64: image.base64, ...(image.field === undefined ? {} : { field: image.field }) };
     }
-    const reply = await target.call({ slot, image: message }, transfer);
+    const reply = await target.call({ type: 'decode', slot, image: message }, transfer);
     return reply.timings;
   }
 
