@@ -63,7 +63,7 @@ describe.skipIf(!chromium)('the page in Chromium', () => {
     await page.click('#go');
     await page.waitForSelector('#bars li');
     const bars = await page.$$eval('#bars li', (lis) =>
-      lis.map((li) => ({ id: Number((li as HTMLElement).dataset.classId), text: li.textContent ?? '' })),
+      lis.map((li) => ({ id: Number(li.getAttribute('data-class-id')), text: li.textContent ?? '' })),
     );
     expect(bars).toHaveLength(5);
     expect(bars[0]).toMatchObject({ id: 0 });
