@@ -62,7 +62,9 @@ describe.skipIf(!chromium)('the page in Chromium', () => {
     await page.setInputFiles('#file', shared.tench);
     await page.click('#go');
     await page.waitForSelector('#bars li');
-    const bars = await page.$$eval('#bars li', (lis) =>
+    // Runs in the page; typed structurally because the test typecheck has no DOM library.
+    type Li = { getAttribute(name: string): string | null; textContent: string | null };
+    const bars = await page.$$eval('#bars li', (lis: Li[]) =>
       lis.map((li) => ({ id: Number(li.getAttribute('data-class-id')), text: li.textContent ?? '' })),
     );
     expect(bars).toHaveLength(5);
