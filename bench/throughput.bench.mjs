@@ -174,6 +174,41 @@ function report(name, samples, extra = '') {
   console.log(`${name}: ${spread(samples)} img/s = ${(m / bound).toFixed(2)} × bound${extra}`);
 }
 
+// ---------------------------------------------------------------- where the time goes: the engine in this process
+// The CLI's job without its process start-up: the same classifier settings, the same files, one warm-up pass, then
+// timed passes with this process's CPU time (all threads: decode workers, inference worker, libuv, GC).
+if (!skip.has('engine')) {
+  console.log(`\n## the engine in this process (steady state: after one warm-up pass, start-up excluded)`);
+  const classifier = await core.ImageClassifier.create({
+    model,
+    autoOrient: false,
+    workers: cores,
+    intraOpThreads: 1,
+  });
+  const paths = folderFiles.map((f) => path.join(folder, f.name));
+  const pass = async () => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for await (const item of classifier.classifyStream(paths, { topK: 1 })) if (!item.ok) throw item.error;
+    const c = process.cpuUsage(c0);
+    return { rate: paths.length / ((performance.now() - t0) / 1000), cpu: (c.user + c.system) / 1000 / paths.length };
+  };
+  await pass();
+  const runs = [];
+  for (let rep = 0; rep < repeats; rep++) runs.push(await pass());
+  await classifier.close();
+  const rate = median(runs.map((r) => r.rate));
+  const cpu = median(runs.map((r) => r.cpu));
+  const busy = (cpu * rate) / (cores * 1000);
+  console.log(`${spread(runs.map((r) => r.rate))} img/s, ${spread(runs.map((r) => r.cpu))} CPU-ms/img`);
+  console.log(
+    `  CPU per image: ${cpu.toFixed(2)} ms = decode+preprocess ${median(ours).toFixed(2)} (Pillow: ${decodeMs.toFixed(2)})` +
+      ` + inference ${inferMs.toFixed(2)} + the rest ${(cpu - median(ours) - inferMs).toFixed(2)} (threads, messages, GC, file reads)`,
+  );
+  console.log(`  cores busy: ${(busy * 100).toFixed(0)} % of ${cores} (idle: ${((1 - busy) * 100).toFixed(0)} %)`);
+  report('engine, in process', runs.map((r) => r.rate));
+}
+
 // ---------------------------------------------------------------- 2. mtailor classify
 if (!skip.has('cli')) {
   console.log(
