@@ -191,7 +191,10 @@ if (!skip.has('engine')) {
     const t0 = performance.now();
     for await (const item of classifier.classifyStream(paths, { topK: 1 })) if (!item.ok) throw item.error;
     const c = process.cpuUsage(c0);
-    return { rate: paths.length / ((performance.now() - t0) / 1000), cpu: (c.user + c.system) / 1000 / paths.length };
+    return {
+      rate: paths.length / ((performance.now() - t0) / 1000),
+      cpu: (c.user + c.system) / 1000 / paths.length,
+    };
   };
   await pass();
   const runs = [];
@@ -205,8 +208,13 @@ if (!skip.has('engine')) {
     `  CPU per image: ${cpu.toFixed(2)} ms = decode+preprocess ${median(ours).toFixed(2)} (Pillow: ${decodeMs.toFixed(2)})` +
       ` + inference ${inferMs.toFixed(2)} + the rest ${(cpu - median(ours) - inferMs).toFixed(2)} (threads, messages, GC, file reads)`,
   );
-  console.log(`  cores busy: ${(busy * 100).toFixed(0)} % of ${cores} (idle: ${((1 - busy) * 100).toFixed(0)} %)`);
-  report('engine, in process', runs.map((r) => r.rate));
+  console.log(
+    `  cores busy: ${(busy * 100).toFixed(0)} % of ${cores} (idle: ${((1 - busy) * 100).toFixed(0)} %)`,
+  );
+  report(
+    'engine, in process',
+    runs.map((r) => r.rate),
+  );
 }
 
 // ---------------------------------------------------------------- 2. mtailor classify

@@ -3,6 +3,7 @@
  * back-pressure refuses with OVERLOADED, close() drains and then refuses with SHUTTING_DOWN, every input kind takes
  * the same path, and worker threads answer exactly what the calling thread answers.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import {
   ImageClassifier,
@@ -14,7 +15,7 @@ import {
   UnsupportedImageError,
 } from '@mtailor/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shared, sharedImages } from '../../../test/support/shared-data.js';
+import { repoRoot, shared, sharedImages } from '../../../test/support/shared-data.js';
 
 const tench = readFileSync(shared.tench);
 
@@ -144,6 +145,34 @@ describe('back-pressure and drain', () => {
       .map((s) => (s as PromiseRejectedResult).reason);
     expect(reasons.length).toBeGreaterThan(50);
     for (const r of reasons) expect(r).toBeInstanceOf(ShuttingDownError);
+  });
+
+  it('close() with no grace while batches run never takes the process down (threads stop between native calls)', () => {
+    // Stopping the inference thread in the middle of onnxruntime's run() aborted the whole process ("terminate
+    // called after throwing an instance of 'Napi::Error'"): in its own process, so that an abort fails the test
+    // instead of killing the test runner.
+    const script = `
+      import { ImageClassifier } from '@mtailor/core';
+      const files = ${JSON.stringify(sharedImages())};
+      for (let round = 0; round < 4; round++) {
+        const c = await ImageClassifier.create({ model: ${JSON.stringify(shared.int8Model)}, workers: 2, maxBatchSize: 8 });
+        const settling = Promise.allSettled(files.map((f) => c.classify(f, { topK: 1 })));
+        await new Promise((r) => setTimeout(r, 30 + round * 20));
+        await c.close({ timeoutMs: 0 });
+        const codes = new Set((await settling).filter((s) => s.status === 'rejected').map((s) => s.reason.code));
+        console.log([...codes].join(',') || 'none');
+      }
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: `${repoRoot}/packages/core`,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(r.stderr).not.toContain('terminate called');
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(4);
+    for (const line of lines) expect(['SHUTTING_DOWN', 'none']).toContain(line);
   });
 
   it('a self-test that does not get its class fails creation with NOT_READY', async () => {

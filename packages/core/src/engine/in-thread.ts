@@ -51,6 +51,8 @@ export class InThreadInferenceExecutor implements InferenceExecutor {
   readonly #ownsSession: boolean;
   readonly #maxBatchSize: number;
   #runner: BatchRunner | undefined;
+  /** The batch running now: the session is released only after it (releasing it mid-run is not safe). */
+  #running: Promise<unknown> | undefined;
 
   /**
    * @param session - the loaded model; released by {@link close} when `ownsSession`.
@@ -78,10 +80,13 @@ export class InThreadInferenceExecutor implements InferenceExecutor {
 
   run(slots: readonly number[]): Promise<{ runMs: number }> {
     if (!this.#runner) throw new Error('InThreadInferenceExecutor.run before attach');
-    return this.#runner.run(slots);
+    const run = this.#runner.run(slots);
+    this.#running = run.catch(() => {});
+    return run;
   }
 
   async close(): Promise<void> {
+    await this.#running;
     if (this.#ownsSession) this.#session.dispose();
   }
 }

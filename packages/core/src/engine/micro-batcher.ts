@@ -51,6 +51,7 @@ export class MicroBatcher {
   readonly #options: MicroBatcherOptions;
   #running = false;
   #timer: NodeJS.Timeout | undefined;
+  #stopped: Error | undefined;
 
   constructor(options: MicroBatcherOptions) {
     this.#options = options;
@@ -68,6 +69,7 @@ export class MicroBatcher {
 
   /** Queues one preprocessed image; resolves when its batch has run and its output row is written. */
   submit(slot: number): Promise<BatchedRun> {
+    if (this.#stopped) return Promise.reject(this.#stopped);
     return new Promise<BatchedRun>((resolve, reject) => {
       this.#queue.push({ slot, enqueuedAt: performance.now(), resolve, reject });
       this.#schedule();
@@ -79,8 +81,21 @@ export class MicroBatcher {
     this.#schedule();
   }
 
+  /**
+   * Runs no more batches: images waiting for one reject with `reason` at once, later submissions too. A batch
+   * already running finishes (its images get their rows).
+   */
+  stop(reason: Error): void {
+    this.#stopped = reason;
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    for (const w of this.#queue.splice(0)) w.reject(reason);
+  }
+
   #schedule(): void {
-    if (this.#running || this.#queue.length === 0) return;
+    if (this.#running || this.#queue.length === 0 || this.#stopped) return;
     const { maxBatchSize, maxDelayMs, expectMore } = this.#options;
     if (this.#queue.length >= maxBatchSize || maxDelayMs === 0 || expectMore?.() === false) {
       this.#dispatch();
@@ -100,7 +115,7 @@ export class MicroBatcher {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#running || this.#queue.length === 0) return;
+    if (this.#running || this.#queue.length === 0 || this.#stopped) return;
     const batch = this.#queue.splice(0, this.#options.maxBatchSize);
     this.#running = true;
     const started = performance.now();

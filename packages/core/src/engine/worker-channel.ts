@@ -23,6 +23,8 @@ export class WorkerChannel<Req extends { id: number }, Rep extends Reply> {
   readonly #worker: Worker;
   readonly #name: string;
   readonly #pending = new Map<number, Pending>();
+  /** Resolved when no call is pending any more (see {@link terminate}). */
+  #idle: (() => void) | undefined;
   #nextId = 1;
   #exited = false;
   #terminating = false;
@@ -74,7 +76,10 @@ export class WorkerChannel<Req extends { id: number }, Rep extends Reply> {
 
   #settled(id: number): void {
     this.#pending.delete(id);
-    if (this.#pending.size === 0) this.#worker.unref();
+    if (this.#pending.size === 0) {
+      this.#worker.unref();
+      this.#idle?.();
+    }
   }
 
   #failAll(err: Error): void {
@@ -85,9 +90,21 @@ export class WorkerChannel<Req extends { id: number }, Rep extends Reply> {
     }
   }
 
-  /** Stops the thread; pending calls reject. */
-  async terminate(): Promise<void> {
+  /**
+   * Stops the thread once the calls in flight have been answered (at most `graceMs`; then pending calls reject).
+   * Stopping a thread in the middle of a native call is not safe: onnxruntime-node aborts the whole process
+   * ("terminate called after throwing an instance of 'Napi::Error'") when its thread goes away during `run()`.
+   */
+  async terminate(graceMs = 30_000): Promise<void> {
     this.#terminating = true;
+    if (this.#pending.size > 0 && !this.#exited) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+        timer = setTimeout(resolve, graceMs);
+      });
+      clearTimeout(timer);
+    }
     await this.#worker.terminate();
   }
 }
