@@ -114,7 +114,8 @@ describe('quantizeModel on a model computed by hand', () => {
       [0.28, 0.94],
       [1.64, 0.7122],
     ];
-    int8.forEach((row, n) => row.forEach((v, k) => expect(v).toBeCloseTo(expected[n]![k]!, 5)));
+    for (const [n, row] of int8.entries())
+      for (const [k, v] of row.entries()) expect(v).toBeCloseTo(expected[n]![k]!, 5);
     // The float model differs exactly where the quantization rounded: 0.808 and 0.608.
     const float = await logits(path.join(dir, 'hand.onnx'));
     expect(float[0]![0]).toBeCloseTo(1.742, 5);
@@ -178,7 +179,7 @@ describe('quantizeModel graph handling', () => {
     expect(report.kernels.int8).toMatchObject({ QLinearConv: 1, QLinearGlobalAveragePool: 1, QGemm: 1 });
     const [f, q] = [await logits(modelPath, 4), await logits(out, 4)];
     const scale = Math.max(...f.flat().map(Math.abs));
-    q.flat().forEach((v, i) => expect(Math.abs(v - f.flat()[i]!)).toBeLessThan(0.02 * scale));
+    for (const [i, v] of q.flat().entries()) expect(Math.abs(v - f.flat()[i]!)).toBeLessThan(0.02 * scale);
   });
 
   it('--exclude keeps the named node float', async () => {
