@@ -555,7 +555,11 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
       onProgress: (done, total) =>
         progress({ stage: 'evaluate', message: `comparing on ${what} images`, done, total }),
     });
-    return compareLogits(pairs, manifest?.labels);
+    // As the classifier names classes: the manifest's labels, else ImageNet-1k's for a 1000-class model.
+    const labels =
+      manifest?.labels ??
+      (pairs.classes === 1000 ? (await import('@mtailor/core')).IMAGENET1K_LABELS : undefined);
+    return compareLogits(pairs, labels);
   };
   const calibrationAccuracy = await evaluate(calibrationImages, 'calibration');
   const evalAccuracy = evalFiles

@@ -25,11 +25,14 @@ function accuracyLines(name: string, a: AccuracyReport): string[] {
     `    logit |Δ| mean ${a.logitError.meanAbs.toFixed(3)}, rms ${a.logitError.rms.toFixed(3)}, max ${a.logitError.maxAbs.toFixed(2)} (float logits up to ${a.logitError.floatScale.toFixed(1)})`,
     `    per class mean |Δ|: median ${a.perClass.median.toFixed(3)} [${a.perClass.min.toFixed(3)}–${a.perClass.max.toFixed(3)}]; worst ${worst}`,
   ];
-  for (const d of a.disagreements.slice(0, 5))
+  const shown = 8;
+  for (const d of a.disagreements.slice(0, shown)) {
+    const [f, q] = d.labels ? [` ${d.labels.float}`, ` ${d.labels.int8}`] : ['', ''];
     lines.push(
-      `    differs: ${path.basename(d.file)} float ${d.float} (margin ${d.floatMargin.toFixed(2)}) → int8 ${d.int8}`,
+      `    differs: ${path.basename(d.file)} float ${d.float}${f} (margin ${d.floatMargin.toFixed(2)}) → int8 ${d.int8}${q}`,
     );
-  if (a.disagreements.length > 5) lines.push(`    … and ${a.disagreements.length - 5} more`);
+  }
+  if (a.disagreements.length > shown) lines.push(`    … and ${a.disagreements.length - shown} more`);
   return lines;
 }
 
