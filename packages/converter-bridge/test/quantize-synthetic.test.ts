@@ -138,6 +138,34 @@ describe('quantizeModel on a model computed by hand', () => {
     expect(report.accuracy.eval!.logitError.maxAbs).toBeCloseTo(0.00254, 4);
   });
 
+  it('reads weights stored as external data; the int8 model is one file with the same answers', async () => {
+    const m = onnxProto.onnx.ModelProto.decode(handModel());
+    const w = m.graph!.initializer!.find((t) => t.name === 'conv.weight')!;
+    writeFileSync(path.join(dir, 'hand-ext.weights'), w.rawData!);
+    w.externalData = [
+      { key: 'location', value: 'hand-ext.weights' },
+      { key: 'offset', value: '0' },
+      { key: 'length', value: String(w.rawData!.length) },
+    ];
+    w.dataLocation = 1;
+    w.rawData = new Uint8Array(0);
+    const out = path.join(dir, 'hand-ext-int8.onnx');
+    const report = await quantizeModel({
+      model: file('hand-ext.onnx', onnxProto.onnx.ModelProto.encode(m).finish()),
+      calibration: images,
+      eval: images,
+      recipe: plainRecipe(1),
+      method: 'minmax',
+      out,
+      speed: false,
+      minAgreement: 0,
+    });
+    expect(report.validation.ok).toBe(true);
+    expect(decoded(out).graph!.initializer!.every((t) => t.dataLocation !== 1)).toBe(true);
+    expect((await logits(out))[0]![1]).toBeCloseTo(0.8912, 5);
+    expect(report.accuracy.eval!.logitError.maxAbs).toBeCloseTo(0.00254, 4);
+  });
+
   it('per-tensor weights on an opset-11 model; per-channel there is refused (no DequantizeLinear axis)', async () => {
     const model = file('hand-11.onnx', handModel(11));
     const err = await refusal({ model, recipe: plainRecipe(1) });

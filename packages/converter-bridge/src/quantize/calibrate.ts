@@ -16,41 +16,57 @@ import { type CalibrationMethod, histogramKind, TensorStats } from './ranges.js'
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif'];
 
 /**
- * The image files of a folder (recursively, sorted by path) or a list of files (kept in order).
+ * The image files of folders (searched recursively, sorted by path) and files (kept in order, in place).
  *
- * @throws {ConverterError} CALIBRATION_FAILED when the folder cannot be read or holds no image.
+ * @throws {ConverterError} CALIBRATION_FAILED when nothing is given, a folder cannot be read or holds no image, or
+ *   a single path given does not exist. (A missing file in a list fails later, when it is read, naming it.)
  */
 export async function listImageFiles(source: string | readonly string[], what: string): Promise<string[]> {
-  if (typeof source !== 'string') {
-    if (source.length === 0) throw new ConverterError('CALIBRATION_FAILED', `No ${what} images given`);
-    return [...source];
-  }
+  const entries = typeof source === 'string' ? [source] : [...source];
+  if (entries.length === 0) throw new ConverterError('CALIBRATION_FAILED', `No ${what} images given`);
   const files: string[] = [];
   const walk = async (dir: string): Promise<void> => {
-    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    const children = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
       a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
     );
-    for (const e of entries) {
+    for (const e of children) {
       const full = path.join(dir, e.name);
       if (e.isDirectory()) await walk(full);
       else if (IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase())) files.push(full);
     }
   };
-  try {
-    if ((await stat(source)).isDirectory()) await walk(source);
-    else files.push(source);
-  } catch (err) {
-    throw new ConverterError(
-      'CALIBRATION_FAILED',
-      `Cannot read the ${what} images at ${source}: ${(err as Error).message}`,
-      { cause: err },
-    );
+  for (const entry of entries) {
+    let isFolder = false;
+    try {
+      isFolder = (await stat(entry)).isDirectory();
+    } catch (err) {
+      if (typeof source === 'string')
+        throw new ConverterError(
+          'CALIBRATION_FAILED',
+          `Cannot read the ${what} images at ${entry}: ${(err as Error).message}`,
+          { cause: err },
+        );
+    }
+    if (!isFolder) {
+      files.push(entry);
+      continue;
+    }
+    const before = files.length;
+    try {
+      await walk(entry);
+    } catch (err) {
+      throw new ConverterError(
+        'CALIBRATION_FAILED',
+        `Cannot read the ${what} images in ${entry}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+    if (files.length === before)
+      throw new ConverterError(
+        'CALIBRATION_FAILED',
+        `No ${what} images (${IMAGE_EXTENSIONS.join(' ')}) in ${path.resolve(entry)}`,
+      );
   }
-  if (files.length === 0)
-    throw new ConverterError(
-      'CALIBRATION_FAILED',
-      `No ${what} images (${IMAGE_EXTENSIONS.join(' ')}) in ${path.resolve(source)}`,
-    );
   return files;
 }
 
@@ -147,12 +163,15 @@ export type StageProgress = (done: number, total: number) => void;
 
 /** Runs onnxruntime and wraps its failures as QUANTIZE_RUN_FAILED. */
 export async function createSession(
-  model: Uint8Array,
+  model: Uint8Array | string,
   what: string,
   options: ort.InferenceSession.SessionOptions = {},
 ): Promise<ort.InferenceSession> {
   try {
-    return await ort.InferenceSession.create(model, { logSeverityLevel: 3, ...options });
+    const sessionOptions = { logSeverityLevel: 3 as const, ...options };
+    return typeof model === 'string'
+      ? await ort.InferenceSession.create(model, sessionOptions)
+      : await ort.InferenceSession.create(model, sessionOptions);
   } catch (err) {
     throw new ConverterError(
       'QUANTIZE_RUN_FAILED',

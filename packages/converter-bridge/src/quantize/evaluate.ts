@@ -30,8 +30,8 @@ export interface LogitPairs {
  * @throws {ConverterError} QUANTIZE_RUN_FAILED | CALIBRATION_FAILED | ABORTED
  */
 export async function computeLogits(
-  floatModel: Uint8Array,
-  int8Model: Uint8Array,
+  floatModel: Uint8Array | string,
+  int8Model: Uint8Array | string,
   images: ImageTensors,
   run: {
     inputName: string;
@@ -286,8 +286,8 @@ function timing(samples: number[]): Timing {
  * then hits both alike, and the ratio stays meaningful on a busy machine.
  */
 export async function measureSpeed(
-  floatModel: Uint8Array,
-  int8Model: Uint8Array,
+  floatModel: Uint8Array | string,
+  int8Model: Uint8Array | string,
   input: { name: string; image: Float32Array; shape: readonly [number, number, number] },
   options: SpeedOptions = {},
 ): Promise<SpeedReport> {

@@ -28,6 +28,7 @@ import {
   decodeModel,
   encodeModel,
   GraphIndex,
+  inlineExternalData,
   type LoadedModel,
   NameAllocator,
   pruneDeadCode,
@@ -44,7 +45,14 @@ import {
 } from './ranges.js';
 import { type RewriteSummary, rewriteToQdq } from './rewrite.js';
 
-/** Default `minAgreement`: the quantized top-1 must match the float top-1 on at least 97 % of the images. */
+/**
+ * Default `minAgreement`: the quantized top-1 must match the float top-1 on at least 97 % of the images.
+ *
+ * @example
+ * ```ts
+ * const report = await quantizeModel({ model, calibration, out, minAgreement: DEFAULT_MIN_AGREEMENT });
+ * ```
+ */
 export const DEFAULT_MIN_AGREEMENT = 0.97;
 
 /**
@@ -354,8 +362,8 @@ export interface CompareOptions {
  * ```
  */
 export async function compareModels(options: CompareOptions): Promise<AccuracyReport> {
-  const { bytes: floatBytes, model } = await readModel(options.float);
-  const { bytes: int8Bytes } = await readModel(options.int8);
+  const { model } = await readModel(options.float);
+  await readModel(options.int8);
   const recipe = options.recipe ?? 'resize-224';
   const { preprocessor, imageSize } = await makePreprocessor(recipe, options.autoOrient ?? true);
   const index = new GraphIndex(model.graph);
@@ -375,8 +383,8 @@ export async function compareModels(options: CompareOptions): Promise<AccuracyRe
     );
   const files = await listImageFiles(options.images, 'evaluation');
   const pairs = await computeLogits(
-    floatBytes,
-    int8Bytes,
+    path.resolve(options.float),
+    path.resolve(options.int8),
     new ImageTensors(files, preprocessor, 3 * height * width),
     {
       inputName: input!.name ?? '',
@@ -442,6 +450,9 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
     perChannel,
     baseDir: path.dirname(modelPath),
   });
+
+  // External weights are read into the model: the int8 model is written as one file.
+  inlineExternalData(model, path.dirname(modelPath));
 
   const calibrationFiles = pickEvenly(
     await listImageFiles(options.calibration, 'calibration'),
@@ -550,7 +561,8 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
     ...(options.signal ? { signal: options.signal } : {}),
   };
   const evaluate = async (images: ImageTensors, what: string): Promise<AccuracyReport> => {
-    const pairs = await computeLogits(floatBytes, int8Bytes, images, {
+    // The float model from its path: onnxruntime then also finds any external data beside it.
+    const pairs = await computeLogits(modelPath, int8Bytes, images, {
       ...logitRun,
       onProgress: (done, total) =>
         progress({ stage: 'evaluate', message: `comparing on ${what} images`, done, total }),
@@ -572,7 +584,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
     const image = new Float32Array(size);
     await calibrationImages.load(0, image, 0);
     speed = await measureSpeed(
-      floatBytes,
+      modelPath,
       int8Bytes,
       { name: facts.inputName, image, shape: imageShape },
       options.speed ?? {},

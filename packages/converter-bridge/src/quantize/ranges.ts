@@ -30,10 +30,24 @@ export type CalibrationMethod = 'minmax' | 'percentile' | 'entropy' | 'mse';
  */
 export type ActivationType = 'uint8' | 'int8';
 
-/** Histogram bins per tensor (TensorRT's and onnxruntime's default). */
+/**
+ * Histogram bins per tensor for the percentile, entropy and mse methods (TensorRT's number).
+ *
+ * @example
+ * ```ts
+ * const binWidth = (max - min) / HISTOGRAM_BINS;
+ * ```
+ */
 export const HISTOGRAM_BINS = 2048;
 
-/** Default percentile of the `percentile` method. */
+/**
+ * Default percentile of the `percentile` method: the 0.001 % most extreme values of each tensor are clipped.
+ *
+ * @example
+ * ```ts
+ * await quantizeModel({ model, calibration, out, method: 'percentile', percentile: DEFAULT_PERCENTILE });
+ * ```
+ */
 export const DEFAULT_PERCENTILE = 99.999;
 
 /** Running statistics of one tensor over the calibration set. */
@@ -146,10 +160,8 @@ export function histogramKind(method: CalibrationMethod): 'none' | 'signed' | 'a
 }
 
 /**
- * The range of one tensor by `method`.
- *
- * @param levels - Quantization levels available on the positive side for `entropy`: 256 when the tensor is not
- *   negative and the type is asymmetric, else 128.
+ * The range of one tensor by `method`. For `entropy` the quantization has 256 levels over a non-negative tensor
+ * (asymmetric types) and 128 per side otherwise.
  */
 export function chooseRange(
   stats: TensorStats,
@@ -204,6 +216,12 @@ export function chooseRange(
  * when squeezed into `levels` quantization levels.
  *
  * @returns The number of bins to keep (the threshold is that many bin widths).
+ *
+ * @example
+ * ```ts
+ * const hist = new Float64Array(HISTOGRAM_BINS); // counts of |x| over [0, max]
+ * const threshold = (entropyThreshold(hist, 128) / HISTOGRAM_BINS) * max;
+ * ```
  */
 export function entropyThreshold(hist: Float64Array, levels: number): number {
   const bins = hist.length;
@@ -310,10 +328,16 @@ export function activationParams(range: Range, type: ActivationType, symmetric: 
 
 /**
  * Symmetric int8 quantization of weights, one scale per slice along `axis` (or one for the tensor when axis is −1):
- * scale = max |w| / 127, values in [−127, 127] (the restricted range keeps u8 × s8 products from saturating).
+ * scale = max |w| / 127, values in [−127, 127] (onnxruntime's quantizer uses the same restricted range).
  *
  * @param dims - The weight's dimensions.
  * @returns The int8 values and the float32 scales (length 1 for per tensor).
+ *
+ * @example
+ * ```ts
+ * const { data, scales } = quantizeWeights(Float32Array.of(1.27, -0.5, 0.508, 0.2), [2, 2], 0);
+ * // data [127, -50, 127, 50], scales [0.01, 0.004]
+ * ```
  */
 export function quantizeWeights(
   values: Float32Array,
