@@ -15,6 +15,7 @@ import {
   batchNormModel,
   float16WeightsModel,
   handModel,
+  matMulModel,
   plainRecipe,
   solidImages,
 } from './support/quantize-models.js';
@@ -208,6 +209,25 @@ describe('quantizeModel graph handling', () => {
     const [f, q] = [await logits(modelPath, 4), await logits(out, 4)];
     const scale = Math.max(...f.flat().map(Math.abs));
     for (const [i, v] of q.flat().entries()) expect(Math.abs(v - f.flat()[i]!)).toBeLessThan(0.02 * scale);
+  });
+
+  it('a MatMul with a constant weight becomes QLinearMatMul (its output quantized, so no float Gemm fusion)', async () => {
+    const modelPath = file('matmul.onnx', matMulModel());
+    const out = path.join(dir, 'matmul-int8.onnx');
+    const report = await quantizeModel({
+      model: modelPath,
+      calibration: images,
+      recipe: plainRecipe(1),
+      out,
+      speed: false,
+      minAgreement: 0,
+    });
+    expect(report.validation.ok).toBe(true);
+    expect(report.graph.quantized).toEqual({ MatMul: 1 });
+    expect(report.graph.skipped).toEqual([{ node: 'bias', opType: 'Add', reason: 'an input is a constant' }]);
+    expect(report.kernels).toMatchObject({ int8: { QLinearMatMul: 1 }, floatCompute: {} });
+    const [f, q] = [await logits(modelPath), await logits(out)];
+    for (const [i, v] of q.flat().entries()) expect(Math.abs(v - f.flat()[i]!)).toBeLessThan(0.02);
   });
 
   it('--exclude keeps the named node float', async () => {

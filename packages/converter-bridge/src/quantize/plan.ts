@@ -193,10 +193,14 @@ export function planQuantization(index: GraphIndex, options: PlanOptions): Quant
     } else mark(inputs[0] ?? '');
     const out = outputOf(node);
     if (role === 'shared') mark(out, inputs[0]);
-    else if (node.opType === 'Gemm' || node.opType === 'MatMul') {
-      // Gemm / MatMul may end in float (QGemm, MatMulIntegerToFloat): the logits keep their precision.
+    else if (node.opType === 'Gemm') {
+      // A Gemm may end in float (QGemm with a float output): the logits keep their precision.
       if (readsQuantized(out)) mark(out);
-    } else mark(out);
+    } else {
+      // A MatMul ending in float would first be fused with a following bias Add into a float Gemm by onnxruntime
+      // (measured: no int8 kernel left), so its output is quantized too (QLinearMatMul).
+      mark(out);
+    }
   }
   const calibrate = [...new Set([...qdq.values()])];
   return {

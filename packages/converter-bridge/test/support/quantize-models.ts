@@ -220,3 +220,26 @@ export function float16WeightsModel(): Uint8Array {
     }),
   );
 }
+
+/** Input [batch, 3, 1, 1] → Flatten → MatMul (3 × 4 weight) → Add (bias) → logits [batch, 4]. */
+export function matMulModel(): Uint8Array {
+  return encode(
+    model({
+      name: 'matmul',
+      input: [valueInfo('input', ['batch', 3, 1, 1])],
+      output: [valueInfo('logits', ['batch', 4])],
+      initializer: [tensor('w', [3, 4], wave(12, 0.9, 7)), tensor('b', [4], wave(4, 0.2, 8))],
+      node: [
+        {
+          opType: 'Flatten',
+          name: 'flatten',
+          input: ['input'],
+          output: ['flat'],
+          attribute: [{ name: 'axis', type: 2, i: 1 }],
+        },
+        { opType: 'MatMul', name: 'mm', input: ['flat', 'w'], output: ['mm_out'] },
+        { opType: 'Add', name: 'bias', input: ['mm_out', 'b'], output: ['logits'] },
+      ],
+    }),
+  );
+}
