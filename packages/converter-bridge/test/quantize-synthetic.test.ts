@@ -298,6 +298,9 @@ describe('quantizeModel refusals', () => {
     expect((await refusal({ model, method: 'kl' as never })).message).toBe(
       'Expected one of minmax, percentile, entropy, mse for method but received "kl" of type string',
     );
+    expect((await refusal({ model, speed: { runs: 0 } })).message).toBe(
+      'Expected positive integer for speed.runs but received 0 of type number',
+    );
     expect((await refusal({ model, out: model })).code).toBe('INVALID_OPTION');
     expect((await refusal({ model: path.join(dir, 'missing.onnx') })).code).toBe('MODEL_UNREADABLE');
     const notOnnx = file('not-onnx.onnx', new TextEncoder().encode('not an onnx model at all'));

@@ -239,6 +239,16 @@ function checkOptions(options: QuantizeOptions): void {
     !(Array.isArray(options.exclude) && options.exclude.every((e) => typeof e === 'string'))
   )
     throw invalidOption('exclude', 'array of node names', options.exclude);
+  const { speed } = options;
+  if (speed !== undefined && speed !== false) {
+    if (typeof speed !== 'object' || speed === null)
+      throw invalidOption('speed', 'false or an object { runs, threads, batch }', speed);
+    for (const key of ['runs', 'threads', 'batch'] as const) {
+      const v = speed[key];
+      if (v !== undefined && !(Number.isSafeInteger(v) && v > 0))
+        throw invalidOption(`speed.${key}`, 'positive integer', v);
+    }
+  }
 }
 
 /** The manifest of the input model, as read by `@mtailor/core` and as written (JSON), or undefined. */
