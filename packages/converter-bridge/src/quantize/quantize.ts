@@ -531,6 +531,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
         perChannel,
         activations,
         symmetricActivations: symmetric,
+        biasCorrection,
         recipe: recipeName(recipe),
         calibrationImages: calibrationFiles.length,
         exclude: plan.excluded,
