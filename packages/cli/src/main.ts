@@ -1,5 +1,5 @@
 /**
- * `mtailor` — classify images, convert PyTorch checkpoints to ONNX, validate ONNX models.
+ * `mtailor` — classify images, convert PyTorch checkpoints to ONNX, quantize them to int8, validate ONNX models.
  * Each sub-command lives in `commands/<name>.ts` and returns its exit code.
  */
 import { readFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   classify: async () => (await import('./commands/classify.js')).command,
   convert: async () => (await import('./commands/convert.js')).command,
+  quantize: async () => (await import('./commands/quantize.js')).command,
   validate: async () => (await import('./commands/validate.js')).command,
 };
 

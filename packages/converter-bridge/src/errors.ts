@@ -42,7 +42,19 @@ export type ConverterErrorCode =
   /** The parity files are missing, malformed or inconsistent with their binary. */
   | 'PARITY_FILE_INVALID'
   /** onnxruntime cannot load the model or run it on the parity inputs. */
-  | 'PARITY_RUN_FAILED';
+  | 'PARITY_RUN_FAILED'
+  /** quantize: the input already holds quantized operators (QuantizeLinear/DequantizeLinear, QLinear*, *Integer). */
+  | 'ALREADY_QUANTIZED'
+  /** quantize: no Conv, Gemm or MatMul of the model has float32 weights to quantize. */
+  | 'NO_FLOAT_WEIGHTS'
+  /** quantize: calibration images cannot feed the model's input (symbolic or other size, channels, rank). */
+  | 'SHAPE_UNSUPPORTED'
+  /** quantize: the input is not a valid image classifier (the validator's errors are in `details`). */
+  | 'MODEL_INVALID'
+  /** quantize: the model manifest cannot be read or is invalid. */
+  | 'MANIFEST_INVALID'
+  /** quantize: onnxruntime cannot load or run the float or the quantized model. */
+  | 'QUANTIZE_RUN_FAILED';
 
 /**
  * The one error class of this package; switch on `code`.

@@ -27,6 +27,32 @@ export {
   readParityVectors,
 } from './parity.js';
 export { exportScriptPath, resolvePython } from './python.js';
+export {
+  type AccuracyReport,
+  type ActivationType,
+  activationParams,
+  type CalibrationMethod,
+  type ClassError,
+  type CompareOptions,
+  compareModels,
+  DEFAULT_MIN_AGREEMENT,
+  DEFAULT_PERCENTILE,
+  type Disagreement,
+  entropyThreshold,
+  formatQuantizationReport,
+  HISTOGRAM_BINS,
+  type KernelReport,
+  type QuantizationReport,
+  type QuantizeOptions,
+  type QuantizeProgress,
+  type QuantParams,
+  quantizeModel,
+  quantizeWeights,
+  type Range,
+  type SpeedOptions,
+  type SpeedReport,
+  type Timing,
+} from './quantize/index.js';
 export { formatValidationReport } from './report.js';
 export {
   type OpsetImport,

@@ -1,0 +1,408 @@
+/**
+ * Measuring the quantized model against its float original with onnxruntime-node: top-1 / top-5 agreement and
+ * logit error per class on images, the speed of both models interleaved in one process, and the kernels
+ * onnxruntime actually runs after its QDQ fusions (from the optimized graph it writes out).
+ * @module
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import ort from 'onnxruntime-node';
+import { ConverterError } from '../errors.js';
+import { createSession, type ImageTensors, runSession, type StageProgress } from './calibrate.js';
+import { decodeModel } from './graph.js';
+
+/** Logits of both models on a set of images. */
+export interface LogitPairs {
+  /** Images compared. */
+  files: string[];
+  /** Classes per image. */
+  classes: number;
+  /** Float logits, [images × classes]. */
+  float: Float32Array;
+  /** Quantized logits, [images × classes]. */
+  int8: Float32Array;
+}
+
+/**
+ * Run the float and the quantized model on every image (batches of up to 8).
+ *
+ * @throws {ConverterError} QUANTIZE_RUN_FAILED | CALIBRATION_FAILED | ABORTED
+ */
+export async function computeLogits(
+  floatModel: Uint8Array | string,
+  int8Model: Uint8Array | string,
+  images: ImageTensors,
+  run: {
+    inputName: string;
+    outputName: string;
+    batch: number | 'dynamic';
+    imageShape: readonly [number, number, number];
+    onProgress?: StageProgress;
+    signal?: AbortSignal;
+  },
+): Promise<LogitPairs> {
+  const sessions = [
+    await createSession(floatModel, 'float model'),
+    await createSession(int8Model, 'quantized model'),
+  ] as const;
+  const fixed = run.batch !== 'dynamic';
+  const batchSize = fixed ? (run.batch as number) : 8;
+  const [c, h, w] = run.imageShape;
+  const chunks: [Float32Array[], Float32Array[]] = [[], []];
+  let classes = 0;
+  try {
+    for await (const batch of images.batches(batchSize, fixed, run.signal)) {
+      const rows = batch.data.length / (c * h * w);
+      const input = new ort.Tensor('float32', batch.data, [rows, c, h, w]);
+      for (const k of [0, 1] as const) {
+        const out = await runSession(
+          sessions[k],
+          { [run.inputName]: input },
+          [run.outputName],
+          k ? 'quantized model' : 'float model',
+        );
+        const t = out[run.outputName]!;
+        classes = t.dims[t.dims.length - 1] ?? 0;
+        chunks[k].push((t.data as Float32Array).slice(0, batch.count * classes));
+        t.dispose();
+      }
+      run.onProgress?.(batch.first + batch.count, images.count);
+    }
+  } finally {
+    await Promise.all(sessions.map((s) => s.release()));
+  }
+  const join = (parts: Float32Array[]): Float32Array => {
+    const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      all.set(p, at);
+      at += p.length;
+    }
+    return all;
+  };
+  return { files: [...images.files], classes, float: join(chunks[0]), int8: join(chunks[1]) };
+}
+
+/** A class and its error, for the worst-classes list. */
+export interface ClassError {
+  /** Class index. */
+  index: number;
+  /** Label, when the manifest gives labels. */
+  label?: string;
+  /** mean |int8 − float| of this class's logit over the images. */
+  meanAbs: number;
+  /** max |int8 − float| of this class's logit over the images. */
+  maxAbs: number;
+}
+
+/** An image whose top-1 differs between the two models. */
+export interface Disagreement {
+  /** Image file. */
+  file: string;
+  /** Float top-1 class. */
+  float: number;
+  /** Quantized top-1 class. */
+  int8: number;
+  /** Float logit of its top-1 minus its runner-up: small margins flip first. */
+  floatMargin: number;
+  /** Labels of the two classes, when labels are known. */
+  labels?: { float: string; int8: string };
+}
+
+/** Agreement and logit error on one image set. */
+export interface AccuracyReport {
+  /** Images compared. */
+  images: number;
+  /** Fraction of images whose quantized top-1 is the float top-1 (a tie for the quantized maximum that includes the float top-1 counts). */
+  top1Agreement: number;
+  /** Images whose top-1 agrees. */
+  top1Agree: number;
+  /** Fraction of images whose float top-1 is among the quantized top-5. */
+  top5Agreement: number;
+  /** Mean share of the float top-5 classes found in the quantized top-5. */
+  top5Overlap: number;
+  /** Logit error |int8 − float| over all images and classes. */
+  logitError: {
+    /** Largest absolute error. */
+    maxAbs: number;
+    /** Mean absolute error. */
+    meanAbs: number;
+    /** Root mean square error. */
+    rms: number;
+    /** Largest |float logit| (the scale the errors compare with). */
+    floatScale: number;
+  };
+  /** Logit error per class: mean |Δ| of each class (array index = class), and its distribution. */
+  perClass: {
+    /** mean |Δ| of each class's logit over the images. */
+    meanAbs: number[];
+    /** Median over classes of the per-class mean |Δ|. */
+    median: number;
+    /** Smallest per-class mean |Δ|. */
+    min: number;
+    /** Largest per-class mean |Δ|. */
+    max: number;
+    /** The five classes with the largest mean |Δ|. */
+    worst: ClassError[];
+  };
+  /** Images whose top-1 changed. */
+  disagreements: Disagreement[];
+}
+
+function topK(row: Float32Array, k: number): number[] {
+  const idx: number[] = [];
+  for (let i = 0; i < row.length; i++) {
+    if (idx.length < k || row[i]! > row[idx[idx.length - 1]!]!) {
+      idx.push(i);
+      idx.sort((a, b) => row[b]! - row[a]! || a - b);
+      if (idx.length > k) idx.pop();
+    }
+  }
+  return idx;
+}
+
+/**
+ * Compare the two models' logits.
+ *
+ * @example
+ * ```ts
+ * const acc = compareLogits(pairs, labels);
+ * console.log(`top-1 agreement ${(acc.top1Agreement * 100).toFixed(1)} %`);
+ * ```
+ */
+export function compareLogits(pairs: LogitPairs, labels?: readonly string[]): AccuracyReport {
+  const { classes } = pairs;
+  const images = classes ? pairs.float.length / classes : 0;
+  let agree = 0;
+  let top5 = 0;
+  let overlap = 0;
+  let maxAbs = 0;
+  let sumAbs = 0;
+  let sumSq = 0;
+  let floatScale = 0;
+  const classSum = new Float64Array(classes);
+  const classMax = new Float64Array(classes);
+  const disagreements: Disagreement[] = [];
+  for (let n = 0; n < images; n++) {
+    const f = pairs.float.subarray(n * classes, (n + 1) * classes);
+    const q = pairs.int8.subarray(n * classes, (n + 1) * classes);
+    const fTop = topK(f, 5);
+    const qTop = topK(q, 5);
+    const f1 = fTop[0]!;
+    const qMax = q[qTop[0]!]!;
+    if (q[f1] === qMax) agree++;
+    else {
+      const d: Disagreement = {
+        file: pairs.files[n] ?? String(n),
+        float: f1,
+        int8: qTop[0]!,
+        floatMargin: f[f1]! - f[fTop[1] ?? f1]!,
+      };
+      const [fl, ql] = [labels?.[f1], labels?.[qTop[0]!]];
+      if (fl !== undefined && ql !== undefined) d.labels = { float: fl, int8: ql };
+      disagreements.push(d);
+    }
+    if (qTop.includes(f1)) top5++;
+    overlap += fTop.filter((c) => qTop.includes(c)).length / fTop.length;
+    for (let c = 0; c < classes; c++) {
+      const d = Math.abs(q[c]! - f[c]!);
+      sumAbs += d;
+      sumSq += d * d;
+      if (d > maxAbs) maxAbs = d;
+      classSum[c]! += d;
+      if (d > classMax[c]!) classMax[c] = d;
+      const a = Math.abs(f[c]!);
+      if (a > floatScale) floatScale = a;
+    }
+  }
+  const total = images * classes || 1;
+  const meanAbsPerClass = Array.from(classSum, (s) => s / (images || 1));
+  const sorted = [...meanAbsPerClass].sort((a, b) => a - b);
+  const worst = meanAbsPerClass
+    .map((meanAbs, index) => ({ index, meanAbs, maxAbs: classMax[index]! }))
+    .sort((a, b) => b.meanAbs - a.meanAbs)
+    .slice(0, 5)
+    .map((e) => (labels?.[e.index] === undefined ? e : { ...e, label: labels[e.index]! }));
+  return {
+    images,
+    top1Agreement: images ? agree / images : 0,
+    top1Agree: agree,
+    top5Agreement: images ? top5 / images : 0,
+    top5Overlap: images ? overlap / images : 0,
+    logitError: { maxAbs, meanAbs: sumAbs / total, rms: Math.sqrt(sumSq / total), floatScale },
+    perClass: {
+      meanAbs: meanAbsPerClass,
+      median: sorted.length ? sorted[Math.floor(sorted.length / 2)]! : 0,
+      min: sorted[0] ?? 0,
+      max: sorted[sorted.length - 1] ?? 0,
+      worst,
+    },
+    disagreements,
+  };
+}
+
+/** Milliseconds per run: median and quartiles. */
+export interface Timing {
+  median: number;
+  p25: number;
+  p75: number;
+}
+
+/** The speed of both models, measured interleaved in one process. */
+export interface SpeedReport {
+  /** Float model, ms per run. */
+  floatMs: Timing;
+  /** Quantized model, ms per run. */
+  int8Ms: Timing;
+  /** How many times faster the quantized model runs: the median over rounds of float ms / int8 ms. */
+  speedup: number;
+  /** onnxruntime intra-op threads of both sessions. */
+  threads: number;
+  /** Images per run. */
+  batch: number;
+  /** Timed runs of each model. */
+  runs: number;
+}
+
+/** Options of {@link measureSpeed}. */
+export interface SpeedOptions {
+  /** Timed runs of each model (default 40). */
+  runs?: number;
+  /** onnxruntime intra-op threads (default 1: steadiest on a shared machine; the bench also measures 2). */
+  threads?: number;
+  /** Images per run (default 1). */
+  batch?: number;
+}
+
+function timing(samples: number[]): Timing {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number): number => s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+  return { median: at(0.5), p25: at(0.25), p75: at(0.75) };
+}
+
+/**
+ * Time both models on the same input, alternating which goes first each round, after a warm-up: machine load
+ * then hits both alike, and the ratio stays meaningful on a busy machine.
+ */
+export async function measureSpeed(
+  floatModel: Uint8Array | string,
+  int8Model: Uint8Array | string,
+  input: { name: string; image: Float32Array; shape: readonly [number, number, number] },
+  options: SpeedOptions = {},
+): Promise<SpeedReport> {
+  const runs = options.runs ?? 40;
+  const threads = options.threads ?? 1;
+  const batch = options.batch ?? 1;
+  const sessionOptions: ort.InferenceSession.SessionOptions = {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  };
+  const sessions = [
+    await createSession(floatModel, 'float model', sessionOptions),
+    await createSession(int8Model, 'quantized model', sessionOptions),
+  ] as const;
+  const [c, h, w] = input.shape;
+  const data = new Float32Array(batch * c * h * w);
+  for (let b = 0; b < batch; b++) data.set(input.image, b * c * h * w);
+  const feeds = { [input.name]: new ort.Tensor('float32', data, [batch, c, h, w]) };
+  const samples: [number[], number[]] = [[], []];
+  try {
+    for (let round = -5; round < runs; round++) {
+      for (const k of round % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const)) {
+        const start = performance.now();
+        const out = await runSession(sessions[k], feeds, sessions[k].outputNames, 'speed run');
+        const ms = performance.now() - start;
+        for (const t of Object.values(out)) t.dispose();
+        if (round >= 0) samples[k].push(ms);
+      }
+    }
+  } finally {
+    await Promise.all(sessions.map((s) => s.release()));
+  }
+  const floatMs = timing(samples[0]);
+  const int8Ms = timing(samples[1]);
+  // The ratio of each round's pair (run back to back), then the median: a burst of load from other processes
+  // slows both runs of a round, where a ratio of separate medians would charge it to whichever model it hit more.
+  const ratios = samples[0].map((f, i) => f / samples[1][i]!).sort((a, b) => a - b);
+  const speedup = ratios[Math.floor(ratios.length / 2)]!;
+  return { floatMs, int8Ms, speedup, threads, batch, runs };
+}
+
+/** Operators that are int8 kernels in onnxruntime's CPU provider. */
+const INT8_KERNELS = new Set([
+  'QLinearConv',
+  'QLinearAdd',
+  'QLinearMul',
+  'QLinearGlobalAveragePool',
+  'QLinearAveragePool',
+  'QLinearMatMul',
+  'QLinearConcat',
+  'QLinearSigmoid',
+  'QLinearLeakyRelu',
+  'QLinearSoftmax',
+  'QGemm',
+  'MatMulIntegerToFloat',
+  'ConvInteger',
+  'MatMulInteger',
+  'DynamicQuantizeMatMul',
+]);
+
+/** Float operators that do the heavy arithmetic (what should have become int8). */
+const FLOAT_COMPUTE = new Set([
+  'Conv',
+  'FusedConv',
+  'Gemm',
+  'FusedGemm',
+  'MatMul',
+  'FusedMatMul',
+  'ConvTranspose',
+]);
+
+/** The kernels onnxruntime runs for the quantized model after its graph optimizations. */
+export interface KernelReport {
+  /** int8 kernels by operator (e.g. `QLinearConv: 52`). */
+  int8: Record<string, number>;
+  /** Float Conv / Gemm / MatMul kernels left (excluded or unfusable nodes). */
+  floatCompute: Record<string, number>;
+  /** QuantizeLinear / DequantizeLinear left at the edges of the int8 regions. */
+  quantizeLinear: number;
+  dequantizeLinear: number;
+}
+
+/**
+ * Load the quantized model with all graph optimizations, have onnxruntime write the optimized graph, and count its
+ * kernels: proof that the QDQ fusions made int8 kernels (a layout onnxruntime does not recognise stays float).
+ */
+export async function inspectKernels(int8Model: Uint8Array): Promise<KernelReport> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'mtailor-quantize-'));
+  const file = path.join(dir, 'optimized.onnx');
+  try {
+    const session = await createSession(int8Model, 'quantized model', {
+      graphOptimizationLevel: 'all',
+      optimizedModelFilePath: file,
+    });
+    await session.release();
+    const optimized = decodeModel(await readFile(file));
+    const report: KernelReport = { int8: {}, floatCompute: {}, quantizeLinear: 0, dequantizeLinear: 0 };
+    for (const node of optimized.graph?.node ?? []) {
+      const op = node.opType ?? '';
+      if (INT8_KERNELS.has(op)) report.int8[op] = (report.int8[op] ?? 0) + 1;
+      else if (FLOAT_COMPUTE.has(op)) report.floatCompute[op] = (report.floatCompute[op] ?? 0) + 1;
+      else if (op === 'QuantizeLinear') report.quantizeLinear++;
+      else if (op === 'DequantizeLinear') report.dequantizeLinear++;
+    }
+    return report;
+  } catch (err) {
+    if (err instanceof ConverterError) throw err;
+    throw new ConverterError(
+      'QUANTIZE_RUN_FAILED',
+      `Cannot read onnxruntime's optimized graph: ${(err as Error).message}`,
+      { cause: err },
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

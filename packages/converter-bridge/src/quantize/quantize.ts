@@ -1,0 +1,639 @@
+/**
+ * `quantizeModel`: float ONNX image classifier + calibration images → static int8 QDQ model + accuracy report.
+ * preflight → fold BatchNorm → plan → calibrate → ranges → QDQ rewrite → write + validate → kernels, accuracy, speed.
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ImagePreprocessor } from '@mtailor/core';
+import type { PreprocessRecipe, PresetName } from '@mtailor/preprocess';
+import { ConverterError, invalidOption } from '../errors.js';
+import { describeValue } from '../validate/onnx-proto.js';
+import { type ValidationReport, validateModel } from '../validate/validate-model.js';
+import { collectStatistics, ImageTensors, listImageFiles, pickEvenly } from './calibrate.js';
+import {
+  type AccuracyReport,
+  compareLogits,
+  computeLogits,
+  inspectKernels,
+  type KernelReport,
+  measureSpeed,
+  type SpeedOptions,
+  type SpeedReport,
+} from './evaluate.js';
+import { foldBatchNorms } from './fold-batchnorm.js';
+import {
+  cloneModel,
+  decodeModel,
+  encodeModel,
+  GraphIndex,
+  inlineExternalData,
+  type LoadedModel,
+  NameAllocator,
+  pruneDeadCode,
+} from './graph.js';
+import { planQuantization } from './plan.js';
+import { preflight } from './preflight.js';
+import {
+  type ActivationType,
+  activationParams,
+  type CalibrationMethod,
+  chooseRange,
+  DEFAULT_PERCENTILE,
+  type QuantParams,
+} from './ranges.js';
+import { type RewriteSummary, rewriteToQdq } from './rewrite.js';
+
+/**
+ * Default `minAgreement`: the quantized top-1 must match the float top-1 on at least 97 % of the images.
+ *
+ * @example
+ * ```ts
+ * const report = await quantizeModel({ model, calibration, out, minAgreement: DEFAULT_MIN_AGREEMENT });
+ * ```
+ */
+export const DEFAULT_MIN_AGREEMENT = 0.97;
+
+/**
+ * Options of {@link quantizeModel}.
+ *
+ * @example
+ * ```ts
+ * const options: QuantizeOptions = {
+ *   model: 'mobilenet_v2_float.onnx',
+ *   calibration: 'calibration-images/',
+ *   out: 'mobilenet_v2_int8.onnx',
+ *   eval: 'held-out-images/',
+ * };
+ * ```
+ */
+export interface QuantizeOptions {
+  /** The float ONNX model. Optional when `manifest` names it. */
+  model?: string;
+  /** Calibration images: a folder (searched recursively) or a list of files. */
+  calibration: string | readonly string[];
+  /** Where to write the quantized model. A manifest is written beside it (`<out>.manifest.json`) when the input has one. */
+  out: string;
+  /**
+   * The input model's manifest (recipe, labels). Default: `<model>.manifest.json` when that file exists. Its recipe
+   * preprocesses the calibration images; it is copied, pointing at `out`, to `<out>.manifest.json`.
+   */
+  manifest?: string;
+  /** Preprocessing recipe or preset when there is no manifest. Default `'resize-224'`. */
+  recipe?: PreprocessRecipe | PresetName;
+  /** Apply EXIF orientation as the server does (default true, as `ImageClassifier`). */
+  autoOrient?: boolean;
+  /** Range method (default `'percentile'`). */
+  method?: CalibrationMethod;
+  /** Percentile of the `percentile` method (default 99.999). */
+  percentile?: number;
+  /** One weight scale per output channel (default true); false: one per weight tensor. */
+  perChannel?: boolean;
+  /** Quantized activation type (default `'uint8'`, measured faster here: see the README). */
+  activations?: ActivationType;
+  /** Zero point 0 for activations (default false; Relu / Clip then stay float between the int8 nodes). */
+  symmetricActivations?: boolean;
+  /**
+   * Correct each Conv / Gemm bias for the mean output shift its rounded weights cause (ΔW · E[x], with E[x] from
+   * the calibration images). Default true.
+   */
+  biasCorrection?: boolean;
+  /** Use this many calibration images, spread evenly over the list (default: all). */
+  calibrationSize?: number;
+  /** Node names to keep in float (e.g. the first Conv, the classifier Gemm). */
+  exclude?: readonly string[];
+  /** Held-out images to measure agreement on (folder or files). */
+  eval?: string | readonly string[];
+  /** `ok` requires at least this top-1 agreement (on `eval` when given, else on the calibration images). Default 0.97. */
+  minAgreement?: number;
+  /** Speed measurement settings, or false to skip it. */
+  speed?: SpeedOptions | false;
+  /** Progress callback (stage, images done / total when the stage counts images). */
+  onProgress?: (progress: QuantizeProgress) => void;
+  /** Cancels the work between batches (ConverterError ABORTED). */
+  signal?: AbortSignal;
+}
+
+/** A progress event of {@link quantizeModel}. */
+export interface QuantizeProgress {
+  /** The stage running. */
+  stage: 'prepare' | 'calibrate' | 'rewrite' | 'validate' | 'evaluate' | 'speed';
+  /** A line for a person. */
+  message: string;
+  /** Work done in this stage (images), when counted. */
+  done?: number;
+  /** Work in this stage, when counted. */
+  total?: number;
+}
+
+/** Everything known about a quantization run (what `mtailor quantize --json` prints). */
+export interface QuantizationReport {
+  /** True when the quantized model is valid and its top-1 agreement reaches `minAgreement`. */
+  ok: boolean;
+  /** Absolute paths. */
+  files: { float: string; int8: string; manifest: string | null };
+  /** Sizes in bytes. */
+  bytes: { float: number; int8: number };
+  /** The settings used. */
+  settings: {
+    method: CalibrationMethod;
+    percentile: number | null;
+    perChannel: boolean;
+    activations: ActivationType;
+    symmetricActivations: boolean;
+    biasCorrection: boolean;
+    recipe: string;
+    calibrationImages: number;
+    exclude: string[];
+    minAgreement: number;
+  };
+  /** What changed in the graph. */
+  graph: {
+    /** Quantized nodes by operator. */
+    quantized: Record<string, number>;
+    /** Relu / Clip nodes replaced by the output quantization. */
+    activationsFolded: number;
+    /** BatchNormalization nodes folded into their Conv. */
+    batchNormsFolded: number;
+    /** Quantizable nodes left in float and why. */
+    skipped: { node: string; opType: string; reason: string }[];
+  } & Omit<RewriteSummary, 'removedActivations'>;
+  /** The kernels onnxruntime runs after its QDQ fusions. */
+  kernels: KernelReport;
+  /** Agreement with the float model. */
+  accuracy: { calibration: AccuracyReport; eval: AccuracyReport | null };
+  /** Which set `ok` was judged on. */
+  judgedOn: 'eval' | 'calibration';
+  /** Speed of both models in onnxruntime (null when skipped). */
+  speed: SpeedReport | null;
+  /** `mtailor validate` of the written model. */
+  validation: ValidationReport;
+}
+
+const METHODS: readonly CalibrationMethod[] = ['minmax', 'percentile', 'entropy', 'mse'];
+const OPTION_KEYS = new Set([
+  'model',
+  'calibration',
+  'out',
+  'manifest',
+  'recipe',
+  'autoOrient',
+  'method',
+  'percentile',
+  'perChannel',
+  'activations',
+  'symmetricActivations',
+  'calibrationSize',
+  'biasCorrection',
+  'exclude',
+  'eval',
+  'minAgreement',
+  'speed',
+  'onProgress',
+  'signal',
+]);
+
+function checkOptions(options: QuantizeOptions): void {
+  if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
+  for (const key of Object.keys(options))
+    if (!OPTION_KEYS.has(key))
+      throw invalidOption('options', `only known keys (${[...OPTION_KEYS].join(', ')})`, key);
+  const { model, out, manifest, calibration, method, percentile, calibrationSize, minAgreement } = options;
+  if (model !== undefined && (typeof model !== 'string' || !model))
+    throw invalidOption('model', 'file path', model);
+  if (model === undefined && manifest === undefined)
+    throw invalidOption('model', 'file path (or a manifest naming the model)', model);
+  if (typeof out !== 'string' || !out) throw invalidOption('out', 'file path', out);
+  if (manifest !== undefined && (typeof manifest !== 'string' || !manifest))
+    throw invalidOption('manifest', 'file path', manifest);
+  if (manifest !== undefined && options.recipe !== undefined)
+    throw new ConverterError(
+      'INVALID_OPTION',
+      'Give a recipe or a manifest (which holds the recipe), not both',
+    );
+  const isList = (v: unknown): boolean =>
+    (typeof v === 'string' && v.length > 0) || (Array.isArray(v) && v.every((f) => typeof f === 'string'));
+  if (!isList(calibration))
+    throw invalidOption('calibration', 'folder path or array of image paths', calibration);
+  if (options.eval !== undefined && !isList(options.eval))
+    throw invalidOption('eval', 'folder path or array of image paths', options.eval);
+  if (method !== undefined && !METHODS.includes(method))
+    throw invalidOption('method', `one of ${METHODS.join(', ')}`, method);
+  if (percentile !== undefined && !(typeof percentile === 'number' && percentile > 50 && percentile <= 100))
+    throw invalidOption('percentile', 'number in (50, 100]', percentile);
+  if (calibrationSize !== undefined && !(Number.isSafeInteger(calibrationSize) && calibrationSize > 0))
+    throw invalidOption('calibrationSize', 'positive integer', calibrationSize);
+  if (
+    minAgreement !== undefined &&
+    !(typeof minAgreement === 'number' && minAgreement >= 0 && minAgreement <= 1)
+  )
+    throw invalidOption('minAgreement', 'number in [0, 1]', minAgreement);
+  if (options.activations !== undefined && options.activations !== 'uint8' && options.activations !== 'int8')
+    throw invalidOption('activations', 'uint8 or int8', options.activations);
+  for (const key of ['perChannel', 'symmetricActivations', 'autoOrient', 'biasCorrection'] as const)
+    if (options[key] !== undefined && typeof options[key] !== 'boolean')
+      throw invalidOption(key, 'boolean', options[key]);
+  if (
+    options.exclude !== undefined &&
+    !(Array.isArray(options.exclude) && options.exclude.every((e) => typeof e === 'string'))
+  )
+    throw invalidOption('exclude', 'array of node names', options.exclude);
+  const { speed } = options;
+  if (speed !== undefined && speed !== false) {
+    if (typeof speed !== 'object' || speed === null)
+      throw invalidOption('speed', 'false or an object { runs, threads, batch }', speed);
+    for (const key of ['runs', 'threads', 'batch'] as const) {
+      const v = speed[key];
+      if (v !== undefined && !(Number.isSafeInteger(v) && v > 0))
+        throw invalidOption(`speed.${key}`, 'positive integer', v);
+    }
+  }
+}
+
+/** The manifest of the input model, as read by `@mtailor/core` and as written (JSON), or undefined. */
+interface InputManifest {
+  file: string;
+  json: Record<string, unknown>;
+  recipe: string | PreprocessRecipe;
+  labels: readonly string[];
+  modelPath: string;
+}
+
+async function readInputManifest(file: string): Promise<InputManifest> {
+  const core = await import('@mtailor/core');
+  try {
+    const manifest = await core.readManifest(file);
+    const json = JSON.parse(await readFile(manifest.path, 'utf8')) as Record<string, unknown>;
+    return {
+      file: manifest.path,
+      json,
+      recipe: manifest.recipe,
+      labels: manifest.labels,
+      modelPath: manifest.modelPath,
+    };
+  } catch (err) {
+    throw new ConverterError('MANIFEST_INVALID', (err as Error).message, { cause: err });
+  }
+}
+
+/** The input manifest carried over to the quantized model: same recipe and labels, `model` pointing at `out`. */
+async function writeOutputManifest(input: InputManifest, out: string): Promise<string> {
+  const file = `${out}.manifest.json`;
+  const dir = path.dirname(file);
+  const json: Record<string, unknown> = { ...input.json, model: path.relative(dir, out) };
+  const labels = input.json.labels;
+  if (typeof labels === 'string' && labels !== 'imagenet1k')
+    json.labels = path.relative(dir, path.resolve(path.dirname(input.file), labels));
+  await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
+  return file;
+}
+
+function recipeName(recipe: string | PreprocessRecipe): string {
+  return typeof recipe === 'string' ? recipe : (recipe.name ?? 'custom recipe');
+}
+
+async function readModel(file: string): Promise<{ bytes: Uint8Array; model: LoadedModel }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new ConverterError('MODEL_UNREADABLE', `Cannot read model ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  try {
+    return { bytes, model: decodeModel(bytes) };
+  } catch (err) {
+    throw new ConverterError('MODEL_UNREADABLE', `${file} is not an ONNX model: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+/** The serving preprocessing (`@mtailor/core`, exact engine, NCHW) and the image size it ends in, if fixed. */
+async function makePreprocessor(
+  recipe: string | PreprocessRecipe,
+  autoOrient: boolean,
+): Promise<{ preprocessor: ImagePreprocessor; imageSize: { width: number; height: number } | undefined }> {
+  // Loaded on first use: validating or converting models never pulls in sharp.
+  const core = await import('@mtailor/core');
+  let preprocessor: ImagePreprocessor;
+  try {
+    preprocessor = new core.ImagePreprocessor({
+      recipe: recipe as PreprocessRecipe | PresetName,
+      engine: 'exact',
+      autoOrient,
+    }).withLayout('NCHW');
+  } catch (err) {
+    throw new ConverterError('INVALID_OPTION', `Invalid recipe: ${(err as Error).message}`, { cause: err });
+  }
+  const { outputWidth: width, outputHeight: height } = preprocessor;
+  return {
+    preprocessor,
+    imageSize: width === undefined || height === undefined ? undefined : { width, height },
+  };
+}
+
+/**
+ * Options of {@link compareModels}.
+ *
+ * @example
+ * ```ts
+ * const options: CompareOptions = { float: 'float.onnx', int8: 'int8.onnx', images: 'held-out/' };
+ * ```
+ */
+export interface CompareOptions {
+  /** The float model. */
+  float: string;
+  /** A quantized version of it (any: made by {@link quantizeModel} or elsewhere). */
+  int8: string;
+  /** Images: a folder or files. */
+  images: string | readonly string[];
+  /** Preprocessing recipe or preset (default `'resize-224'`). */
+  recipe?: PreprocessRecipe | PresetName;
+  /** Apply EXIF orientation (default true). */
+  autoOrient?: boolean;
+  /** Labels for the worst-classes list. */
+  labels?: readonly string[];
+}
+
+/**
+ * Measure any quantized model against its float original on images: top-1 / top-5 agreement and logit error per
+ * class (the accuracy part of {@link quantizeModel}'s report, for models made elsewhere too).
+ *
+ * @throws {ConverterError} MODEL_UNREADABLE | SHAPE_UNSUPPORTED | CALIBRATION_FAILED | QUANTIZE_RUN_FAILED
+ *
+ * @example
+ * ```ts
+ * import { compareModels } from '@mtailor/converter-bridge';
+ * const acc = await compareModels({ float: 'float.onnx', int8: 'int8.onnx', images: 'held-out/' });
+ * console.log(acc.top1Agreement, acc.logitError.rms);
+ * ```
+ */
+export async function compareModels(options: CompareOptions): Promise<AccuracyReport> {
+  const { model } = await readModel(options.float);
+  await readModel(options.int8);
+  const recipe = options.recipe ?? 'resize-224';
+  const { preprocessor, imageSize } = await makePreprocessor(recipe, options.autoOrient ?? true);
+  const index = new GraphIndex(model.graph);
+  const input = (model.graph.input ?? []).find((i) => index.inputs.has(i.name ?? ''));
+  const dims = input ? describeValue(input).shape : null;
+  const [, , height, width] = dims ?? [];
+  if (
+    typeof height !== 'number' ||
+    typeof width !== 'number' ||
+    !imageSize ||
+    imageSize.width !== width ||
+    imageSize.height !== height
+  )
+    throw new ConverterError(
+      'SHAPE_UNSUPPORTED',
+      `Recipe ${recipeName(recipe)} cannot feed input ${input?.name ?? '(none)'} [${(dims ?? []).join(', ')}]`,
+    );
+  const files = await listImageFiles(options.images, 'evaluation');
+  const pairs = await computeLogits(
+    path.resolve(options.float),
+    path.resolve(options.int8),
+    new ImageTensors(files, preprocessor, 3 * height * width),
+    {
+      inputName: input!.name ?? '',
+      outputName: model.graph.output?.[0]?.name ?? '',
+      batch: typeof dims?.[0] === 'number' ? dims[0] : 'dynamic',
+      imageShape: [3, height, width],
+    },
+  );
+  return compareLogits(pairs, options.labels);
+}
+
+/**
+ * Quantize a float ONNX image classifier to static int8 (QDQ): calibrate activation ranges on images preprocessed
+ * exactly as the model is served, write int8 per-channel weights, int32 biases and QuantizeLinear/DequantizeLinear
+ * pairs that onnxruntime fuses into int8 kernels, validate the result, and measure it against the float model
+ * (top-1 / top-5 agreement, logit error per class, speed).
+ *
+ * @throws {ConverterError} INVALID_OPTION | MODEL_UNREADABLE | MANIFEST_INVALID | ALREADY_QUANTIZED |
+ *   MODEL_INVALID | SHAPE_UNSUPPORTED | NO_FLOAT_WEIGHTS | OPSET_UNSUPPORTED | CALIBRATION_FAILED |
+ *   OUTPUT_NOT_WRITABLE | QUANTIZE_RUN_FAILED | ABORTED. A model that quantizes but agrees too little is not an
+ *   error: the report says `ok: false`.
+ *
+ * @example
+ * ```ts
+ * import { quantizeModel, formatQuantizationReport } from '@mtailor/converter-bridge';
+ * const report = await quantizeModel({
+ *   model: 'mobilenet_v2_float.onnx',
+ *   calibration: 'calibration-images/',
+ *   eval: 'held-out-images/',
+ *   out: 'mobilenet_v2_int8.onnx',
+ * });
+ * console.log(formatQuantizationReport(report));
+ * if (!report.ok) process.exitCode = 1;
+ * ```
+ */
+export async function quantizeModel(options: QuantizeOptions): Promise<QuantizationReport> {
+  checkOptions(options);
+  const progress = (p: QuantizeProgress): void => options.onProgress?.(p);
+  const method = options.method ?? 'percentile';
+  const percentile = options.percentile ?? DEFAULT_PERCENTILE;
+  const perChannel = options.perChannel ?? true;
+  const activations = options.activations ?? 'uint8';
+  const symmetric = options.symmetricActivations ?? false;
+  const minAgreement = options.minAgreement ?? DEFAULT_MIN_AGREEMENT;
+  const biasCorrection = options.biasCorrection ?? true;
+
+  // Manifest: explicit, else the one beside the model.
+  let manifestFile = options.manifest;
+  if (manifestFile === undefined && options.model && existsSync(`${options.model}.manifest.json`))
+    manifestFile = `${options.model}.manifest.json`;
+  const manifest = manifestFile === undefined ? undefined : await readInputManifest(manifestFile);
+  const modelPath = path.resolve(options.model ?? manifest!.modelPath);
+  const outPath = path.resolve(options.out);
+  if (outPath === modelPath) throw invalidOption('out', 'a path other than the input model', options.out);
+  const recipe = manifest?.recipe ?? options.recipe ?? 'resize-224';
+
+  progress({ stage: 'prepare', message: `reading ${modelPath}` });
+  const { bytes: floatBytes, model } = await readModel(modelPath);
+  const { preprocessor, imageSize } = await makePreprocessor(recipe, options.autoOrient ?? true);
+  const facts = preflight(model, floatBytes, {
+    imageSize,
+    recipeName: recipeName(recipe),
+    perChannel,
+    baseDir: path.dirname(modelPath),
+  });
+
+  // External weights are read into the model: the int8 model is written as one file.
+  inlineExternalData(model, path.dirname(modelPath));
+
+  const calibrationFiles = pickEvenly(
+    await listImageFiles(options.calibration, 'calibration'),
+    options.calibrationSize,
+  );
+  const evalFiles = options.eval === undefined ? undefined : await listImageFiles(options.eval, 'evaluation');
+  const imageShape = [3, facts.height, facts.width] as const;
+  const size = 3 * facts.height * facts.width;
+  const calibrationImages = new ImageTensors(calibrationFiles, preprocessor, size);
+
+  // Fold BatchNorm, then plan on the folded float graph.
+  const folded = cloneModel(model);
+  const batchNormsFolded = foldBatchNorms(folded, new NameAllocator(folded.graph));
+  pruneDeadCode(folded.graph);
+  const plan = planQuantization(new GraphIndex(folded.graph), {
+    exclude: options.exclude ?? [],
+    perChannel,
+    symmetricActivations: symmetric,
+  });
+  if (plan.quantized.size === 0)
+    throw new ConverterError(
+      'NO_FLOAT_WEIGHTS',
+      `Nothing left to quantize${plan.excluded.length ? ` after excluding ${plan.excluded.join(', ')}` : ''}`,
+      { details: { skipped: plan.skipped } },
+    );
+
+  progress({
+    stage: 'calibrate',
+    message: `calibrating ${plan.calibrate.length} tensors on ${calibrationFiles.length} images (${method})`,
+  });
+  const stats = await collectStatistics({
+    model: folded,
+    inputName: facts.inputName,
+    batch: facts.batch,
+    imageShape,
+    targets: plan.calibrate,
+    images: calibrationImages,
+    method,
+    onProgress: (done, total) => progress({ stage: 'calibrate', message: 'calibrating', done, total }),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const params = new Map<string, QuantParams>();
+  for (const [tensor, s] of stats)
+    params.set(
+      tensor,
+      activationParams(chooseRange(s, method, { percentile, symmetric }), activations, symmetric),
+    );
+
+  progress({ stage: 'rewrite', message: 'writing the QDQ graph' });
+  // The calibration ran on its own copy: `folded` can be rewritten in place.
+  const quantized = folded;
+  const inputMeans = new Map<string, Float64Array>();
+  if (biasCorrection)
+    for (const [tensor, s] of stats) {
+      const means = s.channelMeans();
+      if (means) inputMeans.set(tensor, means);
+    }
+  const rewrite = rewriteToQdq(quantized, plan, params, { inputMeans });
+  quantized.metadataProps = [
+    ...(quantized.metadataProps ?? []).filter((p) => p.key !== 'mtailor.quantize'),
+    {
+      key: 'mtailor.quantize',
+      value: JSON.stringify({
+        method,
+        percentile: method === 'percentile' ? percentile : undefined,
+        perChannel,
+        activations,
+        symmetricActivations: symmetric,
+        biasCorrection,
+        recipe: recipeName(recipe),
+        calibrationImages: calibrationFiles.length,
+        exclude: plan.excluded,
+      }),
+    },
+  ];
+  const int8Bytes = encodeModel(quantized);
+  try {
+    await mkdir(path.dirname(outPath), { recursive: true });
+    await writeFile(outPath, int8Bytes);
+  } catch (err) {
+    throw new ConverterError('OUTPUT_NOT_WRITABLE', `Cannot write ${outPath}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+  let manifestOut: string | null = null;
+  if (manifest) {
+    try {
+      manifestOut = await writeOutputManifest(manifest, outPath);
+    } catch (err) {
+      throw new ConverterError(
+        'OUTPUT_NOT_WRITABLE',
+        `Cannot write ${outPath}.manifest.json: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  progress({ stage: 'validate', message: `validating ${outPath}` });
+  const validation = await validateModel(outPath, { load: true });
+  const kernels = await inspectKernels(int8Bytes);
+
+  const logitRun = {
+    inputName: facts.inputName,
+    outputName: facts.outputName,
+    batch: facts.batch,
+    imageShape,
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  const evaluate = async (images: ImageTensors, what: string): Promise<AccuracyReport> => {
+    // The float model from its path: onnxruntime then also finds any external data beside it.
+    const pairs = await computeLogits(modelPath, int8Bytes, images, {
+      ...logitRun,
+      onProgress: (done, total) =>
+        progress({ stage: 'evaluate', message: `comparing on ${what} images`, done, total }),
+    });
+    // As the classifier names classes: the manifest's labels, else ImageNet-1k's for a 1000-class model.
+    const labels =
+      manifest?.labels ??
+      (pairs.classes === 1000 ? (await import('@mtailor/core')).IMAGENET1K_LABELS : undefined);
+    return compareLogits(pairs, labels);
+  };
+  const calibrationAccuracy = await evaluate(calibrationImages, 'calibration');
+  const evalAccuracy = evalFiles
+    ? await evaluate(new ImageTensors(evalFiles, preprocessor, size), 'evaluation')
+    : null;
+
+  let speed: SpeedReport | null = null;
+  if (options.speed !== false) {
+    progress({ stage: 'speed', message: 'timing the float and the int8 model' });
+    const image = new Float32Array(size);
+    await calibrationImages.load(0, image, 0);
+    speed = await measureSpeed(
+      modelPath,
+      int8Bytes,
+      { name: facts.inputName, image, shape: imageShape },
+      options.speed ?? {},
+    );
+  }
+
+  const judged = evalAccuracy ?? calibrationAccuracy;
+  const quantizedOps: Record<string, number> = {};
+  for (const node of plan.quantized)
+    quantizedOps[node.opType ?? ''] = (quantizedOps[node.opType ?? ''] ?? 0) + 1;
+  const { removedActivations, ...rewriteCounts } = rewrite;
+  return {
+    ok: validation.ok && judged.top1Agreement >= minAgreement,
+    files: { float: modelPath, int8: outPath, manifest: manifestOut },
+    bytes: { float: floatBytes.byteLength, int8: int8Bytes.byteLength },
+    settings: {
+      method,
+      percentile: method === 'percentile' ? percentile : null,
+      perChannel,
+      activations,
+      symmetricActivations: symmetric,
+      biasCorrection,
+      recipe: recipeName(recipe),
+      calibrationImages: calibrationFiles.length,
+      exclude: plan.excluded,
+      minAgreement,
+    },
+    graph: {
+      quantized: quantizedOps,
+      activationsFolded: removedActivations,
+      batchNormsFolded: batchNormsFolded.length,
+      skipped: plan.skipped,
+      ...rewriteCounts,
+    },
+    kernels,
+    accuracy: { calibration: calibrationAccuracy, eval: evalAccuracy },
+    judgedOn: evalAccuracy ? 'eval' : 'calibration',
+    speed,
+    validation,
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * The quantizer on the shared float MobileNetV2 and the 104 shared ImageNet images, as the issue sets it: half of
+ * the images calibrate, the other half measure, and then the other way round (two folds, so every image is once a
+ * held-out image). Real onnxruntime-node, real preprocessing (the exact engine the server uses).
+ */
+import path from 'node:path';
+import { compareModels, type QuantizationReport, quantizeModel } from '@mtailor/converter-bridge';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { shared, sharedImages } from '../../../test/support/shared-data.js';
+import { tempDir } from './support/torch-suite.js';
+
+const dir = tempDir('mtailor-quantize-mobilenet-');
+const images = sharedImages();
+const even = images.filter((_, i) => i % 2 === 0);
+const odd = images.filter((_, i) => i % 2 === 1);
+let folds: [QuantizationReport, QuantizationReport];
+
+beforeAll(async () => {
+  const fold = (calibration: string[], evalImages: string[], name: string, timed: boolean) =>
+    quantizeModel({
+      model: shared.floatModel,
+      calibration,
+      eval: evalImages,
+      out: path.join(dir, name),
+      // One fold is timed (the ratio is reported, not asserted: speed belongs to bench/quantize.bench.mjs).
+      speed: timed ? { runs: 20 } : false,
+      minAgreement: 0.96,
+    });
+  folds = [await fold(even, odd, 'even.onnx', true), await fold(odd, even, 'odd.onnx', false)];
+}, 300_000);
+
+describe('quantizeModel on the shared float MobileNetV2 (calibrate on one half, measure on the other)', () => {
+  it('writes a valid model whose every Conv, Add, pool and Gemm runs as an onnxruntime int8 kernel', () => {
+    for (const report of folds) {
+      expect(report.validation).toMatchObject({ ok: true, errors: [], warnings: [] });
+      expect(report.graph).toMatchObject({
+        quantized: { Conv: 52, Add: 10, GlobalAveragePool: 1, Flatten: 1, Gemm: 1 },
+        activationsFolded: 35, // the ReLU6 Clips: the uint8 range [0, ≤ 6] clamps the same values
+        int8Weights: 53,
+        int32Biases: 53,
+        skipped: [],
+      });
+      expect(report.kernels.int8).toEqual({
+        QLinearConv: 52,
+        QLinearAdd: 10,
+        QLinearGlobalAveragePool: 1,
+        QGemm: 1,
+      });
+      expect(report.kernels.floatCompute).toEqual({});
+      expect(report.bytes.int8).toBeLessThan(report.bytes.float / 3.5);
+    }
+  });
+
+  it('agrees with the float top-1 on ≥ 97 % of the held-out images over both folds (≥ 96 % in each)', () => {
+    const held = [folds[0].accuracy.eval!, folds[1].accuracy.eval!] as const;
+    const agree = held[0].top1Agree + held[1].top1Agree;
+    console.log(
+      `held-out top-1 agreement: ${held[0].top1Agree}/52 (odd images), ${held[1].top1Agree}/52 (even images), ` +
+        `${agree}/104 = ${((agree / 104) * 100).toFixed(1)} %; logit rms error ${held.map((h) => h.logitError.rms.toFixed(3)).join(', ')}`,
+    );
+    expect(agree / 104).toBeGreaterThanOrEqual(0.97);
+    for (const h of held) {
+      expect(h.images).toBe(52);
+      expect(h.top1Agreement).toBeGreaterThanOrEqual(0.96);
+      // Where the top-1 changes, the float top-1 is still among the int8 top 5, and the float margin was thin.
+      expect(h.top5Agreement).toBe(1);
+      for (const d of h.disagreements) expect(d.floatMargin).toBeLessThan(0.5);
+    }
+    for (const report of folds) expect(report.ok).toBe(true); // minAgreement 0.96 per fold
+  });
+
+  it('has under 0.6× the logit error of the shared int8 model (PyTorch-quantized) on the same held-out images', async () => {
+    const theirs = await compareModels({ float: shared.floatModel, int8: shared.int8Model, images: odd });
+    const ours = folds[0].accuracy.eval!;
+    console.log(
+      `odd images: logit rms error ${ours.logitError.rms.toFixed(3)} (ours) vs ${theirs.logitError.rms.toFixed(3)} (shared int8); ` +
+        `top-1 agreement ${ours.top1Agree}/52 vs ${theirs.top1Agree}/52`,
+    );
+    expect(ours.logitError.rms).toBeLessThan(0.6 * theirs.logitError.rms);
+    expect(ours.logitError.meanAbs).toBeLessThan(0.6 * theirs.logitError.meanAbs);
+    expect(ours.perClass.max).toBeLessThan(theirs.perClass.max);
+  });
+
+  it('reports the speed of both models measured in the same run', () => {
+    const speed = folds[0].speed!;
+    console.log(
+      `speed, 1 thread, batch 1: float ${speed.floatMs.median.toFixed(2)} ms, int8 ${speed.int8Ms.median.toFixed(2)} ms → ${speed.speedup.toFixed(2)}×`,
+    );
+    expect(speed).toMatchObject({ threads: 1, batch: 1, runs: 20 });
+    expect(speed.speedup).toBeGreaterThan(0);
+    expect(Number.isFinite(speed.speedup)).toBe(true);
+    expect(folds[1].speed).toBeNull();
+  });
+});
