@@ -322,7 +322,7 @@ async function makePreprocessor(
   try {
     preprocessor = new core.ImagePreprocessor({
       recipe: recipe as PreprocessRecipe | PresetName,
-      engine: 'exact',
+      resize: 'exact',
       autoOrient,
     }).withLayout('NCHW');
   } catch (err) {
