@@ -38,7 +38,7 @@ Options:
 No model yet? \`mtailor convert\` turns a PyTorch checkpoint into one; any ONNX classifier with one float32
 [N,3,H,W] (or [N,H,W,3]) input and one [N,classes] output works (\`mtailor validate model.onnx\` checks it).
 
-Exit codes: 0 all images classified, 1 some image or the model failed, 2 usage error (no model included).`;
+Exit codes: 0 all images classified, 1 some image or the model failed, 2 usage error (no model given is one).`;
 
 /** Said when no model is given: exactly what to pass, and where a model comes from. */
 const NO_MODEL = `mtailor classify: no model given. Pass one of:
