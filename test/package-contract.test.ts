@@ -132,7 +132,8 @@ beforeAll(async () => {
       run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: p.dir, timeoutMs: 60_000 }),
     ),
   );
-  packed.forEach((r, i) => expect(r.code, `pnpm pack ${packages[i]!.name}: ${r.stderr}`).toBe(0));
+  for (const [i, r] of packed.entries())
+    expect(r.code, `pnpm pack ${packages[i]!.name}: ${r.stderr}`).toBe(0);
   for (const p of packages) {
     const base = `${p.json.name.replace(/^@/, '').replace('/', '-')}-${p.json.version}.tgz`;
     p.tarball = path.join(tarballs, base);
@@ -221,9 +222,7 @@ describe('package contract: the tarballs (d)', () => {
         p.name,
       ).toEqual([]);
       for (const f of p.files.filter((f) => f.endsWith('.js')))
-        expect(readFileSync(installedOrPacked(p, f), 'utf8'), `${p.name}/${f}`).not.toMatch(
-          /sourceMappingURL=/,
-        );
+        expect(readFileSync(installed(p, f), 'utf8'), `${p.name}/${f}`).not.toMatch(/sourceMappingURL=/);
     }
   });
 
@@ -241,7 +240,7 @@ describe('package contract: the tarballs (d)', () => {
         ),
       );
       for (const doc of shippedDocs(p)) {
-        const text = readFileSync(installedOrPacked(p, doc), 'utf8');
+        const text = readFileSync(installed(p, doc), 'utf8');
         for (const target of markdownLinks(text)) {
           if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto:, …
           checked++;
@@ -253,7 +252,7 @@ describe('package contract: the tarballs (d)', () => {
           else if (!inTarball.has(resolved) && !dirs.has(resolved.replace(/\/$/, '')))
             problems.push(`${where} is not in the tarball`);
           else if (anchor && resolved.endsWith('.md')) {
-            const headings = headingSlugs(readFileSync(installedOrPacked(p, resolved), 'utf8'));
+            const headings = headingSlugs(readFileSync(installed(p, resolved), 'utf8'));
             if (!headings.has(anchor)) problems.push(`${where}: no heading #${anchor} in ${resolved}`);
           }
         }
@@ -269,7 +268,7 @@ describe('package contract: the tarballs (d)', () => {
     for (const p of packages) {
       const allowed = new Set([p.name, ...Object.keys(p.json.dependencies ?? {})]);
       for (const f of p.files.filter((f) => f.endsWith('.d.ts'))) {
-        const text = readFileSync(installedOrPacked(p, f), 'utf8');
+        const text = readFileSync(installed(p, f), 'utf8');
         const specs = [
           ...text.matchAll(/(?:from\s*|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g),
           ...text.matchAll(/\/\/\/\s*<reference\s+types=['"]([^'"]+)['"]/g),
@@ -284,11 +283,6 @@ describe('package contract: the tarballs (d)', () => {
     expect(problems).toEqual([]);
   });
 });
-
-/** A file of a tarball: read from the installed package (npm unpacked exactly the tarball's files). */
-function installedOrPacked(p: Pkg, rel: string): string {
-  return installed(p, rel);
-}
 
 /** Link targets of a Markdown text: inline links and images, reference definitions, HTML href/src. */
 function markdownLinks(text: string): string[] {
