@@ -1,11 +1,14 @@
 /**
- * How `mtailor` answers a command line it cannot run: no command, an unknown command, an unknown option. Run as
- * users run it (`node packages/cli/bin/mtailor.js …` in a child process).
+ * How `mtailor` answers a command line it cannot run: no command, an unknown command, an unknown option; and the
+ * CLI README's transcripts, run again. Run as users run it (`node packages/cli/bin/mtailor.js …` in a child process).
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from '../../../test/support/shared-data.js';
+import { markdownBlocks } from '../../../test/support/doc-examples.js';
+import { repoRoot, shared } from '../../../test/support/shared-data.js';
 import { closestName, optionsInUsage } from '../dist/args.js';
 
 const bin = path.join(repoRoot, 'packages', 'cli', 'bin', 'mtailor.js');
@@ -14,6 +17,45 @@ function mtailor(...args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+describe('the CLI README shows real output', () => {
+  // The files its transcripts name, in a scratch folder: model.onnx is the shared int8 MobileNetV2.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'mtailor-cli-readme-'));
+  symlinkSync(shared.int8Model, path.join(dir, 'model.onnx'));
+  symlinkSync(shared.tench, path.join(dir, 'n01440764_tench.JPEG'));
+  symlinkSync(shared.mudTurtle, path.join(dir, 'n01667114_mud_turtle.JPEG'));
+  const env: Record<string, string | undefined> = { ...process.env };
+  delete env.MTAILOR_MODEL;
+  const run = (args: string[]) => {
+    const r = spawnSync(process.execPath, [bin, ...args], {
+      cwd: dir,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    return `${r.stdout}${r.stderr}`;
+  };
+  /** Timings differ from run to run: numbers before ` s` and `img/s` are not compared. */
+  const untimed = (text: string) => text.replace(/[\d.]+ s \(\d+ img\/s\)/g, '<t> s (<n> img/s)').trimEnd();
+  const blocks = markdownBlocks(path.join(repoRoot, 'packages', 'cli', 'README.md')).filter(
+    (b) =>
+      b.lang === '' && (b.code.startsWith('$ mtailor ') || b.code.startsWith('mtailor classify: no model')),
+  );
+
+  it('has the transcripts', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it.each(blocks.map((b) => [b.where, b] as const))('%s', (_where, block) => {
+    const [first, ...rest] = block.code.split('\n');
+    // A transcript runs its `$ mtailor …` line; the no-model message is what `mtailor classify x.jpg` says.
+    const args = first!.startsWith('$ mtailor ')
+      ? first!.slice('$ mtailor '.length).split(/\s+/)
+      : ['classify', 'x.jpg'];
+    const shown = first!.startsWith('$ ') ? rest.join('\n') : block.code;
+    expect(untimed(run(args))).toBe(untimed(shown));
+  });
+});
 
 describe('mtailor usage errors', () => {
   it('no command: the command list on stderr and exit 2 (help asked for: stdout and exit 0)', () => {
