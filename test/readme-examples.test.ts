@@ -11,13 +11,21 @@
  * `test/package-contract.test.ts` runs some of the same blocks against the packed tarballs installed with npm.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ImageClassifier } from '@mtailor/core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DocBlock, exampleModule, markdownBlocks } from './support/doc-examples.js';
 import { hasTorch, repoRoot, shared } from './support/shared-data.js';
 
@@ -70,6 +78,10 @@ beforeAll(() => {
   symlinkSync(shared.mobilenetWeights, path.join(work, 'mobilenet_v2_imagenet.pth'));
   for (const pkg of Object.keys(PACKAGES))
     for (const b of blocksOf(pkg)) if (b.writeAs) writeFileSync(path.join(work, b.writeAs), `${b.code}\n`);
+});
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 /** Runs one block as an ES module in the scratch folder; imports resolve as from `packages/<pkg>`. */

@@ -3,10 +3,10 @@
  * CLI README's transcripts, run again. Run as users run it (`node packages/cli/bin/mtailor.js …` in a child process).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { markdownBlocks } from '../../../test/support/doc-examples.js';
 import { repoRoot, shared } from '../../../test/support/shared-data.js';
 import { closestName, optionsInUsage } from '../dist/args.js';
@@ -24,6 +24,7 @@ describe('the CLI README shows real output', () => {
   symlinkSync(shared.int8Model, path.join(dir, 'model.onnx'));
   symlinkSync(shared.tench, path.join(dir, 'n01440764_tench.JPEG'));
   symlinkSync(shared.mudTurtle, path.join(dir, 'n01667114_mud_turtle.JPEG'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
   const env: Record<string, string | undefined> = { ...process.env };
   delete env.MTAILOR_MODEL;
   const run = (args: string[]) => {
