@@ -219,7 +219,7 @@ function signature(
  * ```ts
  * const classifier = await createBrowserClassifier({ model: '/model.onnx' });
  * const bytes = new Uint8Array(await (await fetch('tench.jpg')).arrayBuffer());
- * const [best] = await classifier.classify(bytes, 5); // { index: 0, label: 'tench', probability: 0.99… }
+ * const [best] = await classifier.classify(bytes, 5); // { index: 0, label: 'tench', probability: 0.9924 }
  * ```
  */
 export async function createBrowserClassifier(options: BrowserClassifierOptions): Promise<BrowserClassifier> {

@@ -18,7 +18,7 @@ export interface FileClassification {
  * @example
  * ```ts
  * const results = await classifyFiles('mobilenet_v2_int8_qdq.onnx', ['tench.jpg', 'turtle.jpg']);
- * // [{ file: 'tench.jpg', classId: 0, label: 'tench', probability: 0.99 }, …]
+ * // [{ file: 'tench.jpg', classId: 0, label: 'tench', probability: 0.9924 }, …]
  * ```
  */
 export async function classifyFiles(

@@ -1,6 +1,6 @@
 /**
- * Argument checks and usage-error reporting shared by `mtailor convert` and `mtailor validate`, so the two commands
- * word the same mistake the same way and both answer a usage error with the same output and exit code.
+ * Argument checks and usage-error reporting shared by the `mtailor` commands, so they word the same mistake the
+ * same way and all answer a usage error with the same output and exit code.
  */
 
 /** Exit code of a usage error (bad, missing or unexpected arguments), as each command's usage text documents. */
@@ -47,8 +47,60 @@ export function nonNegativeNumber(name: string, text: string | undefined): numbe
 }
 
 /**
- * Runs a command's argument parser; on failure prints `mtailor <command>: <message>`, a blank line and the usage
- * text to stderr, and returns `undefined` so the caller can return {@link EXIT_USAGE}.
+ * The options a command's usage text lists: every `--name` that starts an indented line (`  --model <file>`,
+ * `  -h, --help`), plus `--help`, in the order listed. Read from the usage text so the hint for an unknown option
+ * can never disagree with `--help`.
+ *
+ * @param usage - A command's usage text.
+ * @returns The option names with their leading `--`.
+ */
+export function optionsInUsage(usage: string): string[] {
+  const names = [...usage.matchAll(/^ +(?:-[A-Za-z], )?(--[A-Za-z][\w-]*)/gm)].map((m) => m[1]!);
+  return [...new Set([...names, '--help'])];
+}
+
+/** Levenshtein distance (insert, delete, substitute; each costs 1). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The candidate a mistyped word most likely meant: the only one it is a prefix of, else the nearest within 2
+ * edits (ties go to the first listed); `undefined` when nothing is that close.
+ *
+ * @example
+ * ```ts
+ * closestName('--modle', ['--model', '--manifest']); // '--model'
+ * closestName('--frobnicate', ['--model', '--manifest']); // undefined
+ * ```
+ */
+export function closestName(word: string, candidates: readonly string[]): string | undefined {
+  const prefixed = candidates.filter((c) => c.startsWith(word));
+  if (word.length > 3 && prefixed.length === 1) return prefixed[0];
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/**
+ * Runs a command's argument parser; on failure prints `mtailor <command>: <message>` to stderr and returns
+ * `undefined` so the caller can return {@link EXIT_USAGE}. An unknown option gets a short hint — the option
+ * meant, when one is close, and the options there are — instead of `util.parseArgs`' long advice about
+ * positionals after `--`; any other mistake is followed by a blank line and the usage text.
  *
  * Any error counts as a usage error, not only {@link UsageError}: `util.parseArgs` throws its own errors for
  * unknown options and missing option values, and those are the user's mistakes too.
@@ -66,7 +118,17 @@ export function parseOrReportUsage<T extends object>(
   try {
     return parse();
   } catch (err) {
-    process.stderr.write(`mtailor ${command}: ${(err as Error).message}\n\n${usage}\n`);
+    const { code, message } = err as { code?: unknown; message: string };
+    const unknown = code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'([^']+)'/.exec(message)?.[1] : undefined;
+    if (unknown !== undefined) {
+      const options = optionsInUsage(usage);
+      const meant = closestName(unknown, options);
+      process.stderr.write(
+        `mtailor ${command}: unknown option ${unknown}${meant ? ` (did you mean ${meant}?)` : ''}\n` +
+          `options: ${options.join(' ')}\n` +
+          `\`mtailor ${command} --help\` says what each does.\n`,
+      );
+    } else process.stderr.write(`mtailor ${command}: ${message}\n\n${usage}\n`);
     return undefined;
   }
 }

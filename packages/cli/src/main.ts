@@ -3,6 +3,7 @@
  * Each sub-command lives in `commands/<name>.ts` and returns its exit code.
  */
 import { readFileSync } from 'node:fs';
+import { closestName, EXIT_USAGE } from './args.js';
 
 /** A sub-command: parses its own arguments, returns the process exit code (0 ok, 1 failure, 2 usage). */
 export interface Command {
@@ -36,11 +37,19 @@ async function main(argv: string[]): Promise<number> {
     for (const [cmd, get] of Object.entries(commands))
       lines.push(`  ${cmd.padEnd(10)} ${(await get()).summary}`);
     lines.push('', 'Run `mtailor <command> --help` for the options of a command.');
-    const help = name === undefined || name === '--help' || name === '-h';
-    (help ? process.stdout : process.stderr).write(
-      `${help ? '' : `Unknown command: ${name}\n\n`}${lines.join('\n')}\n`,
-    );
-    return help ? 0 : 2;
+    // Asking for help is a success; no command or an unknown one is a usage error (exit 2, text on stderr), as in
+    // every command: a script that forgot the command must not pass.
+    if (name === '--help' || name === '-h') {
+      process.stdout.write(`${lines.join('\n')}\n`);
+      return 0;
+    }
+    const meant = name === undefined ? undefined : closestName(name, Object.keys(commands));
+    const problem =
+      name === undefined
+        ? 'mtailor: no command given'
+        : `mtailor: unknown command ${name}${meant ? ` (did you mean ${meant}?)` : ''}`;
+    process.stderr.write(`${problem}\n\n${lines.join('\n')}\n`);
+    return EXIT_USAGE;
   }
   const command = await load();
   if (rest.includes('--help') || rest.includes('-h')) {

@@ -54,15 +54,16 @@ export {
   type Timing,
 } from './quantize/index.js';
 export { formatValidationReport } from './report.js';
+export { VALIDATION_CHECKS, type ValidationCode, type ValidationIssue } from './validate/codes.js';
+export { ONNX_OP_TABLE, OP_TABLE_MAX_OPSET, OP_TABLE_ONNX_VERSION } from './validate/onnx-op-table.js';
 export {
+  type Dim,
   type OpsetImport,
   ORT_MAX_IR_VERSION,
   ORT_MAX_OPSET,
   ORT_MIN_OPSET,
-} from './validate/check-header.js';
-export { VALIDATION_CHECKS, type ValidationCode, type ValidationIssue } from './validate/codes.js';
-export { ONNX_OP_TABLE, OP_TABLE_MAX_OPSET, OP_TABLE_ONNX_VERSION } from './validate/onnx-op-table.js';
-export type { Dim, TensorSummary } from './validate/onnx-proto.js';
+  type TensorSummary,
+} from './validate/public-types.js';
 export {
   type ModelExpectations,
   type ModelSummary,

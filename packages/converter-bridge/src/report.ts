@@ -3,7 +3,7 @@
  * @module
  */
 import type { ParityResult } from './parity.js';
-import type { Dim } from './validate/onnx-proto.js';
+import type { Dim } from './validate/public-types.js';
 import type { ValidationReport } from './validate/validate-model.js';
 
 const shape = (dims: Dim[] | null): string =>

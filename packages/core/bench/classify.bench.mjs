@@ -15,7 +15,7 @@
  * Usage: pnpm --filter @mtailor/core bench   (after pnpm build)
  *        node bench/classify.bench.mjs [--models int8,float] [--engines exact,fast] [--no-env]
  * Unless GLIBC_TUNABLES is already set or --no-env is given, the int8/exact rows are measured again at the end in
- * a child process with glibc's malloc told to keep freed memory (see src/input/README.md: it must be set before
+ * a child process with glibc's malloc told to keep freed memory (see docs/decoding.md: it must be set before
  * the process starts, so servers set it in their environment).
  */
 import { spawnSync } from 'node:child_process';
@@ -57,7 +57,7 @@ const models = [
   ['float', floatModel],
 ].filter(([name]) => listArg('--models', ['int8', 'float']).includes(name));
 const engines = listArg('--engines', ['exact', 'fast']);
-/** glibc malloc settings that keep freed memory instead of unmapping it after every decode (src/input/README.md). */
+/** glibc malloc settings that keep freed memory instead of unmapping it after every decode (docs/decoding.md). */
 const MALLOC_TUNABLES =
   'glibc.malloc.trim_threshold=268435456:glibc.malloc.mmap_threshold=268435456:glibc.malloc.top_pad=67108864';
 const batches = [1, 8];

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Decode (+ preprocess) cost per image on ONE core, over the shared ImageNet images, for each sharp option that
- * matters — to find where sharp's per-call cost goes and what beats it (packages/core/src/input/README.md).
+ * matters — to find where sharp's per-call cost goes and what beats it (packages/core/docs/decoding.md).
  *
  *   node packages/core/bench/decode.bench.mjs [--repeats 5] [--images DIR] [--no-pil] [--no-env]
  *

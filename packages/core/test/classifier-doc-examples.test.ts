@@ -1,7 +1,8 @@
 /**
  * The TSDoc `@example` blocks of the model, classifier, labels, manifest and health modules are runnable: each is
  * run as its own ES module (in a scratch folder holding the files the examples name, linked to the shared data),
- * and where a line ends in `// <JavaScript value>`, the expression must produce that value.
+ * and where a line ends in `// <JavaScript value>`, the expression must produce that value, to the precision written
+ * (`test/support/doc-examples.ts`, shared with the README examples' test).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import * as publicApi from '@mtailor/core';
 import * as internalApi from '@mtailor/core/internal';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { docCheckUrl, withChecks } from '../../../test/support/doc-examples.js';
 import { repoRoot, shared } from '../../../test/support/shared-data.js';
 
 const srcDir = path.join(repoRoot, 'packages', 'core', 'src');
@@ -44,28 +46,6 @@ function examples(): Example[] {
   return out;
 }
 
-/** `expr; // value` lines become checks when `value` is a JavaScript literal; other lines run as they are. */
-function withChecks(code: string): { code: string; checks: number } {
-  let checks = 0;
-  const lines = code.split('\n').map((line) => {
-    const m = /^(?!\s*(const|let|import|for|if)\b)(.+?);\s*\/\/\s*(.+?)( \(.*\))?$/.exec(line);
-    if (!m) return line;
-    let expr = m[2]!.trim();
-    const expected = m[3]!.trim();
-    try {
-      new Function(`return (${expected});`)();
-    } catch {
-      return line;
-    }
-    const log = /^console\.log\(([^,]*)\)$/.exec(expr);
-    if (log) expr = log[1]!;
-    else if (expr.startsWith('console.log(')) return line;
-    checks++;
-    return `__check(${JSON.stringify(line.trim())}, await (async () => (${expr}))(), (${expected}));`;
-  });
-  return { code: lines.join('\n'), checks };
-}
-
 /** Names the examples may use without importing them: the public API, and the internal one for internal helpers. */
 const core = { ...internalApi, ...publicApi };
 
@@ -74,13 +54,7 @@ import * as __public from ${JSON.stringify(coreUrl)};
 import * as __internal from ${JSON.stringify(internalUrl)};
 const __core = { ...__internal, ...__public };
 import { readFile } from 'node:fs/promises';
-import { isDeepStrictEqual } from 'node:util';
-const __norm = (v) => (ArrayBuffer.isView(v) ? Array.from(v) : v);
-function __check(line, actual, expected) {
-  const a = __norm(actual);
-  const ok = typeof expected === 'number' ? Math.abs(a - expected) <= 1e-3 * Math.max(1, Math.abs(expected)) : isDeepStrictEqual(a, expected);
-  if (!ok) throw new Error('example check failed: ' + line + ' gave ' + JSON.stringify(a));
-}
+import { check as __check } from ${JSON.stringify(docCheckUrl)};
 `;
 
 let work: string;

@@ -122,17 +122,16 @@ describe('mtailor classify', () => {
       env: { MTAILOR_MODEL: shared.floatModel },
     });
     expect(prob(viaFlag)).toBeCloseTo(ref('ort_mobilenet_v2_int8_on_torchvision_tensors.json'), 4);
-    // The default, ../shared/models/mobilenet_v2_int8_qdq.onnx from the working directory:
-    // A working directory whose ../shared is the shared folder, like the repository root's.
-    const child = mkdtempSync(path.join(os.tmpdir(), 'mtailor-cwd-'));
-    const fakeRoot = path.join(child, 'repo');
-    mkdirSync(fakeRoot);
-    symlinkSync(shared.dir, path.join(child, 'shared'));
-    const viaDefault = mtailor([shared.tench, '--json'], {
-      env: { MTAILOR_MODEL: undefined },
-      cwd: fakeRoot,
+    // In this repository `pnpm mtailor` (the README's first command) supplies the default: the shared int8 model.
+    const env: Record<string, string | undefined> = { ...process.env, MTAILOR_SHARED_DIR: shared.dir };
+    delete env.MTAILOR_MODEL;
+    const viaDefault = spawnSync('pnpm', ['--silent', 'mtailor', 'classify', shared.tench, '--json'], {
+      cwd: repoRoot,
+      env: env as NodeJS.ProcessEnv,
+      encoding: 'utf8',
+      timeout: 120_000,
     });
-    expect(viaDefault.code).toBe(0);
+    expect(viaDefault.status, viaDefault.stderr).toBe(0);
     expect(prob(viaDefault)).toBeCloseTo(ref('ort_mobilenet_v2_int8_on_torchvision_tensors.json'), 4);
   });
 
@@ -185,24 +184,29 @@ describe('mtailor classify', () => {
     expect(Math.abs(upright[0].probability - want.probs[0])).toBeGreaterThan(0.01);
   });
 
-  it('no model anywhere: a clear message and exit 2', () => {
+  it('no model anywhere (the installed CLI has no default): exactly what to pass, and exit 2', () => {
     const cwd = mkdtempSync(path.join(os.tmpdir(), 'mtailor-nomodel-'));
     const r = mtailor([shared.tench], { env: { MTAILOR_MODEL: undefined }, cwd });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('model not found');
-    expect(r.stderr).toContain('Pass --model <file.onnx>, or set MTAILOR_MODEL');
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('mtailor classify: no model given. Pass one of:');
+    for (const what of [
+      '--model <file.onnx>',
+      '--manifest <file.json>',
+      'MTAILOR_MODEL=<file.onnx>',
+      'mtailor convert',
+    ])
+      expect(r.stderr).toContain(what);
     const flag = mtailor([shared.tench, '--model', '/nonexistent/model.onnx']);
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('model not found: /nonexistent/model.onnx (from --model)');
+    const manifest = mtailor([shared.tench, '--manifest', '/nonexistent/m.json']);
+    expect(manifest.code).toBe(2);
+    expect(manifest.stderr).toContain('manifest not found: /nonexistent/m.json (from --manifest)');
   });
 
   it('usage errors exit 2 with the usage text', () => {
-    for (const args of [
-      [],
-      [shared.tench, '--top-k', 'abc'],
-      [shared.tench, '--resize', 'bogus'],
-      [shared.tench, '--frobnicate'],
-    ]) {
+    for (const args of [[], [shared.tench, '--top-k', 'abc'], [shared.tench, '--resize', 'bogus']]) {
       const r = mtailor(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toContain('Usage: mtailor classify');

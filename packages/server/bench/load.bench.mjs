@@ -50,7 +50,7 @@ async function freePort() {
 /**
  * The image's glibc malloc settings (read from the Dockerfile's ENV so the two cannot drift): without them glibc
  * returns freed decode buffers to the kernel and every request page-faults them back (see packages/core's
- * src/input/README.md). An explicit GLIBC_TUNABLES in the environment wins.
+ * docs/decoding.md). An explicit GLIBC_TUNABLES in the environment wins.
  */
 const imageGlibcTunables = /GLIBC_TUNABLES=(\S+)/.exec(
   readFileSync(path.join(repoRoot, 'examples', 'cerebrium', 'Dockerfile'), 'utf8'),

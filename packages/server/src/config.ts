@@ -178,7 +178,10 @@ export function loadConfig(env: Env = process.env): ServerConfig {
   const modelPath = path.resolve(r.raw('MTAILOR_MODEL') ?? DEFAULT_MODEL_PATH);
   if (!existsSync(modelPath) || !statSync(modelPath).isFile()) {
     r.problems.push(
-      `MTAILOR_MODEL: no model file at ${modelPath}${r.raw('MTAILOR_MODEL') ? '' : ' (the default; set MTAILOR_MODEL to your .onnx file)'}`,
+      r.raw('MTAILOR_MODEL')
+        ? `MTAILOR_MODEL: no model file at ${modelPath}`
+        : // The default exists only in a checkout of the repository; an installed server has no model beside it.
+          'MTAILOR_MODEL: not set; set it to your ONNX image classifier (model.onnx) or a model manifest (model.json)',
     );
   }
   const modelName =

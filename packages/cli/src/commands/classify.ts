@@ -8,10 +8,8 @@ import { parseArgs } from 'node:util';
 import { ImageClassifier, type MtailorError, type StreamItem } from '@mtailor/core';
 import { availableCpus } from '@mtailor/core/internal';
 import cliProgress from 'cli-progress';
+import { EXIT_USAGE, parseOrReportUsage, UsageError } from '../args.js';
 import type { Command } from '../main.js';
-
-/** Default model, relative to the working directory (the README runs from the repository root). */
-const DEFAULT_MODEL = path.join('..', 'shared', 'models', 'mobilenet_v2_int8_qdq.onnx');
 
 /** From this many images on, the CLI decodes in worker threads by default. */
 const WORKERS_FROM = 500;
@@ -25,8 +23,8 @@ Classifies images with an ONNX image classifier (PyTorch-identical preprocessing
 Folders are searched recursively for ${[...IMAGE_EXTENSIONS].join(' ')} files.
 
 Options:
-  --model <file.onnx>    model to run (default: $MTAILOR_MODEL, else ${DEFAULT_MODEL})
-  --manifest <file.json> model manifest (model file, recipe, labels) instead of --model
+  --model <file.onnx>    the ONNX image classifier to run (default: $MTAILOR_MODEL)
+  --manifest <file.json> a model manifest (model file, recipe, labels) instead of --model
   --top-k <n>            predictions per image (default 5)
   --batch-size <n>       images per onnxruntime call (default 8)
   --resize exact|fast    resize engine: exact = Pillow-identical (default), fast = sharp's resize
@@ -37,9 +35,18 @@ Options:
   --json                 one JSON object per line per image: {"file", "predictions", "timings"} or {"file", "error"}
   -h, --help             this text
 
-Exit codes: 0 all images classified, 1 some image or the model failed, 2 usage error.`;
+No model yet? \`mtailor convert\` turns a PyTorch checkpoint into one; any ONNX classifier with one float32
+[N,3,H,W] (or [N,H,W,3]) input and one [N,classes] output works (\`mtailor validate model.onnx\` checks it).
 
-class UsageError extends Error {}
+Exit codes: 0 all images classified, 1 some image or the model failed, 2 usage error (no model given is one).`;
+
+/** Said when no model is given: exactly what to pass, and where a model comes from. */
+const NO_MODEL = `mtailor classify: no model given. Pass one of:
+  --model <file.onnx>     an ONNX image classifier (one float32 [N,3,H,W] input, one [N,classes] output)
+  --manifest <file.json>  a model manifest: {"model": "model.onnx", "recipe": "resize-224", "labels": "imagenet1k", "numClasses": 1000}
+or set MTAILOR_MODEL=<file.onnx>. No model yet? Convert a PyTorch checkpoint:
+  mtailor convert --arch <torchvision name, e.g. resnet50> --weights <state_dict.pth> --out model.onnx
+`;
 
 function positiveInt(name: string, value: string | undefined, fallback: number, allowZero = false): number {
   if (value === undefined) return fallback;
@@ -76,6 +83,41 @@ async function collectFiles(args: string[]): Promise<{ files: string[]; hadFolde
   return { files, hadFolder };
 }
 
+/** The command line, checked: {@link UsageError} on a mistake (util.parseArgs throws its own for unknown options). */
+function parse(args: string[]) {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      model: { type: 'string' },
+      manifest: { type: 'string' },
+      'top-k': { type: 'string' },
+      'batch-size': { type: 'string' },
+      resize: { type: 'string' },
+      workers: { type: 'string' },
+      threads: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'no-auto-orient': { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length === 0) throw new UsageError('no files or folders given');
+  const resize = values.resize ?? 'exact';
+  if (resize !== 'exact' && resize !== 'fast')
+    throw new UsageError(`--resize expects exact or fast, got "${resize}"`);
+  if (values.model !== undefined && values.manifest !== undefined)
+    throw new UsageError('give --model or --manifest, not both');
+  return {
+    values,
+    positionals,
+    topK: positiveInt('top-k', values['top-k'], 5),
+    batchSize: positiveInt('batch-size', values['batch-size'], 8),
+    workers: values.workers === undefined ? undefined : positiveInt('workers', values.workers, 0, true),
+    threads: values.threads === undefined ? undefined : positiveInt('threads', values.threads, 1),
+    resize: resize as 'exact' | 'fast',
+  };
+}
+
 function formatHuman(item: StreamItem<string>): string {
   if (!item.ok) return '';
   const preds = item.predictions
@@ -92,61 +134,26 @@ export const command: Command = {
   summary: 'classify images (files or folders) with an ONNX model: top-k classes per image',
   usage: USAGE,
   async run(args: string[]): Promise<number> {
-    let values: ReturnType<typeof parse>['values'];
-    let positionals: string[];
-    function parse(a: string[]) {
-      return parseArgs({
-        args: a,
-        allowPositionals: true,
-        options: {
-          model: { type: 'string' },
-          manifest: { type: 'string' },
-          'top-k': { type: 'string' },
-          'batch-size': { type: 'string' },
-          resize: { type: 'string' },
-          workers: { type: 'string' },
-          threads: { type: 'string' },
-          json: { type: 'boolean', default: false },
-          'no-auto-orient': { type: 'boolean', default: false },
-        },
-      });
-    }
-    let topK: number;
-    let batchSize: number;
-    let workers: number | undefined;
-    let threads: number | undefined;
-    let resize: 'exact' | 'fast';
-    try {
-      ({ values, positionals } = parse(args));
-      if (positionals.length === 0) throw new UsageError('no files or folders given');
-      topK = positiveInt('top-k', values['top-k'], 5);
-      batchSize = positiveInt('batch-size', values['batch-size'], 8);
-      workers = values.workers === undefined ? undefined : positiveInt('workers', values.workers, 0, true);
-      threads = values.threads === undefined ? undefined : positiveInt('threads', values.threads, 1);
-      const r = values.resize ?? 'exact';
-      if (r !== 'exact' && r !== 'fast') throw new UsageError(`--resize expects exact or fast, got "${r}"`);
-      resize = r;
-      if (values.model !== undefined && values.manifest !== undefined)
-        throw new UsageError('give --model or --manifest, not both');
-    } catch (err) {
-      process.stderr.write(`mtailor classify: ${(err as Error).message}\n\n${USAGE}\n`);
-      return 2;
-    }
+    const parsed = parseOrReportUsage('classify', USAGE, () => parse(args));
+    if (parsed === undefined) return EXIT_USAGE;
+    const { values, positionals, topK, batchSize, resize } = parsed;
+    let { workers, threads } = parsed;
 
-    const modelPath = values.manifest
-      ? undefined
-      : (values.model ?? process.env.MTAILOR_MODEL ?? DEFAULT_MODEL);
-    if (modelPath !== undefined && !existsSync(modelPath)) {
-      const from = values.model
-        ? '--model'
-        : process.env.MTAILOR_MODEL
-          ? 'MTAILOR_MODEL'
-          : 'the default model';
+    // No built-in default: an installed CLI has no model beside it. (In this repository, `pnpm mtailor` sets
+    // MTAILOR_MODEL to the shared int8 MobileNetV2, so the README's first command needs no flags.)
+    const modelPath = values.manifest ? undefined : (values.model ?? process.env.MTAILOR_MODEL);
+    if (modelPath === undefined && values.manifest === undefined) {
+      process.stderr.write(NO_MODEL);
+      return EXIT_USAGE;
+    }
+    const given = values.manifest ?? modelPath!;
+    if (!existsSync(given)) {
+      const from = values.manifest ? '--manifest' : values.model ? '--model' : 'MTAILOR_MODEL';
       process.stderr.write(
-        `mtailor classify: model not found: ${path.resolve(modelPath)} (from ${from}).\n` +
-          'Pass --model <file.onnx>, or set MTAILOR_MODEL to an ONNX image classifier.\n',
+        `mtailor classify: ${values.manifest ? 'manifest' : 'model'} not found: ${path.resolve(given)} (from ${from}).\n` +
+          'Pass --model <file.onnx> or --manifest <file.json>, or set MTAILOR_MODEL to an ONNX image classifier.\n',
       );
-      return 2;
+      return EXIT_USAGE;
     }
 
     const { files, hadFolder } = await collectFiles(positionals);

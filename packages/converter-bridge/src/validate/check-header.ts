@@ -5,19 +5,10 @@
 import type { Findings } from './findings.js';
 import { OP_TABLE_MAX_OPSET } from './onnx-op-table.js';
 import { int64, type ModelProto } from './onnx-proto.js';
+import { type OpsetImport, ORT_MAX_OPSET, ORT_MIN_OPSET } from './public-types.js';
 
-/** Highest IR version the bundled onnxruntime-node 1.30 loads (measured: 13 loads, 14 is refused). */
-export const ORT_MAX_IR_VERSION = 13;
-/** Highest ai.onnx opset onnxruntime-node 1.30 runs (measured: 26 loads, 27 is refused as "under development"). */
-export const ORT_MAX_OPSET = 26;
-/** Lowest ai.onnx opset onnxruntime guarantees (1..6 load with "legacy support" warnings only). */
-export const ORT_MIN_OPSET = 7;
-
-/** An imported operator set. `domain` is `ai.onnx` for the default domain (written "" in files). */
-export interface OpsetImport {
-  domain: string;
-  version: number;
-}
+// Re-exported for the checks that import them from here; the package's index imports them from public-types.ts.
+export { type OpsetImport, ORT_MAX_IR_VERSION, ORT_MAX_OPSET, ORT_MIN_OPSET } from './public-types.js';
 
 /** Normalise a domain name: "" and "ai.onnx" are the same default domain. */
 export const domainName = (domain: string | null | undefined): string =>

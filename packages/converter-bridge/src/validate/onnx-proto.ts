@@ -7,6 +7,7 @@
  */
 import type { onnx } from 'onnx-proto';
 import onnxProto from 'onnx-proto';
+import type { Dim, TensorSummary } from './public-types.js';
 
 /** A decoded model (onnx-proto's `onnx.ModelProto`). */
 export type ModelProto = onnx.ModelProto;
@@ -70,18 +71,7 @@ export function elementBits(type: number | null | undefined): number {
   return type ? (ELEMENT_TYPES[type]?.bits ?? 0) : 0;
 }
 
-/** A dimension: a number, a symbolic name, or null when neither is set. */
-export type Dim = number | string | null;
-
-/** Type and shape of a graph input/output, as the validator reports them. */
-export interface TensorSummary {
-  /** Tensor name. */
-  name: string;
-  /** Element type (`float32`, …) or the kind of a non-tensor value (`sequence`, `map`, …). */
-  type: string;
-  /** Dimensions (number, symbolic name, or null = unknown), or null when the shape is not given. */
-  shape: Dim[] | null;
-}
+export type { Dim, TensorSummary } from './public-types.js';
 
 /** Summarise a ValueInfoProto (graph input or output). */
 export function describeValue(value: ValueInfoProto): TensorSummary {

@@ -7,13 +7,14 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ConverterError, invalidOption } from '../errors.js';
 import { checkOperators, checkTopology, checkUnusedInitializers } from './check-graph.js';
-import { checkHeader, type OpsetImport, ORT_MAX_IR_VERSION } from './check-header.js';
+import { checkHeader } from './check-header.js';
 import { checkInitializers } from './check-initializers.js';
 import { checkInterface } from './check-io.js';
 import type { ValidationIssue } from './codes.js';
 import { Findings } from './findings.js';
 import { checkOnnxruntimeLoads } from './load-check.js';
-import { decodeModelProto, int64, type ModelProto, type TensorSummary } from './onnx-proto.js';
+import { decodeModelProto, int64, type ModelProto } from './onnx-proto.js';
+import { type OpsetImport, ORT_MAX_IR_VERSION, type TensorSummary } from './public-types.js';
 
 /** What the model must satisfy beyond being a valid image classifier (all optional). */
 export interface ModelExpectations {

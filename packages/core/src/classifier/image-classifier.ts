@@ -184,7 +184,7 @@ interface Resolved {
  * import { ImageClassifier } from '@mtailor/core';
  * const classifier = await ImageClassifier.create({ model: 'mobilenet_v2_int8_qdq.onnx' });
  * const { predictions } = await classifier.classify('n01440764_tench.JPEG', { topK: 3 });
- * console.log(predictions[0]); // { index: 0, label: 'tench', probability: 0.99… }
+ * console.log(predictions[0]); // { index: 0, label: 'tench', probability: 0.9924 }
  * await classifier.close();
  * ```
  */

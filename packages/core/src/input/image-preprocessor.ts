@@ -24,7 +24,7 @@ import { appliesOrientation, readHeader, type SharpDecodeSettings, toImageError 
 
 /**
  * How the resize is computed: `exact` (Pillow-identical, `@mtailor/preprocess`) or `fast` (libvips' kernels; not
- * bit-exact, see `src/input/README.md`).
+ * bit-exact, see `docs/decoding.md`).
  *
  * @example
  * ```ts
