@@ -45,3 +45,7 @@ pnpm --version >/dev/null
 export ONNXRUNTIME_NODE_INSTALL=skip
 pnpm install --frozen-lockfile
 pnpm build
+
+# The npm cache the package contract test installs the packed tarballs from (it runs npm install --offline, so the
+# test itself sends nothing beyond loopback); filling it needs the registry, like pnpm install above.
+node scripts/prime-contract-cache.mjs

@@ -2,10 +2,11 @@
  * The package contract: what someone outside this repository gets from npm.
  *
  * Every publishable package (`packages/*` not marked private) is packed with `pnpm pack` and the tarballs are
- * installed with plain `npm` into a new app in the system's temporary folder — no workspace, no pnpm, no links —
- * with its own empty npm cache there. The third-party dependencies (sharp, onnxruntime-node, fastify, …) and the
- * newest TypeScript come from the npm registry: this test needs it (offline it is skipped loudly, except under
- * CI=true, where it fails). `ONNXRUNTIME_NODE_INSTALL=skip` keeps onnxruntime-node's install script from
+ * installed with plain `npm` into a new app in the system's temporary folder — no workspace, no pnpm, no links.
+ * The third-party dependencies (sharp, onnxruntime-node, fastify, …) and the newest TypeScript come from an npm
+ * cache that `scripts/setup.sh` fills from the registry (`scripts/prime-contract-cache.mjs`); the test installs with
+ * `npm install --offline`, so it sends nothing beyond loopback. Without a primed cache it is skipped loudly, except
+ * under CI=true, where it fails. `ONNXRUNTIME_NODE_INSTALL=skip` keeps onnxruntime-node's install script from
  * downloading CUDA libraries: everything runs on the CPU build inside its package. One install serves every check:
  *
  * (a) a consumer `.ts` importing every package's public API type-checks with `--strict --module nodenext` and no
@@ -19,22 +20,20 @@
  *     tarball (anchors included), no source maps, every `.d.ts` import a dependency of its package.
  */
 import { type SpawnOptions, spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DocBlock, exampleModule, markdownBlocks } from './support/doc-examples.js';
-import { hasTorch, repoRoot, shared } from './support/shared-data.js';
+import {
+  appEnv,
+  appManifest,
+  contractCacheDir,
+  publishablePackages,
+  tarballName,
+} from './support/contract-app.mjs';
+import { type DocBlock, exampleModule, linkExampleFiles, markdownBlocks } from './support/doc-examples.js';
+import { hasTorch, repoRoot } from './support/shared-data.js';
 
 interface Run {
   code: number | null;
@@ -79,24 +78,18 @@ interface Pkg {
   files: string[];
 }
 
-const rootJson = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
-const repoTypescript: string = rootJson.devDependencies.typescript;
-const typesNode: string = rootJson.devDependencies['@types/node'];
 const torch = hasTorch();
+const repoTypescript: string = JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8'))
+  .devDependencies.typescript;
 
 /** The packages that are published: every `packages/*` not marked private. */
-const packages: Pkg[] = readdirSync(path.join(repoRoot, 'packages'))
-  .map((d) => path.join(repoRoot, 'packages', d))
-  .filter((dir) => existsSync(path.join(dir, 'package.json')))
-  .map((dir) => ({ dir, json: JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) }))
-  .filter(({ json }) => json.private !== true)
-  .map(({ dir, json }) => ({ name: json.name, dir, json, tarball: '', files: [] }));
+const packages: Pkg[] = publishablePackages(repoRoot).map((p) => ({ ...p, tarball: '', files: [] }));
 
 let root: string;
 let app: string;
 /** Environment of every npm/node/tsc run in the app: no pnpm or npm settings inherited from the test runner. */
 let env: NodeJS.ProcessEnv;
-/** Why the checks below are skipped (the registry cannot be reached outside CI), else undefined. */
+/** Why the checks below are skipped (no primed npm cache, outside CI), else undefined. */
 let offline: string | undefined;
 const timings: Record<string, number> = {};
 
@@ -114,18 +107,7 @@ beforeAll(async () => {
   app = path.join(root, 'app');
   mkdirSync(tarballs);
   mkdirSync(app);
-  env = Object.fromEntries(
-    Object.entries(process.env).filter(
-      ([k]) =>
-        !/^(npm_|pnpm_|NODE_OPTIONS$|VITEST|TS_NODE)/i.test(k) || k.toLowerCase() === 'npm_config_registry',
-    ),
-  );
-  Object.assign(env, {
-    npm_config_cache: path.join(root, 'npm-cache'),
-    npm_config_update_notifier: 'false',
-    ONNXRUNTIME_NODE_INSTALL: 'skip',
-  });
-
+  env = appEnv(contractCacheDir());
   // Pack each package the way `pnpm publish` does (workspace:* becomes the version).
   const packed = await Promise.all(
     packages.map((p) =>
@@ -135,8 +117,7 @@ beforeAll(async () => {
   for (const [i, r] of packed.entries())
     expect(r.code, `pnpm pack ${packages[i]!.name}: ${r.stderr}`).toBe(0);
   for (const p of packages) {
-    const base = `${p.json.name.replace(/^@/, '').replace('/', '-')}-${p.json.version}.tgz`;
-    p.tarball = path.join(tarballs, base);
+    p.tarball = path.join(tarballs, tarballName(p.json));
     expect(existsSync(p.tarball), p.tarball).toBe(true);
     const list = await run('tar', ['-tzf', p.tarball]);
     p.files = list.stdout
@@ -147,42 +128,33 @@ beforeAll(async () => {
   timings.pack = performance.now() - t0;
 
   // One app, one install: every tarball, both TypeScripts, Node's types.
-  const dependencies: Record<string, string> = {
-    typescript: repoTypescript,
-    'typescript-latest': 'npm:typescript@latest',
-    '@types/node': typesNode,
-  };
-  const overrides: Record<string, string> = {};
-  for (const p of packages) {
-    dependencies[p.name] = `file:${p.tarball}`;
-    overrides[p.name] = `$${p.name}`; // the packages' dependencies on each other use these tarballs too
-  }
   writeFileSync(
     path.join(app, 'package.json'),
-    JSON.stringify({ name: 'contract-app', private: true, type: 'module', dependencies, overrides }, null, 2),
+    JSON.stringify(appManifest(repoRoot, packages, tarballs), null, 2),
   );
   const t1 = performance.now();
-  const install = await inApp('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {}, 240_000);
+  const install = await inApp(
+    'npm',
+    ['install', '--offline', '--no-audit', '--no-fund', '--loglevel=error'],
+    {},
+    240_000,
+  );
   timings.npmInstall = performance.now() - t1;
   if (install.code !== 0) {
-    const network = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|network/i.test(
-      install.stderr,
-    );
-    if (network && process.env.CI !== 'true') {
-      offline = install.stderr.split('\n').slice(0, 3).join(' ');
-      console.warn(
-        `\n*** SKIPPING the package contract test: the npm registry is unreachable (${offline}) ***\n`,
-      );
+    const uncached = /ENOTCACHED|only-if-cached|cache mode/i.test(install.stderr);
+    const why = `the npm cache at ${contractCacheDir()} lacks what the packages need (run bash scripts/setup.sh, which primes it with scripts/prime-contract-cache.mjs)`;
+    if (uncached && process.env.CI !== 'true') {
+      offline = why;
+      console.warn(`\n*** SKIPPING the package contract test: ${why} ***\n`);
       return;
     }
-    throw new Error(`npm install failed (exit ${install.code}):\n${install.stderr}`);
+    throw new Error(
+      `npm install --offline failed (exit ${install.code}); ${uncached ? why : ''}:\n${install.stderr}`,
+    );
   }
 
   // The files the README examples name.
-  symlinkSync(shared.int8Model, path.join(app, 'model.onnx'));
-  symlinkSync(shared.tench, path.join(app, 'n01440764_tench.JPEG'));
-  symlinkSync(shared.mudTurtle, path.join(app, 'n01667114_mud_turtle.JPEG'));
-  symlinkSync(shared.mobilenetWeights, path.join(app, 'mobilenet_v2_imagenet.pth'));
+  linkExampleFiles(app);
   for (const p of packages)
     for (const b of shippedBlocks(p)) if (b.writeAs) writeFileSync(path.join(app, b.writeAs), `${b.code}\n`);
   timings.setup = performance.now() - t0;

@@ -6,27 +6,20 @@
  * The examples run as their own ES modules (imports resolved as from the package that owns the README, i.e. the
  * built `dist/` of this workspace), in a scratch folder holding the files the READMEs name:
  * `model.onnx` (the shared int8 MobileNetV2), `n01440764_tench.JPEG`, `n01667114_mud_turtle.JPEG`,
- * `mobilenet_v2_imagenet.pth` (the shared checkpoint), plus each block marked `<!-- doc-test: file … -->`.
+ * `mobilenet_v2_imagenet.pth` (the shared checkpoint), `mobilenet_v2_float.onnx`, `calibration-images/` (the first 8
+ * shared images) and `held-out-images/` (the next 8), plus each block marked `<!-- doc-test: file … -->`.
  * An example must end on its own (close what it opens): there is no `process.exit` after it.
  * `test/package-contract.test.ts` runs some of the same blocks against the packed tarballs installed with npm.
  */
 import { spawnSync } from 'node:child_process';
-import {
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ImageClassifier } from '@mtailor/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DocBlock, exampleModule, markdownBlocks } from './support/doc-examples.js';
+import { type DocBlock, exampleModule, linkExampleFiles, markdownBlocks } from './support/doc-examples.js';
 import { hasTorch, repoRoot, shared } from './support/shared-data.js';
 
 /** The packages whose READMEs ship, and the API each README must show running. */
@@ -53,7 +46,14 @@ const PACKAGES: Record<string, string[]> = {
     'manifest:',
   ],
   server: ['createServer(', 'mtailorPlugin', 'loadConfig('],
-  'converter-bridge': ['validateModel(', 'formatValidationReport(', 'convertCheckpoint(', 'checkParity('],
+  'converter-bridge': [
+    'validateModel(',
+    'formatValidationReport(',
+    'convertCheckpoint(',
+    'checkParity(',
+    'quantizeModel(',
+    'compareModels(',
+  ],
   cli: [],
 };
 
@@ -72,10 +72,7 @@ const tsBlocks = (pkg: string) => blocksOf(pkg).filter((b) => b.lang === 'ts');
 let work: string;
 beforeAll(() => {
   work = mkdtempSync(path.join(os.tmpdir(), 'mtailor-readmes-'));
-  symlinkSync(shared.int8Model, path.join(work, 'model.onnx'));
-  symlinkSync(shared.tench, path.join(work, 'n01440764_tench.JPEG'));
-  symlinkSync(shared.mudTurtle, path.join(work, 'n01667114_mud_turtle.JPEG'));
-  symlinkSync(shared.mobilenetWeights, path.join(work, 'mobilenet_v2_imagenet.pth'));
+  linkExampleFiles(work);
   for (const pkg of Object.keys(PACKAGES))
     for (const b of blocksOf(pkg)) if (b.writeAs) writeFileSync(path.join(work, b.writeAs), `${b.code}\n`);
 });

@@ -12,10 +12,11 @@
  *   contract test type-checks the same blocks against the published `.d.ts`).
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import ts from 'typescript';
+import { shared } from './shared-data.js';
 
 /** A fenced code block of a Markdown file. */
 export interface DocBlock {
@@ -145,4 +146,27 @@ export function exampleModule(
     checks,
     unchecked,
   };
+}
+
+/**
+ * Links the files the README examples name into `dir` (the shared data stays in place): `model.onnx` (the int8
+ * MobileNetV2), `mobilenet_v2_float.onnx`, `mobilenet_v2_imagenet.pth`, the tench and mud-turtle images, and the
+ * folders `calibration-images/` (the first 8 shared images) and `held-out-images/` (the next 8).
+ */
+export function linkExampleFiles(dir: string): void {
+  symlinkSync(shared.int8Model, path.join(dir, 'model.onnx'));
+  symlinkSync(shared.floatModel, path.join(dir, 'mobilenet_v2_float.onnx'));
+  symlinkSync(shared.mobilenetWeights, path.join(dir, 'mobilenet_v2_imagenet.pth'));
+  symlinkSync(shared.tench, path.join(dir, 'n01440764_tench.JPEG'));
+  symlinkSync(shared.mudTurtle, path.join(dir, 'n01667114_mud_turtle.JPEG'));
+  const images = readdirSync(shared.images)
+    .filter((f) => f.endsWith('.JPEG'))
+    .sort();
+  for (const [folder, names] of [
+    ['calibration-images', images.slice(0, 8)],
+    ['held-out-images', images.slice(8, 16)],
+  ] as const) {
+    mkdirSync(path.join(dir, folder));
+    for (const name of names) symlinkSync(shared.image(name), path.join(dir, folder, name));
+  }
 }

@@ -4,15 +4,7 @@
  * ranges, rewrite, evaluate, report; `quantize.ts` runs them in order.
  * @module
  */
-export type {
-  AccuracyReport,
-  ClassError,
-  Disagreement,
-  KernelReport,
-  SpeedOptions,
-  SpeedReport,
-  Timing,
-} from './evaluate.js';
+
 export {
   type CompareOptions,
   compareModels,
@@ -34,3 +26,12 @@ export {
   type Range,
 } from './ranges.js';
 export { formatQuantizationReport } from './report.js';
+export type {
+  AccuracyReport,
+  ClassError,
+  Disagreement,
+  KernelReport,
+  SpeedOptions,
+  SpeedReport,
+  Timing,
+} from './summary.js';

@@ -12,16 +12,7 @@ import { ConverterError, invalidOption } from '../errors.js';
 import { describeValue } from '../validate/onnx-proto.js';
 import { type ValidationReport, validateModel } from '../validate/validate-model.js';
 import { collectStatistics, ImageTensors, listImageFiles, pickEvenly } from './calibrate.js';
-import {
-  type AccuracyReport,
-  compareLogits,
-  computeLogits,
-  inspectKernels,
-  type KernelReport,
-  measureSpeed,
-  type SpeedOptions,
-  type SpeedReport,
-} from './evaluate.js';
+import { compareLogits, computeLogits, inspectKernels, measureSpeed } from './evaluate.js';
 import { foldBatchNorms } from './fold-batchnorm.js';
 import {
   cloneModel,
@@ -43,7 +34,8 @@ import {
   DEFAULT_PERCENTILE,
   type QuantParams,
 } from './ranges.js';
-import { type RewriteSummary, rewriteToQdq } from './rewrite.js';
+import { rewriteToQdq } from './rewrite.js';
+import type { AccuracyReport, KernelReport, RewriteSummary, SpeedOptions, SpeedReport } from './summary.js';
 
 /**
  * Default `minAgreement`: the quantized top-1 must match the float top-1 on at least 97 % of the images.

@@ -3,8 +3,8 @@
  * @module
  */
 import path from 'node:path';
-import type { AccuracyReport, Timing } from './evaluate.js';
 import type { QuantizationReport } from './quantize.js';
+import type { AccuracyReport, Timing } from './summary.js';
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(2)} MB`;
 const pct = (x: number): string => `${(x * 100).toFixed(1)} %`;

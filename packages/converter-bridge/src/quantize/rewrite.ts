@@ -24,24 +24,11 @@ import {
 } from './graph.js';
 import type { QuantizationPlan } from './plan.js';
 import { type QuantParams, quantizeWeights, quantizeWithScales } from './ranges.js';
+import type { RewriteSummary } from './summary.js';
 
 const INT32_MAX = 2 ** 31 - 1;
 
 /** What the rewrite did, for the report. */
-export interface RewriteSummary {
-  /** QuantizeLinear → DequantizeLinear pairs inserted on activations. */
-  activationPairs: number;
-  /** Weights stored as int8. */
-  int8Weights: number;
-  /** Biases stored as int32. */
-  int32Biases: number;
-  /** Relu / Clip nodes folded into the output quantization. */
-  removedActivations: number;
-  /** Per-channel weight scales raised so an int32 bias does not overflow. */
-  biasAdjustedChannels: number;
-  /** Conv / Gemm whose bias was corrected for the mean shift of their rounded weights. */
-  biasCorrected: number;
-}
 
 /** Options of {@link rewriteToQdq}. */
 export interface RewriteOptions {
