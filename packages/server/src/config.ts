@@ -91,7 +91,15 @@ export interface ServerConfig {
   testImagePath: string | undefined;
   /** Expected class of `MTAILOR_TEST_IMAGE` (`MTAILOR_TEST_EXPECTED_CLASS`; required with it). */
   testExpectedClass: number | undefined;
-  /** Longest a draining shutdown waits for in-flight requests (`MTAILOR_SHUTDOWN_TIMEOUT_MS`, default 25000). */
+  /**
+   * On SIGTERM, how long the server keeps accepting and serving after `/ready` turned 503, so the platform can take
+   * it out of its endpoints first (`MTAILOR_SHUTDOWN_DELAY_MS`, default 0; the image sets 5000).
+   */
+  shutdownDelayMs: number;
+  /**
+   * Longest the shutdown waits, after it stopped accepting, for the requests on accepted connections
+   * (`MTAILOR_SHUTDOWN_TIMEOUT_MS`, default 25000); connections still busy then are closed.
+   */
   shutdownTimeoutMs: number;
   /** Log level (`LOG_LEVEL`, default `info`). */
   logLevel: LogLevel;
@@ -246,6 +254,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     urlAllowlist,
     testImagePath: testImagePath === undefined ? undefined : path.resolve(testImagePath),
     testExpectedClass,
+    shutdownDelayMs: r.int('MTAILOR_SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     shutdownTimeoutMs: r.int('MTAILOR_SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS),
   };

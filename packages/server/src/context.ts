@@ -66,6 +66,8 @@ export class ClassifierSlot {
 /** Everything a route module needs. */
 export interface RouteContext {
   config: ServerConfig;
+  /** Whether the server is draining before a shutdown (readiness answers 503, everything else still serves). */
+  draining: () => boolean;
   classifier: ClassifierSlot;
   metrics: ServerMetrics;
   /** Paces how many inference requests are read and worked on at once. */

@@ -47,6 +47,12 @@ export interface MtailorPluginOptions {
   metrics?: ServerMetrics;
   /** Hooks for `image_url` downloads (tests inject a resolver and a connection guard). */
   urlFetch?: UrlFetchHooks;
+  /**
+   * Whether the server is draining before a shutdown: readiness (`/ready`, `/v2/health/ready`, model ready) then
+   * answers 503 `SHUTTING_DOWN` so the platform stops routing here, while every other route keeps serving.
+   * Default: from the app's close on (`createServer` passes its own, set on SIGTERM before the drain delay).
+   */
+  draining?: () => boolean;
 }
 
 /**
@@ -138,7 +144,13 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
     });
   }
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  const draining = opts.draining;
   const ctx: RouteContext = {
+    draining: draining ? () => closing || draining() : () => closing,
     config,
     classifier: slot,
     metrics,
