@@ -61,31 +61,7 @@ for (let run = 1; run <= runs; run++) {
   const rssBefore = rssOf(server.child.pid);
   const flood = startSlowFlood({ port: server.port, token, count: floodSize });
   const results = await normalPredictions({ port: server.port, token, body, count: 200, intervalMs: 30 });
-  const health = JSON.parse(
-    (
-      await new Promise((resolve, reject) => {
-        import('node:http').then(({ default: http }) =>
-          http
-            .get(
-              {
-                host: '127.0.0.1',
-                port: server.port,
-                path: '/health',
-                headers: { authorization: `Bearer ${token}` },
-              },
-              (res) => {
-                let t = '';
-                res.on('data', (d) => {
-                  t += d;
-                });
-                res.on('end', () => resolve({ body: t }));
-              },
-            )
-            .on('error', reject),
-        );
-      })
-    ).body,
-  );
+  const health = JSON.parse((await get(server.port, '/health', { authorization: `Bearer ${token}` })).body);
   const rssDuring = rssOf(server.child.pid);
   flood.stop();
   server.child.kill('SIGTERM');
@@ -104,5 +80,4 @@ for (let run = 1; run <= runs; run++) {
       `${results.length - bad}/${results.length} ok; intake ${JSON.stringify(health.intake)}; RSS ${rssBefore.toFixed(0)} → ${rssDuring.toFixed(0)} MiB`,
   );
 }
-void get;
 if (failed > 0) process.exitCode = 1;

@@ -42,21 +42,24 @@ export interface ServerConfig {
   /** Longest a request waits for others to join its batch (`MTAILOR_MAX_DELAY_MS`, default 2). */
   maxDelayMs: number;
   /**
-   * Inference requests whose bodies are read and worked on at once (`MTAILOR_MAX_ACTIVE`, default 16); the others
-   * wait, bodies unread, so a burst is taken in at the pipeline's pace and `/health` stays prompt.
+   * Inference requests worked on at once, their bodies complete (`MTAILOR_MAX_ACTIVE`, default 16); other complete
+   * ones wait in arrival order, so a burst is parsed at the pipeline's pace and `/health` stays prompt.
    */
   maxActive: number;
-  /** Inference requests active or waiting; more get 503 `OVERLOADED` (`MTAILOR_MAX_QUEUE`, default 512). */
+  /**
+   * Inference requests in progress — body arriving, waiting, being worked on; more get 503 `OVERLOADED`
+   * (`MTAILOR_MAX_QUEUE`, default 512).
+   */
   maxQueue: number;
   /**
-   * A request whose body is still arriving this long after it got its intake slot gives the slot back and takes
-   * one again once the body is in (`MTAILOR_SLOW_BODY_MS`, default 250; 0 = never).
+   * Bytes of request bodies held in memory at once, over all requests in progress (`MTAILOR_MAX_BUFFERED_BYTES`,
+   * default 64 MiB): past it, reading bodies pauses (TCP back-pressure) except for the oldest incomplete one.
    */
-  slowBodyMs: number;
+  maxBufferedBytes: number;
   /**
-   * A request body not complete this long after its intake slot was granted is answered 408 `REQUEST_TIMEOUT` and
-   * its connection closed (`MTAILOR_BODY_TIMEOUT_MS`, default 30000; 0 = never). Node's own `requestTimeout` does
-   * not cover a body once the headers are in; headers are bounded by Node's `headersTimeout` (60 s).
+   * A request body not complete this long after its headers is answered 408 `REQUEST_TIMEOUT` and its connection
+   * closed (`MTAILOR_BODY_TIMEOUT_MS`, default 30000; 0 = never). Node's own `requestTimeout` does not cover a body
+   * once the headers are in; headers are bounded by Node's `headersTimeout` (60 s).
    */
   bodyTimeoutMs: number;
   /**
@@ -236,7 +239,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     maxDelayMs: r.int('MTAILOR_MAX_DELAY_MS', 2, 0, 1000),
     maxActive: r.int('MTAILOR_MAX_ACTIVE', 16, 1, 10_000),
     maxQueue: r.int('MTAILOR_MAX_QUEUE', 512, 1, 100_000),
-    slowBodyMs: r.int('MTAILOR_SLOW_BODY_MS', 250, 0, 600_000),
+    maxBufferedBytes: r.int('MTAILOR_MAX_BUFFERED_BYTES', 64 * MIB, 64 * 1024, 64 * 1024 * MIB),
     bodyTimeoutMs: r.int('MTAILOR_BODY_TIMEOUT_MS', 30_000, 0, 3_600_000),
     maxImagesPerRequest: r.int('MTAILOR_MAX_IMAGES_PER_REQUEST', 64, 1, 4096),
     maxBodyBytes: r.int('MTAILOR_MAX_BODY_BYTES', 16 * MIB, 1024, 1024 * MIB),

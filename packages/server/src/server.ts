@@ -5,10 +5,10 @@
  * @module
  */
 import { ImageClassifier } from '@mtailor/core';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ServerConfig } from './config.js';
 import { ClassifierSlot, type UrlFetchHooks } from './context.js';
-import { clientErrorReply, errorBody, ServerError, toErrorReply } from './errors.js';
+import { clientErrorReply, errorBody, rawErrorResponse, ServerError, toErrorReply } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { classifierOptionsFrom, mtailorPlugin } from './plugin.js';
 import { requestIdFor } from './request-id.js';
@@ -63,9 +63,22 @@ export async function createServer(
     bodyLimit: config.maxBodyBytes,
     // What Node refuses before routing (bad HTTP, huge headers, timeouts) gets the same JSON error shape too.
     clientErrorHandler: clientErrorReply,
+    // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; checked in our onRequest hook instead.
+    http: { requireHostHeader: false },
+    // A malformed URL (`/%zz`) or an over-long path parameter: the one error shape, not Fastify's.
+    frameworkErrors: (err, _request, frameworkReply) => {
+      const error = toErrorReply(err);
+      (frameworkReply as FastifyReply)
+        .code(error.statusCode)
+        .type('application/json')
+        .header('x-error-code', error.code)
+        .send(errorBody(error));
+    },
     // Our own id from X-Request-Id (when it is a sane token) so logs and replies share the caller's id.
     requestIdHeader: false,
     genReqId: requestIdFor,
+    // avvio bounds every close hook by this too: the drain (preClose below) may take MTAILOR_SHUTDOWN_TIMEOUT_MS.
+    pluginTimeout: Math.max(10_000, config.shutdownTimeoutMs + 10_000),
     // Requests on connections accepted before the close are served, not refused (see the preClose hook below).
     return503OnClosing: false,
     // Connections are closed by our drain (shutdown.ts), which knows which ones are really idle.
@@ -104,6 +117,35 @@ export async function createServer(
   // would upload a body only to be refused. Routed like any request instead: a refusal (401, 413, 415, 503) goes out
   // without the 100, and the inference routes send it when the request gets its intake slot (intake-gate.ts).
   app.server.on('checkContinue', (req, res) => app.server.emit('request', req, res));
+  // An `Expect` other than 100-continue: Node would answer a bare 417; the same answer, in the one shape.
+  app.server.on('checkExpectation', (req, res) => {
+    const error = new ServerError(
+      'EXPECTATION_FAILED',
+      `Expect: ${JSON.stringify(req.headers.expect)} is not supported (only 100-continue is)`,
+    );
+    const body = JSON.stringify(errorBody(error));
+    res.writeHead(error.statusCode, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'x-error-code': error.code,
+      connection: 'close',
+    });
+    res.end(body);
+  });
+  // CONNECT (a proxy tunnel): Node would drop the connection without a word.
+  app.server.on('connect', (_req, socket: import('node:net').Socket) => {
+    socket.end(
+      rawErrorResponse(new ServerError('BAD_REQUEST', 'CONNECT is not supported: this is not a proxy')),
+    );
+  });
+  // HTTP/1.1 requires Host (RFC 9112 §3.2); HTTP/1.0 may omit it.
+  app.addHook('onRequest', async (request, reply) => {
+    const { httpVersionMajor, httpVersionMinor } = request.raw;
+    if (httpVersionMajor === 1 && httpVersionMinor >= 1 && request.headers.host === undefined) {
+      reply.header('connection', 'close');
+      throw new ServerError('BAD_REQUEST', 'an HTTP/1.1 request must carry a Host header');
+    }
+  });
 
   // Closing loses no request: Fastify runs preClose hooks before it closes the HTTP server, so by then the listening
   // socket is closed (after a loop turn that accepted the whole backlog) and every accepted connection has been
@@ -136,7 +178,7 @@ export async function createServer(
   app.setErrorHandler(async (err, request, reply) => {
     const error = toErrorReply(err);
     if (error.internal) request.log.error({ err }, 'request failed');
-    reply.code(error.statusCode).type('application/json');
+    reply.code(error.statusCode).type('application/json').header('x-error-code', error.code);
     return errorBody(error);
   });
   app.setNotFoundHandler(async (request, reply) => {

@@ -26,6 +26,7 @@ export function startServerProcess(cwd: string, env: Record<string, string>): Pr
 export function get(
   port: number,
   path: string,
+  headers?: Record<string, string>,
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>;
 export function sigtermUnderLoad<P = undefined>(options: {
   server: ServerUnderTest;

@@ -74,8 +74,8 @@ function send(port, method, path, headers, body) {
 }
 
 /** GET on its own connection. */
-export function get(port, path) {
-  return send(port, 'GET', path, {}, undefined).then((r) =>
+export function get(port, path, headers = {}) {
+  return send(port, 'GET', path, headers, undefined).then((r) =>
     r.error ? Promise.reject(new Error(r.error)) : r,
   );
 }

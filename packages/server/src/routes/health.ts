@@ -54,8 +54,22 @@ export interface HealthReply {
   queue_depth: number;
   /** Inference requests being decoded, queued or run. */
   in_flight: number;
-  /** The intake gate: inference requests being read or worked on, and those waiting, bodies unread (`MTAILOR_MAX_ACTIVE`). */
-  intake: { active: number; waiting: number; in_progress: number; max_active: number; max_queue: number };
+  /**
+   * Intake: requests worked on (`active`, at most `max_active`), complete and waiting for a slot (`waiting`), with
+   * bodies still arriving (`reading`, of which `paused` by the memory budget), all in progress (at most `max_queue`),
+   * and the bytes of bodies held in memory (at most ≈ `max_buffered_bytes`).
+   */
+  intake: {
+    active: number;
+    waiting: number;
+    reading: number;
+    paused: number;
+    in_progress: number;
+    buffered_bytes: number;
+    max_active: number;
+    max_queue: number;
+    max_buffered_bytes: number;
+  };
   versions: Record<string, string>;
   /** `/ready` answering 503: why. */
   error?: { code: 'NOT_READY' | 'SHUTTING_DOWN'; message: string };
@@ -156,9 +170,13 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): v
       intake: {
         active: ctx.intake.active,
         waiting: ctx.intake.waiting,
+        reading: ctx.bodies.reading,
+        paused: ctx.bodies.pausedCount,
         in_progress: ctx.intake.inProgress,
+        buffered_bytes: ctx.bodies.bufferedBytes,
         max_active: ctx.intake.maxActive,
         max_queue: ctx.intake.maxQueue,
+        max_buffered_bytes: ctx.bodies.maxBytes,
       },
       versions: runtimeVersions(),
     };

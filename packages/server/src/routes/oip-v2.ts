@@ -433,12 +433,12 @@ export function registerOipRoutes(
         config: oip,
         bodyLimit: ctx.config.maxBodyBytes,
         onRequest: requireJson,
-        preParsing: intakeHook(
-          ctx.intake,
-          ctx.config.maxBodyBytes,
-          ctx.config.slowBodyMs,
-          ctx.config.bodyTimeoutMs,
-        ),
+        preParsing: intakeHook({
+          gate: ctx.intake,
+          budget: ctx.bodies,
+          bodyLimit: ctx.config.maxBodyBytes,
+          bodyTimeoutMs: ctx.config.bodyTimeoutMs,
+        }),
         schema: { body: inferBodySchema, response: errorReplies },
       },
       async (request, reply) => {
