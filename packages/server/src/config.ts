@@ -53,7 +53,7 @@ export interface ServerConfig {
   maxQueue: number;
   /**
    * Bytes of request bodies held in memory at once, over all requests in progress (`MTAILOR_MAX_BUFFERED_BYTES`,
-   * default 64 MiB): past it, reading bodies pauses (TCP back-pressure) except for the oldest incomplete one.
+   * default 16 MiB): past it, reading bodies pauses (TCP back-pressure) except for the oldest incomplete one.
    */
   maxBufferedBytes: number;
   /**
@@ -239,7 +239,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     maxDelayMs: r.int('MTAILOR_MAX_DELAY_MS', 2, 0, 1000),
     maxActive: r.int('MTAILOR_MAX_ACTIVE', 16, 1, 10_000),
     maxQueue: r.int('MTAILOR_MAX_QUEUE', 512, 1, 100_000),
-    maxBufferedBytes: r.int('MTAILOR_MAX_BUFFERED_BYTES', 64 * MIB, 64 * 1024, 64 * 1024 * MIB),
+    maxBufferedBytes: r.int('MTAILOR_MAX_BUFFERED_BYTES', 16 * MIB, 64 * 1024, 64 * 1024 * MIB),
     bodyTimeoutMs: r.int('MTAILOR_BODY_TIMEOUT_MS', 30_000, 0, 3_600_000),
     maxImagesPerRequest: r.int('MTAILOR_MAX_IMAGES_PER_REQUEST', 64, 1, 4096),
     maxBodyBytes: r.int('MTAILOR_MAX_BODY_BYTES', 16 * MIB, 1024, 1024 * MIB),

@@ -261,7 +261,7 @@ export interface BudgetedReader {
  *
  * @example
  * ```ts
- * const budget = new BodyBudget(64 * 1024 * 1024);
+ * const budget = new BodyBudget(16 * 1024 * 1024);
  * budget.start(reader);     // may pause it at once when the budget is spent
  * budget.take(reader, chunk.length); // after each chunk: may pause it
  * budget.complete(reader);  // the body is in; its bytes still count …

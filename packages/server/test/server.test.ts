@@ -433,7 +433,7 @@ describe('health, readiness, metrics', () => {
     expect(body.intake).toMatchObject({
       max_active: 16,
       max_queue: 512,
-      max_buffered_bytes: 64 * 1024 * 1024,
+      max_buffered_bytes: 16 * 1024 * 1024,
     });
     expect(body.status).toBe('ok');
     expect(body.memory.rss).toBeGreaterThan(0);
