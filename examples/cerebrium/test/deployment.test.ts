@@ -182,7 +182,7 @@ describe('the image command as a process', () => {
     // Within the delay: not ready (the platform stops routing here), alive, and still serving.
     const ready = await fetch(`${server.url}/ready`);
     expect(ready.status).toBe(503);
-    expect((await ready.json()).status).toBe('shutting_down');
+    expect(((await ready.json()) as JsonReply).status).toBe('shutting_down');
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
     const during = await postJson(`${server.url}/predict`, {
       image_base64: images.mudTurtle.toString('base64'),

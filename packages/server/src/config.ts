@@ -52,8 +52,9 @@ export interface ServerConfig {
    */
   maxQueue: number;
   /**
-   * Bytes of request bodies held in memory at once, over all requests in progress (`MTAILOR_MAX_BUFFERED_BYTES`,
-   * default 16 MiB): past it, reading bodies pauses (TCP back-pressure) except for the oldest incomplete one.
+   * Bytes of request bodies held in memory while they arrive or wait for a work slot, over all requests
+   * (`MTAILOR_MAX_BUFFERED_BYTES`, default 16 MiB): past it, reading bodies pauses (TCP back-pressure). Bodies being
+   * worked on are bounded by `maxActive`.
    */
   maxBufferedBytes: number;
   /**

@@ -4,9 +4,10 @@
  * 1. **Admission.** More than `maxQueue` inference requests in progress (bodies arriving, complete and waiting, or
  *    being worked on) → 503 `OVERLOADED` at once, without reading the body.
  * 2. **Body, without a slot.** The body is read as it arrives, into memory, counted against one budget for the whole
- *    server ({@link BodyBudget}, `MTAILOR_MAX_BUFFERED_BYTES`): when the budget is spent, reading pauses — the
- *    kernel's TCP window pushes back on the senders — except for the oldest incomplete body, so one always
- *    progresses. A body not complete within `bodyTimeoutMs` is answered 408.
+ *    server until it gets a work slot ({@link BodyBudget}, `MTAILOR_MAX_BUFFERED_BYTES`): when the budget is spent,
+ *    reading pauses — the kernel's TCP window pushes back on the senders — and when only bodies still arriving hold
+ *    it, the one with the most bytes in reads on, so one always progresses. A body not complete within
+ *    `bodyTimeoutMs` is answered 408.
  * 3. **Work slot, once complete.** Only a complete request takes a slot of the {@link IntakeGate} (FIFO, at most
  *    `maxActive` at once); the body is parsed and worked on holding it.
  *
@@ -252,12 +253,17 @@ export interface BudgetedReader {
 }
 
 /**
- * One budget for the bytes of request bodies held in memory, over the whole server: every chunk read counts until
- * its request ends. When the budget is spent, readers are paused (the socket stops being read and TCP flow control
- * slows the sender) and resumed oldest first as bytes are given back; newcomers queue behind paused readers. The
- * oldest incomplete body is never paused, so one body always progresses and the budget can never deadlock with
- * every body half-read: memory for bodies stays below `maxBytes` plus one body (the route's body limit) plus one
- * socket read (≤ 64 KB) per paused connection.
+ * One budget for the bytes of request bodies held in memory while they arrive and wait, over the whole server: every
+ * chunk read counts until its owner gives the bytes back (the intake does when the request gets a work slot, or
+ * ends). When the budget is spent, readers are paused (the socket stops being read and TCP flow control
+ * slows the sender) and resumed in arrival order as bytes are given back; newcomers queue behind paused readers.
+ *
+ * No deadlock: bytes of complete bodies are given back as their requests get a work slot, so while any count,
+ * waiting is enough. Only when bodies still arriving hold the whole budget could every one wait for the others; then one may
+ * read past it — the one with the most bytes in, i.e. the upload that is actually sending, not a sender trickling a
+ * byte now and then (if the oldest body had that right, a stalled first sender would hold every other upload until
+ * its body timeout). Memory for bodies waiting or arriving stays below `maxBytes` plus one body (the route's body
+ * limit) plus one socket read (≤ 64 KB) per paused connection.
  *
  * @example
  * ```ts
@@ -265,13 +271,15 @@ export interface BudgetedReader {
  * budget.start(reader);     // may pause it at once when the budget is spent
  * budget.take(reader, chunk.length); // after each chunk: may pause it
  * budget.complete(reader);  // the body is in; its bytes still count …
- * budget.give(total);       // … until the request ends
+ * budget.give(total);       // … until it moves on to work (or its request ends)
  * ```
  */
 export class BodyBudget {
   private used = 0;
-  /** Incomplete bodies, in arrival order (a Set keeps insertion order). */
-  private readonly incomplete = new Set<BudgetedReader>();
+  /** Bytes held by bodies still arriving. */
+  private arriving = 0;
+  /** Incomplete bodies in arrival order (a Map keeps insertion order), with the bytes each has read. */
+  private readonly incomplete = new Map<BudgetedReader, number>();
   private readonly paused = new Set<BudgetedReader>();
 
   constructor(readonly maxBytes: number) {
@@ -297,21 +305,42 @@ export class BodyBudget {
     return this.paused.size;
   }
 
-  private oldest(): BudgetedReader | undefined {
-    for (const r of this.incomplete) return r;
-    return undefined;
+  /** The budget is spent by bodies still arriving only: nothing will give bytes back unless one of them completes. */
+  private get stuck(): boolean {
+    return this.used >= this.maxBytes && this.arriving >= this.used;
+  }
+
+  /** The incomplete body with the most bytes in (the first to arrive among equals). */
+  private leader(): BudgetedReader | undefined {
+    let leader: BudgetedReader | undefined;
+    let most = -1;
+    for (const [reader, bytes] of this.incomplete) {
+      if (bytes > most) {
+        leader = reader;
+        most = bytes;
+      }
+    }
+    return leader;
   }
 
   /** A body starts arriving. Paused at once if the budget is spent or others wait before it. */
   start(reader: BudgetedReader): void {
-    this.incomplete.add(reader);
-    if ((this.used >= this.maxBytes || this.paused.size > 0) && this.oldest() !== reader) this.pause(reader);
+    this.incomplete.set(reader, 0);
+    if (this.used >= this.maxBytes || this.paused.size > 0) {
+      this.pause(reader);
+      this.wake();
+    }
   }
 
-  /** `bytes` more of `reader`'s body were read: pauses it if that spent the budget (unless it is the oldest). */
+  /** `bytes` more of `reader`'s body were read: pauses it if that spent the budget (unless it may read past it). */
   take(reader: BudgetedReader, bytes: number): void {
     this.used += bytes;
-    if (this.used >= this.maxBytes && this.oldest() !== reader) this.pause(reader);
+    this.arriving += bytes;
+    this.incomplete.set(reader, (this.incomplete.get(reader) ?? 0) + bytes);
+    if (this.used >= this.maxBytes && !(this.stuck && this.leader() === reader)) {
+      this.pause(reader);
+      this.wake();
+    }
   }
 
   /** The body is complete (its bytes still count until {@link give}). */
@@ -319,7 +348,7 @@ export class BodyBudget {
     this.forget(reader);
   }
 
-  /** The body will not complete (the client left, the body was refused). */
+  /** The body will not complete (the client left, the body was refused); its bytes count until {@link give}. */
   abandon(reader: BudgetedReader): void {
     this.forget(reader);
   }
@@ -331,9 +360,9 @@ export class BodyBudget {
   }
 
   private forget(reader: BudgetedReader): void {
+    this.arriving -= this.incomplete.get(reader) ?? 0;
     this.incomplete.delete(reader);
     this.paused.delete(reader);
-    // The next oldest may read whatever the budget says.
     this.wake();
   }
 
@@ -343,15 +372,16 @@ export class BodyBudget {
     reader.pause();
   }
 
-  /** Resumes paused readers, oldest first, while the budget allows; the oldest incomplete body always. */
+  /** Resumes paused readers in arrival order while the budget allows; when stuck, the leader past it. */
   private wake(): void {
     if (this.paused.size === 0) return;
-    const oldest = this.oldest();
-    for (const reader of this.incomplete) {
-      if (!this.paused.has(reader)) continue;
-      if (reader !== oldest && this.used >= this.maxBytes) break;
-      this.paused.delete(reader);
-      reader.resume();
+    for (const reader of this.incomplete.keys()) {
+      if (this.used >= this.maxBytes) break;
+      if (this.paused.delete(reader)) reader.resume();
+    }
+    if (this.stuck) {
+      const leader = this.leader();
+      if (leader && this.paused.delete(leader)) leader.resume();
     }
   }
 }
@@ -380,8 +410,15 @@ export interface IntakeHookOptions {
  * A route's `preParsing` hook: admits the request (503 `OVERLOADED` past `maxQueue`), reads its whole body into
  * memory against the {@link BodyBudget} without holding a slot, answers 408 `REQUEST_TIMEOUT` and closes the
  * connection if the body is not complete within `bodyTimeoutMs`, then waits for a work slot (FIFO) and hands the
- * buffered body to Fastify's parser. The pass ends, and the body's bytes leave the budget, when the reply is sent
- * or the connection closes.
+ * buffered body to Fastify's parser. The body's bytes leave the budget when it gets the slot (or the request ends);
+ * the pass ends when the reply is sent or the connection closes.
+ *
+ * @example
+ * ```ts
+ * app.post('/predict', {
+ *   preParsing: intakeHook({ gate, budget, bodyLimit: 16 * 1024 * 1024, bodyTimeoutMs: 30_000 }),
+ * }, handler);
+ * ```
  */
 export function intakeHook(options: IntakeHookOptions): preParsingAsyncHookHandler {
   const { gate, budget, bodyLimit, bodyTimeoutMs } = options;
@@ -399,6 +436,7 @@ export function intakeHook(options: IntakeHookOptions): preParsingAsyncHookHandl
       over = true;
       pass.end();
       budget.give(bytes);
+      bytes = 0;
       hungUp.abort(clientClosed());
     };
     // Registered before anything waits, so a close at any moment ends the request's hold on everything.
@@ -489,6 +527,10 @@ export function intakeHook(options: IntakeHookOptions): preParsingAsyncHookHandl
     }
     // The body is complete: now a work slot, behind complete requests only.
     await pass.reclaim();
+    // Working on it now: its bytes leave the budget (MTAILOR_MAX_ACTIVE bounds the bodies being worked on), so a large
+    // body being worked on does not hold up reading the next ones.
+    budget.give(bytes);
+    bytes = 0;
     // Handed to Fastify's parser as one stream of the chunks read (nothing is read from the socket any more).
     const body = new Readable({ read() {} });
     for (const chunk of chunks) body.push(chunk);

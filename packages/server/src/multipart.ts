@@ -14,7 +14,14 @@ import { ServerError } from './errors.js';
 /** Limits of a form: at most 1 file, 4 fields, 5 parts, 1024 bytes per field. */
 export const MULTIPART_LIMITS = { files: 1, fields: 4, parts: 5, fieldSize: 1024 } as const;
 
-/** A parsed `/predict` form: its one file and its `top_k` field as sent (text). */
+/**
+ * A parsed `/predict` form: its one file and its `top_k` field as sent (text).
+ *
+ * @example
+ * ```ts
+ * if (request.body instanceof MultipartForm) classify(request.body.file);
+ * ```
+ */
 export class MultipartForm {
   constructor(
     readonly file: Buffer | undefined,
@@ -135,6 +142,12 @@ export function parseMultipart(
 /**
  * Registers the `multipart/form-data` body parser on `app` (an encapsulated context): the body becomes a
  * {@link MultipartForm}. Files over `maxFileBytes` are refused with 413 `IMAGE_TOO_LARGE`.
+ *
+ * @example
+ * ```ts
+ * useMultipartParser(app, 10 * 1024 * 1024);
+ * app.post('/upload', async (request) => (request.body as MultipartForm).file?.length);
+ * ```
  */
 export function useMultipartParser(app: FastifyInstance, maxFileBytes: number): void {
   app.addContentTypeParser('multipart/form-data', { parseAs: 'buffer' }, (request, body, done) => {

@@ -177,31 +177,48 @@ describe('BodyBudget', () => {
     return r;
   };
 
-  it('pauses readers once the budget is spent, never the oldest; resumes them oldest first as bytes come back', () => {
+  it('pauses readers once the budget is spent and resumes them in arrival order as bytes come back', () => {
     const budget = new BodyBudget(100);
     const [a, b, c] = [reader(), reader(), reader()];
     budget.start(a);
     budget.start(b);
-    budget.take(b, 60);
-    budget.take(a, 30);
-    expect([a.paused, b.paused]).toEqual([false, false]);
-    budget.take(b, 20); // 110 ≥ 100: b pauses; a is the oldest and keeps reading
-    expect(b.paused).toBe(true);
     budget.take(a, 50);
-    expect(a.paused).toBe(false);
-    expect(budget.bufferedBytes).toBe(160);
+    budget.complete(a); // a's 50 bytes count until its request ends
+    budget.take(b, 60); // 110 ≥ 100, and a complete body will give bytes back: b waits
+    expect(b.paused).toBe(true);
     budget.start(c); // a newcomer queues behind paused readers
     expect(c.paused).toBe(true);
-    expect(budget.pausedCount).toBe(2);
-    budget.complete(a); // b is now the oldest: it may read whatever the budget says
-    expect(b.paused).toBe(false);
-    expect(c.paused).toBe(true);
-    budget.give(80); // a's request ended: 80 < 100, c resumes too
-    expect(c.paused).toBe(false);
-    expect(budget.reading).toBe(2);
-    budget.abandon(b);
-    budget.give(80);
+    expect(budget).toMatchObject({ bufferedBytes: 110, reading: 2, pausedCount: 2 });
+    budget.give(50); // a's request ended: 60 < 100, b and c resume, in that order
+    expect([b.paused, c.paused]).toEqual([false, false]);
+    budget.complete(b);
     budget.complete(c);
+    budget.give(60);
+    expect(budget).toMatchObject({ bufferedBytes: 0, reading: 0, pausedCount: 0 });
+  });
+
+  it('when only bodies still arriving hold the budget, the one with the most bytes in reads past it', () => {
+    const budget = new BodyBudget(100);
+    const [trickle, upload, other] = [reader(), reader(), reader()];
+    budget.start(trickle); // first to arrive, sends a byte now and then
+    budget.start(upload);
+    budget.start(other);
+    budget.take(trickle, 1);
+    budget.take(other, 30);
+    budget.take(upload, 80); // 111 ≥ 100, all of it arriving: the upload leads and goes on
+    expect(upload.paused).toBe(false);
+    budget.take(trickle, 1); // the others wait
+    budget.take(other, 10);
+    expect([trickle.paused, other.paused]).toEqual([true, true]);
+    budget.take(upload, 200); // past the budget, by at most its own body
+    expect(upload.paused).toBe(false);
+    budget.complete(upload); // its bytes now wait to be given back: nobody reads past the budget any more
+    expect([trickle.paused, other.paused]).toEqual([true, true]);
+    budget.give(280);
+    expect([trickle.paused, other.paused]).toEqual([false, false]);
+    budget.abandon(trickle);
+    budget.complete(other);
+    budget.give(42);
     expect(budget).toMatchObject({ bufferedBytes: 0, reading: 0, pausedCount: 0 });
   });
 
@@ -332,27 +349,32 @@ describe('intake on the real server', () => {
     }
   });
 
-  it('the memory budget: past MTAILOR_MAX_BUFFERED_BYTES newer bodies pause (the oldest goes on); they resume in order', async () => {
+  it('the memory budget: past MTAILOR_MAX_BUFFERED_BYTES other bodies pause (the leading upload goes on), then resume', async () => {
     const server = await startServer({ maxActive: 4, maxQueue: 16, maxBufferedBytes: 64 * 1024 });
     try {
       const health = healthOf(server);
       const big = Buffer.concat([images.tench, Buffer.alloc(200_000 - images.tench.length)]);
-      // The oldest has sent 150 KB of 200 KB: over the 64 KiB budget, and still reading (it is the oldest).
-      const oldest = partialRequest(server.url, big, 150_000, 'application/octet-stream');
+      // A trickling upload holds a few bytes; then one sends 150 KB of 200 KB: over the 64 KiB budget, and still
+      // reading (only bodies still arriving hold the budget, and it has the most bytes in).
+      const trickle = partialRequest(server.url, images.tench, 10);
+      await until(async () => (await health()).intake.reading === 1);
+      const upload = partialRequest(server.url, big, 150_000, 'application/octet-stream');
       await until(async () => (await health()).intake.buffered_bytes >= 150_000);
       // A newer one sends 100 KB: it is paused, so most of that stays in the kernel, not in the server.
       const newer = partialRequest(server.url, images.tench, 100_000);
       await until(async () => (await health()).intake.paused === 1);
       const paused = (await health()).intake;
-      expect(paused.reading).toBe(2);
+      expect(paused.reading).toBe(3);
       // At most one socket read of the paused one was taken in.
       expect(paused.buffered_bytes).toBeLessThanOrEqual(150_000 + 65_536);
-      // The oldest completes (its padding after the JPEG is ignored by the decoder) and is answered; its bytes
+      // The upload completes (its padding after the JPEG is ignored by the decoder) and is answered; its bytes
       // leave the budget; the newer one resumes and completes.
-      oldest.finish();
-      expect(await oldest.reply).toMatch(/^HTTP\/1\.1 200[\s\S]*"class_id":0/);
+      upload.finish();
+      expect(await upload.reply).toMatch(/^HTTP\/1\.1 200[\s\S]*"class_id":0/);
       newer.finish();
       expect(await newer.reply).toMatch(/^HTTP\/1\.1 200[\s\S]*"class_id":0/);
+      trickle.finish();
+      expect(await trickle.reply).toMatch(/^HTTP\/1\.1 200[\s\S]*"class_id":0/);
       await until(async () => (await health()).intake.in_progress === 0);
       expect((await health()).intake).toMatchObject({ reading: 0, paused: 0, buffered_bytes: 0 });
     } finally {

@@ -352,7 +352,11 @@ describe('auth', () => {
 
   it('without the token, /health and /ready report the status only: no paths, versions or intake', async () => {
     const modelDir = path.dirname(server.config.modelPath);
-    for (const headers of [{}, { authorization: 'Bearer wrong-token-wrong-token-wrong' }]) {
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer wrong-token-wrong-token-wrong' },
+    ];
+    for (const headers of attempts) {
       const health = await fetch(`${server.url}/health`, { headers });
       const healthText = await health.text();
       expect(JSON.parse(healthText)).toEqual({ status: 'ok' });
