@@ -3,7 +3,8 @@
  * - Dockerfile, cerebrium.toml and the KServe manifest name the same port, entrypoint, model path and health routes;
  * - the routes they name exist and answer;
  * - `CMD` with the image's `ENV` (HOST/PORT/MTAILOR_MODEL overridden only to bind 127.0.0.1, pick a free port and
- *   point at the model the image would carry) serves /health and /predict, and SIGTERM drains in-flight requests;
+ *   point at the model the image would carry) serves /health and /predict; on SIGTERM /ready turns 503 at once, the
+ *   server serves on for the image's drain delay, finishes the in-flight request and exits 0;
  * - bad configuration exits with code 2 and says which variable is wrong.
  */
 import { spawnSync } from 'node:child_process';
@@ -36,6 +37,9 @@ const instr = (op: string) => runtime.instructions.filter((i) => i.op === op).ma
 const cmd = JSON.parse(instr('CMD')[0] ?? '[]') as string[];
 const toml = parseToml(read('cerebrium.toml')) as JsonReply;
 const kserve = parseYaml(read('kserve/inferenceservice.yaml')) as JsonReply;
+/** The longest a SIGTERM shutdown of the image's process can take (delay + drain + run.ts's 5 s margin), in ms. */
+const shutdownBound =
+  Number(runtime.env.MTAILOR_SHUTDOWN_DELAY_MS) + Number(runtime.env.MTAILOR_SHUTDOWN_TIMEOUT_MS) + 5000;
 
 describe('Dockerfile, cerebrium.toml and the KServe manifest agree with the server', () => {
   it('Dockerfile: multi-stage Debian slim, CUDA download skipped, non-root, tini, EXPOSE, HEALTHCHECK', () => {
@@ -74,10 +78,9 @@ describe('Dockerfile, cerebrium.toml and the KServe manifest agree with the serv
     expect(rt.custom.readycheck_endpoint).toBe('/ready');
     expect(rt.custom.dockerfile_path).toBe('./Dockerfile');
     expect(hardware.compute).toBe('CPU');
-    // Cerebrium must wait for the server's drain before killing it.
-    expect(scaling.response_grace_period * 1000).toBeGreaterThan(
-      Number(runtime.env.MTAILOR_SHUTDOWN_TIMEOUT_MS),
-    );
+    // Cerebrium must wait for the whole shutdown before killing the process: the drain delay, the drain, and the
+    // 5 s after which the process gives up by itself (run.ts).
+    expect(scaling.response_grace_period * 1000).toBeGreaterThanOrEqual(shutdownBound);
   });
 
   it('KServe InferenceService: same port, model path, OIP v2 probes, grace period', () => {
@@ -100,9 +103,8 @@ describe('Dockerfile, cerebrium.toml and the KServe manifest agree with the serv
       port: Number(runtime.env.PORT),
     });
     expect(predictor.containerConcurrency).toBe(toml.cerebrium.scaling.replica_concurrency);
-    expect(predictor.terminationGracePeriodSeconds * 1000).toBeGreaterThan(
-      Number(runtime.env.MTAILOR_SHUTDOWN_TIMEOUT_MS),
-    );
+    expect(predictor.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(shutdownBound);
+    expect(predictor.terminationGracePeriodSeconds).toBe(toml.cerebrium.scaling.response_grace_period);
   });
 
   it('package.json start script is the image CMD, with the image GLIBC_TUNABLES and page unless the caller sets its own', () => {
@@ -164,7 +166,9 @@ describe('the image command as a process', () => {
     expect(res.body.prediction).toMatchObject({ class_id: 35, label: 'mud turtle' });
   });
 
-  it('SIGTERM: finishes the in-flight request, refuses new work, exits 0', async () => {
+  it('SIGTERM: /ready 503 at once, serves on for the drain delay, finishes the in-flight request, exits 0', async () => {
+    const delayMs = Number(runtime.env.MTAILOR_SHUTDOWN_DELAY_MS);
+    expect(delayMs).toBeGreaterThan(0);
     // SIGTERM goes out once the server is provably mid-request: it has asked the slow host for the image.
     const hit = new Promise<void>((resolve) => {
       slowHit = resolve;
@@ -173,17 +177,27 @@ describe('the image command as a process', () => {
       image_url: `http://127.0.0.1:${slowPort}/tench.jpg`,
     });
     await hit;
+    const t0 = performance.now();
     server.child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 200));
-    const after = await fetch(`${server.url}/health`).then(
-      (r) => r.status,
-      () => 'refused',
-    );
-    expect([503, 'refused']).toContain(after);
+    // Within the delay: not ready (the platform stops routing here), alive, and still serving.
+    const ready = await fetch(`${server.url}/ready`);
+    expect(ready.status).toBe(503);
+    expect(((await ready.json()) as JsonReply).status).toBe('shutting_down');
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    const during = await postJson(`${server.url}/predict`, {
+      image_base64: images.mudTurtle.toString('base64'),
+    });
+    expect(during.status).toBe(200);
+    expect(during.body.prediction.class_id).toBe(35);
+    expect(during.headers.get('connection')).toBe('close');
     const res = await inFlight;
     expect(res.status).toBe(200);
     expect(res.body.prediction.class_id).toBe(0);
     expect(await server.exited).toBe(0);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(delayMs);
+    // After: not listening any more.
+    await expect(fetch(`${server.url}/health`)).rejects.toThrow();
   });
 });
 

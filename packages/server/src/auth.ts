@@ -28,3 +28,25 @@ export function bearerChecker(token: string): (authorization: string | undefined
     if (!timingSafeEqual(digest(match[1]), expected)) throw new ServerError('UNAUTHORIZED', 'invalid token');
   };
 }
+
+/**
+ * Like {@link bearerChecker}, but answers whether the header carries the token instead of throwing: for routes that
+ * answer everyone and tell more to those with the token (`/health`, `/ready`).
+ *
+ * @example
+ * ```ts
+ * const hasToken = bearerMatcher(process.env.MTAILOR_API_KEY!);
+ * hasToken(request.headers.authorization); // true or false
+ * ```
+ */
+export function bearerMatcher(token: string): (authorization: string | undefined) => boolean {
+  const check = bearerChecker(token);
+  return (authorization) => {
+    try {
+      check(authorization);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}

@@ -42,21 +42,25 @@ export interface ServerConfig {
   /** Longest a request waits for others to join its batch (`MTAILOR_MAX_DELAY_MS`, default 2). */
   maxDelayMs: number;
   /**
-   * Inference requests whose bodies are read and worked on at once (`MTAILOR_MAX_ACTIVE`, default 16); the others
-   * wait, bodies unread, so a burst is taken in at the pipeline's pace and `/health` stays prompt.
+   * Inference requests worked on at once, their bodies complete (`MTAILOR_MAX_ACTIVE`, default 16); other complete
+   * ones wait in arrival order, so a burst is parsed at the pipeline's pace and `/health` stays prompt.
    */
   maxActive: number;
-  /** Inference requests active or waiting; more get 503 `OVERLOADED` (`MTAILOR_MAX_QUEUE`, default 512). */
+  /**
+   * Inference requests in progress — body arriving, waiting, being worked on; more get 503 `OVERLOADED`
+   * (`MTAILOR_MAX_QUEUE`, default 512).
+   */
   maxQueue: number;
   /**
-   * A request whose body is still arriving this long after it got its intake slot gives the slot back and takes
-   * one again once the body is in (`MTAILOR_SLOW_BODY_MS`, default 250; 0 = never).
+   * Bytes of request bodies held in memory while they arrive or wait for a work slot, over all requests
+   * (`MTAILOR_MAX_BUFFERED_BYTES`, default 16 MiB): past it, reading bodies pauses (TCP back-pressure). Bodies being
+   * worked on are bounded by `maxActive`.
    */
-  slowBodyMs: number;
+  maxBufferedBytes: number;
   /**
-   * A request body not complete this long after its intake slot was granted is answered 408 `REQUEST_TIMEOUT` and
-   * its connection closed (`MTAILOR_BODY_TIMEOUT_MS`, default 30000; 0 = never). Node's own `requestTimeout` does
-   * not cover a body once the headers are in; headers are bounded by Node's `headersTimeout` (60 s).
+   * A request body not complete this long after its headers is answered 408 `REQUEST_TIMEOUT` and its connection
+   * closed (`MTAILOR_BODY_TIMEOUT_MS`, default 30000; 0 = never). Node's own `requestTimeout` does not cover a body
+   * once the headers are in; headers are bounded by Node's `headersTimeout` (60 s).
    */
   bodyTimeoutMs: number;
   /**
@@ -91,7 +95,15 @@ export interface ServerConfig {
   testImagePath: string | undefined;
   /** Expected class of `MTAILOR_TEST_IMAGE` (`MTAILOR_TEST_EXPECTED_CLASS`; required with it). */
   testExpectedClass: number | undefined;
-  /** Longest a draining shutdown waits for in-flight requests (`MTAILOR_SHUTDOWN_TIMEOUT_MS`, default 25000). */
+  /**
+   * On SIGTERM, how long the server keeps accepting and serving after `/ready` turned 503, so the platform can take
+   * it out of its endpoints first (`MTAILOR_SHUTDOWN_DELAY_MS`, default 0; the image sets 5000).
+   */
+  shutdownDelayMs: number;
+  /**
+   * Longest the shutdown waits, after it stopped accepting, for the requests on accepted connections
+   * (`MTAILOR_SHUTDOWN_TIMEOUT_MS`, default 25000); connections still busy then are closed.
+   */
   shutdownTimeoutMs: number;
   /** Log level (`LOG_LEVEL`, default `info`). */
   logLevel: LogLevel;
@@ -233,7 +245,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     maxDelayMs: r.int('MTAILOR_MAX_DELAY_MS', 2, 0, 1000),
     maxActive: r.int('MTAILOR_MAX_ACTIVE', 16, 1, 10_000),
     maxQueue: r.int('MTAILOR_MAX_QUEUE', 512, 1, 100_000),
-    slowBodyMs: r.int('MTAILOR_SLOW_BODY_MS', 250, 0, 600_000),
+    maxBufferedBytes: r.int('MTAILOR_MAX_BUFFERED_BYTES', 16 * MIB, 64 * 1024, 64 * 1024 * MIB),
     bodyTimeoutMs: r.int('MTAILOR_BODY_TIMEOUT_MS', 30_000, 0, 3_600_000),
     maxImagesPerRequest: r.int('MTAILOR_MAX_IMAGES_PER_REQUEST', 64, 1, 4096),
     maxBodyBytes: r.int('MTAILOR_MAX_BODY_BYTES', 16 * MIB, 1024, 1024 * MIB),
@@ -251,6 +263,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     urlAllowlist,
     testImagePath: testImagePath === undefined ? undefined : path.resolve(testImagePath),
     testExpectedClass,
+    shutdownDelayMs: r.int('MTAILOR_SHUTDOWN_DELAY_MS', 0, 0, 600_000),
     shutdownTimeoutMs: r.int('MTAILOR_SHUTDOWN_TIMEOUT_MS', 25_000, 0, 600_000),
     logLevel: r.oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS),
     page: r.bool('MTAILOR_PAGE', false),

@@ -6,7 +6,7 @@
 import type { ImageClassifier } from '@mtailor/core';
 import { NotReadyError } from '@mtailor/core';
 import type { ServerConfig } from './config.js';
-import type { IntakeGate } from './intake-gate.js';
+import type { BodyBudget, IntakeGate } from './intake-gate.js';
 import type { ServerMetrics } from './metrics.js';
 import type { AddressPolicy } from './url/address-policy.js';
 import type { ConnectHook, Resolver } from './url/fetch-image.js';
@@ -66,10 +66,14 @@ export class ClassifierSlot {
 /** Everything a route module needs. */
 export interface RouteContext {
   config: ServerConfig;
+  /** Whether the server is draining before a shutdown (readiness answers 503, everything else still serves). */
+  draining: () => boolean;
   classifier: ClassifierSlot;
   metrics: ServerMetrics;
-  /** Paces how many inference requests are read and worked on at once. */
+  /** Paces how many inference requests are worked on at once (their bodies complete). */
   intake: IntakeGate;
+  /** Bounds the bytes of request bodies held in memory. */
+  bodies: BodyBudget;
   policy: AddressPolicy;
   urlFetch: UrlFetchHooks;
   startedAt: Date;

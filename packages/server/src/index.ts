@@ -31,7 +31,7 @@ export {
 } from './errors.js';
 export { ServerMetrics } from './metrics.js';
 export { classifierOptionsFrom, type MtailorPluginOptions, mtailorPlugin } from './plugin.js';
-export type { HealthReply } from './routes/health.js';
+export type { HealthReply, HealthStatus, PublicHealthReply } from './routes/health.js';
 export type { OipInferReply, OipInferRequest, OipTensor } from './routes/oip-v2.js';
 export type { PredictionJson, PredictJsonBody, PredictReply } from './routes/predict.js';
 export { runServer } from './run.js';

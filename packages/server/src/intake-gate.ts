@@ -1,24 +1,29 @@
 /**
- * Back-pressure at the door: at most `maxActive` inference requests have their bodies read and worked on at once;
- * the others wait with their bodies unread, in the socket and the kernel's buffers, until a slot frees.
+ * Intake: how inference requests get from the socket to the workers.
  *
- * Why: reading, parsing and handing over a request body costs the event loop ≈ 0.3–0.5 ms (a 134 KB base64 image).
- * A burst of 200 such requests read as fast as they arrive is 60–100 ms of event-loop work in a few loop turns,
- * and a `/health` probe that arrives then waits behind all of it. The decode and inference workers finish
- * ≈ 200 images/s on 2 cores, so reading bodies faster than that only moves the queue from the kernel into our
- * heap. With the gate, bodies are read at the rate the pipeline takes them, each loop turn stays short, and health
- * checks, metrics and small requests are answered between them.
+ * 1. **Admission.** More than `maxQueue` inference requests in progress (bodies arriving, complete and waiting, or
+ *    being worked on) → 503 `OVERLOADED` at once, without reading the body.
+ * 2. **Body, without a slot.** The body is read as it arrives, into memory, counted against one budget for the whole
+ *    server until it gets a work slot ({@link BodyBudget}, `MTAILOR_MAX_BUFFERED_BYTES`): when the budget is spent,
+ *    reading pauses — the kernel's TCP window pushes back on the senders — and when only bodies still arriving hold
+ *    it, the one with the most bytes in reads on, so one always progresses. A body not complete within
+ *    `bodyTimeoutMs` is answered 408.
+ * 3. **Work slot, once complete.** Only a complete request takes a slot of the {@link IntakeGate} (FIFO, at most
+ *    `maxActive` at once); the body is parsed and worked on holding it.
  *
- * Node stops reading a socket once its request's buffered body passes the stream's high-water mark, so a request
- * that waits here holds at most one socket read (≤ 64 KB) in user space.
+ * Why this order: a slow sender costs memory only for the bytes it has sent, and a complete request waits only
+ * behind complete requests. Before, a request took its slot before its body was read, and a trickling body held it
+ * for a 250 ms "slow body" window before lending it back: 300 trickling uploads delayed a normal request by 4.5 s.
  *
- * A slot is for work, not for waiting on a network: a request whose body is still arriving `slowBodyMs` after it
- * got its slot gives the slot back (a slow or malicious sender cannot starve everyone else), and so does an
- * `image_url` request while it downloads; both take a slot again ({@link IntakePass.reclaim}) before decoding.
+ * Why slots at all: parsing and handing over a body costs the event loop ≈ 0.3–0.5 ms (a 134 KB base64 image), and
+ * the decode and inference workers finish ≈ 200 images/s on 2 cores. A burst parsed as fast as it arrives is 60–100
+ * ms of event-loop work in a few loop turns, during which `/health` cannot answer; with the slots, bodies are parsed
+ * at the rate the pipeline takes them.
  * @module
  */
 
 import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
 import { OverloadedError } from '@mtailor/core';
 import type { FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
 import { rawErrorResponse, ServerError } from './errors.js';
@@ -33,23 +38,25 @@ function clientClosed(): ServerError {
 }
 
 /**
- * One request's hold on a slot of an {@link IntakeGate}, from admission until {@link IntakePass.end}. It may give
- * the slot back while it waits on the network and take one again before working; release is idempotent, so
- * every exit path may call it.
+ * One request's place at an {@link IntakeGate}, from admission until {@link IntakePass.end}: it takes a work slot
+ * ({@link IntakePass.reclaim}), may give it back while it waits on the network (an `image_url` download) and take
+ * one again before working; release is idempotent, so every exit path may call it.
  */
 export class IntakePass {
-  private held = true;
+  private held: boolean;
   private ended = false;
   private waited: number;
   /** Made only when asked for (a download, a reclaim that waits): most requests never need one. */
   private over: AbortController | undefined;
 
-  /** @internal Created by {@link IntakeGate.enter}. */
+  /** @internal Created by {@link IntakeGate.admit} (no slot yet) and {@link IntakeGate.enter} (holding one). */
   constructor(
     private readonly gate: IntakeGate,
     waitedMs: number,
+    holding = true,
   ) {
     this.waited = waitedMs;
+    this.held = holding;
   }
 
   /** Milliseconds this request has waited for a slot so far (it is part of the latency the client sees). */
@@ -80,8 +87,8 @@ export class IntakePass {
   }
 
   /**
-   * Takes a slot again after {@link release} (no-op when holding one), waiting behind the requests already queued.
-   * Rejects with 499 `CLIENT_CLOSED` once the request has ended.
+   * Takes a slot (no-op when holding one), waiting behind the requests already queued. Rejects with 499
+   * `CLIENT_CLOSED` once the request has ended.
    */
   async reclaim(): Promise<void> {
     if (this.held) return;
@@ -108,14 +115,16 @@ export class IntakePass {
 }
 
 /**
- * A FIFO counting semaphore for request intake, with a bound on how many may wait.
+ * A FIFO counting semaphore for request intake, with a bound on how many requests may be in progress.
  *
  * @example
  * ```ts
  * const gate = new IntakeGate({ maxActive: 16, maxQueue: 512 });
- * const pass = await gate.enter(); // waits while 16 requests are active; 503 OVERLOADED past 512 in progress
+ * const pass = gate.admit(); // 503 OVERLOADED past 512 in progress
  * try {
- *   // read the body, classify …
+ *   // read the body …
+ *   await pass.reclaim(); // waits while 16 requests hold a slot
+ *   // classify …
  * } finally {
  *   pass.end();
  * }
@@ -124,16 +133,16 @@ export class IntakePass {
 export class IntakeGate {
   /** Requests holding a slot. */
   private activeCount = 0;
-  /** Requests entered and not ended: holding a slot, waiting for one, or lent out (body arriving, downloading). */
+  /** Requests admitted and not ended: body arriving, waiting for a slot, holding one, or lent out (downloading). */
   private inProgressCount = 0;
   private readonly waiters: Waiter[] = [];
   readonly maxActive: number;
   readonly maxQueue: number;
 
   /**
-   * @param options.maxActive - requests read and worked on at once.
-   * @param options.maxQueue - requests in progress (holding a slot, waiting for one, or with their slot lent out
-   *   while their body arrives or their image downloads); one more is refused with 503 `OVERLOADED`.
+   * @param options.maxActive - requests worked on at once.
+   * @param options.maxQueue - requests in progress (body arriving, waiting for a slot, holding one, or with their
+   *   slot lent out while their image downloads); one more is refused with 503 `OVERLOADED`.
    */
   constructor(options: { maxActive: number; maxQueue: number }) {
     const { maxActive, maxQueue } = options;
@@ -154,25 +163,36 @@ export class IntakeGate {
     this.maxQueue = maxQueue;
   }
 
-  /** Requests holding a slot (body being read, or being worked on). */
+  /** Requests holding a slot (being worked on). */
   get active(): number {
     return this.activeCount;
   }
 
-  /** Requests waiting for a slot, bodies unread. */
+  /** Requests waiting for a slot (their bodies complete). */
   get waiting(): number {
     return this.waiters.length;
   }
 
-  /** Requests entered and not ended (see `maxQueue`). */
+  /** Requests admitted and not ended (see `maxQueue`). */
   get inProgress(): number {
     return this.inProgressCount;
   }
 
   /**
-   * Waits for a slot (in arrival order). Rejects with 503 `OVERLOADED` when `maxQueue` requests are already in
-   * progress, and with `signal`'s reason when it aborts first (the client hung up). End the pass when the request
-   * is over ({@link IntakePass.end}).
+   * Admits a request without a slot (take one with {@link IntakePass.reclaim}). Throws 503 `OVERLOADED` when
+   * `maxQueue` requests are already in progress. End the pass when the request is over ({@link IntakePass.end}).
+   */
+  admit(): IntakePass {
+    if (this.inProgressCount >= this.maxQueue) {
+      throw new OverloadedError(`more than ${this.maxQueue} requests in progress; retry later`);
+    }
+    this.inProgressCount += 1;
+    return new IntakePass(this, 0, false);
+  }
+
+  /**
+   * Admits a request and waits for a slot (in arrival order). Rejects with 503 `OVERLOADED` when `maxQueue`
+   * requests are already in progress, and with `signal`'s reason when it aborts first (the client hung up).
    */
   async enter(signal?: AbortSignal): Promise<IntakePass> {
     if (this.inProgressCount >= this.maxQueue) {
@@ -226,6 +246,146 @@ export class IntakeGate {
   }
 }
 
+/** A body being read, as {@link BodyBudget} sees it: it can be paused and resumed. */
+export interface BudgetedReader {
+  pause(): void;
+  resume(): void;
+}
+
+/**
+ * One budget for the bytes of request bodies held in memory while they arrive and wait, over the whole server: every
+ * chunk read counts until its owner gives the bytes back (the intake does when the request gets a work slot, or
+ * ends). When the budget is spent, readers are paused (the socket stops being read and TCP flow control
+ * slows the sender) and resumed in arrival order as bytes are given back; newcomers queue behind paused readers.
+ *
+ * No deadlock: bytes of complete bodies are given back as their requests get a work slot, so while any count,
+ * waiting is enough. Only when bodies still arriving hold the whole budget could every one wait for the others; then one may
+ * read past it — the one with the most bytes in, i.e. the upload that is actually sending, not a sender trickling a
+ * byte now and then (if the oldest body had that right, a stalled first sender would hold every other upload until
+ * its body timeout). Memory for bodies waiting or arriving stays below `maxBytes` plus one body (the route's body
+ * limit) plus one socket read (≤ 64 KB) per paused connection.
+ *
+ * @example
+ * ```ts
+ * const budget = new BodyBudget(16 * 1024 * 1024);
+ * budget.start(reader);     // may pause it at once when the budget is spent
+ * budget.take(reader, chunk.length); // after each chunk: may pause it
+ * budget.complete(reader);  // the body is in; its bytes still count …
+ * budget.give(total);       // … until it moves on to work (or its request ends)
+ * ```
+ */
+export class BodyBudget {
+  private used = 0;
+  /** Bytes held by bodies still arriving. */
+  private arriving = 0;
+  /** Incomplete bodies in arrival order (a Map keeps insertion order), with the bytes each has read. */
+  private readonly incomplete = new Map<BudgetedReader, number>();
+  private readonly paused = new Set<BudgetedReader>();
+
+  constructor(readonly maxBytes: number) {
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
+      throw new RangeError(
+        `Expected positive integer for maxBytes but received ${maxBytes} of type ${typeof maxBytes}`,
+      );
+    }
+  }
+
+  /** Bytes of bodies held now. */
+  get bufferedBytes(): number {
+    return this.used;
+  }
+
+  /** Bodies still arriving (reading or paused). */
+  get reading(): number {
+    return this.incomplete.size;
+  }
+
+  /** Bodies paused because the budget is spent. */
+  get pausedCount(): number {
+    return this.paused.size;
+  }
+
+  /** The budget is spent by bodies still arriving only: nothing will give bytes back unless one of them completes. */
+  private get stuck(): boolean {
+    return this.used >= this.maxBytes && this.arriving >= this.used;
+  }
+
+  /** The incomplete body with the most bytes in (the first to arrive among equals). */
+  private leader(): BudgetedReader | undefined {
+    let leader: BudgetedReader | undefined;
+    let most = -1;
+    for (const [reader, bytes] of this.incomplete) {
+      if (bytes > most) {
+        leader = reader;
+        most = bytes;
+      }
+    }
+    return leader;
+  }
+
+  /** A body starts arriving. Paused at once if the budget is spent or others wait before it. */
+  start(reader: BudgetedReader): void {
+    this.incomplete.set(reader, 0);
+    if (this.used >= this.maxBytes || this.paused.size > 0) {
+      this.pause(reader);
+      this.wake();
+    }
+  }
+
+  /** `bytes` more of `reader`'s body were read: pauses it if that spent the budget (unless it may read past it). */
+  take(reader: BudgetedReader, bytes: number): void {
+    this.used += bytes;
+    this.arriving += bytes;
+    this.incomplete.set(reader, (this.incomplete.get(reader) ?? 0) + bytes);
+    if (this.used >= this.maxBytes && !(this.stuck && this.leader() === reader)) {
+      this.pause(reader);
+      this.wake();
+    }
+  }
+
+  /** The body is complete (its bytes still count until {@link give}). */
+  complete(reader: BudgetedReader): void {
+    this.forget(reader);
+  }
+
+  /** The body will not complete (the client left, the body was refused); its bytes count until {@link give}. */
+  abandon(reader: BudgetedReader): void {
+    this.forget(reader);
+  }
+
+  /** A request ended: its `bytes` no longer count. */
+  give(bytes: number): void {
+    this.used -= bytes;
+    this.wake();
+  }
+
+  private forget(reader: BudgetedReader): void {
+    this.arriving -= this.incomplete.get(reader) ?? 0;
+    this.incomplete.delete(reader);
+    this.paused.delete(reader);
+    this.wake();
+  }
+
+  private pause(reader: BudgetedReader): void {
+    if (this.paused.has(reader)) return;
+    this.paused.add(reader);
+    reader.pause();
+  }
+
+  /** Resumes paused readers in arrival order while the budget allows; when stuck, the leader past it. */
+  private wake(): void {
+    if (this.paused.size === 0) return;
+    for (const reader of this.incomplete.keys()) {
+      if (this.used >= this.maxBytes) break;
+      if (this.paused.delete(reader)) reader.resume();
+    }
+    if (this.stuck) {
+      const leader = this.leader();
+      if (leader && this.paused.delete(leader)) leader.resume();
+    }
+  }
+}
+
 const passes = new WeakMap<FastifyRequest, IntakePass>();
 
 /** The request's pass, when its route is gated. */
@@ -233,65 +393,148 @@ export function intakePassOf(request: FastifyRequest): IntakePass | undefined {
   return passes.get(request);
 }
 
+/** Options of {@link intakeHook}. */
+export interface IntakeHookOptions {
+  gate: IntakeGate;
+  budget: BodyBudget;
+  /** The route's body limit: a body declared larger is refused by the parser at once; one that grows larger, here. */
+  bodyLimit: number;
+  /**
+   * A body not complete this long after its headers is answered 408 `REQUEST_TIMEOUT` and its connection closed
+   * (Node's own `requestTimeout` does not cover a body once the headers are in). 0 = never.
+   */
+  bodyTimeoutMs: number;
+}
+
 /**
- * A route's `preParsing` hook that holds the request at the gate before its body is read; gives the slot back if
- * the body is still arriving `slowBodyMs` later; answers 408 `REQUEST_TIMEOUT` and closes the connection if it is
- * not complete `bodyTimeoutMs` later (Node's own `requestTimeout` does not cover a body once the headers are in);
- * and ends the pass when the reply is sent or the connection closes. The route takes the slot back with
- * {@link IntakePass.reclaim} before its CPU work. `bodyLimit` is the route's; bodies declared larger are refused by
- * the parser at once and do not queue. 0 turns either timer off.
+ * A route's `preParsing` hook: admits the request (503 `OVERLOADED` past `maxQueue`), reads its whole body into
+ * memory against the {@link BodyBudget} without holding a slot, answers 408 `REQUEST_TIMEOUT` and closes the
+ * connection if the body is not complete within `bodyTimeoutMs`, then waits for a work slot (FIFO) and hands the
+ * buffered body to Fastify's parser. The body's bytes leave the budget when it gets the slot (or the request ends);
+ * the pass ends when the reply is sent or the connection closes.
+ *
+ * @example
+ * ```ts
+ * app.post('/predict', {
+ *   preParsing: intakeHook({ gate, budget, bodyLimit: 16 * 1024 * 1024, bodyTimeoutMs: 30_000 }),
+ * }, handler);
+ * ```
  */
-export function intakeHook(
-  gate: IntakeGate,
-  bodyLimit: number,
-  slowBodyMs: number,
-  bodyTimeoutMs = 0,
-): preParsingAsyncHookHandler {
+export function intakeHook(options: IntakeHookOptions): preParsingAsyncHookHandler {
+  const { gate, budget, bodyLimit, bodyTimeoutMs } = options;
   return async (request, reply, payload) => {
     // A body declared larger than the limit is refused by the parser without reading it: no need to queue.
     const declared = Number(request.headers['content-length']);
     if (declared > bodyLimit) return payload;
-    let pass: IntakePass | undefined;
-    let closed = false;
-    const timers: NodeJS.Timeout[] = [];
-    const hungUp = new AbortController();
-    // Registered before waiting, so a close at any moment either cancels the wait or ends the pass.
-    reply.raw.once('close', () => {
-      closed = true;
-      for (const t of timers) clearTimeout(t);
-      if (pass) pass.end();
-      else hungUp.abort(clientClosed());
-    });
-    pass = await gate.enter(hungUp.signal);
-    if (closed) {
-      pass.end();
-      return payload;
-    }
+    const pass = gate.admit();
     passes.set(request, pass);
-    // A client waiting for "100 Continue" (see server.ts) sends its body now that it will be read.
-    if (/\b100-continue\b/i.test(request.headers.expect ?? '') && !reply.raw.headersSent)
-      reply.raw.writeContinue();
-    if (payload.readableEnded) return payload;
-    const admitted = pass;
-    if (slowBodyMs > 0) timers.push(setTimeout(() => admitted.release(), slowBodyMs));
-    if (bodyTimeoutMs > 0) {
-      timers.push(
-        setTimeout(() => {
-          const err = new ServerError(
-            'REQUEST_TIMEOUT',
-            `the request body did not arrive within ${bodyTimeoutMs} ms`,
-          );
-          // Answer first (the client may still read), then drop the connection: its body is not coming.
-          const socket = request.raw.socket;
-          if (socket?.writable && !reply.raw.headersSent) socket.write(rawErrorResponse(err));
-          request.raw.destroy(err);
-        }, bodyTimeoutMs),
-      );
+    let bytes = 0;
+    let over = false;
+    const hungUp = new AbortController();
+    const done = (): void => {
+      if (over) return;
+      over = true;
+      pass.end();
+      budget.give(bytes);
+      bytes = 0;
+      hungUp.abort(clientClosed());
+    };
+    // Registered before anything waits, so a close at any moment ends the request's hold on everything.
+    reply.raw.once('close', done);
+    if (reply.raw.destroyed) done();
+
+    if (over) throw clientClosed();
+    const chunks: Buffer[] = [];
+    if (!payload.readableEnded) {
+      await new Promise<void>((resolve, reject) => {
+        let paused = false;
+        let continued = false;
+        // A client waiting for "100 Continue" (see server.ts) sends its body once it is told the body will be read.
+        const sayContinue = (): void => {
+          if (continued) return;
+          continued = true;
+          if (/\b100-continue\b/i.test(request.headers.expect ?? '') && !reply.raw.headersSent)
+            reply.raw.writeContinue();
+        };
+        const reader: BudgetedReader = {
+          pause: () => {
+            paused = true;
+            payload.pause();
+          },
+          resume: () => {
+            paused = false;
+            sayContinue();
+            payload.resume();
+          },
+        };
+        let timer: NodeJS.Timeout | undefined;
+        const finish = (err?: Error): void => {
+          clearTimeout(timer);
+          payload.off('data', onData);
+          payload.off('end', onEnd);
+          payload.off('error', onError);
+          payload.off('close', onClose);
+          hungUp.signal.removeEventListener('abort', onHangUp);
+          if (err) {
+            budget.abandon(reader);
+            reject(err);
+          } else {
+            budget.complete(reader);
+            resolve();
+          }
+        };
+        const onData = (chunk: Buffer): void => {
+          bytes += chunk.length;
+          if (bytes > bodyLimit) {
+            // A body without Content-Length (chunked) that outgrew the limit: refuse it without reading the rest.
+            const err = Object.assign(new Error(`the request body exceeds ${bodyLimit} bytes`), {
+              code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+              statusCode: 413,
+            });
+            finish(err);
+            return;
+          }
+          chunks.push(chunk);
+          budget.take(reader, chunk.length);
+        };
+        const onEnd = (): void => finish();
+        const onError = (err: Error): void => finish(err);
+        const onClose = (): void => {
+          if (!payload.readableEnded) finish(clientClosed());
+        };
+        const onHangUp = (): void => finish(clientClosed());
+        payload.on('data', onData);
+        payload.once('end', onEnd);
+        payload.once('error', onError);
+        payload.once('close', onClose);
+        hungUp.signal.addEventListener('abort', onHangUp, { once: true });
+        if (bodyTimeoutMs > 0) {
+          timer = setTimeout(() => {
+            const err = new ServerError(
+              'REQUEST_TIMEOUT',
+              `the request body did not arrive within ${bodyTimeoutMs} ms`,
+            );
+            // Answer first (the client may still read), then drop the connection: its body is not coming.
+            const socket = request.raw.socket;
+            if (socket?.writable && !reply.raw.headersSent) socket.write(rawErrorResponse(err));
+            request.raw.destroy(err);
+            finish(err);
+          }, bodyTimeoutMs);
+        }
+        budget.start(reader);
+        if (!paused) sayContinue();
+      });
     }
-    // 'end' listeners do not start the stream flowing: the body parser still reads it as usual.
-    payload.once('end', () => {
-      for (const t of timers) clearTimeout(t);
-    });
-    return payload;
+    // The body is complete: now a work slot, behind complete requests only.
+    await pass.reclaim();
+    // Working on it now: its bytes leave the budget (MTAILOR_MAX_ACTIVE bounds the bodies being worked on), so a large
+    // body being worked on does not hold up reading the next ones.
+    budget.give(bytes);
+    bytes = 0;
+    // Handed to Fastify's parser as one stream of the chunks read (nothing is read from the socket any more).
+    const body = new Readable({ read() {} });
+    for (const chunk of chunks) body.push(chunk);
+    body.push(null);
+    return Object.assign(body, { receivedEncodedLength: bytes });
   };
 }

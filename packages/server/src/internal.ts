@@ -5,7 +5,15 @@
  */
 export { bearerChecker } from './auth.js';
 export { clientErrorReply, toErrorReply } from './errors.js';
-export { IntakeGate, IntakePass, intakeHook, intakePassOf } from './intake-gate.js';
+export {
+  BodyBudget,
+  type BudgetedReader,
+  IntakeGate,
+  type IntakeHookOptions,
+  IntakePass,
+  intakeHook,
+  intakePassOf,
+} from './intake-gate.js';
 export {
   LARGE_JSON_STRING_BYTES,
   type LargeStringRule,
@@ -15,6 +23,7 @@ export {
   parseJsonKeepingLargeStrings,
   useLargeStringJsonParser,
 } from './json-body.js';
+export { MULTIPART_LIMITS, MultipartForm, parseMultipart } from './multipart.js';
 export { isBase64ImagePath } from './plugin.js';
 export { DEFAULT_MAX_IMAGES_PER_REQUEST } from './routes/oip-v2.js';
 export { AddressPolicy, type AddressVerdict, AllowlistError, embeddedIPv4 } from './url/address-policy.js';

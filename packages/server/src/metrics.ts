@@ -12,8 +12,12 @@ export interface MetricsSources {
   queueDepth: () => number;
   /** Requests admitted by the engine and not finished. */
   inFlight: () => number;
-  /** Requests waiting at the intake gate, bodies unread. */
+  /** Requests waiting for a work slot, bodies complete. */
   intakeWaiting: () => number;
+  /** Requests whose bodies are still arriving. */
+  intakeReading: () => number;
+  /** Bytes of request bodies held in memory. */
+  intakeBufferedBytes: () => number;
 }
 
 /**
@@ -35,6 +39,8 @@ export class ServerMetrics {
   readonly queueDepth: Gauge;
   readonly inFlight: Gauge;
   readonly intakeWaiting: Gauge;
+  readonly intakeReading: Gauge;
+  readonly intakeBufferedBytes: Gauge;
   readonly modelLoadSeconds: Gauge;
   private sources: Partial<MetricsSources> = {};
 
@@ -88,8 +94,18 @@ export class ServerMetrics {
     );
     this.intakeWaiting = live(
       'intake_waiting_requests',
-      'Inference requests waiting for a slot, bodies not read yet (MTAILOR_MAX_ACTIVE are read at once)',
+      'Inference requests waiting for a work slot, bodies complete (MTAILOR_MAX_ACTIVE are worked on at once)',
       'intakeWaiting',
+    );
+    this.intakeReading = live(
+      'intake_reading_requests',
+      'Inference requests whose bodies are still arriving',
+      'intakeReading',
+    );
+    this.intakeBufferedBytes = live(
+      'intake_buffered_bytes',
+      'Bytes of request bodies held in memory (MTAILOR_MAX_BUFFERED_BYTES bounds them)',
+      'intakeBufferedBytes',
     );
     this.modelLoadSeconds = new Gauge({
       name: `${p}model_load_seconds`,

@@ -4,7 +4,6 @@
  * parsers, auth hook, error handler and metrics hooks apply to its own routes only and leave the host app's alone.
  * @module
  */
-import multipart from '@fastify/multipart';
 import { ImageClassifier, type ImageClassifierOptions } from '@mtailor/core';
 import { Ajv } from 'ajv';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
@@ -12,9 +11,10 @@ import { bearerChecker } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { ClassifierSlot, type RouteContext, type UrlFetchHooks } from './context.js';
 import { errorBody, errorBodySchema, oipErrorBodySchema, ServerError, toErrorReply } from './errors.js';
-import { IntakeGate } from './intake-gate.js';
+import { BodyBudget, IntakeGate } from './intake-gate.js';
 import { useLargeStringJsonParser } from './json-body.js';
 import { ServerMetrics } from './metrics.js';
+import { useMultipartParser } from './multipart.js';
 import { runIdOf } from './request-id.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerMetricsRoute } from './routes/metrics.js';
@@ -48,6 +48,12 @@ export interface MtailorPluginOptions {
   metrics?: ServerMetrics;
   /** Hooks for `image_url` downloads (tests inject a resolver and a connection guard). */
   urlFetch?: UrlFetchHooks;
+  /**
+   * Whether the server is draining before a shutdown: readiness (`/ready`, `/v2/health/ready`, model ready) then
+   * answers 503 `SHUTTING_DOWN` so the platform stops routing here, while every other route keeps serving.
+   * Default: from the app's close on (`createServer` passes its own, set on SIGTERM before the drain delay).
+   */
+  draining?: () => boolean;
 }
 
 /**
@@ -121,7 +127,12 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
             ),
         );
   const intake = new IntakeGate({ maxActive: config.maxActive, maxQueue: config.maxQueue });
-  metrics.attach({ intakeWaiting: () => intake.waiting });
+  const bodies = new BodyBudget(config.maxBufferedBytes);
+  metrics.attach({
+    intakeWaiting: () => intake.waiting,
+    intakeReading: () => bodies.reading,
+    intakeBufferedBytes: () => bodies.bufferedBytes,
+  });
   slot.loaded.then(
     (classifier) => {
       metrics.modelLoadSeconds.set(classifier.model.loadMs / 1000);
@@ -139,11 +150,18 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
     });
   }
 
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  const draining = opts.draining;
   const ctx: RouteContext = {
+    draining: draining ? () => closing || draining() : () => closing,
     config,
     classifier: slot,
     metrics,
     intake,
+    bodies,
     policy: new AddressPolicy(config.urlAllowlist),
     urlFetch: opts.urlFetch ?? {},
     startedAt: new Date(),
@@ -159,10 +177,8 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
   for (const type of ['application/octet-stream', /^image\/[\w.+-]+\s*(;.*)?$/i]) {
     app.addContentTypeParser(type, { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   }
-  await app.register(multipart, {
-    limits: { fileSize: config.maxImageBytes, files: 1, fields: 4, parts: 5, fieldSize: 1024 },
-    throwFileSizeLimit: true,
-  });
+  // One file part and a top_k field, parsed from the body the intake buffered (multipart.ts).
+  useMultipartParser(app, config.maxImageBytes);
 
   // JSON bodies are validated as sent: Fastify's default validator converts types ("3" → 3, ["x"] → "x",
   // true → 1, null dropped), which would silently alter what a client sent. Query strings are text, so they keep

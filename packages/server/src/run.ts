@@ -1,7 +1,16 @@
 /**
  * `runServer()`: the server as a process — config from the environment (exit 2 when invalid), listen, load the model
- * in the background, and on SIGTERM/SIGINT stop accepting, finish in-flight requests, exit 0. What the container
- * image and the `mtailor-server` command run.
+ * in the background, and on SIGTERM/SIGINT shut down without losing a request:
+ *
+ * 1. `/ready` and the OIP readiness routes answer 503 at once (the platform takes the pod out of its endpoints);
+ *    every reply from now on carries `Connection: close`;
+ * 2. for `MTAILOR_SHUTDOWN_DELAY_MS` the server keeps accepting and serving (requests routed here before the
+ *    endpoint removal reached every proxy still arrive);
+ * 3. it stops listening after a loop turn that accepted every connection already in the kernel's backlog;
+ * 4. it serves every request on every accepted connection (within `MTAILOR_SHUTDOWN_TIMEOUT_MS`);
+ * 5. it closes the classifier (its workers finish what they hold) and exits 0.
+ *
+ * What the container image and the `mtailor-server` command run.
  * @module
  */
 import { ConfigError, loadConfig, type ServerConfig } from './config.js';
@@ -33,16 +42,26 @@ export async function runServer(env: Record<string, string | undefined> = proces
   const stop = async (signal: string, exitCode: number): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    app.log.info({ signal }, 'draining: no new connections, finishing in-flight requests');
+    app.mtailor.startDraining();
+    app.log.info(
+      { signal, delayMs: config.shutdownDelayMs, timeoutMs: config.shutdownTimeoutMs },
+      'draining: /ready answers 503; serving for the shutdown delay, then finishing every accepted request',
+    );
     // A request that never finishes must not keep the process alive forever: the platform would SIGKILL us.
-    const guard = setTimeout(() => {
-      app.log.error(`drain took longer than ${config.shutdownTimeoutMs} ms; exiting`);
-      process.exit(1);
-    }, config.shutdownTimeoutMs + 5000);
+    const guard = setTimeout(
+      () => {
+        app.log.error(
+          `shutdown took longer than MTAILOR_SHUTDOWN_DELAY_MS + MTAILOR_SHUTDOWN_TIMEOUT_MS + 5 s; exiting`,
+        );
+        process.exit(1);
+      },
+      config.shutdownDelayMs + config.shutdownTimeoutMs + 5000,
+    );
     guard.unref();
     try {
+      if (config.shutdownDelayMs > 0) await new Promise((r) => setTimeout(r, config.shutdownDelayMs));
       await app.close();
-      app.log.info('drained; bye');
+      app.log.info({ connections: app.mtailor.lastDrain }, 'drained; bye');
       process.exit(exitCode);
     } catch (err) {
       app.log.error({ err }, 'error while closing');

@@ -2,8 +2,12 @@
  * The server end to end on 127.0.0.1 with the real shared int8 model: every route, every input form, auth,
  * and the error replies.
  */
-import net from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net, { type AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import zlib from 'node:zlib';
+import { createServer, resolveConfig } from '@mtailor/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   images,
@@ -345,11 +349,96 @@ describe('auth', () => {
       expect((await fetch(`${server.url}${path}`)).status, path).toBe(200);
     }
   });
+
+  it('without the token, /health and /ready report the status only: no paths, versions or intake', async () => {
+    const modelDir = path.dirname(server.config.modelPath);
+    const attempts: Array<Record<string, string>> = [
+      {},
+      { authorization: 'Bearer wrong-token-wrong-token-wrong' },
+    ];
+    for (const headers of attempts) {
+      const health = await fetch(`${server.url}/health`, { headers });
+      const healthText = await health.text();
+      expect(JSON.parse(healthText)).toEqual({ status: 'ok' });
+      const ready = await fetch(`${server.url}/ready`, { headers });
+      const readyText = await ready.text();
+      expect(ready.status).toBe(200);
+      expect(JSON.parse(readyText)).toEqual({ status: 'ready' });
+      for (const text of [healthText, readyText]) expect(text).not.toContain(modelDir);
+    }
+    // With the token: the full report, paths included.
+    const full = await json(await fetch(`${server.url}/health`, { headers: auth }));
+    expect(full.model.path).toBe(server.config.modelPath);
+    expect(full.disk.path).toBe(modelDir);
+    expect(full.intake.max_active).toBe(16);
+  });
+
+  it('with no token configured, every route is open and /health gives the full report', async () => {
+    const open = await startServer({ apiKey: undefined });
+    try {
+      const body = await json(await fetch(`${open.url}/health`));
+      expect(body.model.path).toBe(open.config.modelPath);
+      expect(body.versions.node).toBe(process.versions.node);
+    } finally {
+      await open.close();
+    }
+  });
+
+  it('MTAILOR_AUTH_PUBLIC_HEALTH=false: health and readiness need the token too', async () => {
+    const closed = await startServer({ publicHealth: false });
+    try {
+      for (const p of ['/health', '/ready', '/v2/health/ready']) {
+        expect((await fetch(`${closed.url}${p}`)).status, p).toBe(401);
+        expect((await fetch(`${closed.url}${p}`, { headers: auth })).status, p).toBe(200);
+      }
+    } finally {
+      await closed.close();
+    }
+  });
+
+  it('a model that fails to load: the public /ready says so without the error text (it names the path)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mtailor-broken-'));
+    const broken = path.join(dir, 'broken.onnx');
+    writeFileSync(broken, 'this is not an ONNX model');
+    const config = resolveConfig({
+      modelPath: broken,
+      host: '127.0.0.1',
+      port: 0,
+      logLevel: 'silent',
+      apiKey: TOKEN,
+    });
+    const app = await createServer(config, { logger: false });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      await app.mtailor.whenReady().catch(() => {});
+      const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+      const publicReady = await fetch(`${url}/ready`);
+      expect(publicReady.status).toBe(503);
+      const text = await publicReady.text();
+      expect(JSON.parse(text)).toEqual({
+        status: 'not_ready',
+        error: { code: 'NOT_READY', message: 'the model failed to load' },
+      });
+      expect(text).not.toContain(dir);
+      const full = await json(await fetch(`${url}/ready`, { headers: auth }));
+      expect(full.model.status).toBe('failed');
+      expect(full.error.message).toMatch(/^the model failed to load: /);
+    } finally {
+      await app.close();
+      rmSync(dir, { recursive: true });
+    }
+  });
 });
 
 describe('health, readiness, metrics', () => {
-  it('/health reports memory, disk, model status, last inference, versions', async () => {
-    const body = await json(await fetch(`${server.url}/health`));
+  it('/health (with the token) reports memory, disk, model status, last inference, intake, versions', async () => {
+    const body = await json(await fetch(`${server.url}/health`, { headers: auth }));
+    expect(body.draining).toBe(false);
+    expect(body.intake).toMatchObject({
+      max_active: 16,
+      max_queue: 512,
+      max_buffered_bytes: 16 * 1024 * 1024,
+    });
     expect(body.status).toBe('ok');
     expect(body.memory.rss).toBeGreaterThan(0);
     expect(body.disk.free_bytes).toBeGreaterThan(0);
@@ -402,6 +491,38 @@ describe('health, readiness, metrics', () => {
     const huge = await raw(`GET /health HTTP/1.1\r\nhost: a\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`);
     expect(huge).toMatch(/^HTTP\/1\.1 431 /);
     expect(bodyOf(huge).error.code).toBe('HEADERS_TOO_LARGE');
+    // HTTP/1.1 without Host: Node's own answer was a 400 with an empty body.
+    const noHost = await raw('GET /health HTTP/1.1\r\n\r\n');
+    expect(noHost).toMatch(/^HTTP\/1\.1 400 [\s\S]*\r\nx-error-code: BAD_REQUEST\r\n/i);
+    expect(noHost).toMatch(/\r\nconnection: close\r\n/i);
+    expect(bodyOf(noHost)).toEqual({
+      error: { code: 'BAD_REQUEST', message: 'an HTTP/1.1 request must carry a Host header' },
+    });
+    // HTTP/1.0 may omit it.
+    expect(await raw('GET /health HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.1 200 /);
+    // A malformed URL and an over-long path parameter: Fastify's own shape before.
+    const badUrl = await raw('GET /%zz HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n');
+    expect(badUrl).toMatch(/^HTTP\/1\.1 400 /);
+    expect(bodyOf(badUrl)).toEqual({
+      error: { code: 'BAD_REQUEST', message: "'/%zz' is not a valid url component" },
+    });
+    const longParam = await raw(
+      `GET /v2/models/${'x'.repeat(200)} HTTP/1.1\r\nhost: a\r\nauthorization: Bearer ${TOKEN}\r\nconnection: close\r\n\r\n`,
+    );
+    expect(longParam).toMatch(/^HTTP\/1\.1 414 /);
+    expect(bodyOf(longParam).error.code).toBe('URI_TOO_LONG');
+    // An expectation other than 100-continue: Node's own answer was a 417 with an empty body.
+    const expectation = await raw(
+      `POST /predict HTTP/1.1\r\nhost: a\r\nexpect: weird\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}`,
+    );
+    expect(expectation).toMatch(/^HTTP\/1\.1 417 /);
+    expect(bodyOf(expectation).error.code).toBe('EXPECTATION_FAILED');
+    // CONNECT: Node dropped the connection without an answer.
+    const connect = await raw('CONNECT example.com:443 HTTP/1.1\r\nhost: example.com:443\r\n\r\n');
+    expect(connect).toMatch(/^HTTP\/1\.1 400 /);
+    expect(bodyOf(connect)).toEqual({
+      error: { code: 'BAD_REQUEST', message: 'CONNECT is not supported: this is not a proxy' },
+    });
   });
 
   it('unknown routes are a JSON 404', async () => {

@@ -1,18 +1,35 @@
 /**
- * `GET /health` (liveness: the process and its event loop answer) and `GET /ready` (model loaded and the
- * self-test passed; 503 otherwise), both with memory, free disk, model status, last inference and versions.
+ * `GET /health` (liveness: the process and its event loop answer) and `GET /ready` (model loaded, the self-test
+ * passed and the server not draining for a shutdown; 503 otherwise). With the token (or when no token is
+ * configured) both report memory, free disk, model status, last inference, intake and versions; a caller without
+ * the token on a server that has one gets the status only — the full report names filesystem paths and versions.
  * @module
  */
 import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
+import { bearerMatcher } from '../auth.js';
 import type { RouteContext } from '../context.js';
 import { runtimeVersions } from '../versions.js';
 
-/** The body of `/health` and `/ready`. */
+/** `status` of `/health` (`ok`) and `/ready` (the others). */
+export type HealthStatus = 'ok' | 'ready' | 'not_ready' | 'shutting_down';
+
+/**
+ * The body of `/health` and `/ready` for a caller without the token, on a server that has one: the status only
+ * (and on a 503 the error, with a message that names no path).
+ */
+export interface PublicHealthReply {
+  status: HealthStatus;
+  error?: { code: 'NOT_READY' | 'SHUTTING_DOWN'; message: string };
+}
+
+/** The body of `/health` and `/ready` with the token, or on a server without one. */
 export interface HealthReply {
-  status: 'ok' | 'ready' | 'not_ready';
+  status: HealthStatus;
+  /** Draining for a shutdown: `/ready` answers 503, requests are still served until the server closes. */
+  draining: boolean;
   uptime_s: number;
   event_loop_delay_ms: { p50: number; p99: number; max: number };
   memory: { rss: number; heap_used: number; heap_total: number; external: number; array_buffers: number };
@@ -37,9 +54,25 @@ export interface HealthReply {
   queue_depth: number;
   /** Inference requests being decoded, queued or run. */
   in_flight: number;
-  /** The intake gate: inference requests being read or worked on, and those waiting, bodies unread (`MTAILOR_MAX_ACTIVE`). */
-  intake: { active: number; waiting: number; in_progress: number; max_active: number; max_queue: number };
+  /**
+   * Intake: requests worked on (`active`, at most `max_active`), complete and waiting for a slot (`waiting`), with
+   * bodies still arriving (`reading`, of which `paused` by the memory budget), all in progress (at most `max_queue`),
+   * and the bytes of bodies held in memory (at most ≈ `max_buffered_bytes`).
+   */
+  intake: {
+    active: number;
+    waiting: number;
+    reading: number;
+    paused: number;
+    in_progress: number;
+    buffered_bytes: number;
+    max_active: number;
+    max_queue: number;
+    max_buffered_bytes: number;
+  };
   versions: Record<string, string>;
+  /** `/ready` answering 503: why. */
+  error?: { code: 'NOT_READY' | 'SHUTTING_DOWN'; message: string };
 }
 
 /** How often free disk space is measured for `/health` and `/ready`. */
@@ -98,6 +131,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): v
     const selfTest = status?.selfTest;
     return {
       status: 'ok',
+      draining: ctx.draining(),
       uptime_s: (Date.now() - ctx.startedAt.getTime()) / 1000,
       event_loop_delay_ms: {
         p50: ms(loopDelay.percentile(50)),
@@ -136,30 +170,62 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): v
       intake: {
         active: ctx.intake.active,
         waiting: ctx.intake.waiting,
+        reading: ctx.bodies.reading,
+        paused: ctx.bodies.pausedCount,
         in_progress: ctx.intake.inProgress,
+        buffered_bytes: ctx.bodies.bufferedBytes,
         max_active: ctx.intake.maxActive,
         max_queue: ctx.intake.maxQueue,
+        max_buffered_bytes: ctx.bodies.maxBytes,
       },
       versions: runtimeVersions(),
     };
   };
 
-  app.get('/health', { config: publicRoute }, async () => snapshot());
+  // Who may see the full report: everyone when no token is configured (then every route is open anyway, and the
+  // server warns at start), else only callers with the token.
+  const hasToken = ctx.config.apiKey === undefined ? () => true : bearerMatcher(ctx.config.apiKey);
 
-  app.get('/ready', { config: publicRoute }, async (_request, reply) => {
-    const body = snapshot();
-    const ready = ctx.classifier.current?.status().ready === true;
-    if (ready) return { ...body, status: 'ready' };
-    reply.code(503);
-    return {
-      ...body,
-      status: 'not_ready',
-      error: {
-        code: 'NOT_READY',
-        message: ctx.classifier.error
-          ? `the model failed to load: ${ctx.classifier.error.message}`
-          : 'the model is still loading or its self-test has not passed',
-      },
-    };
-  });
+  app.get(
+    '/health',
+    { config: publicRoute },
+    async (request): Promise<HealthReply | PublicHealthReply> =>
+      hasToken(request.headers.authorization) ? snapshot() : { status: 'ok' },
+  );
+
+  app.get(
+    '/ready',
+    { config: publicRoute },
+    async (request, reply): Promise<HealthReply | PublicHealthReply> => {
+      const full = hasToken(request.headers.authorization);
+      const classifier = ctx.classifier.current;
+      const draining = ctx.draining();
+      if (!draining && classifier?.status().ready === true) {
+        return full ? { ...snapshot(), status: 'ready' } : { status: 'ready' };
+      }
+      reply.code(503);
+      const [status, error, publicMessage] = draining
+        ? ([
+            'shutting_down',
+            {
+              code: 'SHUTTING_DOWN',
+              message: 'the server is shutting down: requests are still served until it closes',
+            },
+            undefined,
+          ] as const)
+        : ([
+            'not_ready',
+            {
+              code: 'NOT_READY',
+              message: ctx.classifier.error
+                ? `the model failed to load: ${ctx.classifier.error.message}`
+                : 'the model is still loading or its self-test has not passed',
+            },
+            // A load error can name the model's path.
+            ctx.classifier.error ? 'the model failed to load' : undefined,
+          ] as const);
+      if (full) return { ...snapshot(), status, error };
+      return { status, error: { code: error.code, message: publicMessage ?? error.message } };
+    },
+  );
 }

@@ -14,7 +14,7 @@
  */
 
 import type { Base64Image, ImageClassifier, ModelInfo } from '@mtailor/core';
-import { ImageTooLargeError, InvalidInputError } from '@mtailor/core';
+import { ImageTooLargeError, InvalidInputError, ShuttingDownError } from '@mtailor/core';
 import { base64HeadIsInvalid, maxBase64Length } from '@mtailor/core/internal';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../context.js';
@@ -403,8 +403,15 @@ export function registerOipRoutes(
   app.get('/v2', { config: oip }, serverMetadata);
   app.get('/v2/', { config: oip }, serverMetadata);
   app.get('/v2/health/live', { config: { ...publicRoute, ...oip } }, async () => ({ live: true }));
+  // Not ready while draining for a shutdown: KServe's readiness probe takes the pod out of the endpoints.
+  const requireReady = (): ImageClassifier => {
+    if (ctx.draining()) {
+      throw new ShuttingDownError('the server is shutting down: requests are still served until it closes');
+    }
+    return ctx.classifier.require();
+  };
   app.get('/v2/health/ready', { config: { ...publicRoute, ...oip } }, async () => {
-    ctx.classifier.require();
+    requireReady();
     return { ready: true };
   });
 
@@ -417,6 +424,7 @@ export function registerOipRoutes(
     app.get<{ Params: ModelParams }>(`${prefix}/ready`, { config: oip }, async (request) => {
       const { name, version } = request.params;
       modelFor(name, version);
+      requireReady();
       return { name, ready: true };
     });
     app.post<{ Params: ModelParams; Body: OipInferRequest }>(
@@ -425,12 +433,12 @@ export function registerOipRoutes(
         config: oip,
         bodyLimit: ctx.config.maxBodyBytes,
         onRequest: requireJson,
-        preParsing: intakeHook(
-          ctx.intake,
-          ctx.config.maxBodyBytes,
-          ctx.config.slowBodyMs,
-          ctx.config.bodyTimeoutMs,
-        ),
+        preParsing: intakeHook({
+          gate: ctx.intake,
+          budget: ctx.bodies,
+          bodyLimit: ctx.config.maxBodyBytes,
+          bodyTimeoutMs: ctx.config.bodyTimeoutMs,
+        }),
         schema: { body: inferBodySchema, response: errorReplies },
       },
       async (request, reply) => {

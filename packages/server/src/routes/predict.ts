@@ -9,9 +9,10 @@ import type { Base64Image, ClassifyResult, Prediction } from '@mtailor/core';
 import { ImageTooLargeError, InvalidInputError } from '@mtailor/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../context.js';
-import { isCodedError, ServerError } from '../errors.js';
+import { ServerError } from '../errors.js';
 import { intakeHook, intakePassOf } from '../intake-gate.js';
 import { largeJsonValue } from '../json-body.js';
+import { MultipartForm } from '../multipart.js';
 import { runIdOf } from '../request-id.js';
 import { fetchImage } from '../url/fetch-image.js';
 
@@ -138,59 +139,14 @@ interface ImageSource {
   testMode: boolean;
 }
 
-async function readMultipart(request: FastifyRequest, maxBytes: number): Promise<ImageSource> {
-  let bytes: Uint8Array | undefined;
-  let topK: number | undefined;
-  try {
-    for await (const part of request.parts()) {
-      if (part.type === 'file') {
-        if (bytes) throw new InvalidInputError('multipart: send exactly one file');
-        const buf = await part.toBuffer();
-        if (part.file.truncated || buf.length > maxBytes) throw fileTooLarge(maxBytes);
-        bytes = buf;
-      } else if (part.fieldname === 'top_k') {
-        // The parser cuts fields at its size limit: a cut value is not the one the client sent.
-        if (part.valueTruncated) {
-          throw new InvalidInputError('multipart: the top_k field is longer than 1024 bytes');
-        }
-        if (topK !== undefined) throw new InvalidInputError('multipart: top_k given twice');
-        topK = parseTopK(part.value, 'multipart field');
-      } else {
-        throw new InvalidInputError(`multipart: unknown field ${JSON.stringify(part.fieldname)}`);
-      }
-    }
-  } catch (err) {
-    throw multipartError(err, maxBytes);
-  }
-  if (!bytes) throw new InvalidInputError('multipart: no file part');
-  return { bytes, fetchMs: 0, topK, testMode: false };
-}
-
-function fileTooLarge(maxBytes: number): ImageTooLargeError {
-  return new ImageTooLargeError(`the file exceeds the limit of ${maxBytes} bytes`);
-}
-
-/**
- * What a failure while reading multipart parts is answered with: our own errors as they are, the file-size limit
- * as `IMAGE_TOO_LARGE` (as for every other way an image arrives), the parser's other limits as Fastify maps them,
- * and anything else the form parser throws (bad or missing boundary, truncated form) as a malformed request.
- */
-function multipartError(err: unknown, maxBytes: number): unknown {
-  if (isCodedError(err)) return err;
-  const code = (err as { code?: unknown })?.code;
-  if (code === 'FST_REQ_FILE_TOO_LARGE') return fileTooLarge(maxBytes);
-  if (typeof code === 'string' && code.startsWith('FST_')) return err;
-  const message = err instanceof Error ? err.message : String(err);
-  return new ServerError('BAD_REQUEST', `multipart: malformed form data (${message})`, { cause: err });
-}
-
 async function readImage(ctx: RouteContext, request: FastifyRequest): Promise<ImageSource> {
   const query = request.query as { top_k?: number };
-  if (request.isMultipart()) {
-    const source = await readMultipart(request, ctx.config.maxImageBytes);
-    return { ...source, topK: source.topK ?? query.top_k };
-  }
   const body = request.body;
+  if (body instanceof MultipartForm) {
+    if (!body.file) throw new InvalidInputError('multipart: no file part');
+    const topK = body.topK === undefined ? query.top_k : parseTopK(body.topK, 'multipart field');
+    return { bytes: body.file, fetchMs: 0, topK, testMode: false };
+  }
   if (Buffer.isBuffer(body)) {
     if (body.length > ctx.config.maxImageBytes) {
       throw new ImageTooLargeError(
@@ -257,12 +213,12 @@ export function registerPredictRoute(app: FastifyInstance, ctx: RouteContext): v
     '/predict',
     {
       bodyLimit: ctx.config.maxBodyBytes,
-      preParsing: intakeHook(
-        ctx.intake,
-        ctx.config.maxBodyBytes,
-        ctx.config.slowBodyMs,
-        ctx.config.bodyTimeoutMs,
-      ),
+      preParsing: intakeHook({
+        gate: ctx.intake,
+        budget: ctx.bodies,
+        bodyLimit: ctx.config.maxBodyBytes,
+        bodyTimeoutMs: ctx.config.bodyTimeoutMs,
+      }),
       schema: {
         querystring: querySchema,
         body: { content: { 'application/json': { schema: jsonBodySchema } } },
