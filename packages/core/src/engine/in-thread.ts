@@ -8,19 +8,24 @@ import type { ImagePreprocessor } from '../input/image-preprocessor.js';
 import type { ONNXModel } from '../model/onnx-model.js';
 import { BatchRunner } from './batch-runner.js';
 import { decodeIntoSlot } from './decode-into-slot.js';
-import type {
-  DecodeExecutor,
-  DecodeTimings,
-  EncodedImage,
-  InferenceExecutor,
-  ModelInfo,
+import {
+  DECODES_PER_WORKER,
+  type DecodeExecutor,
+  type DecodeTimings,
+  type EncodedImage,
+  type InferenceExecutor,
+  type ModelInfo,
 } from './executors.js';
 import type { TensorSlots } from './tensor-slots.js';
 
-/** Decodes on the calling thread (sharp on libuv's pool, the exact resize in JavaScript here). */
+/**
+ * Decodes on the calling thread (sharp on libuv's pool, the exact resize in JavaScript here), at most
+ * {@link DECODES_PER_WORKER} at once — like one decode worker, so decoded full-size pixels do not pile up.
+ */
 export class InThreadDecodeExecutor implements DecodeExecutor {
   readonly #preprocessor: ImagePreprocessor;
   readonly #slots: TensorSlots;
+  readonly #waiting: (() => void)[] = [];
   #busy = 0;
 
   constructor(preprocessor: ImagePreprocessor, slots: TensorSlots) {
@@ -33,11 +38,14 @@ export class InThreadDecodeExecutor implements DecodeExecutor {
   }
 
   async prepare(image: EncodedImage, slot: number): Promise<DecodeTimings> {
+    if (this.#busy >= DECODES_PER_WORKER || this.#waiting.length > 0)
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
     this.#busy += 1;
     try {
       return await decodeIntoSlot(this.#preprocessor, image, this.#slots.input(slot), 0);
     } finally {
       this.#busy -= 1;
+      this.#waiting.shift()?.();
     }
   }
 

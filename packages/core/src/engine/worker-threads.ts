@@ -9,12 +9,13 @@ import { ModelLoadError } from '../errors.js';
 import type { ModelOptions } from '../model/session-options.js';
 import type { DecodeSettings } from './decode-into-slot.js';
 import { fromErrorData } from './error-transfer.js';
-import type {
-  DecodeExecutor,
-  DecodeTimings,
-  EncodedImage,
-  InferenceExecutor,
-  ModelInfo,
+import {
+  DECODES_PER_WORKER,
+  type DecodeExecutor,
+  type DecodeTimings,
+  type EncodedImage,
+  type InferenceExecutor,
+  type ModelInfo,
 } from './executors.js';
 import type { TensorSlots } from './tensor-slots.js';
 import { WorkerChannel } from './worker-channel.js';
@@ -36,8 +37,9 @@ function startWorker(file: string, workerData: unknown): Worker {
 }
 
 /**
- * Decode + preprocess in `size` worker threads. Each image goes to the worker with the fewest in flight; several
- * in flight per worker keep it busy between messages. A worker that dies is replaced (its images fail).
+ * Decode + preprocess in `size` worker threads. Each image goes to the worker with the fewest in flight, at most
+ * {@link DECODES_PER_WORKER} each (others wait here, in arrival order). A worker that dies is replaced (its images
+ * fail).
  *
  * The threads start when this is constructed — before the model has loaded, so that loading sharp and the resize
  * kernels overlaps the model's load — and take their settings with {@link configure} once the model is known.
@@ -45,6 +47,8 @@ function startWorker(file: string, workerData: unknown): Worker {
 export class WorkerDecodeExecutor implements DecodeExecutor {
   readonly #channels: WorkerChannel<DecodeRequest, DecodeReply>[] = [];
   readonly #onWarning: WarningHandler;
+  /** Images waiting for a worker with room. */
+  readonly #waiting: (() => void)[] = [];
   #configuration: Extract<DecodeRequest, { type: 'configure' }> | undefined;
   #closed = false;
 
@@ -93,9 +97,23 @@ export class WorkerDecodeExecutor implements DecodeExecutor {
     return this.#channels.length;
   }
 
-  async prepare(image: EncodedImage, slot: number): Promise<DecodeTimings> {
+  /** The worker with the fewest images in flight. */
+  #leastBusy(): WorkerChannel<DecodeRequest, DecodeReply> {
     let target = this.#channels[0] as WorkerChannel<DecodeRequest, DecodeReply>;
     for (const c of this.#channels) if (c.inFlight < target.inFlight) target = c;
+    return target;
+  }
+
+  /** The least busy worker once it has room; images wait in arrival order, one woken per finished decode. */
+  async #worker(): Promise<WorkerChannel<DecodeRequest, DecodeReply>> {
+    const target = this.#leastBusy();
+    if (target.inFlight < DECODES_PER_WORKER && this.#waiting.length === 0) return target;
+    await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    return this.#leastBusy();
+  }
+
+  async prepare(image: EncodedImage, slot: number): Promise<DecodeTimings> {
+    const target = await this.#worker();
     let message: EncodedImage = image;
     const transfer: ArrayBuffer[] = [];
     if (image instanceof Uint8Array) {
@@ -111,12 +129,18 @@ export class WorkerDecodeExecutor implements DecodeExecutor {
     } else if (typeof image !== 'string') {
       message = { base64: image.base64, ...(image.field === undefined ? {} : { field: image.field }) };
     }
-    const reply = await target.call({ type: 'decode', slot, image: message }, transfer);
-    return reply.timings;
+    try {
+      const reply = await target.call({ type: 'decode', slot, image: message }, transfer);
+      return reply.timings;
+    } finally {
+      // A worker has room again: the longest waiting image goes next.
+      this.#waiting.shift()?.();
+    }
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    for (const wake of this.#waiting.splice(0)) wake();
     await Promise.all(this.#channels.map((c) => c.terminate()));
   }
 }
