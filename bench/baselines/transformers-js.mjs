@@ -256,7 +256,7 @@ async function checkRenamedCopy(originalPath, copyPath) {
  * Replaces `fetch`, `net.Socket#connect` and `dns.lookup` with functions that record the attempt and throw, so that
  * any network request Transformers.js tried would fail and be reported. `restore()` puts the originals back.
  */
-function installNetworkGuard() {
+export function installNetworkGuard() {
   const attempts = [];
   const saved = { fetch: globalThis.fetch, connect: net.Socket.prototype.connect, lookup: dns.lookup };
   const refuse = (what) => {
