@@ -41,6 +41,8 @@ export interface RunTransformersJsResult {
     modelFileIs: string;
     batching: string;
     preprocessing: Record<string, unknown>;
+    /** Process CPU time (user + system, every thread) per image in the timed part. */
+    cpuMsPerImage: number;
     networkAttempts: string[];
   };
 }

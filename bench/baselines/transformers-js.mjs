@@ -382,6 +382,7 @@ export async function runTransformersJs({ modelPath, images, labelsTsv, batchSiz
     await classifier(files.slice(0, batchSize), { top_k: 1 });
 
     const top1 = new Array(files.length);
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     for (let start = 0; start < files.length; start += batchSize) {
       const batch = files.slice(start, start + batchSize);
@@ -389,6 +390,7 @@ export async function runTransformersJs({ modelPath, images, labelsTsv, batchSiz
       for (let j = 0; j < batch.length; j++) top1[start + j] = indexOf(out[j]);
     }
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
 
     const p = classifier.processor.image_processor ?? classifier.processor;
     return {
@@ -403,6 +405,7 @@ export async function runTransformersJs({ modelPath, images, labelsTsv, batchSiz
         modelFileIs: folder.renamed
           ? `renamed copy in the temporary folder (${JSON.stringify(folder.renamed)}; ${copyCheck})`
           : `symlink to ${path.resolve(modelPath)}`,
+        cpuMsPerImage: (cpu.user + cpu.system) / 1000 / files.length,
         batching: `pipeline(array of ${batchSize} paths) → one onnxruntime run per array`,
         preprocessing: {
           processor: p.constructor.name,
@@ -507,22 +510,24 @@ async function main(argv) {
   );
 
   const rates = [];
+  const cpuMs = [];
   let last;
   for (let run = 1; run <= runs; run++) {
     const loadBefore = os.loadavg()[0];
     const r = await runTransformersJs({ modelPath, images, labelsTsv, batchSize, dtype: opts.dtype });
     const loadAfter = os.loadavg()[0];
     rates.push(r.imagesPerSecond);
+    cpuMs.push(r.info.cpuMsPerImage);
     if (r.info.networkAttempts.length > 0)
       throw new Error(`Transformers.js attempted network access: ${r.info.networkAttempts.join('; ')}`);
     if (last?.top1.some((c, i) => c !== r.top1[i])) console.log('  note: top-1 differs between runs');
     last = r;
     console.log(
-      `run ${run}: ${r.imagesPerSecond.toFixed(1)} img/s (${r.count} images in ${r.seconds.toFixed(2)} s), load average (1 min) ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}`,
+      `run ${run}: ${r.imagesPerSecond.toFixed(1)} img/s (${r.count} images in ${r.seconds.toFixed(2)} s; ${r.info.cpuMsPerImage.toFixed(1)} CPU-ms/img, all threads), load average (1 min) ${loadBefore.toFixed(2)} → ${loadAfter.toFixed(2)}`,
     );
   }
   console.log(
-    `Transformers.js: ${median(rates).toFixed(1)} img/s median [${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)}] over ${runs} runs, batch ${batchSize}, dtype ${last.info.dtype}`,
+    `Transformers.js: ${median(rates).toFixed(1)} img/s median [${Math.min(...rates).toFixed(1)}–${Math.max(...rates).toFixed(1)}] over ${runs} runs, batch ${batchSize}, dtype ${last.info.dtype}; ${median(cpuMs).toFixed(1)} CPU-ms/img median [${Math.min(...cpuMs).toFixed(1)}–${Math.max(...cpuMs).toFixed(1)}]`,
   );
   console.log(
     `model file: ${last.info.modelFile} (${last.info.modelFileIs}); batching: ${last.info.batching}`,
