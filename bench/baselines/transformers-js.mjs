@@ -7,8 +7,8 @@
  *
  * Nothing is downloaded and nothing is written into the repository: the Transformers.js model folder
  * (`config.json`, `preprocessor_config.json`, `onnx/model*.onnx`) is built in a new temporary folder for every run
- * and removed afterwards, `env.allowRemoteModels` is false, the file cache is off, and a guard replaces `fetch` and
- * `net.Socket#connect` while Transformers.js runs, so an attempted request fails loudly and is counted.
+ * and removed afterwards, `env.allowRemoteModels` is false, the file cache is off, and a guard replaces `fetch`,
+ * `net.Socket#connect` and `dns.lookup` while Transformers.js runs, so an attempted request fails loudly and is counted.
  *
  * Why the model file is sometimes a renamed copy and not a symlink: Transformers.js feeds a classifier by input name
  * (`pixel_values`, see `encoder_forward`/`validateInputs` in its dist) and reads the output `logits`. The shared
@@ -87,8 +87,8 @@ const MODEL_FILE_FOR_DTYPE = { fp32: 'model.onnx', q8: 'model_quantized.onnx' };
 
 /**
  * Reads the class table (`index<TAB>wnid<TAB>label`, header line first).
- * ImageNet has duplicate names (two "crane", two "maillot"): those get their wnid appended so that the label the
- * pipeline returns maps back to exactly one class index.
+ * torchvision's own ImageNet names repeat ("crane", "maillot"; the shared table already tells them apart): repeated
+ * names get their wnid appended, so that the label the pipeline returns maps back to exactly one class index.
  * @param {string} labelsTsv
  * @returns {{ id2label: Record<string, string>, label2id: Record<string, number> }}
  */
