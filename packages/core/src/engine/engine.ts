@@ -189,10 +189,13 @@ export class ClassificationEngine {
     try {
       return await this.#runAdmitted(input, consume, start, signal);
     } catch (err) {
-      // The state may have moved on while this image was in progress (TypeScript narrowed it above).
-      throw (this.#state as EngineStatus['state']) === 'closed' && !(err instanceof InvalidInputError)
+      const error = toMtailorError(err);
+      // A thread stopped or a session released by close() is the close's doing, not the image's. (The state may have
+      // moved on while this image was in progress: TypeScript narrowed it above.)
+      const closed = (this.#state as EngineStatus['state']) === 'closed';
+      throw closed && (error.code === 'INFERENCE_FAILED' || error.code === 'DISPOSED')
         ? new ShuttingDownError('the classifier closed before this image was finished', { cause: err })
-        : toMtailorError(err);
+        : error;
     } finally {
       this.#inProgress -= 1;
       if (this.#inProgress === 0) this.#drained?.();
