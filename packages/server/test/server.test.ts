@@ -2,18 +2,19 @@
  * The server end to end on 127.0.0.1 with the real shared int8 model: every route, every input form, auth,
  * and the error replies.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { createServer, resolveConfig } from '@mtailor/server';
+import { createServer, loadConfig, resolveConfig } from '@mtailor/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   images,
   type JsonReply,
   json,
   postJson,
+  shared,
   startFileServer,
   startServer,
   type TestServer,
@@ -650,5 +651,45 @@ describe('Open Inference Protocol v2', () => {
       ],
     });
     expect(notImage.status).toBe(415);
+  });
+});
+
+describe('MTAILOR_MODEL pointing at a model manifest', () => {
+  it("serves the manifest's model with its labels and recipe", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'mtailor-manifest-server-'));
+    symlinkSync(shared.int8Model, path.join(dir, 'fish.onnx'));
+    const labels = Array.from({ length: 1000 }, (_, i) =>
+      i === 0 ? 'a tench, from the manifest' : `label ${i}`,
+    );
+    writeFileSync(path.join(dir, 'labels.json'), JSON.stringify(labels));
+    const manifest = path.join(dir, 'fish.manifest.json');
+    writeFileSync(
+      manifest,
+      JSON.stringify({
+        model: 'fish.onnx',
+        recipe: 'imagenet-eval',
+        labels: 'labels.json',
+        numClasses: 1000,
+      }),
+    );
+    const config = loadConfig({ MTAILOR_MODEL: manifest, HOST: '127.0.0.1', PORT: '0' });
+    expect(config.modelName).toBe('fish');
+    const server = await startServer({ modelPath: config.modelPath, modelName: config.modelName });
+    try {
+      const res = await postJson(`${server.url}/predict`, {
+        image_base64: images.tench.toString('base64'),
+        top_k: 1,
+      });
+      expect(res.status).toBe(200);
+      expect(res.body.prediction.label).toBe('a tench, from the manifest');
+      expect(res.body.model.name).toBe('fish');
+      // imagenet-eval (Resize(256) + CenterCrop(224)), the manifest's recipe: another tench probability than resize-224's.
+      const classifier = await server.app.mtailor.whenReady();
+      expect(classifier.recipe.name).toBe('imagenet-eval');
+      expect(classifier.manifest?.path).toBe(manifest);
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
