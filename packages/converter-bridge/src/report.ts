@@ -53,10 +53,17 @@ export function formatValidationReport(
   if (parity) {
     const agree = parity.perSample.filter((s) => s.top1Agrees).length;
     lines.push(
-      `parity: ${parity.ok ? 'OK' : 'FAILED'} max |Δ| ${parity.maxAbsDiff.toExponential(2)} ` +
-        `(tolerance ${parity.tolerance}), mean |Δ| ${parity.meanAbsDiff.toExponential(2)}, ` +
+      `parity: ${parity.ok ? 'OK' : 'FAILED'} max |Δ| ${parity.maxAbsDiff.toExponential(2)}, ` +
+        `max rel ${parity.maxRelDiff.toExponential(2)}, mean |Δ| ${parity.meanAbsDiff.toExponential(2)} ` +
+        `(rule |Δ| ≤ ${parity.atol} + ${parity.rtol}·|torch|: ${parity.violations} outside), ` +
         `top-1 ${agree}/${parity.samples} agree, PyTorch logits up to ${parity.referenceScale.toPrecision(3)}`,
     );
+    const w = parity.worst;
+    if (w)
+      lines.push(
+        `  worst logit: sample ${w.sample} class ${w.index}: torch ${w.torch.toPrecision(8)} onnx ${w.onnx.toPrecision(8)} ` +
+          `|Δ| ${w.absDiff.toExponential(2)} (rel ${w.relDiff.toExponential(2)}), allowed ${w.allowed.toExponential(2)}`,
+      );
     if (parity.referenceScale < 1e-3)
       lines.push(
         "  ! PyTorch's logits are all near 0, so this parity check proves little: use trained weights or " +

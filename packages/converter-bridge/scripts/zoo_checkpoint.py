@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Random-weight checkpoints of torchvision classification builders, for the zoo run (scripts/zoo.mjs) and the zoo
+test. Nothing is downloaded: each model is built as `mtailor convert` builds it for the builder's DEFAULT weights
+entry (same constructor arguments, read from torchvision's metadata), with seeded random weights, and its
+state_dict is saved -- the file a user gets from `torch.save(model.state_dict(), ...)`.
+
+    /usr/bin/python3 zoo_checkpoint.py --list                      # JSON: every builder with its DEFAULT metadata
+    /usr/bin/python3 zoo_checkpoint.py --arch resnet50 --out r50.pth [--seed 0]
+
+stdout: one JSON line ({"out": ..., "parameters": ...} or the list).
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+
+
+def describe_all():
+    from torchvision import models
+
+    from mtailor_export import torchvision_weights as tvw
+
+    rows = []
+    for name in sorted(models.list_models(module=models)):
+        weights = tvw.resolve(name, "DEFAULT")
+        row = {"arch": name, "weights": tvw.full_name(weights), "parameters": weights.meta.get("num_params")}
+        try:
+            row["transform"] = tvw.eval_transform(weights)
+        except Exception as err:  # reported, not fatal: the zoo lists refusals too
+            row["transformError"] = str(err)
+        rows.append(row)
+    return rows
+
+
+def make(arch: str, out: str, seed: int):
+    import torch
+
+    from mtailor_export import architectures
+    from mtailor_export import torchvision_weights as tvw
+
+    torch.manual_seed(seed)
+    weights = tvw.resolve(arch, "DEFAULT")
+    model, _ = architectures.build_model(arch, None, {}, [], tvw.builder_kwargs(arch, weights))
+    if arch == "googlenet":  # what torchvision's builder does after loading pretrained weights
+        model.aux_logits = False
+        model.aux1 = None
+        model.aux2 = None
+    state = model.state_dict()
+    torch.save(state, out)
+    return {"out": out, "parameters": sum(p.numel() for p in model.parameters())}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--list", action="store_true")
+    parser.add_argument("--arch")
+    parser.add_argument("--out")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if args.list:
+        print(json.dumps(describe_all()))
+    elif args.arch and args.out:
+        print(json.dumps(make(args.arch, args.out, args.seed)))
+    else:
+        parser.error("--list, or --arch and --out")
+
+
+if __name__ == "__main__":
+    main()
