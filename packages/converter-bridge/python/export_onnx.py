@@ -357,13 +357,16 @@ def run(args) -> dict:
         inputs, origin = parity_vectors.make_inputs(input_size, args.calibration_images, args.parity_samples, args.seed)
         meta = {"arch": args.arch, "opset": opset, "torchVersion": torch.__version__}
         parity = parity_vectors.write(model, inputs, origin, out, meta)
+    # ImageNet's class names when the classes are ImageNet's: the seed Classifier, and torchvision builders with
+    # 1000 outputs (their default head; every torchvision classification weights entry has ImageNet's categories,
+    # checked when there is one).
     labels = None
     if kind == "seed" and num_classes == 1000:
         labels = "imagenet1k"
-    elif weights_entry is not None and num_classes == len(tvw.categories(weights_entry)):
+    elif kind == "torchvision" and num_classes == 1000:
         from torchvision.models._meta import _IMAGENET_CATEGORIES
 
-        if tvw.categories(weights_entry) == list(_IMAGENET_CATEGORIES):
+        if weights_entry is None or tvw.categories(weights_entry) == list(_IMAGENET_CATEGORIES):
             labels = "imagenet1k"
     try:
         import torchvision

@@ -5,7 +5,12 @@ entry (same constructor arguments, read from torchvision's metadata), with seede
 state_dict is saved -- the file a user gets from `torch.save(model.state_dict(), ...)`.
 
     /usr/bin/python3 zoo_checkpoint.py --list                      # JSON: every builder with its DEFAULT metadata
-    /usr/bin/python3 zoo_checkpoint.py --arch resnet50 --out r50.pth [--seed 0]
+    /usr/bin/python3 zoo_checkpoint.py --arch resnet50 --out r50.pth [--seed 0] [--raw]
+
+By default the BatchNorm running statistics are then measured on two seeded batches of standard-normal inputs
+(train mode, cumulative average), as training would have set them: a freshly initialised network has mean 0 /
+variance 1 statistics whatever its activations are, so its logits vanish (efficientnet_b0: ~1e-14) or explode,
+and a parity check on them proves little. --raw keeps the initialisation as it is.
 
 stdout: one JSON line ({"out": ..., "parameters": ...} or the list).
 """
@@ -35,7 +40,27 @@ def describe_all():
     return rows
 
 
-def make(arch: str, out: str, seed: int):
+def calibrate_batchnorm(model, torch, size: int, seed: int) -> int:
+    """Set every BatchNorm's running mean/var to the statistics of its input on random images. Returns how many
+    BatchNorm layers there are."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return 0
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average over the calibration batches
+    generator = torch.Generator().manual_seed(seed + 1)
+    model.train()
+    with torch.no_grad():
+        for _ in range(2):
+            model(torch.randn(4, 3, size, size, generator=generator))
+    for m in norms:
+        m.momentum = 0.1
+    model.eval()
+    return len(norms)
+
+
+def make(arch: str, out: str, seed: int, raw: bool):
     import torch
 
     from mtailor_export import architectures
@@ -48,9 +73,13 @@ def make(arch: str, out: str, seed: int):
         model.aux_logits = False
         model.aux1 = None
         model.aux2 = None
+    calibrated = 0
+    if not raw:
+        size = tvw.eval_transform(weights)["cropSize"][0]
+        calibrated = calibrate_batchnorm(model, torch, size, seed)
     state = model.state_dict()
     torch.save(state, out)
-    return {"out": out, "parameters": sum(p.numel() for p in model.parameters())}
+    return {"out": out, "parameters": sum(p.numel() for p in model.parameters()), "batchNormCalibrated": calibrated}
 
 
 def main():
@@ -59,11 +88,12 @@ def main():
     parser.add_argument("--arch")
     parser.add_argument("--out")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--raw", action="store_true", help="keep the initial BatchNorm statistics (mean 0, var 1)")
     args = parser.parse_args()
     if args.list:
         print(json.dumps(describe_all()))
     elif args.arch and args.out:
-        print(json.dumps(make(args.arch, args.out, args.seed)))
+        print(json.dumps(make(args.arch, args.out, args.seed, args.raw)))
     else:
         parser.error("--list, or --arch and --out")
 

@@ -251,7 +251,10 @@ function manifestPlan(o: ConvertOptions): ManifestPlan {
     else if (labels !== 'imagenet1k' && !(existsSync(labels) && statSync(labels).isFile()))
       throw new ConverterError('INVALID_OPTION', `Labels file not found: ${path.resolve(labels)}`);
   }
-  if (o.torchvisionWeights !== undefined && (typeof o.torchvisionWeights !== 'string' || !o.torchvisionWeights))
+  if (
+    o.torchvisionWeights !== undefined &&
+    (typeof o.torchvisionWeights !== 'string' || !o.torchvisionWeights)
+  )
     throw invalidOption('torchvisionWeights', 'non-empty string', o.torchvisionWeights);
   return { manifestPath, recipe, labels };
 }
@@ -281,7 +284,12 @@ async function finishManifest(
     skipped = `no preprocessing known for ${result.arch}: pass recipe (--recipe <preset|file.json>)`;
   else if (labels === undefined)
     skipped = `no labels known for ${result.numClasses} classes: pass labels (--labels imagenet1k|<file>)`;
-  if (skipped !== undefined || plan.manifestPath === undefined || recipe === undefined || labels === undefined)
+  if (
+    skipped !== undefined ||
+    plan.manifestPath === undefined ||
+    recipe === undefined ||
+    labels === undefined
+  )
     return { ...result, manifestPath: undefined, manifest: undefined, manifestSkipped: skipped };
   if (typeof labels === 'string' && labels !== 'imagenet1k')
     labels = path.relative(path.dirname(plan.manifestPath), labels).split(path.sep).join('/');

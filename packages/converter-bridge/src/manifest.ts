@@ -10,8 +10,8 @@ import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   PRESETS,
-  type PresetName,
   type PreprocessRecipe,
+  type PresetName,
   type ResampleFilter,
   recipeOutputSize,
   validateRecipe,

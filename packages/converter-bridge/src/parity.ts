@@ -151,8 +151,7 @@ export function resolveTolerance(options: ParityTolerance = {}): { rtol: number;
   const rtol = check('rtol', options.rtol);
   const atol = check('atol', options.atol);
   const tolerance = check('tolerance', options.tolerance);
-  if (tolerance !== undefined)
-    return { rtol: rtol ?? 0, atol: atol ?? tolerance }; // the old absolute rule, unless told otherwise
+  if (tolerance !== undefined) return { rtol: rtol ?? 0, atol: atol ?? tolerance }; // the old absolute rule, unless told otherwise
   return { rtol: rtol ?? DEFAULT_PARITY_RTOL, atol: atol ?? DEFAULT_PARITY_ATOL };
 }
 
@@ -277,7 +276,10 @@ export async function checkParity(
   }
   try {
     const onnx = await runSamples(session, vectors);
-    return { ...compareLogits(vectors.logits, onnx, vectors.logitsShape[1]!, tolerance), parityFile: vectors.file };
+    return {
+      ...compareLogits(vectors.logits, onnx, vectors.logitsShape[1]!, tolerance),
+      parityFile: vectors.file,
+    };
   } finally {
     await session.release();
   }

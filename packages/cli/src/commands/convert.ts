@@ -17,13 +17,7 @@ import {
   type ValidationReport,
   validateModel,
 } from '@mtailor/converter-bridge';
-import {
-  EXIT_USAGE,
-  parityToleranceArgs,
-  parseOrReportUsage,
-  positiveInt,
-  UsageError,
-} from '../args.js';
+import { EXIT_USAGE, parityToleranceArgs, parseOrReportUsage, positiveInt, UsageError } from '../args.js';
 import type { Command } from '../main.js';
 
 const usage = `Usage: mtailor convert --arch <name> --weights <file.pth> --out <model.onnx> [options]
