@@ -256,6 +256,11 @@ function manifestPlan(o: ConvertOptions): ManifestPlan {
     (typeof o.torchvisionWeights !== 'string' || !o.torchvisionWeights)
   )
     throw invalidOption('torchvisionWeights', 'non-empty string', o.torchvisionWeights);
+  if (o.torchvisionWeights !== undefined && (o.arch === 'seed-resnet18' || o.arch.includes(':')))
+    throw new ConverterError(
+      'INVALID_OPTION',
+      `torchvisionWeights applies to torchvision builders, not to ${o.arch}: give recipe (and labels) instead`,
+    );
   return { manifestPath, recipe, labels };
 }
 

@@ -96,6 +96,12 @@ export function recipeFromTorchvision(t: TorchvisionEvalTransform): PreprocessRe
 /**
  * A recipe given by the caller: a preset name, a recipe object, or the path of a JSON recipe file.
  * @throws {ConverterError} INVALID_OPTION for an unknown preset, an unreadable file or an invalid recipe.
+ *
+ * @example
+ * ```ts
+ * loadRecipe('imagenet-eval'); // 'imagenet-eval' (a preset stays a name)
+ * loadRecipe('recipes/my-model.json'); // the validated recipe object from the file
+ * ```
  */
 export function loadRecipe(recipe: string | PreprocessRecipe): string | PreprocessRecipe {
   const fail = (why: string, cause?: unknown): ConverterError =>
@@ -122,7 +128,14 @@ export function loadRecipe(recipe: string | PreprocessRecipe): string | Preproce
 
 /**
  * The square size a recipe always produces (it ends with a fixed-size resize or crop), or undefined when the
- * size depends on the image or is not square.
+ * size depends on the image or is not square: the model input size the recipe feeds.
+ *
+ * @example
+ * ```ts
+ * import { recipeSquareSize } from '@mtailor/converter-bridge';
+ * recipeSquareSize('imagenet-eval'); // 224
+ * recipeSquareSize({ steps: [{ op: 'toRGB' }], tensor: {} }); // undefined: the size follows the image
+ * ```
  */
 export function recipeSquareSize(recipe: string | PreprocessRecipe): number | undefined {
   const resolved = typeof recipe === 'string' ? PRESETS[recipe as PresetName] : recipe;
@@ -131,7 +144,15 @@ export function recipeSquareSize(recipe: string | PreprocessRecipe): number | un
   return a.width === a.height && a.width === b.width && a.height === b.height ? a.width : undefined;
 }
 
-/** `resize-224` for the seed's Classifier at 224 pixels; the same pipeline at another size otherwise. */
+/**
+ * `resize-224` for the seed's Classifier at 224 pixels; the same pipeline at another size otherwise.
+ *
+ * @example
+ * ```ts
+ * seedRecipe(224); // 'resize-224'
+ * seedRecipe(160); // { name: 'resize-160', steps: [toRGB, resize 160×160 bilinear], tensor: ImageNet mean/std }
+ * ```
+ */
 export function seedRecipe(inputSize: number): string | PreprocessRecipe {
   if (inputSize === 224) return 'resize-224';
   const recipe = structuredClone(PRESETS['resize-224']) as PreprocessRecipe;
@@ -142,7 +163,15 @@ export function seedRecipe(inputSize: number): string | PreprocessRecipe {
   return recipe;
 }
 
-/** `<out minus .onnx>.manifest.json`. */
+/**
+ * Where `convertCheckpoint` writes the manifest by default: `<out minus .onnx>.manifest.json`.
+ *
+ * @example
+ * ```ts
+ * import { defaultManifestPath } from '@mtailor/converter-bridge';
+ * defaultManifestPath('/models/resnet50.onnx'); // '/models/resnet50.manifest.json'
+ * ```
+ */
 export function defaultManifestPath(modelPath: string): string {
   const base = modelPath.endsWith('.onnx') ? modelPath.slice(0, -'.onnx'.length) : modelPath;
   return `${base}.manifest.json`;
@@ -151,6 +180,14 @@ export function defaultManifestPath(modelPath: string): string {
 /**
  * Write the manifest atomically (temporary file, then rename), with the model path relative to it.
  * @throws {ConverterError} OUTPUT_NOT_WRITABLE.
+ *
+ * @example
+ * ```ts
+ * await writeManifest('/models/m.manifest.json', {
+ *   modelPath: '/models/m.onnx', recipe: 'resize-224', labels: 'imagenet1k', numClasses: 1000,
+ *   outputKind: 'logits', description: 'my model',
+ * }); // → { model: 'm.onnx', … }
+ * ```
  */
 export async function writeManifest(
   manifestPath: string,

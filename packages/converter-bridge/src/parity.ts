@@ -139,7 +139,16 @@ export interface ParityResult {
   parityFile: string;
 }
 
-/** `{ rtol, atol }` from options, with the defaults and the legacy `tolerance`; throws INVALID_OPTION. */
+/**
+ * `{ rtol, atol }` from options, with the defaults and the legacy `tolerance`.
+ * @throws {ConverterError} INVALID_OPTION for a negative or non-finite value.
+ *
+ * @example
+ * ```ts
+ * resolveTolerance(); // { rtol: DEFAULT_PARITY_RTOL, atol: DEFAULT_PARITY_ATOL }
+ * resolveTolerance({ tolerance: 1e-4 }); // { rtol: 0, atol: 1e-4 }: the old absolute rule
+ * ```
+ */
 export function resolveTolerance(options: ParityTolerance = {}): { rtol: number; atol: number } {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
   const check = (name: string, v: unknown): number | undefined => {

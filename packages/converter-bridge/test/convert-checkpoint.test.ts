@@ -235,6 +235,9 @@ describeWithTorch('convertCheckpoint with real PyTorch', () => {
     await expect(convertCheckpoint({ ...base, manifest: base.out })).rejects.toMatchObject({
       code: 'INVALID_OPTION',
     });
+    await expect(convertCheckpoint({ ...base, torchvisionWeights: 'DEFAULT' })).rejects.toThrow(
+      'torchvisionWeights applies to torchvision builders, not to seed-resnet18',
+    );
   });
 
   it('a whole pickled nn.Module loads only with allowPickle (weights_only by default)', async () => {
