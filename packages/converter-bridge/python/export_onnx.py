@@ -175,11 +175,13 @@ def export(model, torch, out: str, opset: int, input_size: int, static_batch: bo
 class export_mode:
     """What the export needs from torch 1.13, undone afterwards.
 
-    - nn.MultiheadAttention (ViT) takes a fused inference fast path, `aten::_native_multi_head_attention`, which
-      has no ONNX symbolic, whenever grad is disabled or no parameter requires grad. The export runs with grad
-      enabled and every floating-point parameter requiring grad, so the attention is traced as the standard
-      MatMul/Softmax ops (the parity logits are still computed by the fused path, as users run the model).
-    - `aten::zero` (Swin V2 zeroes the key bias in place) has no ONNX symbolic: it is exported as
+    - nn.MultiheadAttention (the ViTs) takes a fused inference fast path, `aten::_native_multi_head_attention`,
+      which has no ONNX symbolic, whenever grad is disabled or none of its projection parameters requires grad.
+      For a model with such modules the export runs with grad enabled and exactly those parameters requiring grad,
+      so the attention is traced as standard MatMul/Softmax ops while autograd records nothing else (no activation
+      memory for the rest of the network). The parity logits are still computed by the fused path, as users run
+      the model.
+    - `aten::zero` (Swin V2 zeroes part of its qkv bias in place) has no ONNX symbolic: it is exported as
       ConstantOfShape(Shape(x)) with a zero of x's type.
     """
 
@@ -187,22 +189,24 @@ class export_mode:
         self.model = model
         self.torch = torch
         self.grad = None
-        self.frozen = []
+        self.flags = []
 
     def __enter__(self):
         torch = self.torch
         self.grad = torch.is_grad_enabled()
-        torch.set_grad_enabled(True)
-        for p in self.model.parameters():
-            if not p.requires_grad and p.is_floating_point():
-                self.frozen.append(p)
-                p.requires_grad_(True)
+        attention = [m for m in self.model.modules() if isinstance(m, torch.nn.MultiheadAttention)]
+        if attention:
+            wanted = {id(p) for m in attention for p in m.parameters()}
+            for p in self.model.parameters():
+                self.flags.append((p, p.requires_grad))
+                p.requires_grad_(id(p) in wanted and p.is_floating_point())
+            torch.set_grad_enabled(True)
         register_missing_symbolics(torch)
         return self
 
     def __exit__(self, *exc):
-        for p in self.frozen:
-            p.requires_grad_(False)
+        for p, flag in self.flags:
+            p.requires_grad_(flag)
         self.torch.set_grad_enabled(self.grad)
         return False
 
