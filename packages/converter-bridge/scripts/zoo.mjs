@@ -7,7 +7,12 @@
  * architecture, so an interrupted run resumes where it stopped; `--table` prints the README table from it.
  *
  *     node packages/converter-bridge/scripts/zoo.mjs [--archs resnet50,vit_b_16] [--results zoo-results.jsonl]
- *          [--work-dir /tmp/mtailor-zoo] [--skip-larger-than 700e6] [--keep] [--raw] [--no-speed] [--table]
+ *          [--work-dir /tmp/mtailor-zoo] [--skip-larger-than 700e6] [--keep] [--raw] [--no-speed] [--float64]
+ *          [--table]
+ *
+ * --float64 also compares PyTorch's own float32 logits with float64 ones on the same inputs (zoo_checkpoint.py
+ * --float64), for rows that lack it too: how far float32 PyTorch is from exact arithmetic, the yardstick for the
+ * export's differences.
  *
  * Checkpoints: seeded random weights with BatchNorm statistics measured on random inputs (--raw: as initialised;
  * see zoo_checkpoint.py).
@@ -18,7 +23,7 @@
  * intra-op thread after a warm-up. Needs `pnpm build` first and /usr/bin/python3 with torch (or MTAILOR_PYTHON).
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +49,7 @@ const { values } = parseArgs({
     keep: { type: 'boolean', default: false },
     raw: { type: 'boolean', default: false },
     'no-speed': { type: 'boolean', default: false },
+    float64: { type: 'boolean', default: false },
     table: { type: 'boolean', default: false },
   },
 });
@@ -77,8 +83,8 @@ function verdict(r) {
 
 function table(rows) {
   const lines = [
-    '| arch | input | opset | nodes | size MB | export s | logits up to | max \\|Δ\\| | max rel | atol needed | top-1 | parity | ORT ms/img |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| arch | input | opset | nodes | size MB | export s | logits up to | max \\|Δ\\| | max rel | atol needed | PyTorch f32 vs f64 | top-1 | parity | ORT ms/img |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of [...rows].sort((a, b) => a.arch.localeCompare(b.arch))) {
     if (!r.ok && r.error) {
@@ -90,7 +96,7 @@ function table(rows) {
     const size = r.externalData ? `${fmt.mb(r.fileBytes + r.externalBytes)} (ext.)` : fmt.mb(r.fileBytes);
     lines.push(
       `| ${r.arch} | ${r.inputSize} | ${r.opset} | ${r.nodeCount} | ${size} | ${fmt.fixed(r.exportSeconds, 1)} | ` +
-        `${r.referenceScale.toPrecision(2)} | ${fmt.exp(r.maxAbsDiff)} | ${fmt.exp(r.maxRelDiff)} | ${fmt.exp(r.atolNeeded)} | ` +
+        `${r.referenceScale.toPrecision(2)} | ${fmt.exp(r.maxAbsDiff)} | ${fmt.exp(r.maxRelDiff)} | ${fmt.exp(r.atolNeeded)} | ${fmt.exp(r.float64?.maxAbsDiff)} | ` +
         `${r.top1}/${r.samples} | ${verdict(r)} | ${fmt.fixed(r.ortMs, r.ortMs < 10 ? 2 : 0)} |`,
     );
   }
@@ -162,6 +168,27 @@ async function ortLogits(modelPath, vectors) {
     return out;
   } finally {
     await session.release();
+  }
+}
+
+function float64Check(arch) {
+  const args = [
+    path.join(here, 'zoo_checkpoint.py'),
+    '--arch',
+    arch,
+    '--float64',
+    ...(values.raw ? ['--raw'] : []),
+  ];
+  return JSON.parse(execFileSync(python, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }));
+}
+
+if (values.float64) {
+  // Rows measured earlier without the float64 comparison get it now; the file is rewritten row by row.
+  for (const [arch, row] of done) {
+    if (row.float64 || row.error || (wanted && !wanted.has(arch))) continue;
+    console.error(`zoo: ${arch}: float32 vs float64 PyTorch`);
+    row.float64 = float64Check(arch);
+    writeFileSync(resultsFile, `${[...done.values()].map((r) => JSON.stringify(r)).join('\n')}\n`);
   }
 }
 
@@ -269,6 +296,7 @@ for (const entry of list) {
       ...(values['no-speed'] ? {} : await ortSpeed(result.modelPath, vectors)),
       loadAverage: os.loadavg()[0],
     });
+    if (values.float64) row.float64 = float64Check(arch);
   } catch (err) {
     Object.assign(row, { ok: false, error: { code: err.code ?? err.name, message: err.message } });
   }

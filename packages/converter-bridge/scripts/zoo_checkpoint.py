@@ -12,7 +12,13 @@ By default the BatchNorm running statistics are then measured on two seeded batc
 variance 1 statistics whatever its activations are, so its logits vanish (efficientnet_b0: ~1e-14) or explode,
 and a parity check on them proves little. --raw keeps the initialisation as it is.
 
-stdout: one JSON line ({"out": ..., "parameters": ...} or the list).
+    /usr/bin/python3 zoo_checkpoint.py --arch resnet50 --float64 [--seed 0] [--raw]
+
+--float64 rebuilds the same checkpoint and the same parity inputs as `mtailor convert` (4 standard-normal samples,
+seed 0) and compares PyTorch's float32 logits with the float64 ones: how far PyTorch itself is from exact
+arithmetic, the yardstick for the export's own differences.
+
+stdout: one JSON line ({"out": ..., "parameters": ...}, the float64 comparison, or the list).
 """
 import argparse
 import json
@@ -60,7 +66,24 @@ def calibrate_batchnorm(model, torch, size: int, seed: int) -> int:
     return len(norms)
 
 
-def make(arch: str, out: str, seed: int, raw: bool):
+def float64_check(arch: str, seed: int, raw: bool, samples: int = 4):
+    import torch
+
+    from mtailor_export import parity_vectors
+
+    model, size = build(arch, seed, raw)
+    torch.set_grad_enabled(False)
+    inputs, _ = parity_vectors.make_inputs(size, None, samples, 0)
+    f32 = model(inputs)  # as the parity vectors are computed: one batch
+    f64 = model.double()(inputs.double())
+    diff = (f32.double() - f64).abs()
+    out = {"arch": arch, "scale": f64.abs().max().item(), "maxAbsDiff": diff.max().item()}
+    for rtol in (0, 1e-5, 1e-4, 1e-3):
+        out[f"atolNeeded@{rtol:g}"] = max(0.0, (diff - rtol * f64.abs()).max().item())
+    return out
+
+
+def build(arch: str, seed: int, raw: bool):
     import torch
 
     from mtailor_export import architectures
@@ -73,10 +96,17 @@ def make(arch: str, out: str, seed: int, raw: bool):
         model.aux_logits = False
         model.aux1 = None
         model.aux2 = None
-    calibrated = 0
+    size = tvw.eval_transform(weights)["cropSize"][0]
     if not raw:
-        size = tvw.eval_transform(weights)["cropSize"][0]
-        calibrated = calibrate_batchnorm(model, torch, size, seed)
+        calibrate_batchnorm(model, torch, size, seed)
+    return model.eval(), size
+
+
+def make(arch: str, out: str, seed: int, raw: bool):
+    import torch
+
+    model, _ = build(arch, seed, raw)
+    calibrated = 0 if raw else sum(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
     state = model.state_dict()
     torch.save(state, out)
     return {"out": out, "parameters": sum(p.numel() for p in model.parameters()), "batchNormCalibrated": calibrated}
@@ -88,10 +118,13 @@ def main():
     parser.add_argument("--arch")
     parser.add_argument("--out")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--float64", action="store_true", help="compare PyTorch's float32 logits with float64 ones")
     parser.add_argument("--raw", action="store_true", help="keep the initial BatchNorm statistics (mean 0, var 1)")
     args = parser.parse_args()
     if args.list:
         print(json.dumps(describe_all()))
+    elif args.arch and args.float64:
+        print(json.dumps(float64_check(args.arch, args.seed, args.raw)))
     elif args.arch and args.out:
         print(json.dumps(make(args.arch, args.out, args.seed, args.raw)))
     else:
