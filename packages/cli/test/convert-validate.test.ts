@@ -107,7 +107,9 @@ describe('mtailor validate', () => {
     expect((await mtailor('validate', shared.floatModel, '--num-classes', 'many')).code).toBe(2);
     const tolerance = await mtailor('validate', shared.floatModel, '--tolerance', '1e-3');
     expect(tolerance.code).toBe(2); // a tolerance without --parity would silently do nothing
-    expect(tolerance.stderr).toContain('--tolerance/--rtol/--atol apply to the parity check');
+    expect(tolerance.stderr).toContain(
+      '--tolerance/--rtol/--atol/--float32-error-factor apply to the parity check',
+    );
     const help = await mtailor('validate', '--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: mtailor validate');

@@ -58,6 +58,7 @@ def parse_args(argv):
     parser.add_argument("--parity-samples", type=_positive_int, default=4, help="number of random parity inputs when no images are given (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random parity inputs (default 0)")
     parser.add_argument("--no-parity", action="store_true", help="do not write parity vectors")
+    parser.add_argument("--no-float64", action="store_true", help="do not record PyTorch's own float32-vs-float64 difference in the parity file (saves a float64 run of the parity inputs)")
     parser.add_argument("--allow-pickle", action="store_true", help="load the checkpoint with full pickle (runs code from the file: trusted files only)")
     return parser.parse_args(argv)
 
@@ -360,7 +361,7 @@ def run(args) -> dict:
         progress("parity", f"computing PyTorch logits for {count} parity inputs")
         inputs, origin = parity_vectors.make_inputs(input_size, args.calibration_images, args.parity_samples, args.seed)
         meta = {"arch": args.arch, "opset": opset, "torchVersion": torch.__version__}
-        parity = parity_vectors.write(model, inputs, origin, out, meta)
+        parity = parity_vectors.write(model, inputs, origin, out, meta, float64=not args.no_float64)
     # ImageNet's class names when the classes are ImageNet's: the seed Classifier, and torchvision builders with
     # 1000 outputs (their default head; every torchvision classification weights entry has ImageNet's categories,
     # checked when there is one).

@@ -7,6 +7,7 @@ state_dict is saved -- the file a user gets from `torch.save(model.state_dict(),
     /usr/bin/python3 zoo_checkpoint.py --list                      # JSON: every builder with its DEFAULT metadata
     /usr/bin/python3 zoo_checkpoint.py --arch resnet50 --out r50.pth [--seed 0] [--raw]
 
+Linear layers torchvision initialises to zero (the ViTs' classifier head: every logit would be 0) get random weights.
 By default the BatchNorm running statistics are then measured on two seeded batches of standard-normal inputs
 (train mode, cumulative average), as training would have set them: a freshly initialised network has mean 0 /
 variance 1 statistics whatever its activations are, so its logits vanish (efficientnet_b0: ~1e-14) or explode,
@@ -97,9 +98,22 @@ def build(arch: str, seed: int, raw: bool):
         model.aux1 = None
         model.aux2 = None
     size = tvw.eval_transform(weights)["cropSize"][0]
+    randomize_zero_heads(model, torch)
     if not raw:
         calibrate_batchnorm(model, torch, size, seed)
     return model.eval(), size
+
+
+def randomize_zero_heads(model, torch) -> list:
+    """torchvision initialises some classifier heads to zero (the ViTs' `heads.head`): every logit is then exactly
+    0 whatever the input, and a parity check on them compares zeros. Give such a Linear random weights (normal,
+    std 1/sqrt(fan_in)) instead. Returns the names of the layers changed."""
+    changed = []
+    for name, m in model.named_modules():
+        if isinstance(m, torch.nn.Linear) and not m.weight.detach().any():
+            torch.nn.init.normal_(m.weight, std=m.in_features**-0.5)
+            changed.append(name)
+    return changed
 
 
 def make(arch: str, out: str, seed: int, raw: bool):

@@ -79,6 +79,12 @@ export interface ConvertOptions {
   /** Skip the parity vectors. Default false. */
   noParity?: boolean;
   /**
+   * Also run the parity inputs through the model in float64 and record, per sample, how far PyTorch's own float32
+   * logits are from those: `checkParity` then never asks an export to be more exact than float32 arithmetic is in
+   * this network (see `float32ErrorFactor`). Costs one float64 pass over the parity inputs. Default true.
+   */
+  float64Reference?: boolean;
+  /**
    * Load the checkpoint with full pickle instead of `weights_only=True`. Unpickling runs code from the file: only
    * for checkpoints you trust (e.g. holding optimizer state or a whole nn.Module). Default false.
    */
@@ -359,6 +365,9 @@ function scriptArguments(o: ConvertOptions): string[] {
   count('seed', '--seed', 0);
   flag('staticBatch', '--static-batch');
   flag('noParity', '--no-parity');
+  if (o.float64Reference !== undefined && typeof o.float64Reference !== 'boolean')
+    throw invalidOption('float64Reference', 'boolean', o.float64Reference);
+  if (o.float64Reference === false) args.push('--no-float64');
   flag('allowPickle', '--allow-pickle');
   if (o.archKwargs !== undefined) {
     if (typeof o.archKwargs !== 'object' || o.archKwargs === null || Array.isArray(o.archKwargs))

@@ -28,6 +28,7 @@ export {
 export {
   checkParity,
   compareLogits,
+  DEFAULT_FLOAT32_ERROR_FACTOR,
   DEFAULT_PARITY_ATOL,
   DEFAULT_PARITY_RTOL,
   DEFAULT_PARITY_TOLERANCE,

@@ -20,6 +20,14 @@ export const DEFAULT_PARITY_RTOL = 1e-4;
 export const DEFAULT_PARITY_ATOL = 1e-5;
 
 /**
+ * Default of {@link ParityTolerance.float32ErrorFactor}: a sample's absolute tolerance is at least this many times
+ * PyTorch's own float32 error on it (max |float32 − float64| of its logits, recorded at export time). onnxruntime
+ * and PyTorch each round in float32, so an exact export differs from PyTorch by up to about twice PyTorch's own
+ * error; the zoo measured at most MEASURED_RATIO (README, "Parity tolerance").
+ */
+export const DEFAULT_FLOAT32_ERROR_FACTOR = 3;
+
+/**
  * @deprecated The parity rule is now scale-aware ({@link DEFAULT_PARITY_RTOL}, {@link DEFAULT_PARITY_ATOL}); this
  * is the old absolute bound, still what `{ tolerance }` alone means (`atol = tolerance`, `rtol = 0`).
  */
@@ -45,6 +53,11 @@ export interface ParityVectors {
   atol: number;
   /** @deprecated The absolute tolerance older files record (`tolerance`); {@link DEFAULT_PARITY_TOLERANCE} if absent. */
   tolerance: number;
+  /**
+   * Per sample, max |float32 − float64| of PyTorch's own logits (how far float32 arithmetic is from exact in this
+   * network), when the export recorded it; undefined for files without it.
+   */
+  torchFloat32Error: number[] | undefined;
   /** The JSON document as written (source of the inputs, torch version, …). */
   meta: Record<string, unknown>;
 }
@@ -60,6 +73,12 @@ export interface ParityTolerance {
    * of `rtol` / `atol` is given.
    */
   tolerance?: number;
+  /**
+   * When the parity file records PyTorch's own float32 error per sample (max |float32 − float64| of its logits),
+   * the absolute part for that sample is `max(atol, float32ErrorFactor × that error)`: an export cannot be more
+   * exact than float32 arithmetic in this network. Default {@link DEFAULT_FLOAT32_ERROR_FACTOR}; 0 turns it off.
+   */
+  float32ErrorFactor?: number;
 }
 
 /** One logit of the comparison. */
@@ -90,6 +109,10 @@ export interface ParitySample {
   maxRelDiff: number;
   /** Logits of this sample outside `atol + rtol·|torch|`. */
   violations: number;
+  /** The absolute part applied to this sample: `atol`, or more where PyTorch's own float32 error is larger. */
+  atol: number;
+  /** PyTorch's own float32 error on this sample (max |float32 − float64|), when recorded. */
+  torchFloat32Error: number | undefined;
   /** PyTorch's top-1 class. */
   top1Torch: number;
   /** onnxruntime's top-1 class. */
@@ -107,8 +130,12 @@ export interface ParityResult {
   ok: boolean;
   /** Relative tolerance applied. */
   rtol: number;
-  /** Absolute tolerance applied. */
+  /** Absolute tolerance asked for (a sample may get more: see `perSample[].atol` and `float32ErrorFactor`). */
   atol: number;
+  /** Factor applied to PyTorch's own float32 error (0: off). */
+  float32ErrorFactor: number;
+  /** max over samples of PyTorch's own float32 error (max |float32 − float64| of its logits), when recorded. */
+  torchFloat32Error: number | undefined;
   /** @deprecated The absolute part of the rule (= `atol`), kept for readers of the old result. */
   tolerance: number;
   /** Number of samples compared. */
@@ -145,11 +172,15 @@ export interface ParityResult {
  *
  * @example
  * ```ts
- * resolveTolerance(); // { rtol: DEFAULT_PARITY_RTOL, atol: DEFAULT_PARITY_ATOL }
- * resolveTolerance({ tolerance: 1e-4 }); // { rtol: 0, atol: 1e-4 }: the old absolute rule
+ * resolveTolerance(); // { rtol: 1e-4, atol: DEFAULT_PARITY_ATOL, float32ErrorFactor: 3 }
+ * resolveTolerance({ tolerance: 1e-4 }); // { rtol: 0, atol: 1e-4, float32ErrorFactor: 0 }: the old rule
  * ```
  */
-export function resolveTolerance(options: ParityTolerance = {}): { rtol: number; atol: number } {
+export function resolveTolerance(options: ParityTolerance = {}): {
+  rtol: number;
+  atol: number;
+  float32ErrorFactor: number;
+} {
   if (typeof options !== 'object' || options === null) throw invalidOption('options', 'object', options);
   const check = (name: string, v: unknown): number | undefined => {
     if (v === undefined) return undefined;
@@ -160,8 +191,15 @@ export function resolveTolerance(options: ParityTolerance = {}): { rtol: number;
   const rtol = check('rtol', options.rtol);
   const atol = check('atol', options.atol);
   const tolerance = check('tolerance', options.tolerance);
-  if (tolerance !== undefined) return { rtol: rtol ?? 0, atol: atol ?? tolerance }; // the old absolute rule, unless told otherwise
-  return { rtol: rtol ?? DEFAULT_PARITY_RTOL, atol: atol ?? DEFAULT_PARITY_ATOL };
+  const factor = check('float32ErrorFactor', options.float32ErrorFactor);
+  if (tolerance !== undefined)
+    // The old absolute rule, unless told otherwise.
+    return { rtol: rtol ?? 0, atol: atol ?? tolerance, float32ErrorFactor: factor ?? 0 };
+  return {
+    rtol: rtol ?? DEFAULT_PARITY_RTOL,
+    atol: atol ?? DEFAULT_PARITY_ATOL,
+    float32ErrorFactor: factor ?? DEFAULT_FLOAT32_ERROR_FACTOR,
+  };
 }
 
 /**
@@ -209,11 +247,24 @@ export async function readParityVectors(parityFile: string): Promise<ParityVecto
     inputShape: input.shape,
     logits: readFloat32(bin, logits.offset, logits.byteLength),
     logitsShape: logits.shape,
+    torchFloat32Error: float64Errors(doc.float64, input.shape[0]!),
     rtol: recorded(doc.rtol, DEFAULT_PARITY_RTOL),
     atol: recorded(doc.atol, DEFAULT_PARITY_ATOL),
     tolerance,
     meta: doc,
   };
+}
+
+/** The per-sample float32 errors of a parity file's `float64` entry, if well-formed. */
+function float64Errors(value: unknown, samples: number): number[] | undefined {
+  const errors = (value as { maxAbsDiff?: unknown } | null | undefined)?.maxAbsDiff;
+  if (
+    !Array.isArray(errors) ||
+    errors.length !== samples ||
+    !errors.every((e) => typeof e === 'number' && Number.isFinite(e) && e >= 0)
+  )
+    return undefined;
+  return errors as number[];
 }
 
 function section(
@@ -335,7 +386,9 @@ async function runSamples(session: ort.InferenceSession, v: ParityVectors): Prom
 /**
  * Compare two sets of logits `[N, classes]` (flattened) with the parity rule: every element
  * `|onnx − torch| ≤ atol + rtol·|torch|` (NaN never passes) and the same top-1 per sample (ties within the
- * tolerance count as the same). What {@link checkParity} does after running the model.
+ * tolerance count as the same). With `torchFloat32Error` (per sample: PyTorch's own max |float32 − float64|), a
+ * sample's absolute part is `max(atol, float32ErrorFactor × its error)`. What {@link checkParity} does after
+ * running the model.
  *
  * @throws {ConverterError} INVALID_OPTION for mismatched lengths or a bad tolerance.
  *
@@ -351,8 +404,9 @@ export function compareLogits(
   onnx: Float32Array,
   classes: number,
   options: ParityTolerance = {},
+  torchFloat32Error?: readonly number[],
 ): ParityResult {
-  const { rtol, atol } = resolveTolerance(options);
+  const { rtol, atol, float32ErrorFactor } = resolveTolerance(options);
   if (!Number.isInteger(classes) || classes < 1) throw invalidOption('classes', 'positive integer', classes);
   if (torch.length !== onnx.length || torch.length % classes !== 0)
     throw new ConverterError(
@@ -360,6 +414,11 @@ export function compareLogits(
       `Expected two logit arrays of the same length, a multiple of ${classes}, but received ${torch.length} and ${onnx.length}`,
     );
   const samples = torch.length / classes;
+  if (torchFloat32Error !== undefined && torchFloat32Error.length !== samples)
+    throw new ConverterError(
+      'INVALID_OPTION',
+      `Expected one float32 error per sample (${samples}) but received ${torchFloat32Error.length}`,
+    );
   const perSample: ParitySample[] = [];
   let maxAbsDiff = 0;
   let maxRelDiff = 0;
@@ -371,6 +430,8 @@ export function compareLogits(
   for (let n = 0; n < samples; n++) {
     const t = torch.subarray(n * classes, (n + 1) * classes);
     const o = onnx.subarray(n * classes, (n + 1) * classes);
+    const ownError = torchFloat32Error?.[n];
+    const sampleAtol = Math.max(atol, float32ErrorFactor * (ownError ?? 0));
     let sampleAbs = 0;
     let sampleRel = 0;
     let sampleViolations = 0;
@@ -381,7 +442,7 @@ export function compareLogits(
       let d = Math.abs(ov - tv);
       if (Number.isNaN(d)) d = Number.POSITIVE_INFINITY; // NaN on either side is never within tolerance
       const rel = d === 0 ? 0 : d / Math.abs(tv);
-      const allowed = atol + rtol * Math.abs(tv);
+      const allowed = sampleAtol + rtol * Math.abs(tv);
       sumAbsDiff += d;
       sampleAbs = Math.max(sampleAbs, d);
       sampleRel = Math.max(sampleRel, rel);
@@ -397,7 +458,7 @@ export function compareLogits(
     violations += sampleViolations;
     const top1Torch = argmax(t);
     const top1Onnx = argmax(o);
-    const bound = (v: number): number => atol + rtol * Math.abs(v);
+    const bound = (v: number): number => sampleAtol + rtol * Math.abs(v);
     const top1Agrees =
       top1Onnx === top1Torch || t[top1Torch]! - t[top1Onnx]! <= bound(t[top1Torch]!) + bound(t[top1Onnx]!);
     perSample.push({
@@ -405,6 +466,8 @@ export function compareLogits(
       maxAbsDiff: sampleAbs,
       maxRelDiff: sampleRel,
       violations: sampleViolations,
+      atol: sampleAtol,
+      torchFloat32Error: ownError,
       top1Torch,
       top1Onnx,
       top1Agrees,
@@ -415,6 +478,8 @@ export function compareLogits(
     ok: violations === 0 && agreeing === samples,
     rtol,
     atol,
+    float32ErrorFactor,
+    torchFloat32Error: torchFloat32Error === undefined ? undefined : Math.max(0, ...torchFloat32Error),
     tolerance: atol,
     samples,
     maxAbsDiff,

@@ -58,6 +58,15 @@ export function formatValidationReport(
         `(rule |Δ| ≤ ${parity.atol} + ${parity.rtol}·|torch|: ${parity.violations} outside), ` +
         `top-1 ${agree}/${parity.samples} agree, PyTorch logits up to ${parity.referenceScale.toPrecision(3)}`,
     );
+    if (parity.torchFloat32Error !== undefined) {
+      const raised = parity.perSample.filter((p) => p.atol > parity.atol).length;
+      lines.push(
+        `  PyTorch's own float32 error (vs float64) up to ${parity.torchFloat32Error.toExponential(2)}` +
+          (raised
+            ? `: atol raised to ${parity.float32ErrorFactor}× that on ${raised} of ${parity.samples} samples`
+            : ''),
+      );
+    }
     const w = parity.worst;
     if (w)
       lines.push(

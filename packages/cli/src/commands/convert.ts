@@ -9,6 +9,7 @@ import {
   type ConvertResult,
   checkParity,
   convertCheckpoint,
+  DEFAULT_FLOAT32_ERROR_FACTOR,
   DEFAULT_PARITY_ATOL,
   DEFAULT_PARITY_RTOL,
   formatValidationReport,
@@ -50,6 +51,9 @@ reproduces PyTorch's logits. Nothing is downloaded.
   --no-verify                   skip validation and parity after the export
   --rtol X, --atol Y            parity rule |onnx − torch| ≤ Y + X·|torch| for every logit, plus the same top-1
                                 on every sample (default rtol ${DEFAULT_PARITY_RTOL}, atol ${DEFAULT_PARITY_ATOL})
+  --float32-error-factor K      a sample's atol is at least K × PyTorch's own float32 error on it (max |float32 −
+                                float64|, recorded at export time; default ${DEFAULT_FLOAT32_ERROR_FACTOR}, 0 = off)
+  --no-float64                  do not record PyTorch's float32-vs-float64 error (skips a float64 pass)
   --tolerance X                 the old absolute rule: |onnx − torch| ≤ X (atol X, rtol 0)
   --json                        print { conversion, validation, parity } as JSON instead of text
 
@@ -105,9 +109,11 @@ function parse(args: string[]): ConvertArgs {
       labels: { type: 'string' },
       manifest: { type: 'string' },
       'no-manifest': { type: 'boolean', default: false },
+      'no-float64': { type: 'boolean', default: false },
       tolerance: { type: 'string' },
       rtol: { type: 'string' },
       atol: { type: 'string' },
+      'float32-error-factor': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -145,11 +151,14 @@ function parse(args: string[]): ConvertArgs {
   if (values.labels !== undefined) options.labels = values.labels;
   if (values['no-manifest'] && values.manifest !== undefined)
     throw new UsageError('give --manifest <file> or --no-manifest, not both');
+  if (values['no-float64']) options.float64Reference = false;
   if (values['no-manifest']) options.manifest = false;
   else if (values.manifest !== undefined) options.manifest = values.manifest;
   const tolerance = parityToleranceArgs(values);
   if (Object.keys(tolerance).length > 0 && values['no-verify'])
-    throw new UsageError('--rtol/--atol/--tolerance apply to the parity check, which --no-verify skips');
+    throw new UsageError(
+      '--rtol/--atol/--tolerance/--float32-error-factor apply to the parity check, which --no-verify skips',
+    );
   return { options, verify: !values['no-verify'], json: values.json ?? false, tolerance };
 }
 

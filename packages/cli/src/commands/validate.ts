@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import {
   ConverterError,
   checkParity,
+  DEFAULT_FLOAT32_ERROR_FACTOR,
   DEFAULT_PARITY_ATOL,
   DEFAULT_PARITY_RTOL,
   formatValidationReport,
@@ -40,6 +41,8 @@ Options:
                           onnxruntime and compare with PyTorch's logits
   --rtol X, --atol Y      parity rule |onnx − torch| ≤ Y + X·|torch| for every logit, plus the same top-1 on
                           every sample (default rtol ${DEFAULT_PARITY_RTOL}, atol ${DEFAULT_PARITY_ATOL})
+  --float32-error-factor K  a sample's atol is at least K × PyTorch's own float32 error on it, when the parity
+                          file records it (default ${DEFAULT_FLOAT32_ERROR_FACTOR}, 0 = off)
   --tolerance X           the old absolute rule: |onnx − torch| ≤ X (atol X, rtol 0)
   --no-load               skip the final check that the bundled onnxruntime loads the model (done by default
                           when the static checks pass)
@@ -82,6 +85,7 @@ function parse(args: string[]): ValidateArgs {
       tolerance: { type: 'string' },
       rtol: { type: 'string' },
       atol: { type: 'string' },
+      'float32-error-factor': { type: 'string' },
       'no-load': { type: 'boolean', default: false },
     },
   });
@@ -91,7 +95,9 @@ function parse(args: string[]): ValidateArgs {
     );
   const tolerance = parityToleranceArgs(values);
   if (Object.keys(tolerance).length > 0 && values.parity === undefined)
-    throw new UsageError('--tolerance/--rtol/--atol apply to the parity check: give --parity <file> too');
+    throw new UsageError(
+      '--tolerance/--rtol/--atol/--float32-error-factor apply to the parity check: give --parity <file> too',
+    );
   const expectations: ModelExpectations = { load: !values['no-load'] };
   const inputShape = parseShape(values['input-shape']);
   if (inputShape) expectations.inputShape = inputShape;
