@@ -337,7 +337,7 @@ export async function checkParity(
   try {
     const onnx = await runSamples(session, vectors);
     return {
-      ...compareLogits(vectors.logits, onnx, vectors.logitsShape[1]!, tolerance),
+      ...compareLogits(vectors.logits, onnx, vectors.logitsShape[1]!, tolerance, vectors.torchFloat32Error),
       parityFile: vectors.file,
     };
   } finally {
