@@ -181,6 +181,8 @@ describe.skipIf(!torchOk)('mtailor convert (real PyTorch) then validate --parity
       '0',
       '--atol',
       '0',
+      '--float32-error-factor',
+      '0',
     );
     expect(strict.code).toBe(1);
     expect(strict.stdout).toMatch(/rule \|Δ\| ≤ 0 \+ 0·\|torch\|: [1-9]\d* outside/);
