@@ -117,9 +117,14 @@ describe.skipIf(!hasTorch())('shared MobileNetV2: convert → manifest → class
     expect(manifest.description).toContain('resize shorter side 232 bilinear, center crop 224');
   });
 
-  it('validate --manifest checks the model against it → exit 0', async () => {
+  it('validate --manifest checks the model against it → exit 0; a bad manifest → exit 2', async () => {
     const r = await mtailor('validate', '--manifest', manifestPath, '--json');
     expect(r.code).toBe(0);
+    const wrong = await mtailor('validate', '--manifest', manifestPath, '--num-classes', '10');
+    expect(wrong.code).toBe(1); // an explicit expectation wins over the manifest's
+    const missing = await mtailor('validate', '--manifest', path.join(dir, 'none.json'));
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('INVALID_MANIFEST');
     const report = JSON.parse(r.stdout) as { ok: boolean; manifest: { numClasses: number; model: string } };
     expect(report.ok).toBe(true);
     expect(report.manifest).toMatchObject({ numClasses: 1000, model: out });
