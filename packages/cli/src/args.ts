@@ -132,3 +132,27 @@ export function parseOrReportUsage<T extends object>(
     return undefined;
   }
 }
+
+/**
+ * The parity rule's options shared by `mtailor convert` and `mtailor validate`: `--rtol`, `--atol`,
+ * `--float32-error-factor`, and the old absolute `--tolerance` (which alone means atol = X, rtol = 0).
+ *
+ * @param values - Parsed option values (strings as typed, or undefined).
+ * @returns Only the tolerances that were given, for `checkParity`.
+ * @throws {@link UsageError} for a value that is not a non-negative number.
+ */
+export function parityToleranceArgs(values: {
+  rtol?: string | undefined;
+  atol?: string | undefined;
+  tolerance?: string | undefined;
+  'float32-error-factor'?: string | undefined;
+}): { rtol?: number; atol?: number; tolerance?: number; float32ErrorFactor?: number } {
+  const out: { rtol?: number; atol?: number; tolerance?: number; float32ErrorFactor?: number } = {};
+  for (const key of ['rtol', 'atol', 'tolerance'] as const) {
+    const v = nonNegativeNumber(key, values[key]);
+    if (v !== undefined) out[key] = v;
+  }
+  const factor = nonNegativeNumber('float32-error-factor', values['float32-error-factor']);
+  if (factor !== undefined) out.float32ErrorFactor = factor;
+  return out;
+}

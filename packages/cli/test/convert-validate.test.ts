@@ -107,7 +107,9 @@ describe('mtailor validate', () => {
     expect((await mtailor('validate', shared.floatModel, '--num-classes', 'many')).code).toBe(2);
     const tolerance = await mtailor('validate', shared.floatModel, '--tolerance', '1e-3');
     expect(tolerance.code).toBe(2); // a tolerance without --parity would silently do nothing
-    expect(tolerance.stderr).toContain('--tolerance applies to the parity check');
+    expect(tolerance.stderr).toContain(
+      '--tolerance/--rtol/--atol/--float32-error-factor apply to the parity check',
+    );
     const help = await mtailor('validate', '--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: mtailor validate');
@@ -166,10 +168,50 @@ describe.skipIf(!torchOk)('mtailor convert (real PyTorch) then validate --parity
     expect(report.parity.top1Agreement).toBe(1);
   });
 
-  it('a parity tolerance nothing can meet → exit 1', async () => {
+  it('a parity tolerance nothing can meet → exit 1, the worst logit named', async () => {
     const r = await mtailor('validate', out, '--parity', `${out}.parity.json`, '--tolerance', '0');
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('parity: FAILED');
+    const strict = await mtailor(
+      'validate',
+      out,
+      '--parity',
+      `${out}.parity.json`,
+      '--rtol',
+      '0',
+      '--atol',
+      '0',
+      '--float32-error-factor',
+      '0',
+    );
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toMatch(/rule \|Δ\| ≤ 0 \+ 0·\|torch\|: [1-9]\d* outside/);
+    expect(strict.stdout).toMatch(
+      /worst logit: sample \d class \d+: torch \S+ onnx \S+ \|Δ\| \S+ \(rel \S+\), allowed 0\.00e\+0/,
+    );
+  });
+
+  it('convert wrote the manifest; bad manifest or recipe options are usage errors (exit 2)', async () => {
+    expect(convert.stderr).toContain(
+      `wrote ${path.join(dir, 'mobilenet_v2.manifest.json')} (recipe torchvision`,
+    );
+    const base = [
+      'convert',
+      '--arch',
+      'mobilenet_v2',
+      '--weights',
+      shared.mobilenetWeights,
+      '--out',
+      path.join(dir, 'y.onnx'),
+    ];
+    const both = await mtailor(...base, '--manifest', path.join(dir, 'y.json'), '--no-manifest');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('give --manifest <file> or --no-manifest, not both');
+    const recipe = await mtailor(...base, '--recipe', 'no-such-preset', '--python', python);
+    expect(recipe.code).toBe(2);
+    expect(recipe.stderr).toContain('INVALID_OPTION: Invalid recipe');
+    const noVerify = await mtailor(...base, '--no-verify', '--rtol', '1e-3');
+    expect(noVerify.code).toBe(2);
   });
 
   it('conversion errors → exit 1 with the code; missing required flags → exit 2', async () => {

@@ -17,6 +17,7 @@ Only the standard library is imported before argument parsing, so --help works w
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -46,7 +47,9 @@ def parse_args(argv):
     parser.add_argument("--weights", required=True, help="state_dict checkpoint (.pth/.pt); {'state_dict': …} wrappers and 'module.' prefixes are handled")
     parser.add_argument("--out", required=True, help="output .onnx path (parity files are written beside it)")
     parser.add_argument("--opset", type=int, default=None, help="ONNX opset (default: highest both this torch exports and onnxruntime 1.30 runs)")
-    parser.add_argument("--input-size", type=_positive_int, default=224, help="input height = width in pixels (default 224)")
+    parser.add_argument("--input-size", type=_positive_int, default=None, help="input height = width in pixels (default: the crop size of the torchvision weights' evaluation transform, else 224)")
+    parser.add_argument("--torchvision-weights", default="DEFAULT", metavar="ENTRY", help="torchvision builders: the weights entry the checkpoint follows (DEFAULT, an entry name such as IMAGENET1K_V1, or none); its metadata gives the builder's constructor arguments, the input size and the evaluation transform. Nothing is downloaded (default DEFAULT)")
+    parser.add_argument("--recipe-given", action="store_true", help="the caller records its own preprocessing recipe: do not refuse an evaluation transform that cannot be reproduced exactly")
     parser.add_argument("--static-batch", action="store_true", help="fix the batch axis to 1 instead of a dynamic 'batch' dimension")
     parser.add_argument("--num-classes", type=_positive_int, default=None, help="passed as num_classes= to the architecture (default: its own default, 1000 for ImageNet models)")
     parser.add_argument("--arch-kwargs", type=_json_object, default={}, help="extra constructor keyword arguments as a JSON object")
@@ -55,6 +58,7 @@ def parse_args(argv):
     parser.add_argument("--parity-samples", type=_positive_int, default=4, help="number of random parity inputs when no images are given (default 4)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random parity inputs (default 0)")
     parser.add_argument("--no-parity", action="store_true", help="do not write parity vectors")
+    parser.add_argument("--no-float64", action="store_true", help="do not record PyTorch's own float32-vs-float64 difference in the parity file (saves a float64 run of the parity inputs)")
     parser.add_argument("--allow-pickle", action="store_true", help="load the checkpoint with full pickle (runs code from the file: trusted files only)")
     return parser.parse_args(argv)
 
@@ -137,29 +141,118 @@ def probe_output(model, torch, input_size: int):
     return int(out.shape[1])
 
 
-def export(model, torch, out: str, opset: int, input_size: int, static_batch: bool) -> None:
+def export(model, torch, out: str, opset: int, input_size: int, static_batch: bool) -> dict:
+    """torch.onnx.export into a temporary folder, then move into place: a failed export never leaves a
+    half-written model at the destination. Returns how the weights were stored."""
     dummy = torch.randn(1, 3, input_size, input_size)
-    tmp = f"{out}.tmp-{os.getpid()}"
+    tmp_dir = f"{out}.tmp-{os.getpid()}"
+    tmp = os.path.join(tmp_dir, os.path.basename(out))
     dynamic_axes = None if static_batch else {"input": {0: "batch"}, "logits": {0: "batch"}}
     try:
-        torch.onnx.export(
-            model,
-            dummy,
-            tmp,
-            input_names=["input"],
-            output_names=["logits"],
-            dynamic_axes=dynamic_axes,
-            opset_version=opset,
-            do_constant_folding=True,
-            export_params=True,
-        )
-        os.replace(tmp, out)  # never leave a half-written model at the destination
+        os.makedirs(tmp_dir, exist_ok=True)
+        with export_mode(model, torch):
+            torch.onnx.export(
+                model,
+                dummy,
+                tmp,
+                input_names=["input"],
+                output_names=["logits"],
+                dynamic_axes=dynamic_axes,
+                opset_version=opset,
+                do_constant_folding=True,
+                export_params=True,
+            )
+        return _move_into_place(tmp_dir, tmp, out)
     except OSError as err:
-        _remove(tmp)
         raise ExportError("OUTPUT_NOT_WRITABLE", f"Cannot write {out}: {type(err).__name__}: {err}") from err
+    except ExportError:
+        raise
     except Exception as err:
-        _remove(tmp)
         raise ExportError("EXPORT_FAILED", f"torch.onnx.export failed: {type(err).__name__}: {err}") from err
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+class export_mode:
+    """What the export needs from torch 1.13, undone afterwards.
+
+    - nn.MultiheadAttention (the ViTs) takes a fused inference fast path, `aten::_native_multi_head_attention`,
+      which has no ONNX symbolic, whenever grad is disabled or none of its projection parameters requires grad.
+      For a model with such modules the export runs with grad enabled and exactly those parameters requiring grad,
+      so the attention is traced as standard MatMul/Softmax ops while autograd records nothing else (no activation
+      memory for the rest of the network). The parity logits are still computed by the fused path, as users run
+      the model.
+    - `aten::zero` (Swin V2 zeroes part of its qkv bias in place) has no ONNX symbolic: it is exported as
+      ConstantOfShape(Shape(x)) with a zero of x's type.
+    """
+
+    def __init__(self, model, torch):
+        self.model = model
+        self.torch = torch
+        self.grad = None
+        self.flags = []
+
+    def __enter__(self):
+        torch = self.torch
+        self.grad = torch.is_grad_enabled()
+        attention = [m for m in self.model.modules() if isinstance(m, torch.nn.MultiheadAttention)]
+        if attention:
+            wanted = {id(p) for m in attention for p in m.parameters()}
+            for p in self.model.parameters():
+                self.flags.append((p, p.requires_grad))
+                p.requires_grad_(id(p) in wanted and p.is_floating_point())
+            torch.set_grad_enabled(True)
+        register_missing_symbolics(torch)
+        return self
+
+    def __exit__(self, *exc):
+        for p, flag in self.flags:
+            p.requires_grad_(flag)
+        self.torch.set_grad_enabled(self.grad)
+        return False
+
+
+_registered = False
+
+
+def register_missing_symbolics(torch) -> None:
+    global _registered
+    if _registered:
+        return
+
+    def zero(g, self):
+        dtype = self.type().scalarType() if self.type().kind() == "TensorType" else None
+        torch_dtype = {"Double": torch.float64, "Half": torch.float16, "Long": torch.int64, "Int": torch.int32}.get(
+            dtype, torch.float32
+        )
+        return g.op("ConstantOfShape", g.op("Shape", self), value_t=torch.zeros(1, dtype=torch_dtype))
+
+    torch.onnx.register_custom_op_symbolic("aten::zero", zero, 9)
+    _registered = True
+
+
+def _move_into_place(tmp_dir: str, tmp: str, out: str) -> dict:
+    """Models over 2 GB: torch writes one external-data file per tensor beside the model. Gather them into one
+    `<out>.data` file (needs the onnx package) so the model travels as two files."""
+    extra = [f for f in os.listdir(tmp_dir) if f != os.path.basename(tmp)]
+    if not extra:
+        os.replace(tmp, out)
+        return {"externalData": None}
+    try:
+        import onnx
+    except ImportError as err:
+        raise ExportError(
+            "EXPORT_FAILED",
+            "The model is over 2 GB, so torch stored its weights in external files; the onnx Python package is "
+            "needed to gather them into one file",
+        ) from err
+    model = onnx.load(tmp, load_external_data=True)
+    data_name = os.path.basename(out) + ".data"
+    _remove(os.path.join(os.path.dirname(out), data_name))
+    onnx.save_model(
+        model, out, save_as_external_data=True, all_tensors_to_one_file=True, location=data_name, size_threshold=1024
+    )
+    return {"externalData": data_name}
 
 
 def _remove(path: str) -> None:
@@ -169,27 +262,35 @@ def _remove(path: str) -> None:
         pass
 
 
-def post_process(out: str) -> dict:
+def post_process(out: str, external_data) -> dict:
     """With the `onnx` package (optional): run its checker and cap the IR version at what onnxruntime 1.30 loads."""
     try:
         import onnx
     except ImportError:
-        return {"onnxVersion": None, "onnxChecker": "skipped (onnx not installed)", "irVersion": None}
-    model = onnx.load(out)
+        return {"onnxVersion": None, "onnxChecker": "skipped (onnx not installed)", "irVersion": None, "nodeCount": None}
+    model = onnx.load(out, load_external_data=False)
     ir_lowered_from = None
     if model.ir_version > ORT_MAX_IR_VERSION:
         ir_lowered_from = model.ir_version
         model.ir_version = ORT_MAX_IR_VERSION
-        onnx.save(model, out)
+        onnx.save(model, out)  # the external-data references, if any, are kept as they are
     try:
-        onnx.checker.check_model(model)
+        # By path when the weights are external: the in-memory form of a model over 2 GB cannot be checked.
+        onnx.checker.check_model(out if external_data else model)
     except Exception as err:
         raise ExportError("EXPORT_FAILED", f"onnx.checker rejects the exported model: {err}") from err
+    foreign = sorted({f"{n.domain}::{n.op_type}" for n in model.graph.node if n.domain not in ("", "ai.onnx")})
+    if foreign:
+        raise ExportError(
+            "EXPORT_FAILED",
+            f"The exported graph uses operators outside the standard ai.onnx domain: {', '.join(foreign)}",
+        )
     return {
         "onnxVersion": onnx.__version__,
         "onnxChecker": "passed",
         "irVersion": int(model.ir_version),
         "irLoweredFrom": ir_lowered_from,
+        "nodeCount": len(model.graph.node),
     }
 
 
@@ -209,28 +310,69 @@ def run(args) -> dict:
     opset = choose_opset(torch, args.opset)
 
     from mtailor_export import architectures, checkpoint, parity_vectors
+    from mtailor_export import torchvision_weights as tvw
 
-    progress("build", f"building {args.arch}")
-    model = architectures.build_model(args.arch, args.num_classes, args.arch_kwargs, args.module_path)
+    kind = architectures.kind_of(args.arch)
+    weights_entry = None
+    transform = None
+    implied = {}
+    if kind == "torchvision":
+        architectures.check_torchvision_arch(args.arch)
+        weights_entry = tvw.resolve(args.arch, args.torchvision_weights)
+        if weights_entry is not None:
+            implied = tvw.builder_kwargs(args.arch, weights_entry)
+            try:
+                transform = tvw.eval_transform(weights_entry)
+            except ExportError:
+                if not args.recipe_given:
+                    raise  # refused before anything is built or exported
+    input_size = args.input_size
+    if input_size is None:
+        input_size = transform["cropSize"][0] if transform else 224
+    elif transform and input_size != transform["cropSize"][0] and not args.recipe_given:
+        raise ExportError(
+            "RECIPE_UNSUPPORTED",
+            f"--input-size {input_size} differs from the {transform['cropSize'][0]}-pixel crop of "
+            f"{transform['weights']}'s evaluation transform, so that transform cannot be the model's preprocessing. "
+            "Pass --recipe <preset|file.json> (or no manifest), or leave --input-size out.",
+            {"inputSize": input_size, "cropSize": transform["cropSize"][0]},
+        )
+
+    progress("build", f"building {args.arch}" + (f" as for {tvw.full_name(weights_entry)}" if weights_entry else ""))
+    model, used_kwargs = architectures.build_model(
+        args.arch, args.num_classes, args.arch_kwargs, args.module_path, implied
+    )
     progress("weights", f"loading {args.weights}")
     state, load_mode = checkpoint.load_state_dict(args.weights, args.allow_pickle)
+    dropped = tvw.drop_aux_heads_if_absent(model, args.arch, state) if kind == "torchvision" else []
     checkpoint.load_into(model, state, args.weights)
     model.eval()
     progress("probe", "running the model once in PyTorch")
-    num_classes = probe_output(model, torch, args.input_size)
+    num_classes = probe_output(model, torch, input_size)
     progress("export", f"torch.onnx.export (opset {opset}, {'static' if args.static_batch else 'dynamic'} batch)")
-    export(model, torch, out, opset, args.input_size, args.static_batch)
+    export_started = time.time()
+    stored = export(model, torch, out, opset, input_size, args.static_batch)
+    export_seconds = time.time() - export_started
     progress("check", "checking the exported model")
-    checked = post_process(out)
+    checked = post_process(out, stored["externalData"])
     parity = None
     if not args.no_parity:
         count = len(args.calibration_images) if args.calibration_images else args.parity_samples
         progress("parity", f"computing PyTorch logits for {count} parity inputs")
-        inputs, origin = parity_vectors.make_inputs(
-            args.input_size, args.calibration_images, args.parity_samples, args.seed
-        )
+        inputs, origin = parity_vectors.make_inputs(input_size, args.calibration_images, args.parity_samples, args.seed)
         meta = {"arch": args.arch, "opset": opset, "torchVersion": torch.__version__}
-        parity = parity_vectors.write(model, inputs, origin, out, meta)
+        parity = parity_vectors.write(model, inputs, origin, out, meta, float64=not args.no_float64)
+    # ImageNet's class names when the classes are ImageNet's: the seed Classifier, and torchvision builders with
+    # 1000 outputs (their default head; every torchvision classification weights entry has ImageNet's categories,
+    # checked when there is one).
+    labels = None
+    if kind == "seed" and num_classes == 1000:
+        labels = "imagenet1k"
+    elif kind == "torchvision" and num_classes == 1000:
+        from torchvision.models._meta import _IMAGENET_CATEGORIES
+
+        if weights_entry is None or tvw.categories(weights_entry) == list(_IMAGENET_CATEGORIES):
+            labels = "imagenet1k"
     try:
         import torchvision
 
@@ -243,7 +385,7 @@ def run(args) -> dict:
         "parity": parity,
         "arch": args.arch,
         "opset": opset,
-        "inputShape": [batch, 3, args.input_size, args.input_size],
+        "inputShape": [batch, 3, input_size, input_size],
         "outputShape": [batch, num_classes],
         "numClasses": num_classes,
         "dynamicBatch": not args.static_batch,
@@ -253,6 +395,14 @@ def run(args) -> dict:
         "torchvisionVersion": torchvision_version,
         "python": sys.executable,
         "seconds": round(time.time() - started, 3),
+        "exportSeconds": round(export_seconds, 3),
+        "externalData": stored["externalData"],
+        "archKind": kind,
+        "torchvisionWeights": tvw.full_name(weights_entry) if weights_entry is not None else None,
+        "builderKwargs": {k: list(v) if isinstance(v, tuple) else v for k, v in used_kwargs.items()},
+        "droppedAuxHeads": dropped,
+        "evalTransform": transform,
+        "labels": labels,
         **checked,
     }
 

@@ -3,9 +3,21 @@
  * @module
  */
 import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import type { PreprocessRecipe } from '@mtailor/preprocess';
 import { ConverterError, type ConverterErrorCode, invalidOption } from './errors.js';
+import {
+  defaultManifestPath,
+  loadRecipe,
+  recipeFromTorchvision,
+  recipeSquareSize,
+  seedRecipe,
+  type TorchvisionEvalTransform,
+  type WrittenManifest,
+  writeManifest,
+} from './manifest.js';
 import { exportScriptPath, resolvePython } from './python.js';
 
 /** Options of {@link convertCheckpoint}. */
@@ -18,8 +30,36 @@ export interface ConvertOptions {
   out: string;
   /** ONNX opset. Default: the highest both the installed torch exports and onnxruntime 1.30 runs (17 with torch 1.13). */
   opset?: number;
-  /** Input height = width in pixels. Default 224. */
+  /**
+   * Input height = width in pixels. Default: the crop size of the torchvision weights' evaluation transform
+   * (299 for inception_v3, 518 for vit_h_14, …), else the size `recipe` produces, else 224.
+   */
   inputSize?: number;
+  /**
+   * torchvision builders only: the weights entry the checkpoint follows — `'DEFAULT'` (default), an entry name
+   * such as `'IMAGENET1K_V1'`, or `'none'`. The model is built with the constructor arguments the builder uses
+   * for those weights (e.g. `transform_input=True` for inception_v3 / googlenet, `image_size` for the ViTs), and
+   * the manifest's recipe is their evaluation transform. Only metadata is read; nothing is downloaded. `'none'`
+   * builds as `weights=None` and needs `recipe` for a manifest.
+   */
+  torchvisionWeights?: string;
+  /**
+   * The manifest's preprocessing: a `@mtailor/preprocess` preset name (`'resize-224'`, `'imagenet-eval'`), a
+   * recipe object, or the path of a JSON recipe file. Default: the torchvision weights' evaluation transform;
+   * `'resize-224'` for `seed-resnet18`; none for `module:Class` (then no manifest is written).
+   */
+  recipe?: string | PreprocessRecipe;
+  /**
+   * The manifest's labels: `'imagenet1k'`, the path of a labels file (one per line or a JSON array) or the labels.
+   * Default: `'imagenet1k'` for 1000-class ImageNet weights of torchvision and for `seed-resnet18`; otherwise
+   * none (then no manifest is written).
+   */
+  labels?: string | string[];
+  /**
+   * Where to write the manifest (default `<out minus .onnx>.manifest.json`), or `false` for none. The manifest
+   * holds the model file, the recipe, the labels and the class count, as `@mtailor/core` reads it.
+   */
+  manifest?: string | false;
   /** Fix the batch axis to 1 instead of a dynamic `batch` dimension. Default false. */
   staticBatch?: boolean;
   /** Passed to the architecture as `num_classes` (e.g. a fine-tuned 10-class head). Default: the architecture's own. */
@@ -38,6 +78,12 @@ export interface ConvertOptions {
   seed?: number;
   /** Skip the parity vectors. Default false. */
   noParity?: boolean;
+  /**
+   * Also run the parity inputs through the model in float64 and record, per sample, how far PyTorch's own float32
+   * logits are from those: `checkParity` then never asks an export to be more exact than float32 arithmetic is in
+   * this network (see `float32ErrorFactor`). Costs one float64 pass over the parity inputs. Default true.
+   */
+  float64Reference?: boolean;
   /**
    * Load the checkpoint with full pickle instead of `weights_only=True`. Unpickling runs code from the file: only
    * for checkpoints you trust (e.g. holding optimizer state or a whole nn.Module). Default false.
@@ -99,6 +145,24 @@ export interface ConvertResult {
   python: string;
   /** Wall time of the Python side in seconds. */
   seconds: number;
+  /** Wall time of `torch.onnx.export` alone, in seconds. */
+  exportSeconds: number;
+  /** Number of nodes of the exported graph (null when the `onnx` Python package is not installed). */
+  nodeCount: number | null;
+  /** Name of the external-data file beside a model over 2 GB (null when the weights are inside the model). */
+  externalData: string | null;
+  /** The torchvision weights entry whose metadata was used (e.g. `MobileNet_V2_Weights.IMAGENET1K_V2`), or null. */
+  torchvisionWeights: string | null;
+  /** Constructor arguments the model was built with (the weights' implied ones and `archKwargs`). */
+  builderKwargs: Record<string, unknown>;
+  /** The torchvision weights' evaluation transform, or null. */
+  evalTransform: TorchvisionEvalTransform | null;
+  /** Absolute path of the written manifest, or undefined when none was written (see `manifestSkipped`). */
+  manifestPath: string | undefined;
+  /** The manifest as written. */
+  manifest: WrittenManifest | undefined;
+  /** Why no manifest was written (`manifest: false`, or the recipe or labels are unknown). */
+  manifestSkipped: string | undefined;
 }
 
 const SCRIPT_CODES: readonly ConverterErrorCode[] = [
@@ -113,6 +177,9 @@ const SCRIPT_CODES: readonly ConverterErrorCode[] = [
   'CALIBRATION_FAILED',
   'OUTPUT_NOT_WRITABLE',
   'OPSET_UNSUPPORTED',
+  'ARCH_UNSUPPORTED',
+  'RECIPE_UNSUPPORTED',
+  'TORCHVISION_WEIGHTS_UNKNOWN',
 ];
 
 /**
@@ -137,8 +204,124 @@ const SCRIPT_CODES: readonly ConverterErrorCode[] = [
  */
 export async function convertCheckpoint(options: ConvertOptions): Promise<ConvertResult> {
   const args = scriptArguments(options);
+  const plan = manifestPlan(options);
+  if (plan.recipe !== undefined || plan.manifestPath === undefined) args.push('--recipe-given');
+  if (options.inputSize === undefined && plan.recipe !== undefined) {
+    const size = recipeSquareSize(plan.recipe);
+    if (size !== undefined) args.push('--input-size', String(size));
+  }
   const python = resolvePython(options.python);
-  return runExportScript(python, args, options.onProgress, options.signal);
+  const script = await runExportScript(python, args, options.onProgress, options.signal);
+  return finishManifest(script, options, plan);
+}
+
+interface ManifestPlan {
+  /** Where to write, or undefined for `manifest: false`. */
+  manifestPath: string | undefined;
+  /** The caller's recipe, loaded and validated. */
+  recipe: string | PreprocessRecipe | undefined;
+  /** The caller's labels. */
+  labels: string | string[] | undefined;
+}
+
+/** Everything about the manifest that can be checked before Python starts. */
+function manifestPlan(o: ConvertOptions): ManifestPlan {
+  if (o.manifest !== undefined && o.manifest !== false && (typeof o.manifest !== 'string' || !o.manifest))
+    throw invalidOption('manifest', 'non-empty string or false', o.manifest);
+  const manifestPath =
+    o.manifest === false
+      ? undefined
+      : path.resolve(o.manifest === undefined ? defaultManifestPath(path.resolve(o.out)) : o.manifest);
+  if (manifestPath !== undefined && manifestPath === path.resolve(o.out))
+    throw invalidOption('manifest', 'a path other than the model', o.manifest);
+  const recipe = o.recipe === undefined ? undefined : loadRecipe(o.recipe);
+  if (recipe !== undefined && o.inputSize !== undefined) {
+    const size = recipeSquareSize(recipe);
+    if (size !== o.inputSize)
+      throw new ConverterError(
+        'INVALID_OPTION',
+        `The recipe makes ${size === undefined ? 'images whose size is not fixed and square' : `${size}×${size} images`} but inputSize is ${o.inputSize}`,
+      );
+  } else if (recipe !== undefined && recipeSquareSize(recipe) === undefined)
+    throw new ConverterError(
+      'INVALID_OPTION',
+      'The recipe must end with a square resize or center crop: its output size is the model input size',
+    );
+  const labels = o.labels;
+  if (labels !== undefined) {
+    if (Array.isArray(labels)) {
+      if (labels.length === 0 || labels.some((l) => typeof l !== 'string'))
+        throw invalidOption('labels', 'non-empty array of strings', labels);
+    } else if (typeof labels !== 'string' || labels.length === 0)
+      throw invalidOption('labels', "'imagenet1k', a labels file or an array of strings", labels);
+    else if (labels !== 'imagenet1k' && !(existsSync(labels) && statSync(labels).isFile()))
+      throw new ConverterError('INVALID_OPTION', `Labels file not found: ${path.resolve(labels)}`);
+  }
+  if (
+    o.torchvisionWeights !== undefined &&
+    (typeof o.torchvisionWeights !== 'string' || !o.torchvisionWeights)
+  )
+    throw invalidOption('torchvisionWeights', 'non-empty string', o.torchvisionWeights);
+  if (o.torchvisionWeights !== undefined && (o.arch === 'seed-resnet18' || o.arch.includes(':')))
+    throw new ConverterError(
+      'INVALID_OPTION',
+      `torchvisionWeights applies to torchvision builders, not to ${o.arch}: give recipe (and labels) instead`,
+    );
+  return { manifestPath, recipe, labels };
+}
+
+async function finishManifest(
+  script: ScriptResult,
+  o: ConvertOptions,
+  plan: ManifestPlan,
+): Promise<ConvertResult> {
+  const { result, archKind, labels: scriptLabels } = script;
+  const size = result.inputShape[2] as number;
+  let recipe = plan.recipe;
+  let recipeFrom = recipe === undefined ? '' : 'given';
+  if (recipe === undefined && result.evalTransform) {
+    recipe = recipeFromTorchvision(result.evalTransform);
+    recipeFrom = `the evaluation transform of torchvision ${result.evalTransform.weights}`;
+  } else if (recipe === undefined && archKind === 'seed') {
+    recipe = seedRecipe(size);
+    recipeFrom = "the seed Classifier's own preprocessing";
+  }
+  let labels: string | string[] | undefined = plan.labels;
+  if (typeof labels === 'string' && labels !== 'imagenet1k') labels = path.resolve(labels);
+  labels ??= scriptLabels ?? undefined;
+  let skipped: string | undefined;
+  if (plan.manifestPath === undefined) skipped = 'no manifest requested (manifest: false)';
+  else if (recipe === undefined)
+    skipped = `no preprocessing known for ${result.arch}: pass recipe (--recipe <preset|file.json>)`;
+  else if (labels === undefined)
+    skipped = `no labels known for ${result.numClasses} classes: pass labels (--labels imagenet1k|<file>)`;
+  if (
+    skipped !== undefined ||
+    plan.manifestPath === undefined ||
+    recipe === undefined ||
+    labels === undefined
+  )
+    return { ...result, manifestPath: undefined, manifest: undefined, manifestSkipped: skipped };
+  if (typeof labels === 'string' && labels !== 'imagenet1k')
+    labels = path.relative(path.dirname(plan.manifestPath), labels).split(path.sep).join('/');
+  const description =
+    `${result.arch} converted by mtailor from ${path.basename(o.weights)} (torch ${result.torchVersion}, opset ${result.opset}); ` +
+    `preprocessing: ${recipeFrom}${result.evalTransform && recipeFrom !== 'given' ? ` (${describeTransform(result.evalTransform)})` : ''}`;
+  const manifest = await writeManifest(plan.manifestPath, {
+    modelPath: result.modelPath,
+    recipe,
+    labels,
+    numClasses: result.numClasses,
+    outputKind: 'logits',
+    description,
+  });
+  return { ...result, manifestPath: plan.manifestPath, manifest, manifestSkipped: undefined };
+}
+
+function describeTransform(t: TorchvisionEvalTransform): string {
+  const resize =
+    t.resizeSize.length === 1 ? `shorter side ${t.resizeSize[0]}` : `${t.resizeSize[1]}×${t.resizeSize[0]}`;
+  return `resize ${resize} ${t.interpolation}, center crop ${t.cropSize[0]}, mean [${t.mean}], std [${t.std}]`;
 }
 
 function scriptArguments(o: ConvertOptions): string[] {
@@ -172,6 +355,7 @@ function scriptArguments(o: ConvertOptions): string[] {
   text('arch', '--arch');
   text('weights', '--weights');
   text('out', '--out');
+  if (o.torchvisionWeights !== undefined) text('torchvisionWeights', '--torchvision-weights');
   if (o.python !== undefined && (typeof o.python !== 'string' || o.python.length === 0))
     throw invalidOption('python', 'non-empty string', o.python);
   count('opset', '--opset', 1);
@@ -181,6 +365,9 @@ function scriptArguments(o: ConvertOptions): string[] {
   count('seed', '--seed', 0);
   flag('staticBatch', '--static-batch');
   flag('noParity', '--no-parity');
+  if (o.float64Reference !== undefined && typeof o.float64Reference !== 'boolean')
+    throw invalidOption('float64Reference', 'boolean', o.float64Reference);
+  if (o.float64Reference === false) args.push('--no-float64');
   flag('allowPickle', '--allow-pickle');
   if (o.archKwargs !== undefined) {
     if (typeof o.archKwargs !== 'object' || o.archKwargs === null || Array.isArray(o.archKwargs))
@@ -200,6 +387,15 @@ function scriptArguments(o: ConvertOptions): string[] {
   return args;
 }
 
+/** What the export script reports, before the manifest. */
+interface ScriptResult {
+  result: Omit<ConvertResult, 'manifestPath' | 'manifest' | 'manifestSkipped'>;
+  /** 'seed', 'user' or 'torchvision'. */
+  archKind: string;
+  /** 'imagenet1k' when the script knows the classes are ImageNet's, else null. */
+  labels: string | null;
+}
+
 interface ScriptLine {
   event?: unknown;
   [key: string]: unknown;
@@ -210,7 +406,7 @@ function runExportScript(
   args: string[],
   onProgress: ((p: ConvertProgress) => void) | undefined,
   signal: AbortSignal | undefined,
-): Promise<ConvertResult> {
+): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
       reject(new ConverterError('ABORTED', 'Conversion aborted before it started'));
@@ -221,7 +417,7 @@ function runExportScript(
       env: { ...process.env, PYTHONUNBUFFERED: '1' },
     });
     let stderrTail = '';
-    let result: ConvertResult | undefined;
+    let result: ScriptResult | undefined;
     let failure: Error | undefined;
     let spawnError: NodeJS.ErrnoException | undefined;
     const onAbort = (): void => {
@@ -296,9 +492,9 @@ function scriptError(msg: ScriptLine): ConverterError {
   });
 }
 
-function toResult(msg: ScriptLine): ConvertResult {
+function toResult(msg: ScriptLine): ScriptResult {
   const parity = msg.parity as { json: string; bin: string } | null;
-  return {
+  const result: ScriptResult['result'] = {
     modelPath: String(msg.out),
     parityFile: parity?.json,
     parityBinary: parity?.bin,
@@ -317,5 +513,22 @@ function toResult(msg: ScriptLine): ConvertResult {
     onnxChecker: String(msg.onnxChecker),
     python: String(msg.python),
     seconds: Number(msg.seconds),
+    exportSeconds: Number(msg.exportSeconds),
+    nodeCount: typeof msg.nodeCount === 'number' ? msg.nodeCount : null,
+    externalData: typeof msg.externalData === 'string' ? msg.externalData : null,
+    torchvisionWeights: typeof msg.torchvisionWeights === 'string' ? msg.torchvisionWeights : null,
+    builderKwargs:
+      typeof msg.builderKwargs === 'object' && msg.builderKwargs !== null
+        ? (msg.builderKwargs as Record<string, unknown>)
+        : {},
+    evalTransform:
+      typeof msg.evalTransform === 'object' && msg.evalTransform !== null
+        ? (msg.evalTransform as TorchvisionEvalTransform)
+        : null,
+  };
+  return {
+    result,
+    archKind: String(msg.archKind),
+    labels: typeof msg.labels === 'string' ? msg.labels : null,
   };
 }

@@ -35,6 +35,15 @@ export type ConverterErrorCode =
   | 'OUTPUT_NOT_WRITABLE'
   /** The requested opset is outside what the installed torch exports and onnxruntime 1.30 runs. */
   | 'OPSET_UNSUPPORTED'
+  /** A torchvision builder this converter refuses before exporting (the message says why). */
+  | 'ARCH_UNSUPPORTED'
+  /**
+   * The weights' evaluation transform cannot be reproduced exactly by `@mtailor/preprocess` (an interpolation it
+   * lacks, a non-square crop, an input size other than the crop): pass a recipe instead.
+   */
+  | 'RECIPE_UNSUPPORTED'
+  /** The torchvision weights entry named by `torchvisionWeights` does not exist for the builder. */
+  | 'TORCHVISION_WEIGHTS_UNKNOWN'
   /** The conversion was cancelled through its AbortSignal. */
   | 'ABORTED'
   /** The model file cannot be read from disk (missing, a directory, no permission). */

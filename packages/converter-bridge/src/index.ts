@@ -19,10 +19,23 @@ export {
 } from './convert.js';
 export { ConverterError, type ConverterErrorCode } from './errors.js';
 export {
+  defaultManifestPath,
+  recipeFromTorchvision,
+  recipeSquareSize,
+  type TorchvisionEvalTransform,
+  type WrittenManifest,
+} from './manifest.js';
+export {
   checkParity,
+  compareLogits,
+  DEFAULT_FLOAT32_ERROR_FACTOR,
+  DEFAULT_PARITY_ATOL,
+  DEFAULT_PARITY_RTOL,
   DEFAULT_PARITY_TOLERANCE,
+  type ParityElement,
   type ParityResult,
   type ParitySample,
+  type ParityTolerance,
   type ParityVectors,
   readParityVectors,
 } from './parity.js';

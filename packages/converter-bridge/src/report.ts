@@ -11,6 +11,9 @@ const shape = (dims: Dim[] | null): string =>
 
 const megabytes = (bytes: number): string => `${(bytes / 1e6).toFixed(2)} MB`;
 
+/** 1e-5 rather than 0.00001; plain otherwise. */
+const num = (x: number): string => (x !== 0 && Math.abs(x) < 0.01 ? x.toExponential() : String(x));
+
 /**
  * Render a report (and optional parity result) as text, one finding per line with its code.
  *
@@ -52,11 +55,29 @@ export function formatValidationReport(
   }
   if (parity) {
     const agree = parity.perSample.filter((s) => s.top1Agrees).length;
+    const floored = parity.float32ErrorFactor > 0 && parity.torchFloat32Error !== undefined;
+    const atol = floored
+      ? `max(${num(parity.atol)}, ${parity.float32ErrorFactor}× PyTorch's float32 error)`
+      : num(parity.atol);
     lines.push(
-      `parity: ${parity.ok ? 'OK' : 'FAILED'} max |Δ| ${parity.maxAbsDiff.toExponential(2)} ` +
-        `(tolerance ${parity.tolerance}), mean |Δ| ${parity.meanAbsDiff.toExponential(2)}, ` +
+      `parity: ${parity.ok ? 'OK' : 'FAILED'} max |Δ| ${parity.maxAbsDiff.toExponential(2)}, ` +
+        `max rel ${parity.maxRelDiff.toExponential(2)}, mean |Δ| ${parity.meanAbsDiff.toExponential(2)} ` +
+        `(rule |Δ| ≤ ${atol} + ${num(parity.rtol)}·|torch|: ${parity.violations} outside), ` +
         `top-1 ${agree}/${parity.samples} agree, PyTorch logits up to ${parity.referenceScale.toPrecision(3)}`,
     );
+    if (parity.torchFloat32Error !== undefined) {
+      const raised = parity.perSample.filter((p) => p.atol > parity.atol).length;
+      lines.push(
+        `  PyTorch's own float32 error (max |float32 − float64| of its logits) up to ${parity.torchFloat32Error.toExponential(2)}` +
+          (raised ? `: atol raised above ${num(parity.atol)} on ${raised} of ${parity.samples} samples` : ''),
+      );
+    }
+    const w = parity.worst;
+    if (w)
+      lines.push(
+        `  worst logit: sample ${w.sample} class ${w.index}: torch ${w.torch.toPrecision(8)} onnx ${w.onnx.toPrecision(8)} ` +
+          `|Δ| ${w.absDiff.toExponential(2)} (rel ${w.relDiff.toExponential(2)}), allowed ${w.allowed.toExponential(2)}`,
+      );
     if (parity.referenceScale < 1e-3)
       lines.push(
         "  ! PyTorch's logits are all near 0, so this parity check proves little: use trained weights or " +

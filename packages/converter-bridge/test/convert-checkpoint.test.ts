@@ -14,6 +14,7 @@ import {
   readParityVectors,
   validateModel,
 } from '@mtailor/converter-bridge';
+import { readManifest } from '@mtailor/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { python, shared } from '../../../test/support/shared-data.js';
 import { type Checkpoints, makeCheckpoints } from './support/checkpoints.js';
@@ -51,6 +52,20 @@ describeWithTorch('convertCheckpoint with real PyTorch', () => {
         onnxChecker: 'passed',
       });
       expect(seed.fileBytes).toBeGreaterThan(40_000_000); // 11.7 M float32 parameters
+    });
+
+    it("writes the manifest beside the model: the seed's resize-224, ImageNet labels, read back by @mtailor/core", async () => {
+      expect(seed.manifestPath).toBe(path.join(dir, 'seed', 'classifier.manifest.json'));
+      expect(seed.manifest).toMatchObject({
+        model: 'classifier.onnx',
+        recipe: 'resize-224',
+        labels: 'imagenet1k',
+        numClasses: 1000,
+        outputKind: 'logits',
+      });
+      const manifest = await readManifest(seed.manifestPath!);
+      expect(manifest.modelPath).toBe(seed.modelPath);
+      expect(manifest.labels[0]).toBe('tench');
     });
 
     it('streams numbered progress lines', () => {
@@ -124,6 +139,11 @@ describeWithTorch('convertCheckpoint with real PyTorch', () => {
       dynamicBatch: false,
       parityFile: undefined,
     });
+    // The seed's pipeline at the model's size: Resize((160, 160)).
+    expect(result.manifest!.recipe).toMatchObject({
+      name: 'resize-160',
+      steps: [{ op: 'toRGB' }, { op: 'resize', width: 160, height: 160, filter: 'bilinear' }],
+    });
     const report = await validateModel(result.modelPath, { inputShape: [1, 3, 160, 160], numClasses: 1000 });
     expect(report.ok).toBe(true);
     expect(report.warnings.map((w) => w.code)).toEqual(['BATCH_FIXED']);
@@ -144,10 +164,80 @@ describeWithTorch('convertCheckpoint with real PyTorch', () => {
       seed: 7,
     });
     expect(result).toMatchObject({ opset: 13, numClasses: 10, outputShape: ['batch', 10] });
+    expect(result.manifestPath).toBeUndefined(); // nothing says how to preprocess for TinyNet, or its labels
+    expect(result.manifestSkipped).toBe(
+      'no preprocessing known for tiny_net:TinyNet: pass recipe (--recipe <preset|file.json>)',
+    );
+    expect(existsSync(path.join(dir, 'tiny.manifest.json'))).toBe(false);
     const report = await validateModel(result.modelPath, { numClasses: 10, opsetMax: 13 });
     expect(report.errors).toEqual([]);
     const parity = await checkParity(result.modelPath, result.parityFile!);
     expect(parity).toMatchObject({ ok: true, samples: 3, top1Agreement: 1 });
+  });
+
+  it("a user's nn.Module with a recipe file and a labels file: manifest written, input size from the recipe", async () => {
+    const recipeFile = path.join(dir, 'tiny-recipe.json');
+    writeFileSync(
+      recipeFile,
+      JSON.stringify({
+        name: 'tiny-40-32',
+        steps: [
+          { op: 'toRGB' },
+          { op: 'resizeShorterSide', size: 40, filter: 'bicubic' },
+          { op: 'centerCrop', width: 32, height: 32 },
+        ],
+        tensor: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5] },
+      }),
+    );
+    const labelsFile = path.join(dir, 'labels', 'tiny.txt');
+    mkdirSync(path.dirname(labelsFile), { recursive: true });
+    writeFileSync(labelsFile, `${Array.from({ length: 10 }, (_, i) => `digit ${i}`).join('\n')}\n`);
+    const result = await convertCheckpoint({
+      arch: 'tiny_net:TinyNet',
+      modulePaths: [ckpt.userModuleDir],
+      weights: ckpt.tiny,
+      out: path.join(dir, 'tiny-manifest', 'tiny.onnx'),
+      recipe: recipeFile,
+      labels: labelsFile,
+      noParity: true,
+      python,
+    });
+    expect(result.inputShape).toEqual(['batch', 3, 32, 32]); // what the recipe makes
+    expect(result.manifest).toMatchObject({
+      model: 'tiny.onnx',
+      labels: '../labels/tiny.txt',
+      numClasses: 10,
+    });
+    const manifest = await readManifest(result.manifestPath!);
+    expect(manifest.labels[9]).toBe('digit 9');
+    expect(manifest.recipe).toMatchObject({ name: 'tiny-40-32' });
+  });
+
+  it('a bad recipe or labels option → INVALID_OPTION before Python starts', async () => {
+    const base = {
+      arch: 'seed-resnet18',
+      weights: ckpt.seed,
+      out: path.join(dir, 'never.onnx'),
+      python: '/nonexistent',
+    };
+    await expect(convertCheckpoint({ ...base, recipe: 'no-such-preset' })).rejects.toThrow(
+      /"no-such-preset" is neither a preset \(resize-224, imagenet-eval\) nor a readable JSON recipe file/,
+    );
+    await expect(convertCheckpoint({ ...base, recipe: 'imagenet-eval', inputSize: 160 })).rejects.toThrow(
+      'The recipe makes 224×224 images but inputSize is 160',
+    );
+    await expect(
+      convertCheckpoint({ ...base, recipe: { steps: [{ op: 'toRGB' }], tensor: {} } as never }),
+    ).rejects.toThrow('The recipe must end with a square resize or center crop');
+    await expect(convertCheckpoint({ ...base, labels: path.join(dir, 'none.txt') })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    });
+    await expect(convertCheckpoint({ ...base, manifest: base.out })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    });
+    await expect(convertCheckpoint({ ...base, torchvisionWeights: 'DEFAULT' })).rejects.toThrow(
+      'torchvisionWeights applies to torchvision builders, not to seed-resnet18',
+    );
   });
 
   it('a whole pickled nn.Module loads only with allowPickle (weights_only by default)', async () => {

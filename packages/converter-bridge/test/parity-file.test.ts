@@ -65,6 +65,21 @@ describe('checkParity mechanics on a real onnxruntime run', () => {
     expect(parity.referenceScale).toBe(Math.max(...Array.from(vectors.logits, Math.abs)));
   });
 
+  it("PyTorch's float32-vs-float64 record is read per sample; a malformed one is ignored", async () => {
+    const file = writeParity('f64', 2, (d) => {
+      d.float64 = { maxAbsDiff: [1e-7, 2e-7], scale: [1, 1] };
+    });
+    expect((await readParityVectors(file)).torchFloat32Error).toEqual([1e-7, 2e-7]);
+    const parity = await checkParity(modelPath, file);
+    expect(parity.torchFloat32Error).toBe(2e-7);
+    expect(parity.perSample.map((p) => p.torchFloat32Error)).toEqual([1e-7, 2e-7]);
+    const malformed = writeParity('f64-bad', 2, (d) => {
+      d.float64 = { maxAbsDiff: [1e-7] }; // one value for two samples
+    });
+    expect((await readParityVectors(malformed)).torchFloat32Error).toBeUndefined();
+    expect((await checkParity(modelPath, malformed)).torchFloat32Error).toBeUndefined();
+  });
+
   it('a wrong tolerance option → INVALID_OPTION', async () => {
     await expect(checkParity(modelPath, writeParity('tol', 1), { tolerance: -1 })).rejects.toMatchObject({
       code: 'INVALID_OPTION',

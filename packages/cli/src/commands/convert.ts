@@ -9,26 +9,38 @@ import {
   type ConvertResult,
   checkParity,
   convertCheckpoint,
+  DEFAULT_FLOAT32_ERROR_FACTOR,
+  DEFAULT_PARITY_ATOL,
+  DEFAULT_PARITY_RTOL,
   formatValidationReport,
   type ParityResult,
+  type ParityTolerance,
   type ValidationReport,
   validateModel,
 } from '@mtailor/converter-bridge';
-import { EXIT_USAGE, nonNegativeNumber, parseOrReportUsage, positiveInt, UsageError } from '../args.js';
+import { EXIT_USAGE, parityToleranceArgs, parseOrReportUsage, positiveInt, UsageError } from '../args.js';
 import type { Command } from '../main.js';
 
 const usage = `Usage: mtailor convert --arch <name> --weights <file.pth> --out <model.onnx> [options]
 
 Exports a PyTorch image classifier to ONNX (input 'input' [batch,3,S,S], output 'logits' [batch,classes]),
-writes parity vectors beside it (<out>.parity.json + .parity.bin), then validates the model and checks that
-onnxruntime reproduces PyTorch's logits. Nothing is downloaded.
+writes parity vectors beside it (<out>.parity.json + .parity.bin) and a manifest (<out minus .onnx>.manifest.json:
+model file, preprocessing recipe, labels, class count), then validates the model and checks that onnxruntime
+reproduces PyTorch's logits. Nothing is downloaded.
 
   --arch <name>                 seed-resnet18 (the seed's ResNet-18 Classifier), a torchvision.models builder
-                                (resnet18, mobilenet_v2, efficientnet_b0, …) or module.path:ClassName
+                                (resnet18, mobilenet_v2, vit_b_16, …) or module.path:ClassName
   --weights <file.pth>          state_dict checkpoint ({'state_dict': …} wrappers, 'module.' prefixes handled)
   --out <model.onnx>            output path
+  --torchvision-weights <entry> torchvision builders: the weights entry the checkpoint follows (default DEFAULT;
+                                e.g. IMAGENET1K_V1, or none for weights=None). Its metadata gives the constructor
+                                arguments, the input size and the manifest's recipe (its evaluation transform)
+  --recipe <preset|file.json>   the manifest's preprocessing instead (resize-224, imagenet-eval or a recipe file)
+  --labels <imagenet1k|file>    the manifest's labels (default imagenet1k for ImageNet weights and seed-resnet18)
+  --manifest <file.json>        where to write the manifest (default <out minus .onnx>.manifest.json)
+  --no-manifest                 do not write a manifest
   --opset N                     ai.onnx opset (default: highest the installed torch exports and onnxruntime 1.30 runs)
-  --input-size S                input height = width (default 224)
+  --input-size S                input height = width (default: the weights' crop size, else the recipe's, else 224)
   --static-batch                fix the batch axis to 1 (default: dynamic)
   --num-classes K               num_classes for the architecture (default: its own, 1000 for ImageNet)
   --arch-kwargs <json>          more constructor arguments as a JSON object, e.g. '{"aux_logits": false}'
@@ -37,7 +49,12 @@ onnxruntime reproduces PyTorch's logits. Nothing is downloaded.
   --python <interpreter>        Python with torch (default: $MTAILOR_PYTHON, else /usr/bin/python3, else python3)
   --allow-pickle                load the checkpoint with full pickle (runs code from the file: trusted files only)
   --no-verify                   skip validation and parity after the export
-  --tolerance X                 max |Δ| of the logits for the parity check (default 1e-4)
+  --rtol X, --atol Y            parity rule |onnx − torch| ≤ Y + X·|torch| for every logit, plus the same top-1
+                                on every sample (default rtol ${DEFAULT_PARITY_RTOL}, atol ${DEFAULT_PARITY_ATOL})
+  --float32-error-factor K      a sample's atol is at least K × PyTorch's own float32 error on it (max |float32 −
+                                float64|, recorded at export time; default ${DEFAULT_FLOAT32_ERROR_FACTOR}, 0 = off)
+  --no-float64                  do not record PyTorch's float32-vs-float64 error (skips a float64 pass)
+  --tolerance X                 the old absolute rule: |onnx − torch| ≤ X (atol X, rtol 0)
   --json                        print { conversion, validation, parity } as JSON instead of text
 
 Exit codes: 0 converted and verified, 1 conversion or verification failed, 2 usage error.`;
@@ -65,7 +82,7 @@ interface ConvertArgs {
   options: ConvertOptions;
   verify: boolean;
   json: boolean;
-  tolerance: number | undefined;
+  tolerance: ParityTolerance;
 }
 
 function parse(args: string[]): ConvertArgs {
@@ -87,7 +104,16 @@ function parse(args: string[]): ConvertArgs {
       python: { type: 'string' },
       'allow-pickle': { type: 'boolean', default: false },
       'no-verify': { type: 'boolean', default: false },
+      'torchvision-weights': { type: 'string' },
+      recipe: { type: 'string' },
+      labels: { type: 'string' },
+      manifest: { type: 'string' },
+      'no-manifest': { type: 'boolean', default: false },
+      'no-float64': { type: 'boolean', default: false },
       tolerance: { type: 'string' },
+      rtol: { type: 'string' },
+      atol: { type: 'string' },
+      'float32-error-factor': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   });
@@ -117,9 +143,22 @@ function parse(args: string[]): ConvertArgs {
   }
   if (values['module-path']) options.modulePaths = values['module-path'];
   if (values['calibration-images']) options.calibrationImages = values['calibration-images'];
-  const tolerance = nonNegativeNumber('tolerance', values.tolerance);
-  if (tolerance !== undefined && values['no-verify'])
-    throw new UsageError('--tolerance applies to the parity check, which --no-verify skips');
+  if (values['torchvision-weights'] !== undefined) {
+    if (!values['torchvision-weights']) throw new UsageError('--torchvision-weights expects an entry name');
+    options.torchvisionWeights = values['torchvision-weights'];
+  }
+  if (values.recipe !== undefined) options.recipe = values.recipe;
+  if (values.labels !== undefined) options.labels = values.labels;
+  if (values['no-manifest'] && values.manifest !== undefined)
+    throw new UsageError('give --manifest <file> or --no-manifest, not both');
+  if (values['no-float64']) options.float64Reference = false;
+  if (values['no-manifest']) options.manifest = false;
+  else if (values.manifest !== undefined) options.manifest = values.manifest;
+  const tolerance = parityToleranceArgs(values);
+  if (Object.keys(tolerance).length > 0 && values['no-verify'])
+    throw new UsageError(
+      '--rtol/--atol/--tolerance/--float32-error-factor apply to the parity check, which --no-verify skips',
+    );
   return { options, verify: !values['no-verify'], json: values.json ?? false, tolerance };
 }
 
@@ -153,6 +192,13 @@ export const command: Command = {
         `IR ${conversion.irVersion ?? '?'}, input [${conversion.inputShape.join(', ')}], ` +
         `torch ${conversion.torchVersion}, ${conversion.seconds.toFixed(1)} s)`,
     );
+    if (conversion.manifestPath) {
+      const recipe = conversion.manifest!.recipe;
+      log(
+        `wrote ${conversion.manifestPath} (recipe ${typeof recipe === 'string' ? recipe : (recipe.name ?? 'custom')}, ` +
+          `labels ${Array.isArray(conversion.manifest!.labels) ? 'inline' : conversion.manifest!.labels}, ${conversion.numClasses} classes)`,
+      );
+    } else log(`no manifest written: ${conversion.manifestSkipped}`);
     if (!parsed.verify) {
       if (parsed.json) process.stdout.write(`${JSON.stringify({ ok: true, conversion }, null, 2)}\n`);
       return 0;
@@ -165,11 +211,7 @@ export const command: Command = {
     let parity: ParityResult | undefined;
     if (validation.ok && conversion.parityFile) {
       try {
-        parity = await checkParity(
-          conversion.modelPath,
-          conversion.parityFile,
-          parsed.tolerance === undefined ? {} : { tolerance: parsed.tolerance },
-        );
+        parity = await checkParity(conversion.modelPath, conversion.parityFile, parsed.tolerance);
       } catch (err) {
         if (!(err instanceof ConverterError)) throw err;
         log(`parity: ${err.code}: ${err.message}`);

@@ -6,16 +6,23 @@ import { parseArgs } from 'node:util';
 import {
   ConverterError,
   checkParity,
+  DEFAULT_FLOAT32_ERROR_FACTOR,
+  DEFAULT_PARITY_ATOL,
+  DEFAULT_PARITY_RTOL,
   formatValidationReport,
   type ModelExpectations,
   type ParityResult,
+  type ParityTolerance,
+  recipeSquareSize,
   type ValidationReport,
   validateModel,
 } from '@mtailor/converter-bridge';
-import { EXIT_USAGE, nonNegativeNumber, parseOrReportUsage, positiveInt, UsageError } from '../args.js';
+import { type Manifest, ManifestError, readManifest } from '@mtailor/core';
+import { EXIT_USAGE, parityToleranceArgs, parseOrReportUsage, positiveInt, UsageError } from '../args.js';
 import type { Command } from '../main.js';
 
 const usage = `Usage: mtailor validate <model.onnx> [options]
+       mtailor validate --manifest <model.manifest.json> [options]
 
 Checks that an ONNX file is a deployable image classifier: it parses; IR version and ai.onnx opset fit
 onnxruntime 1.30; one float32 [batch,3,H,W] input and one float32 [batch,classes] output; dynamic batch;
@@ -28,9 +35,15 @@ Options:
   --num-classes K         expected number of classes
   --opset-min N           lowest acceptable ai.onnx opset (default 7)
   --opset-max M           highest acceptable ai.onnx opset (default 26, onnxruntime 1.30's maximum)
+  --manifest <file.json>  a model manifest (written by mtailor convert): checks it (recipe, labels, class count)
+                          and validates its model against it (class count, the input size its recipe makes)
   --parity <file>         parity vectors (<model>.parity.json written by mtailor convert): run the model with
                           onnxruntime and compare with PyTorch's logits
-  --tolerance X           max |Δ| of the logits allowed by --parity (default 1e-4)
+  --rtol X, --atol Y      parity rule |onnx − torch| ≤ Y + X·|torch| for every logit, plus the same top-1 on
+                          every sample (default rtol ${DEFAULT_PARITY_RTOL}, atol ${DEFAULT_PARITY_ATOL})
+  --float32-error-factor K  a sample's atol is at least K × PyTorch's own float32 error on it, when the parity
+                          file records it (default ${DEFAULT_FLOAT32_ERROR_FACTOR}, 0 = off)
+  --tolerance X           the old absolute rule: |onnx − torch| ≤ X (atol X, rtol 0)
   --no-load               skip the final check that the bundled onnxruntime loads the model (done by default
                           when the static checks pass)
 
@@ -48,11 +61,12 @@ function parseShape(text: string | undefined): (number | null)[] | undefined {
 }
 
 interface ValidateArgs {
-  model: string;
+  model: string | undefined;
+  manifest: string | undefined;
   json: boolean;
   expectations: ModelExpectations;
   parity: string | undefined;
-  tolerance: number | undefined;
+  tolerance: ParityTolerance;
 }
 
 function parse(args: string[]): ValidateArgs {
@@ -67,17 +81,23 @@ function parse(args: string[]): ValidateArgs {
       'opset-min': { type: 'string' },
       'opset-max': { type: 'string' },
       parity: { type: 'string' },
+      manifest: { type: 'string' },
       tolerance: { type: 'string' },
+      rtol: { type: 'string' },
+      atol: { type: 'string' },
+      'float32-error-factor': { type: 'string' },
       'no-load': { type: 'boolean', default: false },
     },
   });
-  if (positionals.length !== 1)
+  if (values.manifest !== undefined ? positionals.length > 1 : positionals.length !== 1)
     throw new UsageError(
-      `expected exactly one model file, got ${positionals.length ? positionals.join(' ') : 'none'}`,
+      `expected exactly one model file${values.manifest !== undefined ? ' (or none with --manifest)' : ''}, got ${positionals.length ? positionals.join(' ') : 'none'}`,
     );
-  const tolerance = nonNegativeNumber('tolerance', values.tolerance);
-  if (tolerance !== undefined && values.parity === undefined)
-    throw new UsageError('--tolerance applies to the parity check: give --parity <file> too');
+  const tolerance = parityToleranceArgs(values);
+  if (Object.keys(tolerance).length > 0 && values.parity === undefined)
+    throw new UsageError(
+      '--tolerance/--rtol/--atol/--float32-error-factor apply to the parity check: give --parity <file> too',
+    );
   const expectations: ModelExpectations = { load: !values['no-load'] };
   const inputShape = parseShape(values['input-shape']);
   if (inputShape) expectations.inputShape = inputShape;
@@ -90,7 +110,8 @@ function parse(args: string[]): ValidateArgs {
   if (opsetMin !== undefined && opsetMax !== undefined && opsetMin > opsetMax)
     throw new UsageError(`--opset-min ${opsetMin} is above --opset-max ${opsetMax}`);
   return {
-    model: positionals[0]!,
+    model: positionals[0],
+    manifest: values.manifest,
     json: values.json ?? false,
     expectations,
     parity: values.parity,
@@ -105,18 +126,26 @@ export const command: Command = {
   async run(args) {
     const parsed = parseOrReportUsage('validate', usage, () => parse(args));
     if (parsed === undefined) return EXIT_USAGE;
+    let manifest: Manifest | undefined;
+    if (parsed.manifest !== undefined) {
+      try {
+        manifest = await readManifest(parsed.manifest);
+      } catch (err) {
+        if (!(err instanceof ManifestError)) throw err;
+        process.stderr.write(`mtailor validate: ${err.code}: ${err.message}\n`);
+        return 2;
+      }
+      Object.assign(parsed.expectations, manifestExpectations(manifest, parsed.expectations));
+    }
+    const modelPath = parsed.model ?? manifest!.modelPath;
     let report: ValidationReport;
     let parity: ParityResult | undefined;
     let parityError: ConverterError | undefined;
     try {
-      report = await validateModel(parsed.model, parsed.expectations);
+      report = await validateModel(modelPath, parsed.expectations);
       if (parsed.parity && report.ok) {
         try {
-          parity = await checkParity(
-            parsed.model,
-            parsed.parity,
-            parsed.tolerance === undefined ? {} : { tolerance: parsed.tolerance },
-          );
+          parity = await checkParity(modelPath, parsed.parity, parsed.tolerance);
         } catch (err) {
           if (!(err instanceof ConverterError)) throw err;
           parityError = err;
@@ -139,6 +168,14 @@ export const command: Command = {
         warnings: report.warnings,
         model: report.model,
       };
+      if (manifest)
+        out.manifest = {
+          path: manifest.path,
+          model: manifest.modelPath,
+          numClasses: manifest.numClasses,
+          recipe: typeof manifest.recipe === 'string' ? manifest.recipe : (manifest.recipe.name ?? 'custom'),
+          labels: manifest.labels.length,
+        };
       if (parity) out.parity = parity;
       if (parityError)
         out.parity = { ok: false, error: { code: parityError.code, message: parityError.message } };
@@ -146,10 +183,28 @@ export const command: Command = {
         out.parity = { ok: false, skipped: 'the model is invalid; parity was not run' };
       process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } else {
-      process.stdout.write(`${formatValidationReport(report, parsed.model, parity)}\n`);
+      if (manifest)
+        process.stdout.write(
+          `manifest ${manifest.path}: ${manifest.numClasses} classes, recipe ${typeof manifest.recipe === 'string' ? manifest.recipe : (manifest.recipe.name ?? 'custom')}, ${manifest.labels.length} labels\n`,
+        );
+      process.stdout.write(`${formatValidationReport(report, modelPath, parity)}\n`);
       if (parityError) process.stdout.write(`parity: ${parityError.code}: ${parityError.message}\n`);
       else if (parsed.parity && !report.ok) process.stdout.write('parity: not run (the model is invalid)\n');
     }
     return unreadable ? 2 : ok ? 0 : 1;
   },
 };
+
+/**
+ * What a manifest says the model must be: its class count, and the input size its recipe makes (square, fixed).
+ * Explicit --num-classes / --input-shape win.
+ */
+function manifestExpectations(manifest: Manifest, given: ModelExpectations): ModelExpectations {
+  const out: ModelExpectations = {};
+  if (given.numClasses === undefined) out.numClasses = manifest.numClasses;
+  if (given.inputShape === undefined) {
+    const size = recipeSquareSize(manifest.recipe);
+    if (size !== undefined) out.inputShape = [null, 3, size, size];
+  }
+  return out;
+}

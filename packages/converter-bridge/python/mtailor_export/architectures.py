@@ -14,18 +14,38 @@ from .events import ExportError
 SEED_ARCHES = ("seed-resnet18",)
 
 
-def build_model(arch: str, num_classes, arch_kwargs: dict, module_paths):
-    """Instantiate `arch`. `num_classes` (None = the architecture's default) is passed as a keyword argument."""
-    kwargs = dict(arch_kwargs)
+# Builders refused before anything is exported, with the reason (filled from the zoo run: see the README).
+UNSUPPORTED = {}
+
+
+def kind_of(arch: str) -> str:
+    """'seed', 'user' (module.path:ClassName) or 'torchvision'."""
+    if arch in SEED_ARCHES:
+        return "seed"
+    return "user" if ":" in arch else "torchvision"
+
+
+def check_torchvision_arch(arch: str):
+    """Raise UNKNOWN_ARCH / TORCHVISION_MISSING / ARCH_UNSUPPORTED for a torchvision name before any work."""
+    _torchvision_builder(arch)
+    if arch in UNSUPPORTED:
+        raise ExportError("ARCH_UNSUPPORTED", f"{arch} cannot be converted: {UNSUPPORTED[arch]}", {"arch": arch})
+
+
+def build_model(arch: str, num_classes, arch_kwargs: dict, module_paths, implied_kwargs=None):
+    """Instantiate `arch`. `num_classes` (None = the architecture's default) is passed as a keyword argument.
+    `implied_kwargs` (torchvision builders) are the constructor arguments the builder passes for the chosen
+    weights entry; the caller's own `arch_kwargs` win over them. Returns (model, the kwargs used)."""
+    kwargs = {**(implied_kwargs or {}), **arch_kwargs}
     if num_classes is not None:
         kwargs["num_classes"] = num_classes
     if arch in SEED_ARCHES:
         from .seed_classifier import Classifier
 
-        return _construct(Classifier, arch, kwargs)
+        return _construct(Classifier, arch, kwargs), kwargs
     if ":" in arch:
-        return _construct(_import_user_class(arch, module_paths), arch, kwargs)
-    return _construct(_torchvision_builder(arch), arch, {"weights": None, **kwargs})
+        return _construct(_import_user_class(arch, module_paths), arch, kwargs), kwargs
+    return _construct(_torchvision_builder(arch), arch, {"weights": None, **kwargs}), kwargs
 
 
 def _construct(factory, arch: str, kwargs: dict):
