@@ -40,10 +40,12 @@ class TinyViT(VisionTransformer):
 
 /**
  * Random-weight state_dict of torchvision builder `arch` (as for its DEFAULT weights) at `out`, BatchNorm
- * statistics measured on random inputs (see zoo_checkpoint.py) so the logits have a trained network's scale.
+ * statistics measured on random inputs (see zoo_checkpoint.py) so the logits have a trained network's scale;
+ * `raw` keeps torchvision's initial statistics instead (ResNet-50's logits are then ~100).
  */
-export function zooCheckpoint(arch: string, out: string, seed = 0): string {
-  execFileSync(python, [zooCheckpointScript, '--arch', arch, '--out', out, '--seed', String(seed)], {
+export function zooCheckpoint(arch: string, out: string, seed = 0, raw = false): string {
+  const args = [zooCheckpointScript, '--arch', arch, '--out', out, '--seed', String(seed)];
+  execFileSync(python, raw ? [...args, '--raw'] : args, {
     stdio: ['ignore', 'ignore', 'pipe'],
     timeout: 240_000,
   });
