@@ -119,7 +119,7 @@ describeWithTorch('torchvision zoo (CI subset): convert → validate → onnxrun
     });
   }
 
-  it('resnet50 as initialised (logits of ~100, the issue\'s case): passes the default rule on its relative error of ~1e-6', async () => {
+  it("resnet50 as initialised (logits of ~100, the issue's case): passes the default rule on its relative error of ~1e-6", async () => {
     const weights = zooCheckpoint('resnet50', path.join(dir, 'resnet50-raw.pth'), 0, true);
     const r = await convertCheckpoint({
       arch: 'resnet50',
