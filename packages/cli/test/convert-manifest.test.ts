@@ -6,29 +6,13 @@
  * /usr/bin/python3. Without the manifest the CLI uses `resize-224`, which gives other answers — PyTorch says how
  * many, and the CLI reproduces those too.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasTorch, python, repoRoot, shared, sharedImages } from '../../../test/support/shared-data.js';
-
-const bin = path.join(repoRoot, 'packages', 'cli', 'bin', 'mtailor.js');
-
-async function mtailor(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
-      timeout: 240_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw err;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+import { hasTorch, python, shared, sharedImages } from '../../../test/support/shared-data.js';
+import { mtailor } from './support/run-cli.js';
 
 /** PyTorch eager top-1 per image, with torchvision's DEFAULT transform and with the seed's Resize((224, 224)). */
 function torchTop1(images: string[]): Record<string, { default: number; resize224: number }> {

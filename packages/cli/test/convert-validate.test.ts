@@ -2,30 +2,13 @@
  * `mtailor convert` and `mtailor validate` as a user runs them (the built bin in a child process): real PyTorch
  * export of mobilenet_v2 with the shared weights, JSON reports, and the exit codes 0 / 1 / 2.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasTorch, python, repoRoot, shared } from '../../../test/support/shared-data.js';
+import { hasTorch, python, shared } from '../../../test/support/shared-data.js';
 import { variant } from '../../converter-bridge/test/support/onnx-builder.js';
-
-const bin = path.join(repoRoot, 'packages', 'cli', 'bin', 'mtailor.js');
-
-async function mtailor(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
-      timeout: 240_000,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw err;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+import { mtailor } from './support/run-cli.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mtailor-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

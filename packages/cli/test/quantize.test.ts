@@ -3,29 +3,12 @@
  * manifest → an int8 model and its manifest that `mtailor classify` and `mtailor validate` take; exit codes 0 / 1 / 2
  * and the JSON report.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { repoRoot, shared } from '../../../test/support/shared-data.js';
-
-const bin = path.join(repoRoot, 'packages', 'cli', 'bin', 'mtailor.js');
-
-async function mtailor(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [bin, ...args], {
-      timeout: 240_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    if (typeof e.code !== 'number') throw err;
-    return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-}
+import { shared } from '../../../test/support/shared-data.js';
+import { mtailor } from './support/run-cli.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'mtailor-cli-quantize-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
