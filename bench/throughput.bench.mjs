@@ -21,22 +21,24 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import {
+  benchModel,
+  imageGlibcTunables,
+  repoRoot,
+  sharedDir,
+  sharedImagesDir,
+} from './support/bench-env.mjs';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sharedDir = path.resolve(process.env.MTAILOR_SHARED_DIR ?? path.join(repoRoot, '..', 'shared'));
-const model = path.resolve(
-  process.env.MTAILOR_MODEL ?? path.join(sharedDir, 'models', 'mobilenet_v2_int8_qdq.onnx'),
-);
-const imagesDir = path.join(sharedDir, 'images');
+const model = benchModel;
+const imagesDir = sharedImagesDir;
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const imageCount = Number(process.env.BENCH_IMAGES ?? 1040);
 const serverRequests = Number(process.env.BENCH_SERVER_REQUESTS ?? 1040);
 const skip = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const python = process.env.MTAILOR_PYTHON ?? '/usr/bin/python3';
 const cores = Math.min(os.availableParallelism(), os.cpus().length);
-const dockerfile = readFileSync(path.join(repoRoot, 'examples', 'cerebrium', 'Dockerfile'), 'utf8');
-const glibcTunables = /GLIBC_TUNABLES=(\S+)/.exec(dockerfile)?.[1];
+const glibcTunables = imageGlibcTunables;
 
 const require = (await import('node:module')).createRequire(
   path.join(repoRoot, 'packages', 'core', 'package.json'),

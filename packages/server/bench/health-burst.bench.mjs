@@ -12,17 +12,13 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchModel, imageGlibcTunables, tenchPath } from '../../../bench/support/bench-env.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const pkgRoot = path.resolve(here, '..');
-const sharedDir = path.resolve(
-  process.env.MTAILOR_SHARED_DIR ?? path.join(pkgRoot, '..', '..', '..', 'shared'),
-);
-const model = process.env.MTAILOR_MODEL ?? path.join(sharedDir, 'models', 'mobilenet_v2_int8_qdq.onnx');
-const image = path.join(sharedDir, 'images', 'n01440764_tench.JPEG');
-// The image's malloc settings, read from the deployment's Dockerfile so the two cannot drift.
-const dockerfile = path.join(pkgRoot, '..', '..', 'examples', 'cerebrium', 'Dockerfile');
-const glibc = /GLIBC_TUNABLES=(\S+)/.exec(readFileSync(dockerfile, 'utf8'))?.[1];
+const model = benchModel;
+const image = tenchPath;
+const glibc = imageGlibcTunables;
 
 // The poller, as a separate process so the load generator's event loop does not delay it.
 const pollerSource = `

@@ -20,12 +20,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { benchModel, imageGlibcTunables, tenchPath } from '../../../bench/support/bench-env.mjs';
 
 const pkgDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const repoRoot = path.resolve(pkgDir, '../..');
-const sharedDir = path.resolve(process.env.MTAILOR_SHARED_DIR ?? path.join(repoRoot, '..', 'shared'));
-const model = process.env.MTAILOR_MODEL ?? path.join(sharedDir, 'models', 'mobilenet_v2_int8_qdq.onnx');
-const imagePath = path.join(sharedDir, 'images', 'n01440764_tench.JPEG');
+const model = benchModel;
+const imagePath = tenchPath;
 const concurrencies = (process.env.BENCH_CONCURRENCY ?? '1,8,32').split(',').map(Number);
 const perRun = Number(process.env.BENCH_REQUESTS ?? 300);
 const perRunSeconds = Number(process.env.BENCH_SECONDS ?? 15);
@@ -46,15 +45,6 @@ async function freePort() {
   await new Promise((r) => srv.close(r));
   return port;
 }
-
-/**
- * The image's glibc malloc settings (read from the Dockerfile's ENV so the two cannot drift): without them glibc
- * returns freed decode buffers to the kernel and every request page-faults them back (see packages/core's
- * docs/decoding.md). An explicit GLIBC_TUNABLES in the environment wins.
- */
-const imageGlibcTunables = /GLIBC_TUNABLES=(\S+)/.exec(
-  readFileSync(path.join(repoRoot, 'examples', 'cerebrium', 'Dockerfile'), 'utf8'),
-)?.[1];
 
 async function startServer() {
   const port = await freePort();

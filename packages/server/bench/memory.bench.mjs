@@ -23,25 +23,21 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { imageGlibcTunables, sharedImagesDir, sharedModel } from '../../../bench/support/bench-env.mjs';
 import { startServerProcess } from './support/sigterm-scenario.mjs';
 
 const pkgDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sharedDir = path.resolve(
-  process.env.MTAILOR_SHARED_DIR ?? path.join(pkgDir, '..', '..', '..', 'shared'),
-);
 const models = {
-  int8: path.join(sharedDir, 'models', 'mobilenet_v2_int8_qdq.onnx'),
-  float: path.join(sharedDir, 'models', 'mobilenet_v2_float.onnx'),
+  int8: sharedModel('mobilenet_v2_int8_qdq.onnx'),
+  float: sharedModel('mobilenet_v2_float.onnx'),
 };
-const glibc = /GLIBC_TUNABLES=(\S+)/.exec(
-  readFileSync(path.join(pkgDir, '..', '..', 'examples', 'cerebrium', 'Dockerfile'), 'utf8'),
-)?.[1];
+const glibc = imageGlibcTunables;
 const workerCounts = (process.env.BENCH_WORKERS ?? '1,2,4').split(',').map(Number);
 const modelNames = (process.env.BENCH_MODELS ?? 'int8,float').split(',');
 const total = Number(process.env.BENCH_REQUESTS ?? 10_000);
 const concurrency = 16;
 
-const imageDir = path.join(sharedDir, 'images');
+const imageDir = sharedImagesDir;
 const bodies = readdirSync(imageDir)
   .filter((f) => /\.(jpe?g|png)$/i.test(f))
   .sort()

@@ -13,17 +13,13 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchModel, imageGlibcTunables, tenchPath } from '../../../bench/support/bench-env.mjs';
 import { sigtermUnderLoad, startServerProcess } from './support/sigterm-scenario.mjs';
 
 const pkgDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const sharedDir = path.resolve(
-  process.env.MTAILOR_SHARED_DIR ?? path.join(pkgDir, '..', '..', '..', 'shared'),
-);
-const model = process.env.MTAILOR_MODEL ?? path.join(sharedDir, 'models', 'mobilenet_v2_int8_qdq.onnx');
-const image = readFileSync(path.join(sharedDir, 'images', 'n01440764_tench.JPEG'));
-const glibc = /GLIBC_TUNABLES=(\S+)/.exec(
-  readFileSync(path.join(pkgDir, '..', '..', 'examples', 'cerebrium', 'Dockerfile'), 'utf8'),
-)?.[1];
+const model = benchModel;
+const image = readFileSync(tenchPath);
+const glibc = imageGlibcTunables;
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 
 console.log('# SIGTERM after 100 of 300 requests at c = 32, a new connection each');
