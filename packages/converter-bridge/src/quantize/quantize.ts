@@ -513,22 +513,23 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
       if (means) inputMeans.set(tensor, means);
     }
   const rewrite = rewriteToQdq(quantized, plan, params, { inputMeans });
+  const settings: QuantizationReport['settings'] = {
+    method,
+    percentile: method === 'percentile' ? percentile : null,
+    perChannel,
+    activations,
+    symmetricActivations: symmetric,
+    biasCorrection,
+    recipe: recipeName(recipe),
+    calibrationImages: calibrationFiles.length,
+    exclude: plan.excluded,
+    minAgreement,
+  };
+  // The model records how it was made; the acceptance threshold is about this run, not about the model.
+  const { minAgreement: _threshold, ...howMade } = settings;
   quantized.metadataProps = [
     ...(quantized.metadataProps ?? []).filter((p) => p.key !== 'mtailor.quantize'),
-    {
-      key: 'mtailor.quantize',
-      value: JSON.stringify({
-        method,
-        percentile: method === 'percentile' ? percentile : undefined,
-        perChannel,
-        activations,
-        symmetricActivations: symmetric,
-        biasCorrection,
-        recipe: recipeName(recipe),
-        calibrationImages: calibrationFiles.length,
-        exclude: plan.excluded,
-      }),
-    },
+    { key: 'mtailor.quantize', value: JSON.stringify(howMade) },
   ];
   const int8Bytes = encodeModel(quantized);
   try {
@@ -603,18 +604,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
     ok: validation.ok && judged.top1Agreement >= minAgreement,
     files: { float: modelPath, int8: outPath, manifest: manifestOut },
     bytes: { float: floatBytes.byteLength, int8: int8Bytes.byteLength },
-    settings: {
-      method,
-      percentile: method === 'percentile' ? percentile : null,
-      perChannel,
-      activations,
-      symmetricActivations: symmetric,
-      biasCorrection,
-      recipe: recipeName(recipe),
-      calibrationImages: calibrationFiles.length,
-      exclude: plan.excluded,
-      minAgreement,
-    },
+    settings,
     graph: {
       quantized: quantizedOps,
       activationsFolded: removedActivations,
