@@ -280,7 +280,7 @@ async function nodeThroughput(modelName, intraOpThreads) {
       inference: stage.inference / bytes.length,
     });
   }
-  await classifier.dispose();
+  await classifier.close();
   return out;
 }
 
