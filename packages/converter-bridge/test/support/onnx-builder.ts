@@ -38,6 +38,29 @@ export function float32Bytes(values: number[]): Uint8Array {
   return new Uint8Array(new Float32Array(values).buffer);
 }
 
+/**
+ * The classifier head of every test model: Flatten(axis 1) of `input`, then Gemm with `fc.weight` (transposed) and
+ * `fc.bias` into the graph output `logits`.
+ */
+export function classifierHead(input: string): onnx.INodeProto[] {
+  return [
+    {
+      opType: 'Flatten',
+      name: 'flatten',
+      input: [input],
+      output: ['flat'],
+      attribute: [{ name: 'axis', type: 2, i: 1 }],
+    },
+    {
+      opType: 'Gemm',
+      name: 'fc',
+      input: ['flat', 'fc.weight', 'fc.bias'],
+      output: ['logits'],
+      attribute: [{ name: 'transB', type: 2, i: 1 }],
+    },
+  ];
+}
+
 /** The valid baseline: input 'input' float32 [batch,3,8,8] → logits float32 [batch,10]; opset 13, IR 7. */
 export function baselineModel(): Model {
   return {
@@ -56,20 +79,7 @@ export function baselineModel(): Model {
       ],
       node: [
         { opType: 'GlobalAveragePool', name: 'pool', input: ['input'], output: ['pooled'] },
-        {
-          opType: 'Flatten',
-          name: 'flatten',
-          input: ['pooled'],
-          output: ['flat'],
-          attribute: [{ name: 'axis', type: 2, i: 1 }],
-        },
-        {
-          opType: 'Gemm',
-          name: 'fc',
-          input: ['flat', 'fc.weight', 'fc.bias'],
-          output: ['logits'],
-          attribute: [{ name: 'transB', type: 2, i: 1 }],
-        },
+        ...classifierHead('pooled'),
       ],
     },
   };

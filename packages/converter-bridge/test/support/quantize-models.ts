@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { PreprocessRecipe } from '@mtailor/preprocess';
 import type { onnx } from 'onnx-proto';
 import sharp from 'sharp';
-import { encode, float32Bytes, type Model, valueInfo } from './onnx-builder.js';
+import { classifierHead, encode, float32Bytes, type Model, valueInfo } from './onnx-builder.js';
 
 const FLOAT = 1;
 const FLOAT16 = 10;
@@ -80,20 +80,7 @@ export function handModel(opset = 13): Uint8Array {
             output: ['conv_out'],
           },
           { opType: 'Relu', name: 'relu', input: ['conv_out'], output: ['relu_out'] },
-          {
-            opType: 'Flatten',
-            name: 'flatten',
-            input: ['relu_out'],
-            output: ['flat'],
-            attribute: [{ name: 'axis', type: 2, i: 1 }],
-          },
-          {
-            opType: 'Gemm',
-            name: 'fc',
-            input: ['flat', 'fc.weight', 'fc.bias'],
-            output: ['logits'],
-            attribute: [{ name: 'transB', type: 2, i: 1 }],
-          },
+          ...classifierHead('relu_out'),
         ],
       },
       opset,
@@ -149,20 +136,7 @@ export function batchNormModel(inputDims: (number | string)[] = ['batch', 3, 4, 
         },
         { opType: 'Relu', name: 'relu', input: ['bn_out'], output: ['relu_out'] },
         { opType: 'GlobalAveragePool', name: 'pool', input: ['relu_out'], output: ['pooled'] },
-        {
-          opType: 'Flatten',
-          name: 'flatten',
-          input: ['pooled'],
-          output: ['flat'],
-          attribute: [{ name: 'axis', type: 2, i: 1 }],
-        },
-        {
-          opType: 'Gemm',
-          name: 'fc',
-          input: ['flat', 'fc.weight', 'fc.bias'],
-          output: ['logits'],
-          attribute: [{ name: 'transB', type: 2, i: 1 }],
-        },
+        ...classifierHead('pooled'),
       ],
     }),
   );
