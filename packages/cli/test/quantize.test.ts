@@ -3,7 +3,7 @@
  * manifest → an int8 model and its manifest that `mtailor classify` and `mtailor validate` take; exit codes 0 / 1 / 2
  * and the JSON report.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,7 @@ describe('mtailor quantize', () => {
       }),
     );
     const out = path.join(dir, 'models', 'q.onnx');
+    const outManifest = path.join(dir, 'models', 'q.manifest.json');
     const r = await mtailor(
       'quantize',
       '--manifest',
@@ -48,7 +49,7 @@ describe('mtailor quantize', () => {
     const report = JSON.parse(r.stdout);
     expect(report).toMatchObject({
       ok: true,
-      files: { float: shared.floatModel, int8: out, manifest: `${out}.manifest.json` },
+      files: { float: shared.floatModel, int8: out, manifest: outManifest },
       settings: { method: 'percentile', percentile: 99.999, calibrationImages: 26, recipe: 'resize-224' },
       kernels: { int8: { QLinearConv: 52, QLinearAdd: 10, QGemm: 1, QLinearGlobalAveragePool: 1 } },
       accuracy: { eval: { images: 2 } },
@@ -61,18 +62,56 @@ describe('mtailor quantize', () => {
     expect(typeof report.accuracy.eval.perClass.worst[0].label).toBe('string');
 
     // The manifest travels with the model: same recipe and labels, model path relative to the new manifest.
-    expect(JSON.parse(readFileSync(`${out}.manifest.json`, 'utf8'))).toEqual({
+    expect(JSON.parse(readFileSync(outManifest, 'utf8'))).toEqual({
       model: 'q.onnx',
       recipe: 'resize-224',
       labels: 'imagenet1k',
       numClasses: 1000,
     });
-    const classify = await mtailor('classify', '--manifest', `${out}.manifest.json`, shared.tench, '--json');
+    const classify = await mtailor('classify', '--manifest', outManifest, shared.tench, '--json');
     expect(classify.code).toBe(0);
     expect(JSON.parse(classify.stdout).predictions[0]).toMatchObject({ index: 0, label: 'tench' });
     const validate = await mtailor('validate', out, '--num-classes', '1000', '--input-shape', '?,3,224,224');
     expect(validate.code).toBe(0);
     expect(validate.stdout).toContain(': VALID');
+  });
+
+  it('finds the manifest `mtailor convert` writes beside the float model and writes the int8 one the same way', async () => {
+    // convert's naming: build/m.onnx → build/m.manifest.json. A recipe other than the default proves it was read.
+    const build = path.join(dir, 'build');
+    mkdirSync(build, { recursive: true });
+    symlinkSync(shared.floatModel, path.join(build, 'm.onnx'));
+    writeFileSync(
+      path.join(build, 'm.manifest.json'),
+      JSON.stringify({ model: 'm.onnx', recipe: 'imagenet-eval', labels: 'imagenet1k', numClasses: 1000 }),
+    );
+    const out = path.join(build, 'int8', 'm-int8.onnx');
+    const r = await mtailor(
+      'quantize',
+      path.join(build, 'm.onnx'),
+      '--calibration',
+      shared.tench,
+      '--calibration',
+      shared.mudTurtle,
+      '--min-agreement',
+      '0',
+      '--no-speed',
+      '--json',
+      '--out',
+      out,
+    );
+    expect(r.code).toBe(0);
+    const manifest = path.join(build, 'int8', 'm-int8.manifest.json');
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      files: { int8: out, manifest },
+      settings: { recipe: 'imagenet-eval', calibrationImages: 2 },
+    });
+    expect(JSON.parse(readFileSync(manifest, 'utf8'))).toEqual({
+      model: 'm-int8.onnx',
+      recipe: 'imagenet-eval',
+      labels: 'imagenet1k',
+      numClasses: 1000,
+    });
   });
 
   it('text report; exit 1 exactly when the agreement is below --min-agreement', async () => {

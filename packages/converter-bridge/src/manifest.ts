@@ -6,7 +6,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   PRESETS,
@@ -194,10 +194,26 @@ export async function writeManifest(
   content: Omit<WrittenManifest, 'model'> & { modelPath: string },
 ): Promise<WrittenManifest> {
   const { modelPath, ...rest } = content;
+  return writeManifestFile(manifestPath, modelPath, rest);
+}
+
+/**
+ * Writes `fields` as the manifest `manifestPath` (atomically: temporary file, then rename) with `model` set to
+ * `modelPath` relative to the manifest, `/`-separated. The one writer of manifest files (`writeManifest`, and the
+ * quantizer, which carries an input manifest's fields over to the int8 model).
+ * @throws {ConverterError} OUTPUT_NOT_WRITABLE.
+ */
+export async function writeManifestFile<Fields extends object>(
+  manifestPath: string,
+  modelPath: string,
+  fields: Fields,
+): Promise<Omit<Fields, 'model'> & { model: string }> {
   const relative = path.relative(path.dirname(manifestPath), modelPath) || path.basename(modelPath);
-  const manifest: WrittenManifest = { model: relative.split(path.sep).join('/'), ...rest };
+  const { model: _replaced, ...rest } = fields as Fields & { model?: unknown };
+  const manifest = { model: relative.split(path.sep).join('/'), ...rest };
   const tmp = `${manifestPath}.tmp-${process.pid}`;
   try {
+    await mkdir(path.dirname(manifestPath), { recursive: true });
     await writeFile(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
     await rename(tmp, manifestPath);
   } catch (err) {

@@ -27,8 +27,8 @@ Then validates the result, checks which kernels onnxruntime runs, and compares i
 
 Options:
   --calibration <path>      calibration images: a folder (searched recursively) or image files (repeatable)
-  --out <file.onnx>         the quantized model; <out>.manifest.json is written too when the input has a manifest
-  --manifest <file.json>    the input model's manifest (recipe, labels); default <float.onnx>.manifest.json if present
+  --out <file.onnx>         the quantized model; <out minus .onnx>.manifest.json too when the input has a manifest
+  --manifest <file.json>    the input model's manifest (recipe, labels); default <float minus .onnx>.manifest.json
   --recipe <preset>         preprocessing preset without a manifest: resize-224 (default) or imagenet-eval
   --method <m>              activation ranges: percentile (default), minmax, entropy (KL, as TensorRT) or mse
   --percentile <p>          percentile of --method percentile (default ${DEFAULT_PERCENTILE})

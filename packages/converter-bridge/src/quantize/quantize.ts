@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { ImagePreprocessor } from '@mtailor/core';
 import type { PreprocessRecipe, PresetName } from '@mtailor/preprocess';
 import { ConverterError, invalidOption } from '../errors.js';
+import { defaultManifestPath, writeManifestFile } from '../manifest.js';
 import { describeValue } from '../validate/onnx-proto.js';
 import { type ValidationReport, validateModel } from '../validate/validate-model.js';
 import { collectStatistics, ImageTensors, listImageFiles, pickEvenly } from './calibrate.js';
@@ -65,11 +66,15 @@ export interface QuantizeOptions {
   model?: string;
   /** Calibration images: a folder (searched recursively) or a list of files. */
   calibration: string | readonly string[];
-  /** Where to write the quantized model. A manifest is written beside it (`<out>.manifest.json`) when the input has one. */
+  /**
+   * Where to write the quantized model. A manifest is written beside it (`<out minus .onnx>.manifest.json`, as
+   * `convertCheckpoint` names it) when the input has one.
+   */
   out: string;
   /**
-   * The input model's manifest (recipe, labels). Default: `<model>.manifest.json` when that file exists. Its recipe
-   * preprocesses the calibration images; it is copied, pointing at `out`, to `<out>.manifest.json`.
+   * The input model's manifest (recipe, labels). Default: `<model minus .onnx>.manifest.json` (what `convertCheckpoint`
+   * writes) when that file exists. Its recipe preprocesses the calibration images; it is copied, pointing at `out`,
+   * to `<out minus .onnx>.manifest.json`.
    */
   manifest?: string;
   /** Preprocessing recipe or preset when there is no manifest. Default `'resize-224'`. */
@@ -269,15 +274,21 @@ async function readInputManifest(file: string): Promise<InputManifest> {
   }
 }
 
-/** The input manifest carried over to the quantized model: same recipe and labels, `model` pointing at `out`. */
+/**
+ * The input manifest carried over to the quantized model, written where `convertCheckpoint` would put it
+ * (`<out minus .onnx>.manifest.json`): same fields, `model` pointing at `out`, a labels file re-pointed from the
+ * new place.
+ */
 async function writeOutputManifest(input: InputManifest, out: string): Promise<string> {
-  const file = `${out}.manifest.json`;
-  const dir = path.dirname(file);
-  const json: Record<string, unknown> = { ...input.json, model: path.relative(dir, out) };
+  const file = defaultManifestPath(out);
+  const fields: Record<string, unknown> = { ...input.json };
   const labels = input.json.labels;
   if (typeof labels === 'string' && labels !== 'imagenet1k')
-    json.labels = path.relative(dir, path.resolve(path.dirname(input.file), labels));
-  await writeFile(file, `${JSON.stringify(json, null, 2)}\n`);
+    fields.labels = path
+      .relative(path.dirname(file), path.resolve(path.dirname(input.file), labels))
+      .split(path.sep)
+      .join('/');
+  await writeManifestFile(file, out, fields);
   return file;
 }
 
@@ -435,8 +446,8 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
 
   // Manifest: explicit, else the one beside the model.
   let manifestFile = options.manifest;
-  if (manifestFile === undefined && options.model && existsSync(`${options.model}.manifest.json`))
-    manifestFile = `${options.model}.manifest.json`;
+  if (manifestFile === undefined && options.model && existsSync(defaultManifestPath(options.model)))
+    manifestFile = defaultManifestPath(options.model);
   const manifest = manifestFile === undefined ? undefined : await readInputManifest(manifestFile);
   const modelPath = path.resolve(options.model ?? manifest!.modelPath);
   const outPath = path.resolve(options.out);
@@ -540,18 +551,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
       cause: err,
     });
   }
-  let manifestOut: string | null = null;
-  if (manifest) {
-    try {
-      manifestOut = await writeOutputManifest(manifest, outPath);
-    } catch (err) {
-      throw new ConverterError(
-        'OUTPUT_NOT_WRITABLE',
-        `Cannot write ${outPath}.manifest.json: ${(err as Error).message}`,
-        { cause: err },
-      );
-    }
-  }
+  const manifestOut = manifest ? await writeOutputManifest(manifest, outPath) : null;
 
   progress({ stage: 'validate', message: `validating ${outPath}` });
   const validation = await validateModel(outPath, { load: true });
