@@ -105,15 +105,16 @@ function topK(row: Float32Array, k: number): number[] {
 }
 
 /**
- * Compare the two models' logits.
+ * The int8 model's accuracy against the float model's on the same images: top-1 agreement, top-5 overlap, logit
+ * error per class (named apart from parity's `compareLogits`, which checks an export element by element).
  *
  * @example
  * ```ts
- * const acc = compareLogits(pairs, labels);
+ * const acc = accuracyAgainstFloat(pairs, labels);
  * console.log(`top-1 agreement ${(acc.top1Agreement * 100).toFixed(1)} %`);
  * ```
  */
-export function compareLogits(pairs: LogitPairs, labels?: readonly string[]): AccuracyReport {
+export function accuracyAgainstFloat(pairs: LogitPairs, labels?: readonly string[]): AccuracyReport {
   const { classes } = pairs;
   const images = classes ? pairs.float.length / classes : 0;
   let agree = 0;

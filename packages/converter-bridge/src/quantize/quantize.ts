@@ -13,7 +13,7 @@ import { defaultManifestPath, writeManifestFile } from '../manifest.js';
 import { describeValue } from '../validate/onnx-proto.js';
 import { type ValidationReport, validateModel } from '../validate/validate-model.js';
 import { collectStatistics, ImageTensors, listImageFiles, pickEvenly } from './calibrate.js';
-import { compareLogits, computeLogits, inspectKernels, measureSpeed } from './evaluate.js';
+import { accuracyAgainstFloat, computeLogits, inspectKernels, measureSpeed } from './evaluate.js';
 import { foldBatchNorms } from './fold-batchnorm.js';
 import {
   cloneModel,
@@ -406,7 +406,7 @@ export async function compareModels(options: CompareOptions): Promise<AccuracyRe
       imageShape: [3, height, width],
     },
   );
-  return compareLogits(pairs, options.labels);
+  return accuracyAgainstFloat(pairs, options.labels);
 }
 
 /**
@@ -575,7 +575,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
     const labels =
       manifest?.labels ??
       (pairs.classes === 1000 ? (await import('@mtailor/core')).IMAGENET1K_LABELS : undefined);
-    return compareLogits(pairs, labels);
+    return accuracyAgainstFloat(pairs, labels);
   };
   const calibrationAccuracy = await evaluate(calibrationImages, 'calibration');
   const evalAccuracy = evalFiles
