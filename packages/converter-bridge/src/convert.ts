@@ -13,6 +13,7 @@ import {
   loadRecipe,
   recipeFromTorchvision,
   recipeSquareSize,
+  relativeToManifest,
   seedRecipe,
   type TorchvisionEvalTransform,
   type WrittenManifest,
@@ -303,7 +304,7 @@ async function finishManifest(
   )
     return { ...result, manifestPath: undefined, manifest: undefined, manifestSkipped: skipped };
   if (typeof labels === 'string' && labels !== 'imagenet1k')
-    labels = path.relative(path.dirname(plan.manifestPath), labels).split(path.sep).join('/');
+    labels = relativeToManifest(plan.manifestPath, labels);
   const description =
     `${result.arch} converted by mtailor from ${path.basename(o.weights)} (torch ${result.torchVersion}, opset ${result.opset}); ` +
     `preprocessing: ${recipeFrom}${result.evalTransform && recipeFrom !== 'given' ? ` (${describeTransform(result.evalTransform)})` : ''}`;

@@ -208,9 +208,8 @@ export async function writeManifestFile<Fields extends object>(
   modelPath: string,
   fields: Fields,
 ): Promise<Omit<Fields, 'model'> & { model: string }> {
-  const relative = path.relative(path.dirname(manifestPath), modelPath) || path.basename(modelPath);
   const { model: _replaced, ...rest } = fields as Fields & { model?: unknown };
-  const manifest = { model: relative.split(path.sep).join('/'), ...rest };
+  const manifest = { model: relativeToManifest(manifestPath, modelPath), ...rest };
   const tmp = `${manifestPath}.tmp-${process.pid}`;
   try {
     await mkdir(path.dirname(manifestPath), { recursive: true });
@@ -224,4 +223,18 @@ export async function writeManifestFile<Fields extends object>(
     );
   }
   return manifest;
+}
+
+/**
+ * `file` as a manifest at `manifestPath` names it: relative to the manifest's folder, `/`-separated (manifests move
+ * between machines with their files).
+ *
+ * @example
+ * ```ts
+ * relativeToManifest('/models/m.manifest.json', '/models/labels/classes.txt'); // 'labels/classes.txt'
+ * ```
+ */
+export function relativeToManifest(manifestPath: string, file: string): string {
+  const relative = path.relative(path.dirname(manifestPath), path.resolve(file)) || path.basename(file);
+  return relative.split(path.sep).join('/');
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { ImagePreprocessor } from '@mtailor/core';
 import type { PreprocessRecipe, PresetName } from '@mtailor/preprocess';
 import { ConverterError, invalidOption } from '../errors.js';
-import { defaultManifestPath, writeManifestFile } from '../manifest.js';
+import { defaultManifestPath, relativeToManifest, writeManifestFile } from '../manifest.js';
 import { describeValue } from '../validate/onnx-proto.js';
 import { type ValidationReport, validateModel } from '../validate/validate-model.js';
 import { collectStatistics, ImageTensors, listImageFiles, pickEvenly } from './calibrate.js';
@@ -284,10 +284,7 @@ async function writeOutputManifest(input: InputManifest, out: string): Promise<s
   const fields: Record<string, unknown> = { ...input.json };
   const labels = input.json.labels;
   if (typeof labels === 'string' && labels !== 'imagenet1k')
-    fields.labels = path
-      .relative(path.dirname(file), path.resolve(path.dirname(input.file), labels))
-      .split(path.sep)
-      .join('/');
+    fields.labels = relativeToManifest(file, path.resolve(path.dirname(input.file), labels));
   await writeManifestFile(file, out, fields);
   return file;
 }
