@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { ManifestJson } from '@mtailor/core';
 import {
   PRESETS,
   type PreprocessRecipe,
@@ -48,16 +49,11 @@ export interface TorchvisionEvalTransform {
   minSize: number[];
 }
 
-/** The manifest as written (see `ManifestJson` in `@mtailor/core`). */
-export interface WrittenManifest {
-  /** Model file, relative to the manifest. */
-  model: string;
-  /** A preset name or a full recipe. */
-  recipe: string | PreprocessRecipe;
-  /** `'imagenet1k'`, a labels file relative to the manifest, or the labels inline. */
-  labels: string | string[];
-  /** Number of classes of the model's output. */
-  numClasses: number;
+/**
+ * The manifest as `convertCheckpoint` writes it: `@mtailor/core`'s manifest format (`ManifestJson`, the one reader)
+ * with the output kind and the description always filled in.
+ */
+export interface WrittenManifest extends ManifestJson {
   /** Always `'logits'` for a converted classifier. */
   outputKind: 'logits';
   /** Where the model and its preprocessing come from, for people. */

@@ -30,6 +30,8 @@ export interface ManifestJson {
   numClasses: number;
   /** Default `'logits'`. */
   outputKind?: OutputKind;
+  /** Where the model and its preprocessing come from, for people (not read by the classifier). */
+  description?: string;
 }
 
 /** A validated manifest with paths resolved and labels loaded. */
