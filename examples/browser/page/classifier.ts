@@ -4,6 +4,8 @@
  * top-k with labels. The same stages, in the same order and arithmetic, as `@mtailor/core`'s exact engine.
  * @module
  */
+
+import { type ClassifyTimings, type Prediction, toPredictions } from '@mtailor/core/predictions';
 import {
   getPreset,
   type PreprocessRecipe,
@@ -43,37 +45,9 @@ export interface BrowserClassifierOptions {
   decoder?: DecodeOptions['decoder'];
 }
 
-/**
- * One predicted class.
- *
- * @example
- * ```ts
- * const best: Prediction = { index: 0, label: 'tench', probability: 0.9924 };
- * ```
- */
-export interface Prediction {
-  /** Class index (row of the model's output). */
-  index: number;
-  /** Class label, or `'class <index>'` past the end of the labels. */
-  label: string;
-  /** Softmax probability in [0, 1]. */
-  probability: number;
-}
-
-/**
- * Milliseconds per stage of one {@link BrowserClassifier.classifyDetailed} call.
- *
- * @example
- * ```ts
- * const { timings } = await classifier.classifyDetailed(bytes); // { decodeMs: 2.9, preprocessMs: 1.4, … }
- * ```
- */
-export interface ClassifyTimings {
-  decodeMs: number;
-  preprocessMs: number;
-  inferenceMs: number;
-  totalMs: number;
-}
+// Logits → predictions is @mtailor/core's own code (its `./predictions` entry: no Node APIs), so the page ranks,
+// breaks ties and computes probabilities exactly as the server does.
+export type { ClassifyTimings, Prediction } from '@mtailor/core/predictions';
 
 /**
  * Everything one classification produced.
@@ -138,37 +112,6 @@ function checkTopK(topK: unknown): number {
       `Expected positive integer for topK but received ${describe(topK)}`,
     );
   return topK;
-}
-
-/** Whether a row already is a probability distribution (a model ending in softmax): all in [0, 1], sum ≈ 1. */
-function looksLikeProbabilities(scores: Float32Array): boolean {
-  let sum = 0;
-  for (const v of scores) {
-    if (!(v >= 0 && v <= 1)) return false;
-    sum += v;
-  }
-  return Math.abs(sum - 1) <= 1e-3;
-}
-
-/** Softmax in float64 after subtracting the maximum, as `@mtailor/core` does. */
-function softmax(scores: Float32Array): Float64Array {
-  let max = Number.NEGATIVE_INFINITY;
-  for (const v of scores) if (v > max) max = v;
-  const out = new Float64Array(scores.length);
-  let sum = 0;
-  for (let i = 0; i < scores.length; i++) {
-    out[i] = Math.exp(scores[i]! - max);
-    sum += out[i]!;
-  }
-  for (let i = 0; i < out.length; i++) out[i]! /= sum;
-  return out;
-}
-
-/** Indices of the k largest values, largest first; ties ordered by lower index (int8 logits tie often). */
-function topKIndices(values: Float64Array, k: number): number[] {
-  const order = Array.from(values.keys());
-  order.sort((a, b) => values[b]! - values[a]! || a - b);
-  return order.slice(0, k);
 }
 
 async function loadLabels(source: string | readonly string[]): Promise<readonly string[]> {
@@ -316,12 +259,7 @@ export async function createBrowserClassifier(options: BrowserClassifierOptions)
       });
     }
     const t3 = performance.now();
-    const probs = looksLikeProbabilities(logits) ? Float64Array.from(logits) : softmax(logits);
-    const predictions = topKIndices(probs, Math.min(k, probs.length)).map((index) => ({
-      index,
-      label: labels[index] ?? `class ${index}`,
-      probability: probs[index]!,
-    }));
+    const predictions = toPredictions(logits, 0, logits.length, k, labels, 'auto');
     return {
       predictions,
       timings: {

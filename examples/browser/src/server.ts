@@ -103,6 +103,12 @@ function mounts(): Mount[] {
     { prefix: '/app/', dir: path.join(packageDir, 'dist', 'page'), ext: '.js' },
     { prefix: '/vendor/preprocess/', dir: preprocess },
     {
+      // @mtailor/core's `./predictions` entry and the one module it imports: logits → top-k, as the server does it.
+      prefix: '/vendor/core/',
+      dir: path.join(packageRoot('@mtailor/core'), 'dist', 'classifier'),
+      allow: new Set(['predictions.js', 'softmax.js']),
+    },
+    {
       prefix: '/vendor/ort/',
       dir: ortDist,
       allow: new Set(['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm']),
