@@ -15,13 +15,13 @@
  * Settings (env): BENCH_REPEATS (3), BENCH_IMAGES (1040), BENCH_SERVER_REQUESTS (1040 per run), BENCH_SKIP
  * (comma list of cli,tfjs,server), MTAILOR_MODEL (default: the shared int8 model), MTAILOR_SHARED_DIR.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { startServerProcess } from '../packages/server/bench/support/sigterm-scenario.mjs';
 import {
   benchModel,
   imageGlibcTunables,
@@ -300,42 +300,15 @@ if (!skip.has('tfjs')) {
 }
 
 // ---------------------------------------------------------------- 4. the server
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
 if (!skip.has('server')) {
   const { Pool } = require(require.resolve('undici', { paths: [path.join(repoRoot, 'packages', 'server')] }));
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [path.join(repoRoot, 'packages', 'server', 'bin', 'mtailor-server.js')],
-    {
-      env: {
-        ...process.env,
-        ...(glibcTunables ? { GLIBC_TUNABLES: glibcTunables } : {}),
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        MTAILOR_MODEL: model,
-        MTAILOR_AUTO_ORIENT: 'false',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    },
-  );
-  const url = `http://127.0.0.1:${port}`;
-  for (let ready = false; !ready; ) {
-    if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}`);
-    ready = await fetch(`${url}/ready`).then(
-      (r) => r.status === 200,
-      () => false,
-    );
-    if (!ready) await new Promise((r) => setTimeout(r, 200));
-  }
+  const { child, url } = await startServerProcess(path.join(repoRoot, 'packages', 'server'), {
+    ...process.env,
+    ...(glibcTunables ? { GLIBC_TUNABLES: glibcTunables } : {}),
+    MTAILOR_MODEL: model,
+    MTAILOR_AUTO_ORIENT: 'false',
+    LOG_LEVEL: 'warn',
+  });
   const bodies = sharedFiles.map((f) =>
     JSON.stringify({ image_base64: readFileSync(f).toString('base64'), top_k: 1 }),
   );

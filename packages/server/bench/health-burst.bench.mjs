@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchModel, imageGlibcTunables, tenchPath } from '../../../bench/support/bench-env.mjs';
+import { startServerProcess } from './support/sigterm-scenario.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const pkgRoot = path.resolve(here, '..');
@@ -35,28 +36,12 @@ const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))].toFix
 console.log(\`  /health: \${lat.length} polls, p50 \${q(0.5)} ms, p99 \${q(0.99)} ms, max \${lat.at(-1).toFixed(1)} ms\`);
 `;
 
-const port = 20000 + Math.floor(Math.random() * 20000);
-const base = `http://127.0.0.1:${port}`;
-const server = spawn(process.execPath, ['bin/mtailor-server.js'], {
-  cwd: pkgRoot,
-  env: {
-    ...process.env,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    MTAILOR_MODEL: model,
-    LOG_LEVEL: 'error',
-    ...(glibc ? { GLIBC_TUNABLES: glibc } : {}),
-  },
-  stdio: ['ignore', 'inherit', 'inherit'],
+const { child: server, url: base } = await startServerProcess(pkgRoot, {
+  ...process.env,
+  MTAILOR_MODEL: model,
+  LOG_LEVEL: 'error',
+  ...(glibc ? { GLIBC_TUNABLES: glibc } : {}),
 });
-const readyBy = Date.now() + 60_000;
-for (;;) {
-  try {
-    if ((await fetch(`${base}/ready`)).ok) break;
-  } catch {}
-  if (Date.now() > readyBy) throw new Error('server not ready within 60 s');
-  await new Promise((r) => setTimeout(r, 200));
-}
 console.log(`# /health during bursts of 200 concurrent /predict (base64 tench)`);
 console.log(
   `machine: ${os.cpus()[0]?.model} · ${os.availableParallelism()} CPUs · Node ${process.versions.node} · load ${os

@@ -1,26 +1,12 @@
 #!/usr/bin/env node
-/**
- * Load benchmark of the inference server, on loopback only.
- *
- * Starts the server as the image does (`mtailor-server`, the image's GLIBC_TUNABLES, HOST=127.0.0.1, a free port), then for each
- * concurrency (1, 8, 32) sends the shared tench image as base64 JSON to POST /predict from a closed-loop load
- * generator (undici Pool, `concurrency` requests always in flight), bounded in count and in time. Prints
- * requests/s and latency p50/p99 (median over repeats, with min–max), the mean micro-batch size the server
- * formed, and the machine. Target (2 cores, int8 model): p99 < 100 ms at concurrency 8.
- *
- * Settings (env): BENCH_FORMAT=base64|raw (request body; default base64 JSON), BENCH_CONCURRENCY="1,8,32", BENCH_REQUESTS=300 (per run), BENCH_SECONDS=15 (per run, cap),
- * BENCH_REPEATS=3, MTAILOR_MODEL (default: the shared int8 model), MTAILOR_SHARED_DIR, and any MTAILOR_* server
- * setting (passed through).
- */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { benchModel, imageGlibcTunables, tenchPath } from '../../../bench/support/bench-env.mjs';
+import { startServerProcess } from './support/sigterm-scenario.mjs';
 
 const pkgDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const model = benchModel;
@@ -37,43 +23,6 @@ const median = (xs) => {
 };
 const pct = (sorted, p) =>
   sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-
-async function freePort() {
-  const srv = net.createServer();
-  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address();
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function startServer() {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['bin/mtailor-server.js'], {
-    cwd: pkgDir,
-    env: {
-      ...(imageGlibcTunables ? { GLIBC_TUNABLES: imageGlibcTunables } : {}),
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      MTAILOR_MODEL: model,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      const res = await fetch(`${url}/ready`);
-      await res.arrayBuffer();
-      if (res.status === 200) return { child, url };
-    } catch {}
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  child.kill('SIGKILL');
-  throw new Error('server not ready within 120 s');
-}
 
 async function batchStats(url) {
   const headers = process.env.MTAILOR_API_KEY
@@ -143,7 +92,12 @@ const body =
   format === 'raw'
     ? imageBytes
     : Buffer.from(JSON.stringify({ image_base64: imageBytes.toString('base64') }));
-const { child, url } = await startServer();
+const { child, url } = await startServerProcess(pkgDir, {
+  ...(imageGlibcTunables ? { GLIBC_TUNABLES: imageGlibcTunables } : {}),
+  ...process.env,
+  MTAILOR_MODEL: model,
+  LOG_LEVEL: 'warn',
+});
 const rows = [];
 try {
   for (const concurrency of concurrencies) {
