@@ -4,7 +4,7 @@
  * requests (raw JPEG bytes) at `concurrency`, every request on a new TCP connection (no agent, no keep-alive), and
  * SIGTERM to the process after `sigtermAfter` answers. Each request records when it started (before or after the
  * signal) and how it ended: an HTTP status and class, or the socket error (ECONNRESET, ECONNREFUSED, …).
- * Loopback only.
+ * Also the one way the benches and process tests start the server (`startServerProcess`). Loopback only.
  */
 import { spawn } from 'node:child_process';
 import http from 'node:http';
