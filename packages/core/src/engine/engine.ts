@@ -114,9 +114,8 @@ export class ClassificationEngine {
     this.#inference = inference;
     this.#slots = slots;
     this.#options = options;
-    const fixed = inference.model.batchDim;
     this.#batcher = new MicroBatcher({
-      maxBatchSize: fixed === 'dynamic' ? options.maxBatchSize : fixed,
+      maxBatchSize: this.maxBatchSize,
       maxDelayMs: options.maxDelayMs,
       run: (batch) => this.#inference.run(batch),
       expectMore: () => this.#decoding > 0,
