@@ -31,6 +31,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Today's PyTorch stack (torch 2.14 / torchvision 0.29 / Pillow 12.3 / timm / transformers 5 / onnxscript), exactly as
+# python/today.lock pins it, in .venv-today/. --no-deps: torch's metadata asks for cuda-bindings, which is not
+# served here and not needed on CPU; the lock lists every other dependency with its hash.
+VENV_TODAY=${MTAILOR_VENV_TODAY:-.venv-today}
+if ! "$VENV_TODAY/bin/python" -c 'import torch, torchvision, onnx, onnxscript, timm, transformers, PIL' >/dev/null 2>&1 \
+  || ! cmp -s python/today.lock "$VENV_TODAY/today.lock"; then
+  echo "setup: creating today's PyTorch stack in $VENV_TODAY" >&2
+  rm -rf "$VENV_TODAY"
+  python3 -m venv "$VENV_TODAY"
+  "$VENV_TODAY/bin/pip" install -q --no-deps --retries 0 --require-hashes -r python/today.lock 2>&1 \
+    | grep -v "is ignored: it is neither a file nor a directory" >&2 || true
+  "$VENV_TODAY/bin/python" -c 'import torch, torchvision, onnx, onnxscript, timm, transformers, PIL'
+  cp python/today.lock "$VENV_TODAY/today.lock"
+fi
+
 # pnpm, pinned by package.json's packageManager field (with its sha512). The registry reachable here serves
 # packages without the signatures corepack's built-in keys expect, so corepack's signature check is turned off;
 # the pinned sha512 still checks the pnpm tarball.

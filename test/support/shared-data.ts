@@ -74,6 +74,40 @@ export function hasTorch(): boolean {
   return ok;
 }
 
+/**
+ * The Python interpreter of today's PyTorch stack (torch 2.14 / torchvision 0.29 / Pillow 12.3 / timm /
+ * transformers 5 / onnxscript), installed by `scripts/setup.sh` from `python/today.lock` into `.venv-today/`
+ * (`MTAILOR_PYTHON_TODAY` overrides it).
+ */
+export const pythonToday =
+  process.env.MTAILOR_PYTHON_TODAY ?? path.join(repoRoot, '.venv-today', 'bin', 'python');
+
+/**
+ * Whether today's stack (torch 2.x, torchvision, onnx, onnxscript, timm, transformers, PIL) can be imported by
+ * {@link pythonToday}. Same CI rule as {@link hasTorch}: under `CI=true` a missing stack fails instead of skipping.
+ */
+export function hasTodaysTorch(): boolean {
+  let ok = false;
+  try {
+    execFileSync(pythonToday, ['-c', 'import torch, torchvision, onnx, onnxscript, timm, transformers, PIL'], {
+      stdio: 'ignore',
+      timeout: 180_000,
+    });
+    ok = true;
+  } catch {
+    ok = false;
+  }
+  if (!ok) {
+    if (process.env.CI === 'true') {
+      throw new Error(`CI=true but today's PyTorch stack is not importable by ${pythonToday}: run scripts/setup.sh`);
+    }
+    console.warn(
+      `\n*** SKIPPING today's-PyTorch tests: ${pythonToday} cannot import torch/timm/transformers (run scripts/setup.sh or set MTAILOR_PYTHON_TODAY) ***\n`,
+    );
+  }
+  return ok;
+}
+
 /** Whether PIL alone can be imported (same CI rule as {@link hasTorch}). */
 export function hasPillow(): boolean {
   const ok = probe('PIL, numpy');
