@@ -138,6 +138,18 @@ export function checkSameJob(found: Partial<JobPlan>, wanted: Partial<JobPlan>, 
     );
 }
 
+/**
+ * Refuses to start when a finished shard of the folder (of any shard count) belongs to another job, so a worker
+ * with other inputs or options never adds a part to it.
+ */
+export async function checkFolder(dir: string, wanted: Partial<JobPlan>): Promise<void> {
+  const names = await readdir(path.join(dir, '_shards')).catch(() => [] as string[]);
+  for (const name of names.filter((n) => /^shard-\d+-of-\d+\.json$/.test(n))) {
+    const file = path.join(dir, '_shards', name);
+    checkSameJob((JSON.parse(await readFile(file, 'utf8')) as ShardRecord).plan, wanted, file);
+  }
+}
+
 /** Records this shard's plan in its work folder, or checks the one a previous worker recorded. */
 export async function claimPlan(files: ShardFiles, plan: JobPlan): Promise<void> {
   const text = `${JSON.stringify(plan, null, 2)}\n`;

@@ -16,8 +16,9 @@ import { publishText } from './commit.js';
 import { BatchError, EXIT_TOO_MANY_ERRORS } from './errors.js';
 import { inputsDigest, isUrl, listInputs, readInputsFrom } from './inputs.js';
 import {
-  claimPlan,
+  checkFolder,
   checkSameJob,
+  claimPlan,
   committedSegments,
   countSegments,
   type JobPlan,
@@ -198,6 +199,7 @@ async function runShard(options: BatchOptions, ctx: BatchContext, say: (text: st
     checkSameJob(finished.plan, wanted, files.record);
     return done(`already done (${files.part})`);
   }
+  await checkFolder(options.out, wanted);
   await mkdir(options.out, { recursive: true });
   await files.prepare();
 
@@ -211,6 +213,7 @@ async function runShard(options: BatchOptions, ctx: BatchContext, say: (text: st
   }
   try {
     const plan: JobPlan = { ...wanted, modelSha256: classifier.model.sha256, recipe: classifier.recipe };
+    await checkFolder(options.out, plan);
     await claimPlan(files, plan);
     const segments = await committedSegments(files.work);
     const before = await countSegments(segments, total);
