@@ -22,7 +22,10 @@ const load = (name) => import(pathToFileURL(createRequire(path.join(modules, 'x.
 /** A row like the CLI's: 5 predictions of ImageNet labels, one error in 500. */
 function row(i) {
   if (i % 500 === 499)
-    return { file: `images/n${String(i).padStart(8, '0')}.JPEG`, error: { code: 'INVALID_IMAGE', message: 'Input buffer contains unsupported image format' } };
+    return {
+      file: `images/n${String(i).padStart(8, '0')}.JPEG`,
+      error: { code: 'INVALID_IMAGE', message: 'Input buffer contains unsupported image format' },
+    };
   const predictions = Array.from({ length: 5 }, (_, k) => ({
     index: (i * 7 + k * 13) % 1000,
     label: `label number ${(i * 7 + k * 13) % 1000}`,
@@ -31,7 +34,13 @@ function row(i) {
   return {
     file: `images/n${String(i).padStart(8, '0')}.JPEG`,
     predictions,
-    timings: { decodeMs: 2.1 + (i % 13) / 10, preprocessMs: 1.3, queueMs: 0.4, inferenceMs: 2.6, totalMs: 6.4 },
+    timings: {
+      decodeMs: 2.1 + (i % 13) / 10,
+      preprocessMs: 1.3,
+      queueMs: 0.4,
+      inferenceMs: 2.6,
+      totalMs: 6.4,
+    },
   };
 }
 
@@ -127,14 +136,24 @@ if (child && writers[child]) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'mtailor-parquet-bench-'));
   const self = fileURLToPath(import.meta.url);
   const baseline = JSON.parse(
-    execFileSync(process.execPath, ['-e', 'process.stdout.write(JSON.stringify({maxRssMB: process.resourceUsage().maxRSS/1024}))']),
+    execFileSync(process.execPath, [
+      '-e',
+      'process.stdout.write(JSON.stringify({maxRssMB: process.resourceUsage().maxRSS/1024}))',
+    ]),
   );
-  console.log(`rows ${rows}; ${os.cpus().length} CPUs; load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}; empty node RSS ${baseline.maxRssMB.toFixed(0)} MB`);
+  console.log(
+    `rows ${rows}; ${os.cpus().length} CPUs; load ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; empty node RSS ${baseline.maxRssMB.toFixed(0)} MB`,
+  );
   for (const name of Object.keys(writers)) {
     const runs = [];
     for (let k = 0; k < 3; k++) {
       const file = path.join(dir, `${name.replace(/\W/g, '_')}.parquet`);
-      const out = JSON.parse(execFileSync(process.execPath, [self, name, file, String(rows)], { env: process.env }).toString());
+      const out = JSON.parse(
+        execFileSync(process.execPath, [self, name, file, String(rows)], { env: process.env }).toString(),
+      );
       runs.push({ ...out, bytes: statSync(file).size });
     }
     runs.sort((a, b) => a.ms - b.ms);

@@ -7,7 +7,16 @@
  * `mtailor classify <dir> --json`.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -40,7 +49,12 @@ const pod = (index: number, ...extra: string[]) =>
     MTAILOR_SHARD_COUNT: String(SHARDS),
   });
 
-type Line = { file: string; predictions?: unknown[]; timings?: unknown; error?: { code: string; message: string } };
+type Line = {
+  file: string;
+  predictions?: unknown[];
+  timings?: unknown;
+  error?: { code: string; message: string };
+};
 const parseLines = (text: string): Line[] =>
   text
     .split('\n')
@@ -112,7 +126,9 @@ describe('an Indexed Job of mtailor classify --out workers, simulated with real 
       else expect(line.predictions).toEqual(ref.predictions);
       expect(Object.keys(line).sort()).toEqual(Object.keys(ref).sort());
     }
-    expect(lines.filter((l) => l.error).map((l) => path.basename(l.file))).toEqual(['n02000000_corrupt.JPEG']);
+    expect(lines.filter((l) => l.error).map((l) => path.basename(l.file))).toEqual([
+      'n02000000_corrupt.JPEG',
+    ]);
 
     // The summary, written by the last shard to finish; the checkpoints are gone.
     const summary = JSON.parse(readFileSync(path.join(out, '_SUCCESS'), 'utf8'));
@@ -128,7 +144,9 @@ describe('an Indexed Job of mtailor classify --out workers, simulated with real 
       .digest('hex');
     // The reference lists the same files in the same order (byte order of relative paths).
     expect(summary.inputsDigest).toBe(digest);
-    expect(summary.model.sha256).toBe(createHash('sha256').update(readFileSync(shared.int8Model)).digest('hex'));
+    expect(summary.model.sha256).toBe(
+      createHash('sha256').update(readFileSync(shared.int8Model)).digest('hex'),
+    );
     expect(summary.recipe.name).toBe('resize-224');
     expect(summary.parts).toEqual(parts);
     expect(existsSync(path.join(out, '_work'))).toBe(false);

@@ -3,12 +3,21 @@
  * job's folder, `--max-errors`, `--format parquet`, `--inputs-from` with URLs (a server on 127.0.0.1), progress.
  * The CLI runs as users run it (the built bin in a child process) on the shared model and images.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+
+import { spawnSync } from 'node:child_process';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet';
 import { afterAll, describe, expect, it } from 'vitest';
 import { shared } from '../../../test/support/shared-data.js';
@@ -44,7 +53,20 @@ describe('shards', () => {
   it('--shard <i>/<n>: 0-based, i < n, whole numbers only', () => {
     expect(parseShard('0/1')).toMatchObject({ index: 0, count: 1 });
     expect(parseShard('3/4')).toMatchObject({ index: 3, count: 4 });
-    for (const bad of ['3/2', '4/4', '-1/4', '1/0', '0/0', 'a/b', '1/2/3', '', '1', '1.0/4', ' 1/4', '1e1/20'])
+    for (const bad of [
+      '3/2',
+      '4/4',
+      '-1/4',
+      '1/0',
+      '0/0',
+      'a/b',
+      '1/2/3',
+      '',
+      '1',
+      '1.0/4',
+      ' 1/4',
+      '1e1/20',
+    ])
       expect(() => parseShard(bad), bad).toThrow(expect.objectContaining({ code: 'SHARD_SPEC' }));
   });
 
@@ -100,8 +122,9 @@ describe('shards', () => {
     }).exited;
     expect(mismatched.code).toBe(2);
     expect(mismatched.stderr).toMatch(/SHARD_ENV: the environment names two shards/);
-    const noCount = await startMtailor(['classify', dir, '--out', out, ...MODEL], { JOB_COMPLETION_INDEX: '1' })
-      .exited;
+    const noCount = await startMtailor(['classify', dir, '--out', out, ...MODEL], {
+      JOB_COMPLETION_INDEX: '1',
+    }).exited;
     expect(noCount.code).toBe(2);
     expect(noCount.stderr).toMatch(/SHARD_ENV: JOB_COMPLETION_INDEX is set but MTAILOR_SHARD_COUNT is not/);
     const noOut = await mtailor('classify', dir, '--shard', '0/2', ...MODEL);
@@ -185,16 +208,29 @@ describe('--format parquet', () => {
     const asParquet = await mtailor('classify', dir, '--out', parquetOut, '--format', 'parquet', ...MODEL);
     expect(asJson.code, asJson.stderr).toBe(0);
     expect(asParquet.code, asParquet.stderr).toBe(0);
-    expect(readdirSync(parquetOut).filter((f) => !f.startsWith('_'))).toEqual(['part-00000-of-00001.parquet']);
+    expect(readdirSync(parquetOut).filter((f) => !f.startsWith('_'))).toEqual([
+      'part-00000-of-00001.parquet',
+    ]);
     const file = path.join(parquetOut, 'part-00000-of-00001.parquet');
-    const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(file) })) as Record<string, unknown>[];
+    const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(file) })) as Record<
+      string,
+      unknown
+    >[];
     const expected = lines(path.join(jsonOut, 'part-00000-of-00001.jsonl'));
     expect(rows.length).toBe(expected.length);
     for (const [i, row] of rows.entries()) {
-      const want = expected[i] as { file: string; predictions?: { index: number; label: string; probability: number }[]; error?: { code: string; message: string } };
+      const want = expected[i] as {
+        file: string;
+        predictions?: { index: number; label: string; probability: number }[];
+        error?: { code: string; message: string };
+      };
       expect(row.file).toBe(want.file);
       if (want.error) {
-        expect(row).toMatchObject({ errorCode: want.error.code, errorMessage: want.error.message, top1Index: null });
+        expect(row).toMatchObject({
+          errorCode: want.error.code,
+          errorMessage: want.error.message,
+          top1Index: null,
+        });
       } else {
         expect(row.errorCode).toBeNull();
         expect(row.top1Index).toBe(want.predictions![0]!.index);
@@ -232,18 +268,34 @@ describe('--inputs-from', () => {
       const r1 = await mtailor('classify', '--inputs-from', list, '--out', refused, ...MODEL);
       expect(r1.code, r1.stderr).toBe(0);
       const l1 = lines(path.join(refused, 'part-00000-of-00001.jsonl'));
-      expect(l1.map((l) => l.file)).toEqual([`${web.base}/tench.jpg`, shared.mudTurtle, `${web.base}/missing.jpg`]);
+      expect(l1.map((l) => l.file)).toEqual([
+        `${web.base}/tench.jpg`,
+        shared.mudTurtle,
+        `${web.base}/missing.jpg`,
+      ]);
       expect(l1[0]!.error).toMatchObject({ code: 'URL_FORBIDDEN_ADDRESS' });
       expect(l1[2]!.error).toMatchObject({ code: 'URL_FORBIDDEN_ADDRESS' });
 
       const allowed = folder('out');
-      const r2 = await mtailor('classify', '--inputs-from', list, '--out', allowed, '--url-allowlist', '127.0.0.1', ...MODEL);
+      const r2 = await mtailor(
+        'classify',
+        '--inputs-from',
+        list,
+        '--out',
+        allowed,
+        '--url-allowlist',
+        '127.0.0.1',
+        ...MODEL,
+      );
       expect(r2.code, r2.stderr).toBe(0);
       const l2 = lines(path.join(allowed, 'part-00000-of-00001.jsonl'));
       const local = JSON.parse((await mtailor('classify', shared.tench, '--json', ...MODEL)).stdout);
       expect(l2[0]!.predictions).toEqual(local.predictions);
       expect(l2[1]!.predictions).toBeDefined();
-      expect(l2[2]!.error).toMatchObject({ code: 'URL_FETCH_FAILED', message: expect.stringContaining('404') });
+      expect(l2[2]!.error).toMatchObject({
+        code: 'URL_FETCH_FAILED',
+        message: expect.stringContaining('404'),
+      });
 
       writeFileSync(list, `${shared.tench}\nftp://example.invalid/x.jpg\n`);
       const r3 = await mtailor('classify', '--inputs-from', list, '--out', folder('out'), ...MODEL);

@@ -258,7 +258,12 @@ export function loadConfig(env: Env = process.env): ServerConfig {
         ? undefined
         : r.oneOf<PresetName>('MTAILOR_RECIPE', 'resize-224', Object.keys(PRESETS) as PresetName[]),
     autoOrient: r.bool('MTAILOR_AUTO_ORIENT', true),
-    urlConnectTimeoutMs: r.int('MTAILOR_URL_CONNECT_TIMEOUT_MS', URL_FETCH_LIMITS.connectTimeoutMs, 1, 600_000),
+    urlConnectTimeoutMs: r.int(
+      'MTAILOR_URL_CONNECT_TIMEOUT_MS',
+      URL_FETCH_LIMITS.connectTimeoutMs,
+      1,
+      600_000,
+    ),
     urlTimeoutMs: r.int('MTAILOR_URL_TIMEOUT_MS', URL_FETCH_LIMITS.totalTimeoutMs, 1, 600_000),
     urlMaxRedirects: r.int('MTAILOR_URL_MAX_REDIRECTS', URL_FETCH_LIMITS.maxRedirects, 0, 20),
     urlAllowlist,

@@ -33,9 +33,9 @@ export {
   type FetchedImage,
   type FetchImageOptions,
   fetchImage,
-  URL_FETCH_LIMITS,
   type ResolveOptions,
   type SystemResolverOptions,
   systemResolver,
+  URL_FETCH_LIMITS,
 } from './url/fetch-image.js';
 export { runtimeVersions, SERVER_VERSION } from './versions.js';

@@ -206,7 +206,8 @@ function addCounts(a: ResultCounts, b: ResultCounts): void {
   a.inputs += b.inputs;
   a.classified += b.classified;
   a.failed += b.failed;
-  for (const [code, n] of Object.entries(b.errorsByCode)) a.errorsByCode[code] = (a.errorsByCode[code] ?? 0) + n;
+  for (const [code, n] of Object.entries(b.errorsByCode))
+    a.errorsByCode[code] = (a.errorsByCode[code] ?? 0) + n;
   a.firstErrors.push(...b.firstErrors.slice(0, FIRST_ERRORS_KEPT - a.firstErrors.length));
 }
 
@@ -232,7 +233,10 @@ export async function* segmentRecords(
       n++;
     }
     if (n !== seg.end)
-      throw new BatchError('OUTPUT_DIR', `${seg.file} holds ${n - seg.start} lines, not ${seg.end - seg.start}`);
+      throw new BatchError(
+        'OUTPUT_DIR',
+        `${seg.file} holds ${n - seg.start} lines, not ${seg.end - seg.start}`,
+      );
     pos = seg.end;
   }
 }
@@ -263,7 +267,10 @@ export async function publishPart(
   const segments = await committedSegments(files.work);
   const counts = emptyCounts();
   const hint = path.basename(files.part);
-  const out = files.format === 'parquet' ? new ParquetRecordWriter(files.work, hint) : await AsideFile.create(files.work, hint);
+  const out =
+    files.format === 'parquet'
+      ? new ParquetRecordWriter(files.work, hint)
+      : await AsideFile.create(files.work, hint);
   try {
     for await (const { line, record } of segmentRecords(segments, 0, total)) {
       count(counts, record);
@@ -336,7 +343,10 @@ export async function trySummary(files: ShardFiles): Promise<JobSummary | undefi
     parts: records.map((r) => r.part),
   };
   if (counts.inputs !== plan.totalInputs)
-    throw new BatchError('OUTPUT_DIR', `the parts hold ${counts.inputs} inputs, the job has ${plan.totalInputs}`);
+    throw new BatchError(
+      'OUTPUT_DIR',
+      `the parts hold ${counts.inputs} inputs, the job has ${plan.totalInputs}`,
+    );
   await mkdir(path.join(files.dir, '_work'), { recursive: true });
   await publishText(path.join(files.dir, '_work'), files.summary, `${JSON.stringify(summary, null, 2)}\n`);
   // Empty once every shard is done; a duplicate worker still running keeps it (and notices its part exists).

@@ -59,14 +59,38 @@ export class ParquetRecordWriter {
     const column = <T>(name: string, data: T[]) => ({ name, data });
     await this.#writer.write({
       columnData: [
-        column('file', rows.map((r) => r.file)),
-        column('top1Index', top1.map((p) => p?.index ?? null)),
-        column('top1Label', top1.map((p) => p?.label ?? null)),
-        column('top1Probability', top1.map((p) => p?.probability ?? null)),
-        column('predictions', rows.map((r) => ('predictions' in r ? JSON.stringify(r.predictions) : null))),
-        column('timings', rows.map((r) => ('timings' in r ? JSON.stringify(r.timings) : null))),
-        column('errorCode', rows.map((r) => ('error' in r ? r.error.code : null))),
-        column('errorMessage', rows.map((r) => ('error' in r ? r.error.message : null))),
+        column(
+          'file',
+          rows.map((r) => r.file),
+        ),
+        column(
+          'top1Index',
+          top1.map((p) => p?.index ?? null),
+        ),
+        column(
+          'top1Label',
+          top1.map((p) => p?.label ?? null),
+        ),
+        column(
+          'top1Probability',
+          top1.map((p) => p?.probability ?? null),
+        ),
+        column(
+          'predictions',
+          rows.map((r) => ('predictions' in r ? JSON.stringify(r.predictions) : null)),
+        ),
+        column(
+          'timings',
+          rows.map((r) => ('timings' in r ? JSON.stringify(r.timings) : null)),
+        ),
+        column(
+          'errorCode',
+          rows.map((r) => ('error' in r ? r.error.code : null)),
+        ),
+        column(
+          'errorMessage',
+          rows.map((r) => ('error' in r ? r.error.message : null)),
+        ),
       ],
       rowGroupSize: ROWS_PER_GROUP,
     });

@@ -31,7 +31,7 @@ import {
   uncovered,
 } from './output-dir.js';
 import { ShardProgress } from './progress.js';
-import { recordLine, recordOf, type ResultRecord } from './records.js';
+import { type ResultRecord, recordLine, recordOf } from './records.js';
 import { parseShard, type ShardSpec, shardFromEnv, shardRange } from './shard.js';
 
 /** Options of a batch run, from the command line. */
@@ -90,9 +90,14 @@ export const BATCH_USAGE = `Batch jobs (results to files; sharded, resumable, ea
  *
  * @throws {@link UsageError} for a bad value, or a batch option without `--out`.
  */
-export function parseBatchOptions(values: BatchOptionValues, positionals: readonly string[]): BatchOptions | undefined {
+export function parseBatchOptions(
+  values: BatchOptionValues,
+  positionals: readonly string[],
+): BatchOptions | undefined {
   if (values.out === undefined) {
-    const given = (Object.keys(BATCH_ARG_OPTIONS) as (keyof BatchOptionValues)[]).find((k) => values[k] !== undefined);
+    const given = (Object.keys(BATCH_ARG_OPTIONS) as (keyof BatchOptionValues)[]).find(
+      (k) => values[k] !== undefined,
+    );
     if (given) throw new UsageError(`--${given} needs --out <dir>`);
     return undefined;
   }
@@ -168,8 +173,13 @@ export async function runBatch(options: BatchOptions, ctx: BatchContext): Promis
   }
 }
 
-async function runShard(options: BatchOptions, ctx: BatchContext, say: (text: string) => void): Promise<number> {
-  const shard = options.shard ?? shardFromEnv(process.env) ?? { index: 0, count: 1, source: 'no shard given' };
+async function runShard(
+  options: BatchOptions,
+  ctx: BatchContext,
+  say: (text: string) => void,
+): Promise<number> {
+  const shard = options.shard ??
+    shardFromEnv(process.env) ?? { index: 0, count: 1, source: 'no shard given' };
   const inputs = options.inputsFrom
     ? await readInputsFrom(options.inputsFrom)
     : (await listInputs(ctx.positionals)).inputs;
@@ -218,7 +228,13 @@ async function runShard(options: BatchOptions, ctx: BatchContext, say: (text: st
     const segments = await committedSegments(files.work);
     const before = await countSegments(segments, total);
     const todo = uncovered(total, segments);
-    const progress = new ShardProgress(shard, total, before.inputs, before.failed, options.progressIntervalMs);
+    const progress = new ShardProgress(
+      shard,
+      total,
+      before.inputs,
+      before.failed,
+      options.progressIntervalMs,
+    );
     let failed = before.failed;
     let outcome: 'done' | 'taken' | 'too-many-errors' = 'done';
     try {
@@ -292,7 +308,10 @@ async function classifyRanges(
       k,
       fetchImage(mine[k]!, { policy, ...URL_FETCH_LIMITS }).then(
         (f) => f.bytes,
-        (err: { code?: string; message: string }) => ({ code: err.code ?? 'URL_FETCH_FAILED', message: err.message }),
+        (err: { code?: string; message: string }) => ({
+          code: err.code ?? 'URL_FETCH_FAILED',
+          message: err.message,
+        }),
       ),
     );
   };

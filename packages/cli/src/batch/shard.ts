@@ -31,10 +31,19 @@ function wholeNumber(text: string): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-function checked(index: number | undefined, count: number | undefined, source: string, shown: string): ShardSpec {
+function checked(
+  index: number | undefined,
+  count: number | undefined,
+  source: string,
+  shown: string,
+): ShardSpec {
   if (index === undefined || count === undefined)
-    throw new BatchError('SHARD_SPEC', `${source}: expected <index>/<count> with whole numbers, got '${shown}'`);
-  if (count < 1) throw new BatchError('SHARD_SPEC', `${source}: the shard count must be at least 1, got ${count}`);
+    throw new BatchError(
+      'SHARD_SPEC',
+      `${source}: expected <index>/<count> with whole numbers, got '${shown}'`,
+    );
+  if (count < 1)
+    throw new BatchError('SHARD_SPEC', `${source}: the shard count must be at least 1, got ${count}`);
   if (index >= count)
     throw new BatchError(
       'SHARD_SPEC',
@@ -55,12 +64,7 @@ function checked(index: number | undefined, count: number | undefined, source: s
  */
 export function parseShard(text: string): ShardSpec {
   const m = /^([^/]*)\/([^/]*)$/.exec(text);
-  return checked(
-    m ? wholeNumber(m[1]!) : undefined,
-    m ? wholeNumber(m[2]!) : undefined,
-    '--shard',
-    text,
-  );
+  return checked(m ? wholeNumber(m[1]!) : undefined, m ? wholeNumber(m[2]!) : undefined, '--shard', text);
 }
 
 /**
@@ -113,7 +117,10 @@ export function shardFromEnv(env: NodeJS.ProcessEnv): ShardSpec | undefined {
  * shardRange(10, { index: 3, count: 4 }); // { start: 7, end: 10 }
  * ```
  */
-export function shardRange(total: number, shard: Pick<ShardSpec, 'index' | 'count'>): { start: number; end: number } {
+export function shardRange(
+  total: number,
+  shard: Pick<ShardSpec, 'index' | 'count'>,
+): { start: number; end: number } {
   return {
     start: Math.floor((shard.index * total) / shard.count),
     end: Math.floor(((shard.index + 1) * total) / shard.count),

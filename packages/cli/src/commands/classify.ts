@@ -214,10 +214,7 @@ export const command: Command = {
       for await (const item of classifier.classifyStream(files, { topK })) {
         done++;
         if (item.ok) {
-          write(
-            process.stdout,
-            values.json ? recordLine(recordOf(item.input, item)) : formatHuman(item),
-          );
+          write(process.stdout, values.json ? recordLine(recordOf(item.input, item)) : formatHuman(item));
         } else {
           failed++;
           const error = { code: item.error.code, message: item.error.message };
