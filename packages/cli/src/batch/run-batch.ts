@@ -221,6 +221,11 @@ async function runShard(
     say(`cannot load the model: ${e.code ?? 'ERROR'}: ${e.message}`);
     return 1;
   }
+  const taken = async (): Promise<number> => {
+    // A duplicate worker published the part (and removed the work folder, perhaps under us): the shard is done.
+    await removeWork(files);
+    return done(`another worker finished it (${files.part})`);
+  };
   try {
     const plan: JobPlan = { ...wanted, modelSha256: classifier.model.sha256, recipe: classifier.recipe };
     await checkFolder(options.out, plan);
@@ -257,18 +262,15 @@ async function runShard(
       );
       return EXIT_TOO_MANY_ERRORS;
     }
-    if (outcome === 'taken') return done(`another worker finished it (${files.part})`);
-    try {
-      const counts = await publishPart(files, plan, range);
-      await removeWork(files);
-      return done(
-        `${counts.classified} of ${counts.inputs} inputs classified${counts.failed ? `, ${counts.failed} failed` : ''}: ${files.part}`,
-      );
-    } catch (err) {
-      // A duplicate worker published the part and removed the work folder under us: the shard is done.
-      if (existsSync(files.part)) return done(`another worker finished it (${files.part})`);
-      throw err;
-    }
+    if (outcome === 'taken') return await taken();
+    const counts = await publishPart(files, plan, range);
+    await removeWork(files);
+    return await done(
+      `${counts.classified} of ${counts.inputs} inputs classified${counts.failed ? `, ${counts.failed} failed` : ''}: ${files.part}`,
+    );
+  } catch (err) {
+    if (!(err instanceof BatchError) && existsSync(files.part)) return taken();
+    throw err;
   } finally {
     await classifier.close();
   }
