@@ -1,9 +1,10 @@
 /**
  * Runs the built `mtailor` bin as users run it: `node packages/cli/bin/mtailor.js …` in a child process.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { type StartedProcess, startProcess } from '../../../../test/support/processes.js';
 import { repoRoot } from '../../../../test/support/shared-data.js';
 
 /** The CLI's entry point in this checkout (needs `pnpm build`). */
@@ -32,33 +33,13 @@ export async function mtailor(...args: string[]): Promise<CliRun> {
   }
 }
 
-/** A `mtailor` process started by {@link startMtailor}: the child, and its end. */
-export interface RunningCli {
-  child: ChildProcess;
-  /** Resolves when the process has exited: its code (`null` when killed by a signal), signal and output. */
-  exited: Promise<CliRun & { signal: NodeJS.Signals | null }>;
-}
-
 /**
  * Starts `mtailor ...args` without waiting for it (a worker of a simulated cluster), with `env` added to this
- * process's environment (a `undefined` value removes a variable).
+ * process's environment (an `undefined` value removes a variable); killed after 4 minutes.
  */
-export function startMtailor(args: string[], env: Record<string, string | undefined> = {}): RunningCli {
-  const child = spawn(process.execPath, [mtailorBin, ...args], {
+export function startMtailor(args: string[], env: Record<string, string | undefined> = {}): StartedProcess {
+  return startProcess(process.execPath, [mtailorBin, ...args], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    timeoutMs: 240_000,
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    stdout += d;
-  });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-  });
-  const exited = new Promise<CliRun & { signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code: code ?? -1, signal, stdout, stderr }));
-  });
-  return { child, exited };
 }
