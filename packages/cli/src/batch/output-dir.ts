@@ -33,7 +33,7 @@ export type OutputFormat = 'jsonl' | 'parquet';
 
 /** What every worker of one job must agree on; a folder holding work of another job is refused. */
 export interface JobPlan {
-  /** SHA-256 of the whole input list (see `inputsDigest`). */
+  /** SHA-256 of the whole input list, one entry per line (see `shardInputs`). */
   inputsDigest: string;
   totalInputs: number;
   shardCount: number;

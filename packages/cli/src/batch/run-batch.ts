@@ -14,7 +14,7 @@ import { AddressPolicy, fetchImage, URL_FETCH_LIMITS } from '@mtailor/server/int
 import { EXIT_USAGE, positiveInt, UsageError } from '../args.js';
 import { publishText } from './commit.js';
 import { BatchError, EXIT_TOO_MANY_ERRORS } from './errors.js';
-import { inputsDigest, isUrl, listInputs, readInputsFrom } from './inputs.js';
+import { isUrl, readInputsFrom, shardInputs, walkInputs } from './inputs.js';
 import {
   checkFolder,
   checkSameJob,
@@ -180,16 +180,17 @@ async function runShard(
 ): Promise<number> {
   const shard = options.shard ??
     shardFromEnv(process.env) ?? { index: 0, count: 1, source: 'no shard given' };
-  const inputs = options.inputsFrom
-    ? await readInputsFrom(options.inputsFrom)
-    : (await listInputs(ctx.positionals)).inputs;
-  const range = shardRange(inputs.length, shard);
-  const mine = inputs.slice(range.start, range.end);
+  const listed = await shardInputs(
+    () => (options.inputsFrom ? readInputsFrom(options.inputsFrom) : walkInputs(ctx.positionals)),
+    (n) => shardRange(n, shard),
+  );
+  const mine = listed.inputs;
   const total = mine.length;
+  const range = { start: listed.start, end: listed.end };
   const files = new ShardFiles(options.out, shard, options.format);
   const wanted = {
-    inputsDigest: inputsDigest(inputs),
-    totalInputs: inputs.length,
+    inputsDigest: listed.digest,
+    totalInputs: listed.total,
     shardCount: shard.count,
     format: options.format,
     topK: ctx.topK,
