@@ -216,7 +216,8 @@ describe('package contract: the tarballs (d)', () => {
       for (const f of p.files.filter((f) => f.endsWith('.d.ts'))) {
         const text = readFileSync(installed(p, f), 'utf8');
         const specs = [
-          ...text.matchAll(/(?:from\s*|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g),
+          // Not inside a name: a quoted property such as 'inputs-from' is no import.
+          ...text.matchAll(/(?<![-\w$])(?:from\s*|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g),
           ...text.matchAll(/\/\/\/\s*<reference\s+types=['"]([^'"]+)['"]/g),
         ].map((m) => m[1]!);
         for (const spec of specs) {
