@@ -1,6 +1,6 @@
 /**
  * `mtailor classify … --out <dir>`: one shard of a batch job, exactly once under kills, retries and duplicate
- * workers. The worker lists the whole input list (the same in every worker), takes its shard's range, classifies
+ * workers. The worker reads the whole input list (streamed; the same in every worker), keeps its shard's range, classifies
  * what no committed segment of its work folder holds, commits results every `--checkpoint-every` inputs, then
  * publishes the shard's part and record; the worker that finishes the job's last shard writes `_SUCCESS`. See
  * `output-dir.ts` for the folder's layout.

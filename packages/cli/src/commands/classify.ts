@@ -17,6 +17,8 @@ import type { Command } from '../main.js';
 const WORKERS_FROM = 500;
 
 const USAGE = `Usage: mtailor classify <files or folders…> [options]
+       mtailor classify <files or folders…> --out <dir> [--shard <i>/<n>] [options]
+       mtailor classify --inputs-from <list> --out <dir> [--shard <i>/<n>] [options]
 
 Classifies images with an ONNX image classifier (PyTorch-identical preprocessing) and prints the top-k classes.
 Folders are searched recursively for ${[...IMAGE_EXTENSIONS].join(' ')} files.
