@@ -161,8 +161,9 @@ describe.skipIf(!hasTodaysTorch())('parity with torch 2 / torchvision / timm / t
   it('recipes: bit-identical tensors to timm eval transforms and transformers processors (both backends)', () => {
     const list = cases('pipeline');
     const byPipeline = new Map<string, { cases: number; identical: number; maxDiff: number }>();
-    // transformers' own arithmetic must matter: with torchvision's tensor formula and crop offsets instead, some
-    // tensors of every transformers pipeline differ.
+    // transformers' own rules must matter: with torchvision's tensor formula and crop offsets instead, tensors of
+    // the fused torchvision-backend formula and of ConvNeXt's floor crop differ. (The PIL backend's float64 rescale
+    // by 1/255 rounds to the same float32 as ToTensor's division for every byte, so ViT's PIL pipeline does not.)
     const withoutTransformersRules = new Map<string, number>();
     for (const c of list) {
       const label = c.id.slice(c.id.indexOf(' ') + 1);
@@ -199,6 +200,9 @@ describe.skipIf(!hasTodaysTorch())('parity with torch 2 / torchvision / timm / t
     expect(byPipeline.size).toBe(8);
     expect([...byPipeline].filter(([, s]) => s.identical !== s.cases)).toEqual([]);
     expect(withoutTransformersRules.size).toBe(4);
-    for (const [label, differing] of withoutTransformersRules) expect(differing, label).toBeGreaterThan(0);
+    for (const [label, differing] of withoutTransformersRules) {
+      if (label === 'transformers ViT pil') expect(differing, label).toBe(0);
+      else expect(differing, label).toBeGreaterThan(0);
+    }
   });
 });
