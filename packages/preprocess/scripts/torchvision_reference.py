@@ -33,7 +33,11 @@ from PIL import Image
 from torchvision.transforms import InterpolationMode
 from torchvision.transforms.v2 import functional as tvF
 
-INTERPOLATION = {"bilinear": InterpolationMode.BILINEAR, "bicubic": InterpolationMode.BICUBIC}
+INTERPOLATION = {
+    "bilinear": InterpolationMode.BILINEAR,
+    "bicubic": InterpolationMode.BICUBIC,
+    "lanczos": InterpolationMode.LANCZOS,
+}
 CHANNELS = {"L": 1, "RGB": 3, "RGBA": 4}
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
@@ -42,7 +46,9 @@ CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 HALF = [0.5, 0.5, 0.5]
 
 # Resizes of every shared image: (filter, size) with size [h, w] or [shorter side].
-IMAGE_RESIZES = [("bilinear", [224, 224]), ("bicubic", [224, 224]), ("bilinear", [256]), ("bicubic", [97, 160])]
+IMAGE_RESIZES = [
+    ("bilinear", [224, 224]), ("bicubic", [224, 224]), ("bilinear", [256]), ("bicubic", [97, 160]), ("lanczos", [384]),
+]
 
 
 def write_raw(out_dir, rel, array):
