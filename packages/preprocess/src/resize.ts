@@ -129,7 +129,16 @@ export function resizeUnchecked(
   }
   if (backend === 'torchvision') {
     // torch resamples every channel on its own (no premultiplied alpha); only its convolution filters get here.
-    const data = convolve(image.data, inWidth, inHeight, channels, width, height, filter as 'bicubic', 'torch');
+    const data = convolve(
+      image.data,
+      inWidth,
+      inHeight,
+      channels,
+      width,
+      height,
+      filter as 'bicubic',
+      'torch',
+    );
     return { data, width, height, channels };
   }
   if (filter === 'nearest') {

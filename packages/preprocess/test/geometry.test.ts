@@ -70,11 +70,14 @@ describe('centerCropWindow offsets of transformers, and the fill colour', () => 
   it('fill pads with a colour per channel; the image part is untouched', () => {
     const out = centerCrop(gray(2, 2), { width: 4, height: 3, fill: [9] });
     expect(Array.from(out.data)).toEqual([9, 1, 2, 9, 9, 3, 4, 9, 9, 9, 9, 9]);
-    const rgbOut = centerCrop({ data: new Uint8Array([1, 2, 3]), width: 1, height: 1, channels: 3 }, {
-      width: 2,
-      height: 1,
-      fill: [7, 8, 9],
-    });
+    const rgbOut = centerCrop(
+      { data: new Uint8Array([1, 2, 3]), width: 1, height: 1, channels: 3 },
+      {
+        width: 2,
+        height: 1,
+        fill: [7, 8, 9],
+      },
+    );
     expect(Array.from(rgbOut.data)).toEqual([1, 2, 3, 7, 8, 9]);
   });
 });

@@ -24,7 +24,12 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTodaysTorch, pythonToday, shared } from '../../../test/support/shared-data.js';
 
-const script = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'torchvision_reference.py');
+const script = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'scripts',
+  'torchvision_reference.py',
+);
 
 interface Case {
   id: string;
@@ -107,15 +112,28 @@ describe.skipIf(!hasTodaysTorch())('parity with torch 2 / torchvision / timm / t
   const torchvisionResize = (c: Case) =>
     c.size!.length === 1
       ? resizeShorterSide(input(c), { size: c.size![0]!, filter: c.filter!, backend: 'torchvision' })
-      : resize(input(c), { width: c.size![1]!, height: c.size![0]!, filter: c.filter!, backend: 'torchvision' });
+      : resize(input(c), {
+          width: c.size![1]!,
+          height: c.size![0]!,
+          filter: c.filter!,
+          backend: 'torchvision',
+        });
 
   it('ran today’s stack on every shared image', () => {
     expect(manifest.torch).toMatch(/^2\./);
-    const images = new Set(cases('resize').filter((c) => c.source === 'image').map((c) => c.input));
+    const images = new Set(
+      cases('resize')
+        .filter((c) => c.source === 'image')
+        .map((c) => c.input),
+    );
     expect(images.size).toBe(104);
     // Both memory formats torch can hold a CHW uint8 tensor in (pil_to_tensor's channels-last view, contiguous)
     // give the same bytes, so one reproduction serves both.
-    expect(cases('resize').filter((c) => c.formatsAgree !== true).map((c) => c.id)).toEqual([]);
+    expect(
+      cases('resize')
+        .filter((c) => c.formatsAgree !== true)
+        .map((c) => c.id),
+    ).toEqual([]);
   });
 
   it("resize backend 'torchvision': 0 uint8 difference from tvF.resize(uint8 tensor, antialias=True)", () => {
@@ -182,7 +200,9 @@ describe.skipIf(!hasTodaysTorch())('parity with torch 2 / torchvision / timm / t
       }
       if (c.recipe!.tensor.formula !== 'torchvision') {
         const plain: PreprocessRecipe = {
-          steps: c.recipe!.steps.map((step) => (step.op === 'centerCrop' ? { ...step, offsets: undefined } : step)),
+          steps: c.recipe!.steps.map((step) =>
+            step.op === 'centerCrop' ? { ...step, offsets: undefined } : step,
+          ),
           tensor: { ...c.recipe!.tensor, formula: 'torchvision' },
         };
         const other = preprocess(input(c), plain).tensor;
@@ -195,7 +215,9 @@ describe.skipIf(!hasTodaysTorch())('parity with torch 2 / torchvision / timm / t
       byPipeline.set(label, stats);
     }
     for (const [label, s] of byPipeline) {
-      console.log(`[torchvision parity] ${label}: ${s.identical}/${s.cases} bit-identical, max |Δ| ${s.maxDiff}`);
+      console.log(
+        `[torchvision parity] ${label}: ${s.identical}/${s.cases} bit-identical, max |Δ| ${s.maxDiff}`,
+      );
     }
     expect(byPipeline.size).toBe(8);
     expect([...byPipeline].filter(([, s]) => s.identical !== s.cases)).toEqual([]);

@@ -123,7 +123,9 @@ describe('INVALID_OPTION', () => {
   });
 
   it("backend 'torchvision': only torch's antialiased filters; unknown backends", () => {
-    const err = caught(() => resize(rgb(), { width: 2, height: 2, filter: 'hamming', backend: 'torchvision' }));
+    const err = caught(() =>
+      resize(rgb(), { width: 2, height: 2, filter: 'hamming', backend: 'torchvision' }),
+    );
     expect(err.code).toBe('INVALID_OPTION');
     expect(err.message).toBe(
       `Expected one of bilinear, bicubic, lanczos for filter (backend 'torchvision') but received "hamming" of type string`,
@@ -134,9 +136,9 @@ describe('INVALID_OPTION', () => {
   });
 
   it('centerCrop: offsets and fill (one byte per channel, or one for all)', () => {
-    expect(caught(() => centerCrop(rgb(), { width: 2, height: 2, offsets: 'floor' as never })).message).toMatch(
-      /one of torchvision, transformers-torchvision, transformers-pil for offsets/,
-    );
+    expect(
+      caught(() => centerCrop(rgb(), { width: 2, height: 2, offsets: 'floor' as never })).message,
+    ).toMatch(/one of torchvision, transformers-torchvision, transformers-pil for offsets/);
     expect(caught(() => centerCrop(rgb(), { width: 2, height: 2, fill: [256, 0, 0] })).message).toMatch(
       /array of 1 to 4 integers between 0 and 255 for fill but received \[256,0,0\]/,
     );
