@@ -209,32 +209,10 @@ export function convolveWasm(
   if (needHorizontal) {
     const stride = inWidth * channels;
     const first = srcOff + yFirst * stride;
-    if (channels === 1) {
-      k.horizontal1(
-        first,
-        stride,
-        rows,
-        tmpOff,
-        outWidth,
-        hBounds,
-        hWeights,
-        horizontal.ksize,
-        horizontal.precision,
-      );
-    } else {
-      k.horizontal(
-        first,
-        stride,
-        channels,
-        rows,
-        tmpOff,
-        outWidth,
-        hBounds,
-        hWeights,
-        horizontal.ksize,
-        horizontal.precision,
-      );
-    }
+    // The same window and output arguments for both kernels; gray has its own scalar one.
+    const out = [tmpOff, outWidth, hBounds, hWeights, horizontal.ksize, horizontal.precision] as const;
+    if (channels === 1) k.horizontal1(first, stride, rows, ...out);
+    else k.horizontal(first, stride, channels, rows, ...out);
     result = tmpOff;
     resultLength = tmpLength;
   }
