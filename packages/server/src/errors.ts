@@ -6,6 +6,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { MtailorError, type MtailorErrorCode } from '@mtailor/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { lingerAfterReply } from './lingering-close.js';
 
 /**
  * The one table from error code to HTTP status — `@mtailor/core`'s codes and the server's own. Everything below the
@@ -182,15 +184,80 @@ export const oipErrorBodySchema = {
 } as const;
 
 /**
- * A whole HTTP/1.1 error response (status line, headers, JSON body, `Connection: close`) as text, for the few
- * places that must write to the socket themselves because no Fastify reply can be sent there.
+ * Whether an error reply to `request` takes OIP v2's `{ error: message }` shape: on an OIP route (route config
+ * `oip`), and on any URL under `<prefix>/v2` that matched no route, so a KServe client reads every `/v2` error the
+ * same way. `prefix` is where the inference plugin is mounted ('' at the root).
  */
-export function rawErrorResponse(err: ServerError): string {
-  const body = JSON.stringify({ error: { code: err.code, message: err.message } } satisfies ErrorBody);
+export function repliesInOipShape(request: FastifyRequest, prefix = ''): boolean {
+  return request.routeOptions?.config?.oip === true || isOipUrl(request.url, prefix);
+}
+
+/** Whether a request URL is under `<prefix>/v2` (query ignored). */
+export function isOipUrl(url: string, prefix = ''): boolean {
+  const path = url.split('?')[0] ?? '';
+  const under =
+    prefix === '' || prefix === '/' ? path : path.startsWith(prefix) ? path.slice(prefix.length) : '';
+  return under === '/v2' || under.startsWith('/v2/');
+}
+
+/** The JSON body of an error reply: `{ error: { code, message } }`, or OIP's `{ error: message }`. */
+export function errorPayload(
+  error: { code: string; message: string },
+  oip: boolean,
+): ErrorBody | OipErrorBody {
+  return oip ? { error: error.message } : errorBody(error);
+}
+
+/** Options of {@link sendError}. */
+export interface SendErrorOptions {
+  /** Where the inference plugin is mounted ('' at the root): URLs under `<prefix>/v2` answer in OIP's shape. */
+  prefix?: string;
+}
+
+/**
+ * Sends the error reply for any thrown value — the one place every error reply of the server is shaped: status and
+ * code from {@link toErrorReply} (the one table), the code in `X-Error-Code`, `WWW-Authenticate` on a 401, the body
+ * `{ error: { code, message } }` or OIP's `{ error: message }` ({@link repliesInOipShape}), and a log line (an
+ * internal error with its stack; the others with their cause, which the client does not see). A request refused
+ * before its body was read (413, 503 `OVERLOADED`) closes its connection instead of reading that body — work an
+ * overloaded server should not do — with a lingering close, so a client still sending reads the status.
+ *
+ * @example
+ * ```ts
+ * app.setErrorHandler((err, request, reply) => sendError(reply, err));
+ * ```
+ */
+export function sendError(reply: FastifyReply, err: unknown, options: SendErrorOptions = {}): FastifyReply {
+  const error = toErrorReply(err);
+  const { statusCode, code, message } = error;
+  const request = reply.request;
+  if (error.internal) request.log.error({ err }, 'request failed');
+  else request.log.info({ code, statusCode, cause: (err as Error | undefined)?.cause }, message);
+  if (statusCode === 401) reply.header('www-authenticate', 'Bearer');
+  if (code === 'OVERLOADED' || statusCode === 413) {
+    reply.header('connection', 'close');
+    lingerAfterReply(reply.raw);
+  }
+  reply.code(statusCode).type('application/json').header('x-error-code', code);
+  return reply.send(errorPayload(error, repliesInOipShape(request, options.prefix)));
+}
+
+/** The error for a URL that matched no route. */
+export function notFound(request: FastifyRequest): ServerError {
+  return new ServerError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
+}
+
+/**
+ * A whole HTTP/1.1 error response (status line, headers, JSON body, `Connection: close`) as text, for the few
+ * places that must write to the socket themselves because no Fastify reply can be sent there; `oip` for a request
+ * under `/v2` ({@link isOipUrl}).
+ */
+export function rawErrorResponse(err: ServerError, oip = false): string {
+  const body = JSON.stringify(errorPayload(err, oip));
   const reason = STATUS_CODES[err.statusCode] ?? 'Error';
   return (
     `HTTP/1.1 ${err.statusCode} ${reason}\r\nContent-Type: application/json\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+    `Content-Length: ${Buffer.byteLength(body)}\r\nX-Error-Code: ${err.code}\r\nConnection: close\r\n\r\n${body}`
   );
 }
 

@@ -1,0 +1,140 @@
+/**
+ * Error replies at the edges, on a real server on 127.0.0.1: a body declared too large is refused with its status
+ * before the client sends it (`Expect: 100-continue`), and a client already sending it still reads that status;
+ * every `/v2` URL answers errors in OIP's `{ "error": "<message>" }` shape, known route or not, mounted at the root or
+ * under a prefix.
+ */
+import net from 'node:net';
+import { mtailorPlugin, resolveConfig } from '@mtailor/server';
+import Fastify from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shared, startServer, type TestServer, TOKEN } from '../../../test/support/server.js';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+/** Sends `head` on a raw connection, then (optionally) `bodyBytes` at once; resolves with all it read. */
+function rawExchange(
+  head: string,
+  options: { bodyBytes?: number; firstReplyOnly?: boolean } = {},
+): Promise<{ text: string; error: string | undefined }> {
+  const { port } = new URL(server.url);
+  return new Promise((resolve) => {
+    const socket = net.connect(Number(port), '127.0.0.1');
+    let text = '';
+    let error: string | undefined;
+    const guard = setTimeout(() => socket.destroy(), 20_000);
+    socket.on('data', (d) => {
+      text += d.toString('latin1');
+      // Waiting for the status only (the client has not sent its body): the reply is all there once its body is.
+      if (options.firstReplyOnly && /\r\n\r\n\{.*\}$/s.test(text)) socket.destroy();
+    });
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      error = err.code;
+    });
+    socket.on('close', () => {
+      clearTimeout(guard);
+      resolve({ text, error });
+    });
+    socket.write(head);
+    let left = options.bodyBytes ?? 0;
+    const chunk = Buffer.alloc(1024 * 1024, 0x20);
+    const pump = (): void => {
+      while (left > 0 && !socket.destroyed) {
+        left -= chunk.length;
+        if (!socket.write(chunk)) {
+          socket.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+  });
+}
+
+describe('a body declared larger than the limit', () => {
+  const head = (path: string, expect100: boolean) =>
+    `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\n` +
+    `Content-Length: 209715200\r\n${expect100 ? 'Expect: 100-continue\r\n' : ''}\r\n`;
+
+  it('Expect: 100-continue → 413 before the client sends the body, no 100 Continue, connection closed', async () => {
+    for (const [path, oip] of [
+      ['/predict', false],
+      ['/v2/models/mobilenet_v2_int8_qdq/infer', true],
+    ] as const) {
+      const { text } = await rawExchange(head(path, true), { firstReplyOnly: true });
+      expect(text.startsWith('HTTP/1.1 413 '), `${path}: ${text.slice(0, 80)}`).toBe(true);
+      expect(text).not.toMatch(/100 Continue/);
+      expect(text).toMatch(/\r\nconnection: close\r\n/i);
+      expect(text).toMatch(/\r\nx-error-code: PAYLOAD_TOO_LARGE\r\n/i);
+      const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
+      expect(body).toEqual(
+        oip
+          ? { error: expect.any(String) }
+          : { error: { code: 'PAYLOAD_TOO_LARGE', message: expect.any(String) } },
+      );
+    }
+  });
+
+  it('a client that sends its body without waiting still reads the 413 (the close lingers, no reset)', async () => {
+    for (let i = 0; i < 5; i++) {
+      // The whole declared body (200 MiB, over the 16 MiB limit), written without waiting for an answer.
+      const { text, error } = await rawExchange(head('/predict', i % 2 === 0), {
+        bodyBytes: 209_715_200,
+      });
+      expect(text.slice(0, 40), `attempt ${i} (socket error ${error})`).toMatch(/^HTTP\/1\.1 413 /);
+    }
+  });
+});
+
+describe('every /v2 error in OIP shape', () => {
+  const auth = { authorization: `Bearer ${TOKEN}` };
+
+  it('unknown routes under /v2 are 404 { error: message } with the code in x-error-code; elsewhere the usual shape', async () => {
+    for (const [method, path] of [
+      ['GET', '/v2/models/..%2F..%2F..%2Fetc%2Fpasswd/infer'],
+      ['GET', '/v2/nothing'],
+      ['POST', '/v2/repository/index'],
+      ['DELETE', '/v2/models/mobilenet_v2_int8_qdq'],
+      ['GET', '/v2/models/mobilenet_v2_int8_qdq/versions/1/stats'],
+    ] as const) {
+      const res = await fetch(`${server.url}${path}`, { method, headers: auth });
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.headers.get('x-error-code')).toBe('NOT_FOUND');
+      const body = await res.json();
+      expect(body, `${method} ${path}`).toEqual({ error: expect.stringContaining('no route') });
+    }
+    // A malformed URL under /v2: 400 in OIP shape too.
+    const bad = await fetch(`${server.url}/v2/%zz`, { headers: auth });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: expect.any(String) });
+    // Outside /v2 (and a path that only starts with "v2"): `{ error: { code, message } }`.
+    for (const path of ['/nothing', '/v2x', '/v20/models']) {
+      const res = await fetch(`${server.url}${path}`, { headers: auth });
+      expect(res.status).toBe(404);
+      expect(await res.json()).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
+    }
+  });
+
+  it('mounted under a prefix: unknown URLs under <prefix>/v2 are OIP 404s too', async () => {
+    const app = Fastify();
+    const config = resolveConfig({ modelPath: shared.int8Model, apiKey: undefined, logLevel: 'silent' });
+    // A classifier that never loads: routing does not need it.
+    await app.register(mtailorPlugin, { prefix: '/ml', config, classifier: new Promise(() => {}) });
+    try {
+      const oip = await app.inject('/ml/v2/models/x/y/z');
+      expect(oip.statusCode).toBe(404);
+      expect(oip.headers['x-error-code']).toBe('NOT_FOUND');
+      expect(oip.json()).toEqual({ error: expect.stringContaining('no route') });
+      const other = await app.inject('/ml/nothing');
+      expect(other.json()).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
+    } finally {
+      await app.close();
+    }
+  });
+});
