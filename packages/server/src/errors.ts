@@ -185,11 +185,13 @@ export const oipErrorBodySchema = {
 
 /**
  * Whether an error reply to `request` takes OIP v2's `{ error: message }` shape: on an OIP route (route config
- * `oip`), and on any URL under `<prefix>/v2` that matched no route, so a KServe client reads every `/v2` error the
- * same way. `prefix` is where the inference plugin is mounted ('' at the root).
+ * `oip`), and — when `unmatchedUnder` is given (the not-found handlers) — on any URL under `<unmatchedUnder>/v2`
+ * that matched no route, so a KServe client reads every `/v2` reply the same way. Errors found before routing (a
+ * malformed URL, an over-long path parameter) keep the usual shape: no route, OIP or not, was chosen.
  */
-export function repliesInOipShape(request: FastifyRequest, prefix = ''): boolean {
-  return request.routeOptions?.config?.oip === true || isOipUrl(request.url, prefix);
+export function repliesInOipShape(request: FastifyRequest, unmatchedUnder?: string): boolean {
+  if (request.routeOptions?.config?.oip === true) return true;
+  return unmatchedUnder !== undefined && isOipUrl(request.url, unmatchedUnder);
 }
 
 /** Whether a request URL is under `<prefix>/v2` (query ignored). */
@@ -210,8 +212,11 @@ export function errorPayload(
 
 /** Options of {@link sendError}. */
 export interface SendErrorOptions {
-  /** Where the inference plugin is mounted ('' at the root): URLs under `<prefix>/v2` answer in OIP's shape. */
-  prefix?: string;
+  /**
+   * For a request that matched no route: where the inference plugin is mounted ('' at the root), so URLs under
+   * `<prefix>/v2` answer in OIP's shape ({@link repliesInOipShape}).
+   */
+  unmatchedUnder?: string;
 }
 
 /**
@@ -239,7 +244,7 @@ export function sendError(reply: FastifyReply, err: unknown, options: SendErrorO
     lingerAfterReply(reply.raw);
   }
   reply.code(statusCode).type('application/json').header('x-error-code', code);
-  return reply.send(errorPayload(error, repliesInOipShape(request, options.prefix)));
+  return reply.send(errorPayload(error, repliesInOipShape(request, options.unmatchedUnder)));
 }
 
 /** The error for a URL that matched no route. */

@@ -8,10 +8,11 @@ import { ImageClassifier, type ImageClassifierOptions } from '@mtailor/core';
 import { Ajv } from 'ajv';
 import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { bearerChecker } from './auth.js';
+import { BodyBudget } from './body-budget.js';
 import type { ServerConfig } from './config.js';
 import { ClassifierSlot, type RouteContext, type UrlFetchHooks } from './context.js';
 import { errorBodySchema, notFound, oipErrorBodySchema, ServerError, sendError } from './errors.js';
-import { BodyBudget, IntakeGate } from './intake-gate.js';
+import { decorateIntake, IntakeGate } from './intake-gate.js';
 import { useLargeStringJsonParser } from './json-body.js';
 import { ServerMetrics } from './metrics.js';
 import { useMultipartParser } from './multipart.js';
@@ -147,6 +148,7 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
         : new ClassifierSlot(opts.classifier);
   const intake = new IntakeGate({ maxActive: config.maxActive, maxQueue: config.maxQueue });
   const bodies = new BodyBudget(config.maxBufferedBytes);
+  decorateIntake(app);
   metrics.attach({
     intakeWaiting: () => intake.waiting,
     intakeReading: () => bodies.reading,
@@ -241,10 +243,12 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
   });
 
   const prefix = app.prefix;
-  app.setErrorHandler(async (err, _request, reply) => sendError(reply, err, { prefix }));
+  app.setErrorHandler(async (err, _request, reply) => sendError(reply, err));
   // Unknown URLs under the plugin's prefix get the JSON 404 too (at the root, the host app's handler decides).
   if (prefix !== '') {
-    app.setNotFoundHandler(async (request, reply) => sendError(reply, notFound(request), { prefix }));
+    app.setNotFoundHandler(async (request, reply) =>
+      sendError(reply, notFound(request), { unmatchedUnder: prefix }),
+    );
   }
 
   registerPredictRoute(app, ctx);

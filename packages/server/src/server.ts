@@ -8,15 +8,7 @@ import type { ImageClassifier } from '@mtailor/core';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ServerConfig } from './config.js';
 import type { ClassifierSlot, UrlFetchHooks } from './context.js';
-import {
-  clientErrorReply,
-  errorPayload,
-  isOipUrl,
-  notFound,
-  rawErrorResponse,
-  ServerError,
-  sendError,
-} from './errors.js';
+import { clientErrorReply, errorBody, notFound, rawErrorResponse, ServerError, sendError } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { createClassifierSlot, mtailorPlugin } from './plugin.js';
 import { requestIdFor } from './request-id.js';
@@ -117,7 +109,7 @@ export async function createServer(
       'EXPECTATION_FAILED',
       `Expect: ${JSON.stringify(req.headers.expect)} is not supported (only 100-continue is)`,
     );
-    const body = JSON.stringify(errorPayload(error, isOipUrl(req.url ?? '')));
+    const body = JSON.stringify(errorBody(error));
     res.writeHead(error.statusCode, {
       'content-type': 'application/json',
       'content-length': Buffer.byteLength(body),
@@ -170,7 +162,9 @@ export async function createServer(
     await classifier?.close({ timeoutMs: config.shutdownTimeoutMs });
   });
   app.setErrorHandler(async (err, _request, reply) => sendError(reply, err));
-  app.setNotFoundHandler(async (request, reply) => sendError(reply, notFound(request)));
+  app.setNotFoundHandler(async (request, reply) =>
+    sendError(reply, notFound(request), { unmatchedUnder: '' }),
+  );
   await app.register(mtailorPlugin, {
     config,
     classifier: slot,

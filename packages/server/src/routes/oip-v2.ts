@@ -19,7 +19,7 @@ import { base64HeadIsInvalid, maxBase64Length } from '@mtailor/core/internal';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { ServerError } from '../errors.js';
-import { intakeHook, intakePassOf } from '../intake-gate.js';
+import { intakeHook } from '../intake-gate.js';
 import { largeJsonString } from '../json-body.js';
 import { SERVER_VERSION } from '../versions.js';
 
@@ -486,7 +486,7 @@ export function registerOipRoutes(
           );
         }
         // A slot for the CPU work (given back if the body was slow to arrive).
-        await intakePassOf(request)?.reclaim();
+        await request.intakePass?.reclaim();
         const images = encoded ?? imagesFromFp32(m, input).map((tensor) => ({ tensor }));
         const answers = await classifyAll(classifier, images, classification ?? 1);
         const n = answers.length;
