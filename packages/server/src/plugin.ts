@@ -86,7 +86,7 @@ export function classifierOptionsFrom(
     allowSpinning: false,
     maxBatchSize: config.maxBatchSize,
     maxDelayMs: config.maxDelayMs,
-    maxQueue: config.maxQueue,
+    maxQueue: config.maxQueuedImages,
     selfTest:
       config.testImagePath !== undefined && config.testExpectedClass !== undefined
         ? { image: config.testImagePath, expectedClass: config.testExpectedClass }
