@@ -77,7 +77,7 @@ export interface ServerConfig {
   bodyTimeoutMs: number;
   /**
    * Most images one OIP v2 `infer` request may carry, FP32 or BYTES (`MTAILOR_MAX_IMAGES_PER_REQUEST`, default 64):
-   * a small body of tiny images must not ask for unbounded decode work and memory (≈ 0.6 MB per image tensor).
+   * a small body of tiny images must not ask for unbounded decode work and memory (a full-size tensor per image).
    */
   maxImagesPerRequest: number;
   /** Largest request body in bytes (`MTAILOR_MAX_BODY_BYTES`, default 16 MiB; base64 is 4/3 of the image). */
@@ -149,10 +149,13 @@ type Env = Record<string, string | undefined>;
 
 class Reader {
   readonly problems: string[] = [];
-  constructor(private readonly env: Env) {}
+  readonly #env: Env;
+  constructor(env: Env) {
+    this.#env = env;
+  }
 
   raw(name: string): string | undefined {
-    const v = this.env[name];
+    const v = this.#env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   }
 

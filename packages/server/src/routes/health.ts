@@ -80,7 +80,7 @@ export const DISK_REFRESH_MS = 10_000;
 
 /**
  * Free disk space, measured on a timer rather than per request: `statfs` runs on libuv's thread pool, which under
- * load is full of image decodes (sharp), so awaiting it made a liveness probe wait behind them — tens of ms.
+ * load is full of image decodes (sharp), so awaiting it would make a liveness probe wait behind them.
  */
 function watchDisk(dir: string): { current: () => HealthReply['disk']; stop: () => void } {
   let last: HealthReply['disk'] = null;

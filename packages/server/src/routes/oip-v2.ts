@@ -111,7 +111,8 @@ function modelMetadata(classifier: ImageClassifier, name: string) {
 
 /**
  * Default of {@link OipRouteOptions.maxImagesPerRequest}. Without a cap a small body can ask for unbounded work:
- * 10 000 copies of a 1×1 GIF (a 630 KB body) took 49 s of decoding and 6.5 GB of memory.
+ * a tiny image costs a few dozen bytes of base64 but a whole decode and a full-size tensor, so a body well under the
+ * size limit could hold tens of thousands of them.
  */
 export const DEFAULT_MAX_IMAGES_PER_REQUEST = 64;
 
@@ -156,9 +157,9 @@ const tooDeep = (input: OipTensor, index: number, nested: boolean): InvalidInput
  * The innermost arrays ("rows") of a tensor's `data`, in row-major order, checked against its shape. `data` is
  * either flat — `product(shape)` values, then it is the one row — or nested exactly as the shape: the array at
  * each level holds that dimension's count of items. Anything else (ragged, partly flat, nested deeper) is refused
- * with where it went wrong: counting only the leaves, as a recursive flatten did, would accept rows of the wrong
- * lengths as long as the total matched. The walk keeps its own stack, so a client's nesting depth never becomes
- * ours (10 000 levels overflowed the recursive flatten: 500). Leaf values are checked by the caller; an array
+ * with where it went wrong: counting only the leaves would accept rows of the wrong lengths as long as the total
+ * matched. The walk keeps its own stack, so a client's nesting depth never becomes ours (a recursive walk would
+ * overflow the call stack on deep nesting). Leaf values are checked by the caller; an array
  * there is nesting deeper than the shape ({@link tooDeep}).
  */
 function tensorRows(input: OipTensor): { rows: unknown[][]; nested: boolean } {
