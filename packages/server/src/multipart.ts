@@ -80,6 +80,10 @@ export function parseMultipart(
         // skips, after a file of a few tens of KB). Buffers larger than the body never fill.
         highWaterMark: body.length + 1,
         fileHwm: body.length + 1,
+        // A part is the image when it says it is one — a file name, or an image or octet-stream media type — so
+        // `name="image"` with `Content-Type: image/jpeg` and no file name is the file, not a text field.
+        isPartAFile: (_field, type, filename) =>
+          filename !== undefined || type === 'application/octet-stream' || /^image\//i.test(type ?? ''),
       });
     } catch (err) {
       reject(malformed(err));

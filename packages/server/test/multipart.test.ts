@@ -101,6 +101,29 @@ describe('parseMultipart', () => {
     }
   });
 
+  it('a part that says it is an image (image/* type, no file name) is the file part', async () => {
+    const imagePart = (name: string) =>
+      Buffer.from(
+        `--${BOUNDARY}\r\ncontent-disposition: form-data; name="${name}"\r\ncontent-type: image/jpeg\r\n\r\n`,
+      );
+    const one = Buffer.concat([imagePart('image'), images.tench, Buffer.from(`\r\n--${BOUNDARY}--\r\n`)]);
+    const form = await parseMultipart(one, { 'content-type': contentType }, 1e7);
+    expect(form.file?.equals(images.tench)).toBe(true);
+    // With a second one, it counts as a second file part.
+    const two = Buffer.concat([
+      imagePart('a'),
+      images.tench,
+      Buffer.from('\r\n'),
+      imagePart('b'),
+      images.tench,
+      Buffer.from(`\r\n--${BOUNDARY}--\r\n`),
+    ]);
+    await expect(parseMultipart(two, { 'content-type': contentType }, 1e7)).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringMatching(/more than one file part/),
+    });
+  });
+
   it('more parts than the limit is 413 PAYLOAD_TOO_LARGE; an unknown field 400 INVALID_INPUT, at once', async () => {
     const manyParts = Array.from({ length: MULTIPART_LIMITS.parts + 1 }, () => 'attachment' as const);
     await expect(
