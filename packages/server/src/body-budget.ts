@@ -4,6 +4,8 @@
  * @module
  */
 
+import { requirePositiveInteger } from './positive-integer.js';
+
 /** A body being read, as {@link BodyBudget} sees it: it can be paused and resumed. */
 export interface BudgetedReader {
   pause(): void;
@@ -42,11 +44,7 @@ export class BodyBudget {
   readonly #paused = new Set<BudgetedReader>();
 
   constructor(maxBytes: number) {
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
-      throw new RangeError(
-        `Expected positive integer for maxBytes but received ${maxBytes} of type ${typeof maxBytes}`,
-      );
-    }
+    requirePositiveInteger('maxBytes', maxBytes);
     this.maxBytes = maxBytes;
   }
 

@@ -27,6 +27,7 @@ import { OverloadedError } from '@mtailor/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
 import type { BodyBudget, BudgetedReader } from './body-budget.js';
 import { rawErrorResponse, ServerError } from './errors.js';
+import { requirePositiveInteger } from './positive-integer.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -151,16 +152,8 @@ export class IntakeGate {
    */
   constructor(options: { maxActive: number; maxQueue: number }) {
     const { maxActive, maxQueue } = options;
-    for (const [name, value] of [
-      ['maxActive', maxActive],
-      ['maxQueue', maxQueue],
-    ] as const) {
-      if (!Number.isSafeInteger(value) || value < 1) {
-        throw new RangeError(
-          `Expected positive integer for ${name} but received ${value} of type ${typeof value}`,
-        );
-      }
-    }
+    requirePositiveInteger('maxActive', maxActive);
+    requirePositiveInteger('maxQueue', maxQueue);
     if (maxActive > maxQueue) {
       throw new RangeError(`Expected maxActive of at most maxQueue (${maxQueue}) but received ${maxActive}`);
     }

@@ -5,17 +5,19 @@
  * under a prefix.
  */
 import net from 'node:net';
+import type { ImageClassifier } from '@mtailor/core';
 import { mtailorPlugin, resolveConfig } from '@mtailor/server';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shared, startServer, type TestServer, TOKEN } from '../../../test/support/server.js';
+import { type ServerProcess, shared, spawnPackageServer, TOKEN } from '../../../test/support/server.js';
 
-let server: TestServer;
+// Its own process, as deployed: a client in this process writing a body must not keep the server from answering.
+let server: ServerProcess;
 beforeAll(async () => {
-  server = await startServer();
+  server = await spawnPackageServer({ MTAILOR_PREPROCESS_WORKERS: '1', MTAILOR_INTRA_OP_THREADS: '1' });
 });
 afterAll(async () => {
-  await server?.close();
+  await server?.stop();
 });
 
 /** Sends `head` on a raw connection, then (optionally) `bodyBytes` at once; resolves with all it read. */
@@ -125,7 +127,11 @@ describe('every /v2 error in OIP shape', () => {
     const app = Fastify();
     const config = resolveConfig({ modelPath: shared.int8Model, apiKey: undefined, logLevel: 'silent' });
     // A classifier that never loads: routing does not need it.
-    await app.register(mtailorPlugin, { prefix: '/ml', config, classifier: new Promise(() => {}) });
+    await app.register(mtailorPlugin, {
+      prefix: '/ml',
+      config,
+      classifier: new Promise<ImageClassifier>(() => {}),
+    });
     try {
       const oip = await app.inject('/ml/v2/models/x/y/z');
       expect(oip.statusCode).toBe(404);

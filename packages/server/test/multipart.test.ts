@@ -3,19 +3,10 @@
  * with a typed 4xx, whatever the sizes and order of its parts — in the parser, and with 100 such requests open
  * against a real server process while a normal `/predict` is still answered.
  */
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import { MULTIPART_LIMITS, parseMultipart } from '@mtailor/server/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  images,
-  type ServerProcess,
-  shared,
-  spawnServer,
-  TOKEN,
-} from '../../../test/support/server.js';
+import { images, json, type ServerProcess, spawnPackageServer, TOKEN } from '../../../test/support/server.js';
 
 const BOUNDARY = 'XyZ0123';
 const contentType = `multipart/form-data; boundary=${BOUNDARY}`;
@@ -139,23 +130,7 @@ describe('100 two-file requests open at once against a server process', () => {
   // Its own process, as deployed: the 100 uploads sent from this test do not share the server's event loop.
   let server: ServerProcess;
   beforeAll(async () => {
-    const port = await freePort();
-    const cwd = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-    server = await spawnServer(
-      process.execPath,
-      ['bin/mtailor-server.js'],
-      cwd,
-      {
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        MTAILOR_MODEL: shared.int8Model,
-        MTAILOR_API_KEY: TOKEN,
-        MTAILOR_PREPROCESS_WORKERS: '1',
-        MTAILOR_INTRA_OP_THREADS: '1',
-        LOG_LEVEL: 'warn',
-      },
-      port,
-    );
+    server = await spawnPackageServer({ MTAILOR_PREPROCESS_WORKERS: '1', MTAILOR_INTRA_OP_THREADS: '1' });
   });
   afterAll(async () => {
     await server?.stop();
@@ -173,7 +148,7 @@ describe('100 two-file requests open at once against a server process', () => {
         body: twoFiles,
         signal: AbortSignal.timeout(60_000),
       });
-      return { status: res.status, body: await res.json(), ms: performance.now() - t0 };
+      return { status: res.status, body: await json(res), ms: performance.now() - t0 };
     });
     const normal: number[] = [];
     for (let i = 0; i < 20; i++) {
@@ -185,7 +160,7 @@ describe('100 two-file requests open at once against a server process', () => {
         signal: AbortSignal.timeout(30_000),
       });
       expect(res.status).toBe(200);
-      expect((await res.json()).prediction.class_id).toBe(0);
+      expect((await json(res)).prediction.class_id).toBe(0);
       normal.push(performance.now() - t0);
     }
     const replies = await Promise.all(bad);
@@ -201,7 +176,7 @@ describe('100 two-file requests open at once against a server process', () => {
         `the 100 refusals: median ${badMs[50]?.toFixed(0)} ms, slowest ${badMs.at(-1)?.toFixed(0)} ms`,
     );
     // Afterwards the gate is empty again: nothing still holds a slot or the body budget.
-    const health = await (await fetch(`${server.url}/health`, { headers: auth })).json();
+    const health = await json(await fetch(`${server.url}/health`, { headers: auth }));
     expect(health.intake).toMatchObject({
       active: 0,
       waiting: 0,
