@@ -138,8 +138,8 @@ describe('100 two-file requests open at once against a server process', () => {
 
   it('every one gets its 400 quickly, and a normal /predict is answered meanwhile', async () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
-    // 600 KB file parts: the size at which a second file part left the request unanswered and holding its slot.
-    const twoFiles = form(['file', 'file'], 600_000);
+    // 140 KB file parts: a size at which a second file part left the request unanswered, holding its work slot.
+    const twoFiles = form(['file', 'file'], 140_000);
     const bad = Array.from({ length: 100 }, async () => {
       const t0 = performance.now();
       const res = await fetch(`${server.url}/predict`, {
