@@ -3,7 +3,7 @@
  * (OIP v2 routes: `{ error: message }`, as KServe specifies), and Fastify's and Node's own errors mapped onto them.
  * @module
  */
-import { STATUS_CODES } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { MtailorError, type MtailorErrorCode } from '@mtailor/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -264,6 +264,21 @@ export function rawErrorResponse(err: ServerError, oip = false): string {
     `HTTP/1.1 ${err.statusCode} ${reason}\r\nContent-Type: application/json\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\nX-Error-Code: ${err.code}\r\nConnection: close\r\n\r\n${body}`
   );
+}
+
+/**
+ * Sends `err` on a Node response that no Fastify reply wraps (Node's `checkExpectation` event), in the one shape,
+ * with its code in `X-Error-Code`, and closes the connection.
+ */
+export function sendRawError(res: ServerResponse, err: ServerError): void {
+  const body = JSON.stringify(errorBody(err));
+  res.writeHead(err.statusCode, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-error-code': err.code,
+    connection: 'close',
+  });
+  res.end(body);
 }
 
 /**

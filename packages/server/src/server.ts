@@ -8,7 +8,14 @@ import type { ImageClassifier } from '@mtailor/core';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ServerConfig } from './config.js';
 import type { ClassifierSlot, UrlFetchHooks } from './context.js';
-import { clientErrorReply, errorBody, notFound, rawErrorResponse, ServerError, sendError } from './errors.js';
+import {
+  clientErrorReply,
+  notFound,
+  rawErrorResponse,
+  ServerError,
+  sendError,
+  sendRawError,
+} from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { createClassifierSlot, mtailorPlugin } from './plugin.js';
 import { requestIdFor } from './request-id.js';
@@ -109,14 +116,7 @@ export async function createServer(
       'EXPECTATION_FAILED',
       `Expect: ${JSON.stringify(req.headers.expect)} is not supported (only 100-continue is)`,
     );
-    const body = JSON.stringify(errorBody(error));
-    res.writeHead(error.statusCode, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-      'x-error-code': error.code,
-      connection: 'close',
-    });
-    res.end(body);
+    sendRawError(res, error);
   });
   // CONNECT (a proxy tunnel): Node would drop the connection without a word.
   app.server.on('connect', (_req, socket: import('node:net').Socket) => {
