@@ -222,25 +222,3 @@ export async function spawnServer(
     },
   };
 }
-
-/**
- * The `mtailor-server` command of packages/server as its own process on a free 127.0.0.1 port, with the shared int8
- * model, {@link TOKEN} and `env` on top; resolves once `/ready` answers 200.
- */
-export async function spawnPackageServer(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const port = await freePort();
-  const base = {
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    MTAILOR_MODEL: shared.int8Model,
-    MTAILOR_API_KEY: TOKEN,
-  };
-  const cwd = new URL('../../packages/server/', import.meta.url).pathname;
-  return spawnServer(
-    process.execPath,
-    ['bin/mtailor-server.js'],
-    cwd,
-    { ...base, LOG_LEVEL: 'warn', ...env },
-    port,
-  );
-}

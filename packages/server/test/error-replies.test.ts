@@ -2,22 +2,37 @@
  * Error replies at the edges, on a real server on 127.0.0.1: a body declared too large is refused with its status
  * before the client sends it (`Expect: 100-continue`), and a client already sending it still reads that status;
  * every `/v2` URL answers errors in OIP's `{ "error": "<message>" }` shape, known route or not, mounted at the root or
- * under a prefix.
+ * under a prefix; 100 two-file multipart requests open at once each get their 400 while a normal `/predict` is
+ * answered.
  */
+
 import net from 'node:net';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import type { ImageClassifier } from '@mtailor/core';
 import { mtailorPlugin, resolveConfig } from '@mtailor/server';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ServerProcess, shared, spawnPackageServer, TOKEN } from '../../../test/support/server.js';
+import { images, json, shared, TOKEN } from '../../../test/support/server.js';
+import { startServerProcess } from '../bench/support/sigterm-scenario.mjs';
+
+const pkgDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 // Its own process, as deployed: a client in this process writing a body must not keep the server from answering.
-let server: ServerProcess;
+let server: Awaited<ReturnType<typeof startServerProcess>>;
 beforeAll(async () => {
-  server = await spawnPackageServer({ MTAILOR_PREPROCESS_WORKERS: '1', MTAILOR_INTRA_OP_THREADS: '1' });
+  server = await startServerProcess(pkgDir, {
+    MTAILOR_MODEL: shared.int8Model,
+    MTAILOR_API_KEY: TOKEN,
+    MTAILOR_PREPROCESS_WORKERS: '1',
+    MTAILOR_INTRA_OP_THREADS: '1',
+    LOG_LEVEL: 'warn',
+  });
 });
 afterAll(async () => {
-  await server?.stop();
+  server?.child.kill('SIGTERM');
+  await server?.exited;
 });
 
 /** Sends `head` on a raw connection, then (optionally) `bodyBytes` at once; resolves with all it read. */
@@ -142,5 +157,70 @@ describe('every /v2 error in OIP shape', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('100 two-file multipart requests open at once', () => {
+  it('every one gets its 400 quickly, and a normal /predict is answered meanwhile', async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    // 140 KB file parts: a size at which a second file part left the request unanswered, holding its work slot.
+    const boundary = 'XyZ0123';
+    const part = (name: string) =>
+      Buffer.from(
+        `--${boundary}\r\ncontent-disposition: form-data; name="${name}"; filename="${name}.jpg"\r\n\r\n`,
+      );
+    const twoFiles = Buffer.concat([
+      part('a'),
+      Buffer.alloc(140_000, 1),
+      Buffer.from('\r\n'),
+      part('b'),
+      Buffer.alloc(140_000, 2),
+      Buffer.from(`\r\n--${boundary}--\r\n`),
+    ]);
+    const contentType = `multipart/form-data; boundary=${boundary}`;
+    const bad = Array.from({ length: 100 }, async () => {
+      const t0 = performance.now();
+      const res = await fetch(`${server.url}/predict`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': contentType },
+        body: twoFiles,
+        signal: AbortSignal.timeout(60_000),
+      });
+      return { status: res.status, body: await json(res), ms: performance.now() - t0 };
+    });
+    const normal: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t0 = performance.now();
+      const res = await fetch(`${server.url}/predict?top_k=1`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'image/jpeg' },
+        body: images.tench,
+        signal: AbortSignal.timeout(30_000),
+      });
+      expect(res.status).toBe(200);
+      expect((await json(res)).prediction.class_id).toBe(0);
+      normal.push(performance.now() - t0);
+    }
+    const replies = await Promise.all(bad);
+    for (const reply of replies) {
+      expect(reply.status).toBe(400);
+      expect(reply.body.error.code).toBe('INVALID_INPUT');
+      expect(reply.body.error.message).toMatch(/send exactly one image file part/);
+    }
+    const sorted = [...normal].sort((a, b) => a - b);
+    const badMs = replies.map((r) => r.ms).sort((a, b) => a - b);
+    console.log(
+      `normal /predict with 100 two-file requests open: p50 ${sorted[10]?.toFixed(1)} ms, p99 ${sorted.at(-1)?.toFixed(1)} ms; ` +
+        `the 100 refusals: median ${badMs[50]?.toFixed(0)} ms, slowest ${badMs.at(-1)?.toFixed(0)} ms`,
+    );
+    // Afterwards the gate is empty again: nothing still holds a slot or the body budget.
+    const health = await json(await fetch(`${server.url}/health`, { headers: auth }));
+    expect(health.intake).toMatchObject({
+      active: 0,
+      waiting: 0,
+      reading: 0,
+      in_progress: 0,
+      buffered_bytes: 0,
+    });
   });
 });
