@@ -12,6 +12,16 @@ export const EXIT_USAGE = 2;
  */
 export class UsageError extends Error {}
 
+/** `text` as an integer ≥ `min` written in plain digits, or a {@link UsageError} saying what was expected. */
+function wholeNumber(name: string, text: string | undefined, min: number, what: string): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  // The digits test refuses what Number() would accept but a user did not mean: '', ' 8', '1e3', '0x10', '8.0'.
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`--${name} expects ${what}, got '${text}'`);
+  return n;
+}
+
 /**
  * Parses `--name`'s value as a positive integer.
  *
@@ -21,12 +31,19 @@ export class UsageError extends Error {}
  * @throws {@link UsageError} when `text` is not all digits, is 0, or is too large to be exact.
  */
 export function positiveInt(name: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = Number(text);
-  // The digits test refuses what Number() would accept but a user did not mean: '', ' 8', '1e3', '0x10', '8.0'.
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1)
-    throw new UsageError(`--${name} expects a positive integer, got '${text}'`);
-  return n;
+  return wholeNumber(name, text, 1, 'a positive integer');
+}
+
+/**
+ * Parses `--name`'s value as an integer ≥ 0 (e.g. `--workers 0`), digits only as {@link positiveInt}.
+ *
+ * @param name - The option's name without the leading `--`, for the error message.
+ * @param text - The value as given, or `undefined` when the option is absent.
+ * @returns The integer, or `undefined` when the option is absent.
+ * @throws {@link UsageError} when `text` is not all digits or is too large to be exact.
+ */
+export function nonNegativeInt(name: string, text: string | undefined): number | undefined {
+  return wholeNumber(name, text, 0, 'a non-negative integer');
 }
 
 /**

@@ -4,16 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { closestName, EXIT_USAGE } from './args.js';
-
-/** A sub-command: parses its own arguments, returns the process exit code (0 ok, 1 failure, 2 usage). */
-export interface Command {
-  /** One-line summary shown by `mtailor --help`. */
-  summary: string;
-  /** Full usage text shown by `mtailor <command> --help`. */
-  usage: string;
-  /** Runs the command with the arguments after its name. */
-  run(args: string[]): Promise<number>;
-}
+import type { Command } from './command.js';
 
 const commands: Record<string, () => Promise<Command>> = {
   classify: async () => (await import('./commands/classify.js')).command,

@@ -108,8 +108,24 @@ describe('mtailor usage errors', () => {
     const r = mtailor('classify', 'x.jpg', '--top-k', 'abc');
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /^mtailor classify: --top-k expects a positive integer, got "abc"\n\nUsage: mtailor classify/,
+      /^mtailor classify: --top-k expects a positive integer, got 'abc'\n\nUsage: mtailor classify/,
     );
+  });
+
+  it('classify reads its numbers as every command does: digits only (1e3, " 8", 0x10, 8.0 refused)', () => {
+    for (const [option, value] of [
+      ['--top-k', '1e3'],
+      ['--top-k', ' 8'],
+      ['--batch-size', '0x10'],
+      ['--threads', '8.0'],
+      ['--workers', '1e0'],
+      ['--top-k', '0'],
+    ] as const) {
+      const r = mtailor('classify', 'x.jpg', option, value);
+      expect(r.code, `${option} ${value}`).toBe(2);
+      expect(r.stderr).toContain(`mtailor classify: ${option} expects a `);
+      expect(r.stderr).toContain(`got '${value}'`);
+    }
   });
 
   it('closestName: a unique prefix, else the nearest within 2 edits', () => {

@@ -28,6 +28,7 @@ export {
 } from './classifier/image-classifier.js';
 export type { Prediction, SoftmaxMode } from './classifier/predictions.js';
 export type { SelfTestImage, SelfTestResult, TestImage } from './classifier/self-test.js';
+export { CLASSIFIER_DEFAULTS } from './defaults.js';
 export type { TensorImage } from './engine/engine.js';
 export type { Base64Image, ModelInfo } from './engine/executors.js';
 export {

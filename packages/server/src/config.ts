@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ResizeEngine } from '@mtailor/core';
+import { CLASSIFIER_DEFAULTS, type ResizeEngine } from '@mtailor/core';
 import { availableCpus } from '@mtailor/core/internal';
 import { PRESETS, type PresetName } from '@mtailor/preprocess';
 import { AddressPolicy } from './url/address-policy.js';
@@ -38,9 +38,15 @@ export interface ServerConfig {
   preprocessWorkers: number;
   /** onnxruntime intra-op threads in the inference worker (`MTAILOR_INTRA_OP_THREADS`, default: CPUs available). */
   intraOpThreads: number;
-  /** Largest micro-batch (`MTAILOR_MAX_BATCH_SIZE`, default 8; forced to 1 for models with a fixed batch of 1). */
+  /**
+   * Largest micro-batch (`MTAILOR_MAX_BATCH_SIZE`, default `CLASSIFIER_DEFAULTS.maxBatchSize` of `@mtailor/core`;
+   * forced to 1 for models with a fixed batch of 1).
+   */
   maxBatchSize: number;
-  /** Longest a request waits for others to join its batch (`MTAILOR_MAX_DELAY_MS`, default 2). */
+  /**
+   * Longest an image waits for others to join its batch (`MTAILOR_MAX_DELAY_MS`, default
+   * `CLASSIFIER_DEFAULTS.maxDelayMs` of `@mtailor/core`).
+   */
   maxDelayMs: number;
   /**
    * Inference requests worked on at once, their bodies complete (`MTAILOR_MAX_ACTIVE`, default 16); other complete
@@ -48,10 +54,16 @@ export interface ServerConfig {
    */
   maxActive: number;
   /**
-   * Inference requests in progress — body arriving, waiting, being worked on; more get 503 `OVERLOADED`
-   * (`MTAILOR_MAX_QUEUE`, default 512).
+   * Inference requests in progress at the intake gate — body arriving, waiting, being worked on; more get 503
+   * `OVERLOADED` (`MTAILOR_MAX_QUEUE`, default 512). Counts requests, whatever number of images each carries.
    */
   maxQueue: number;
+  /**
+   * Images in progress in the classifier — waiting for a decode worker, decoding, batched, running; more get 503
+   * `OVERLOADED` (`MTAILOR_MAX_QUEUED_IMAGES`, default `CLASSIFIER_DEFAULTS.maxQueue` of `@mtailor/core`). Counts
+   * images: one OIP request may carry up to `maxImagesPerRequest` of them.
+   */
+  maxQueuedImages: number;
   /**
    * Bytes of request bodies held in memory while they arrive or wait for a work slot, over all requests
    * (`MTAILOR_MAX_BUFFERED_BYTES`, default 16 MiB): past it, reading bodies pauses (TCP back-pressure). Bodies being
@@ -66,7 +78,7 @@ export interface ServerConfig {
   bodyTimeoutMs: number;
   /**
    * Most images one OIP v2 `infer` request may carry, FP32 or BYTES (`MTAILOR_MAX_IMAGES_PER_REQUEST`, default 64):
-   * a small body of tiny images must not ask for unbounded decode work and memory (≈ 0.6 MB per image tensor).
+   * a small body of tiny images must not ask for unbounded decode work and memory (a full-size tensor per image).
    */
   maxImagesPerRequest: number;
   /** Largest request body in bytes (`MTAILOR_MAX_BODY_BYTES`, default 16 MiB; base64 is 4/3 of the image). */
@@ -138,10 +150,13 @@ type Env = Record<string, string | undefined>;
 
 class Reader {
   readonly problems: string[] = [];
-  constructor(private readonly env: Env) {}
+  readonly #env: Env;
+  constructor(env: Env) {
+    this.#env = env;
+  }
 
   raw(name: string): string | undefined {
-    const v = this.env[name];
+    const v = this.#env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   }
 
@@ -242,10 +257,11 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     publicMetrics: r.bool('MTAILOR_AUTH_PUBLIC_METRICS', false),
     preprocessWorkers: r.int('MTAILOR_PREPROCESS_WORKERS', cpus, 1, 64),
     intraOpThreads: r.int('MTAILOR_INTRA_OP_THREADS', cpus, 1, 64),
-    maxBatchSize: r.int('MTAILOR_MAX_BATCH_SIZE', 8, 1, 256),
-    maxDelayMs: r.int('MTAILOR_MAX_DELAY_MS', 2, 0, 1000),
+    maxBatchSize: r.int('MTAILOR_MAX_BATCH_SIZE', CLASSIFIER_DEFAULTS.maxBatchSize, 1, 256),
+    maxDelayMs: r.int('MTAILOR_MAX_DELAY_MS', CLASSIFIER_DEFAULTS.maxDelayMs, 0, 1000),
     maxActive: r.int('MTAILOR_MAX_ACTIVE', 16, 1, 10_000),
     maxQueue: r.int('MTAILOR_MAX_QUEUE', 512, 1, 100_000),
+    maxQueuedImages: r.int('MTAILOR_MAX_QUEUED_IMAGES', CLASSIFIER_DEFAULTS.maxQueue, 1, 1_000_000),
     maxBufferedBytes: r.int('MTAILOR_MAX_BUFFERED_BYTES', 16 * MIB, 64 * 1024, 64 * 1024 * MIB),
     bodyTimeoutMs: r.int('MTAILOR_BODY_TIMEOUT_MS', 30_000, 0, 3_600_000),
     maxImagesPerRequest: r.int('MTAILOR_MAX_IMAGES_PER_REQUEST', 64, 1, 4096),

@@ -5,8 +5,9 @@
 
 import type { ImageClassifier } from '@mtailor/core';
 import { NotReadyError } from '@mtailor/core';
+import type { BodyBudget } from './body-budget.js';
 import type { ServerConfig } from './config.js';
-import type { BodyBudget, IntakeGate } from './intake-gate.js';
+import type { IntakeGate } from './intake-gate.js';
 import type { ServerMetrics } from './metrics.js';
 import type { AddressPolicy } from './url/address-policy.js';
 import type { ConnectHook, Resolver } from './url/fetch-image.js';

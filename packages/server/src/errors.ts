@@ -3,9 +3,11 @@
  * (OIP v2 routes: `{ error: message }`, as KServe specifies), and Fastify's and Node's own errors mapped onto them.
  * @module
  */
-import { STATUS_CODES } from 'node:http';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { MtailorError, type MtailorErrorCode } from '@mtailor/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { lingerAfterReply } from './lingering-close.js';
 
 /**
  * The one table from error code to HTTP status — `@mtailor/core`'s codes and the server's own. Everything below the
@@ -182,16 +184,101 @@ export const oipErrorBodySchema = {
 } as const;
 
 /**
- * A whole HTTP/1.1 error response (status line, headers, JSON body, `Connection: close`) as text, for the few
- * places that must write to the socket themselves because no Fastify reply can be sent there.
+ * Whether an error reply to `request` takes OIP v2's `{ error: message }` shape: on an OIP route (route config
+ * `oip`), and — when `unmatchedUnder` is given (the not-found handlers) — on any URL under `<unmatchedUnder>/v2`
+ * that matched no route, so a KServe client reads every `/v2` reply the same way. Errors found before routing (a
+ * malformed URL, an over-long path parameter) keep the usual shape: no route, OIP or not, was chosen.
  */
-export function rawErrorResponse(err: ServerError): string {
-  const body = JSON.stringify({ error: { code: err.code, message: err.message } } satisfies ErrorBody);
+export function repliesInOipShape(request: FastifyRequest, unmatchedUnder?: string): boolean {
+  if (request.routeOptions?.config?.oip === true) return true;
+  return unmatchedUnder !== undefined && isOipUrl(request.url, unmatchedUnder);
+}
+
+/** Whether a request URL is under `<prefix>/v2` (query ignored). */
+export function isOipUrl(url: string, prefix = ''): boolean {
+  const path = url.split('?')[0] ?? '';
+  const under =
+    prefix === '' || prefix === '/' ? path : path.startsWith(prefix) ? path.slice(prefix.length) : '';
+  return under === '/v2' || under.startsWith('/v2/');
+}
+
+/** The JSON body of an error reply: `{ error: { code, message } }`, or OIP's `{ error: message }`. */
+export function errorPayload(
+  error: { code: string; message: string },
+  oip: boolean,
+): ErrorBody | OipErrorBody {
+  return oip ? { error: error.message } : errorBody(error);
+}
+
+/** Options of {@link sendError}. */
+export interface SendErrorOptions {
+  /**
+   * For a request that matched no route: where the inference plugin is mounted ('' at the root), so URLs under
+   * `<prefix>/v2` answer in OIP's shape ({@link repliesInOipShape}).
+   */
+  unmatchedUnder?: string;
+}
+
+/**
+ * Sends the error reply for any thrown value — the one place every error reply of the server is shaped: status and
+ * code from {@link toErrorReply} (the one table), the code in `X-Error-Code`, `WWW-Authenticate` on a 401, the body
+ * `{ error: { code, message } }` or OIP's `{ error: message }` ({@link repliesInOipShape}), and a log line (an
+ * internal error with its stack; the others with their cause, which the client does not see). A request refused
+ * before its body was read (413, 503 `OVERLOADED`) closes its connection instead of reading that body — work an
+ * overloaded server should not do — with a lingering close, so a client still sending reads the status.
+ *
+ * @example
+ * ```ts
+ * app.setErrorHandler((err, request, reply) => sendError(reply, err));
+ * ```
+ */
+export function sendError(reply: FastifyReply, err: unknown, options: SendErrorOptions = {}): FastifyReply {
+  const error = toErrorReply(err);
+  const { statusCode, code, message } = error;
+  const request = reply.request;
+  if (error.internal) request.log.error({ err }, 'request failed');
+  else request.log.info({ code, statusCode, cause: (err as Error | undefined)?.cause }, message);
+  if (statusCode === 401) reply.header('www-authenticate', 'Bearer');
+  if (code === 'OVERLOADED' || statusCode === 413) {
+    reply.header('connection', 'close');
+    lingerAfterReply(reply.raw);
+  }
+  reply.code(statusCode).type('application/json').header('x-error-code', code);
+  return reply.send(errorPayload(error, repliesInOipShape(request, options.unmatchedUnder)));
+}
+
+/** The error for a URL that matched no route. */
+export function notFound(request: FastifyRequest): ServerError {
+  return new ServerError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
+}
+
+/**
+ * A whole HTTP/1.1 error response (status line, headers, JSON body, `Connection: close`) as text, for the few
+ * places that must write to the socket themselves because no Fastify reply can be sent there; `oip` for a request
+ * under `/v2` ({@link isOipUrl}).
+ */
+export function rawErrorResponse(err: ServerError, oip = false): string {
+  const body = JSON.stringify(errorPayload(err, oip));
   const reason = STATUS_CODES[err.statusCode] ?? 'Error';
   return (
     `HTTP/1.1 ${err.statusCode} ${reason}\r\nContent-Type: application/json\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+    `Content-Length: ${Buffer.byteLength(body)}\r\nX-Error-Code: ${err.code}\r\nConnection: close\r\n\r\n${body}`
   );
+}
+
+/**
+ * Sends `err` on a Node response that no Fastify reply wraps (Node's `checkExpectation` event), in the one shape,
+ * with its code in `X-Error-Code`, and closes the connection.
+ */
+export function sendRawError(res: ServerResponse, err: ServerError): void {
+  const body = JSON.stringify(errorBody(err));
+  res.writeHead(err.statusCode, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'x-error-code': err.code,
+    connection: 'close',
+  });
+  res.end(body);
 }
 
 /**

@@ -12,21 +12,29 @@
  *    `maxActive` at once); the body is parsed and worked on holding it.
  *
  * Why this order: a slow sender costs memory only for the bytes it has sent, and a complete request waits only
- * behind complete requests. Before, a request took its slot before its body was read, and a trickling body held it
- * for a 250 ms "slow body" window before lending it back: 300 trickling uploads delayed a normal request by 4.5 s.
+ * behind complete requests — a request that took its slot before its body arrived would let trickling uploads hold
+ * every slot while complete requests wait behind them.
  *
- * Why slots at all: parsing and handing over a body costs the event loop ≈ 0.3–0.5 ms (a 134 KB base64 image), and
- * the decode and inference workers finish ≈ 200 images/s on 2 cores. A burst parsed as fast as it arrives is 60–100
- * ms of event-loop work in a few loop turns, during which `/health` cannot answer; with the slots, bodies are parsed
- * at the rate the pipeline takes them.
+ * Why slots at all: parsing a body and handing it over are event-loop work, while the decode and inference workers
+ * finish images at their own, slower pace. A burst parsed as fast as it arrives is all that work in a few loop
+ * turns, during which `/health` cannot answer; with the slots, bodies are parsed at the rate the pipeline takes them.
  * @module
  */
 
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { OverloadedError } from '@mtailor/core';
-import type { FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preParsingAsyncHookHandler } from 'fastify';
+import type { BodyBudget, BudgetedReader } from './body-budget.js';
 import { rawErrorResponse, ServerError } from './errors.js';
+import { requirePositiveInteger } from './positive-integer.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request's place at the intake gate on a gated route (set by {@link intakeHook}), else null. */
+    intakePass: IntakePass | null;
+  }
+}
 
 interface Waiter {
   admit: () => void;
@@ -43,25 +51,23 @@ function clientClosed(): ServerError {
  * one again before working; release is idempotent, so every exit path may call it.
  */
 export class IntakePass {
-  private held: boolean;
-  private ended = false;
-  private waited: number;
+  readonly #gate: IntakeGate;
+  #held: boolean;
+  #ended = false;
+  #waited: number;
   /** Made only when asked for (a download, a reclaim that waits): most requests never need one. */
-  private over: AbortController | undefined;
+  #over: AbortController | undefined;
 
   /** @internal Created by {@link IntakeGate.admit} (no slot yet) and {@link IntakeGate.enter} (holding one). */
-  constructor(
-    private readonly gate: IntakeGate,
-    waitedMs: number,
-    holding = true,
-  ) {
-    this.waited = waitedMs;
-    this.held = holding;
+  constructor(gate: IntakeGate, waitedMs: number, holding = true) {
+    this.#gate = gate;
+    this.#waited = waitedMs;
+    this.#held = holding;
   }
 
   /** Milliseconds this request has waited for a slot so far (it is part of the latency the client sees). */
   get waitedMs(): number {
-    return this.waited;
+    return this.#waited;
   }
 
   /**
@@ -69,21 +75,21 @@ export class IntakePass {
    * — can stop.
    */
   get signal(): AbortSignal {
-    this.over ??= new AbortController();
-    if (this.ended && !this.over.signal.aborted) this.over.abort(clientClosed());
-    return this.over.signal;
+    this.#over ??= new AbortController();
+    if (this.#ended && !this.#over.signal.aborted) this.#over.abort(clientClosed());
+    return this.#over.signal;
   }
 
   /** Whether this pass holds a slot now. */
   get holding(): boolean {
-    return this.held;
+    return this.#held;
   }
 
   /** Gives the slot back (no-op when not holding one). */
   release(): void {
-    if (!this.held) return;
-    this.held = false;
-    this.gate.leave();
+    if (!this.#held) return;
+    this.#held = false;
+    this.#gate.leave();
   }
 
   /**
@@ -91,26 +97,26 @@ export class IntakePass {
    * `CLIENT_CLOSED` once the request has ended.
    */
   async reclaim(): Promise<void> {
-    if (this.held) return;
-    if (this.ended) throw clientClosed();
+    if (this.#held) return;
+    if (this.#ended) throw clientClosed();
     const t0 = performance.now();
-    await this.gate.wait(this.signal);
-    this.waited += performance.now() - t0;
-    if (this.ended) {
+    await this.#gate.wait(this.signal);
+    this.#waited += performance.now() - t0;
+    if (this.#ended) {
       // Ended between being admitted and resuming here: hand the slot straight on.
-      this.gate.leave();
+      this.#gate.leave();
       throw clientClosed();
     }
-    this.held = true;
+    this.#held = true;
   }
 
   /** The request is over (replied, or the client left): releases the slot and cancels a pending reclaim. */
   end(): void {
-    if (this.ended) return;
-    this.ended = true;
+    if (this.#ended) return;
+    this.#ended = true;
     this.release();
-    this.over?.abort(clientClosed());
-    this.gate.finish();
+    this.#over?.abort(clientClosed());
+    this.#gate.finish();
   }
 }
 
@@ -132,10 +138,10 @@ export class IntakePass {
  */
 export class IntakeGate {
   /** Requests holding a slot. */
-  private activeCount = 0;
+  #active = 0;
   /** Requests admitted and not ended: body arriving, waiting for a slot, holding one, or lent out (downloading). */
-  private inProgressCount = 0;
-  private readonly waiters: Waiter[] = [];
+  #inProgress = 0;
+  readonly #waiters: Waiter[] = [];
   readonly maxActive: number;
   readonly maxQueue: number;
 
@@ -146,16 +152,8 @@ export class IntakeGate {
    */
   constructor(options: { maxActive: number; maxQueue: number }) {
     const { maxActive, maxQueue } = options;
-    for (const [name, value] of [
-      ['maxActive', maxActive],
-      ['maxQueue', maxQueue],
-    ] as const) {
-      if (!Number.isSafeInteger(value) || value < 1) {
-        throw new RangeError(
-          `Expected positive integer for ${name} but received ${value} of type ${typeof value}`,
-        );
-      }
-    }
+    requirePositiveInteger('maxActive', maxActive);
+    requirePositiveInteger('maxQueue', maxQueue);
     if (maxActive > maxQueue) {
       throw new RangeError(`Expected maxActive of at most maxQueue (${maxQueue}) but received ${maxActive}`);
     }
@@ -165,17 +163,17 @@ export class IntakeGate {
 
   /** Requests holding a slot (being worked on). */
   get active(): number {
-    return this.activeCount;
+    return this.#active;
   }
 
   /** Requests waiting for a slot (their bodies complete). */
   get waiting(): number {
-    return this.waiters.length;
+    return this.#waiters.length;
   }
 
   /** Requests admitted and not ended (see `maxQueue`). */
   get inProgress(): number {
-    return this.inProgressCount;
+    return this.#inProgress;
   }
 
   /**
@@ -183,10 +181,10 @@ export class IntakeGate {
    * `maxQueue` requests are already in progress. End the pass when the request is over ({@link IntakePass.end}).
    */
   admit(): IntakePass {
-    if (this.inProgressCount >= this.maxQueue) {
+    if (this.#inProgress >= this.maxQueue) {
       throw new OverloadedError(`more than ${this.maxQueue} requests in progress; retry later`);
     }
-    this.inProgressCount += 1;
+    this.#inProgress += 1;
     return new IntakePass(this, 0, false);
   }
 
@@ -195,15 +193,15 @@ export class IntakeGate {
    * requests are already in progress, and with `signal`'s reason when it aborts first (the client hung up).
    */
   async enter(signal?: AbortSignal): Promise<IntakePass> {
-    if (this.inProgressCount >= this.maxQueue) {
+    if (this.#inProgress >= this.maxQueue) {
       throw new OverloadedError(`more than ${this.maxQueue} requests in progress; retry later`);
     }
-    this.inProgressCount += 1;
+    this.#inProgress += 1;
     const t0 = performance.now();
     try {
       await this.wait(signal);
     } catch (err) {
-      this.inProgressCount -= 1;
+      this.#inProgress -= 1;
       throw err;
     }
     return new IntakePass(this, performance.now() - t0);
@@ -211,20 +209,20 @@ export class IntakeGate {
 
   /** @internal A pass ended. */
   finish(): void {
-    this.inProgressCount -= 1;
+    this.#inProgress -= 1;
   }
 
   /** @internal Takes a slot, waiting if need be. */
   wait(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.activeCount < this.maxActive && this.waiters.length === 0) {
-      this.activeCount += 1;
+    if (this.#active < this.maxActive && this.#waiters.length === 0) {
+      this.#active += 1;
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
-        const i = this.waiters.indexOf(waiter);
-        if (i >= 0) this.waiters.splice(i, 1);
+        const i = this.#waiters.indexOf(waiter);
+        if (i >= 0) this.#waiters.splice(i, 1);
         reject(signal?.reason);
       };
       const waiter: Waiter = {
@@ -233,164 +231,22 @@ export class IntakeGate {
           resolve();
         },
       };
-      this.waiters.push(waiter);
+      this.#waiters.push(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
 
   /** @internal A slot was given back: hand it straight to the longest waiter. */
   leave(): void {
-    const next = this.waiters.shift();
+    const next = this.#waiters.shift();
     if (next) next.admit();
-    else this.activeCount -= 1;
+    else this.#active -= 1;
   }
 }
 
-/** A body being read, as {@link BodyBudget} sees it: it can be paused and resumed. */
-export interface BudgetedReader {
-  pause(): void;
-  resume(): void;
-}
-
-/**
- * One budget for the bytes of request bodies held in memory while they arrive and wait, over the whole server: every
- * chunk read counts until its owner gives the bytes back (the intake does when the request gets a work slot, or
- * ends). When the budget is spent, readers are paused (the socket stops being read and TCP flow control
- * slows the sender) and resumed in arrival order as bytes are given back; newcomers queue behind paused readers.
- *
- * No deadlock: bytes of complete bodies are given back as their requests get a work slot, so while any count,
- * waiting is enough. Only when bodies still arriving hold the whole budget could every one wait for the others; then one may
- * read past it — the one with the most bytes in, i.e. the upload that is actually sending, not a sender trickling a
- * byte now and then (if the oldest body had that right, a stalled first sender would hold every other upload until
- * its body timeout). Memory for bodies waiting or arriving stays below `maxBytes` plus one body (the route's body
- * limit) plus one socket read (≤ 64 KB) per paused connection.
- *
- * @example
- * ```ts
- * const budget = new BodyBudget(16 * 1024 * 1024);
- * budget.start(reader);     // may pause it at once when the budget is spent
- * budget.take(reader, chunk.length); // after each chunk: may pause it
- * budget.complete(reader);  // the body is in; its bytes still count …
- * budget.give(total);       // … until it moves on to work (or its request ends)
- * ```
- */
-export class BodyBudget {
-  private used = 0;
-  /** Bytes held by bodies still arriving. */
-  private arriving = 0;
-  /** Incomplete bodies in arrival order (a Map keeps insertion order), with the bytes each has read. */
-  private readonly incomplete = new Map<BudgetedReader, number>();
-  private readonly paused = new Set<BudgetedReader>();
-
-  constructor(readonly maxBytes: number) {
-    if (!Number.isSafeInteger(maxBytes) || maxBytes < 1) {
-      throw new RangeError(
-        `Expected positive integer for maxBytes but received ${maxBytes} of type ${typeof maxBytes}`,
-      );
-    }
-  }
-
-  /** Bytes of bodies held now. */
-  get bufferedBytes(): number {
-    return this.used;
-  }
-
-  /** Bodies still arriving (reading or paused). */
-  get reading(): number {
-    return this.incomplete.size;
-  }
-
-  /** Bodies paused because the budget is spent. */
-  get pausedCount(): number {
-    return this.paused.size;
-  }
-
-  /** The budget is spent by bodies still arriving only: nothing will give bytes back unless one of them completes. */
-  private get stuck(): boolean {
-    return this.used >= this.maxBytes && this.arriving >= this.used;
-  }
-
-  /** The incomplete body with the most bytes in (the first to arrive among equals). */
-  private leader(): BudgetedReader | undefined {
-    let leader: BudgetedReader | undefined;
-    let most = -1;
-    for (const [reader, bytes] of this.incomplete) {
-      if (bytes > most) {
-        leader = reader;
-        most = bytes;
-      }
-    }
-    return leader;
-  }
-
-  /** A body starts arriving. Paused at once if the budget is spent or others wait before it. */
-  start(reader: BudgetedReader): void {
-    this.incomplete.set(reader, 0);
-    if (this.used >= this.maxBytes || this.paused.size > 0) {
-      this.pause(reader);
-      this.wake();
-    }
-  }
-
-  /** `bytes` more of `reader`'s body were read: pauses it if that spent the budget (unless it may read past it). */
-  take(reader: BudgetedReader, bytes: number): void {
-    this.used += bytes;
-    this.arriving += bytes;
-    this.incomplete.set(reader, (this.incomplete.get(reader) ?? 0) + bytes);
-    if (this.used >= this.maxBytes && !(this.stuck && this.leader() === reader)) {
-      this.pause(reader);
-      this.wake();
-    }
-  }
-
-  /** The body is complete (its bytes still count until {@link give}). */
-  complete(reader: BudgetedReader): void {
-    this.forget(reader);
-  }
-
-  /** The body will not complete (the client left, the body was refused); its bytes count until {@link give}. */
-  abandon(reader: BudgetedReader): void {
-    this.forget(reader);
-  }
-
-  /** A request ended: its `bytes` no longer count. */
-  give(bytes: number): void {
-    this.used -= bytes;
-    this.wake();
-  }
-
-  private forget(reader: BudgetedReader): void {
-    this.arriving -= this.incomplete.get(reader) ?? 0;
-    this.incomplete.delete(reader);
-    this.paused.delete(reader);
-    this.wake();
-  }
-
-  private pause(reader: BudgetedReader): void {
-    if (this.paused.has(reader)) return;
-    this.paused.add(reader);
-    reader.pause();
-  }
-
-  /** Resumes paused readers in arrival order while the budget allows; when stuck, the leader past it. */
-  private wake(): void {
-    if (this.paused.size === 0) return;
-    for (const reader of this.incomplete.keys()) {
-      if (this.used >= this.maxBytes) break;
-      if (this.paused.delete(reader)) reader.resume();
-    }
-    if (this.stuck) {
-      const leader = this.leader();
-      if (leader && this.paused.delete(leader)) leader.resume();
-    }
-  }
-}
-
-const passes = new WeakMap<FastifyRequest, IntakePass>();
-
-/** The request's pass, when its route is gated. */
-export function intakePassOf(request: FastifyRequest): IntakePass | undefined {
-  return passes.get(request);
+/** Declares the per-request intake state on `app`; call it once before registering gated routes. */
+export function decorateIntake(app: FastifyInstance): void {
+  if (!app.hasRequestDecorator('intakePass')) app.decorateRequest('intakePass', null);
 }
 
 /** Options of {@link intakeHook}. */
@@ -407,134 +263,205 @@ export interface IntakeHookOptions {
 }
 
 /**
+ * What one admitted request holds until it ends — its pass and the bytes of its body counted in the budget — and
+ * the signal that it ended (replied, or the client left).
+ */
+class RequestHold {
+  readonly pass: IntakePass;
+  readonly hungUp = new AbortController();
+  readonly #budget: BodyBudget;
+  /** Bytes of the body counted in the budget now. */
+  #counted = 0;
+  /** Bytes of the body read from the socket. */
+  #received = 0;
+
+  constructor(pass: IntakePass, budget: BodyBudget) {
+    this.pass = pass;
+    this.#budget = budget;
+  }
+
+  /** Bytes of the body read from the socket so far. */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** Whether the request has ended. */
+  get over(): boolean {
+    return this.hungUp.signal.aborted;
+  }
+
+  /** `bytes` more of the body were read (the reader counts them in the budget). */
+  read(bytes: number): void {
+    this.#received += bytes;
+    this.#counted += bytes;
+  }
+
+  /** The body's bytes leave the budget (it is being worked on, or the request ended). */
+  giveBack(): void {
+    this.#budget.give(this.#counted);
+    this.#counted = 0;
+  }
+
+  /** The request ended: everything it held is given back and whatever waits for it stops. */
+  end(): void {
+    if (this.over) return;
+    this.pass.end();
+    this.giveBack();
+    this.hungUp.abort(clientClosed());
+  }
+}
+
+/** Admits the request (503 `OVERLOADED` past `maxQueue`) and ties what it holds to its connection. */
+function admit(request: FastifyRequest, reply: FastifyReply, options: IntakeHookOptions): RequestHold {
+  const hold = new RequestHold(options.gate.admit(), options.budget);
+  request.intakePass = hold.pass;
+  // Registered before anything waits, so a close at any moment ends the request's hold on everything.
+  reply.raw.once('close', () => hold.end());
+  if (reply.raw.destroyed) hold.end();
+  return hold;
+}
+
+/** The error of a chunked body (no Content-Length) that grew past the limit; Fastify's own code and status. */
+function bodyTooLarge(limit: number): Error {
+  return Object.assign(new Error(`the request body exceeds ${limit} bytes`), {
+    code: 'FST_ERR_CTP_BODY_TOO_LARGE',
+    statusCode: 413,
+  });
+}
+
+/** Answers 408 on the socket (the client may still read) and drops the connection: the body is not coming. */
+function timeOutBody(request: FastifyRequest, reply: FastifyReply, bodyTimeoutMs: number): ServerError {
+  const err = new ServerError(
+    'REQUEST_TIMEOUT',
+    `the request body did not arrive within ${bodyTimeoutMs} ms`,
+  );
+  const socket = request.raw.socket;
+  if (socket?.writable && !reply.raw.headersSent) {
+    socket.write(rawErrorResponse(err, request.routeOptions.config?.oip === true));
+  }
+  request.raw.destroy(err);
+  return err;
+}
+
+/**
+ * Reads the whole body into memory, counting it against the budget (which may pause and resume it), without a
+ * work slot. Rejects when the client leaves, the body grows past the limit or does not complete in time.
+ */
+function readBody(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  payload: NodeJS.ReadableStream & { readableEnded?: boolean },
+  hold: RequestHold,
+  options: IntakeHookOptions,
+): Promise<Buffer[]> {
+  const { budget, bodyLimit, bodyTimeoutMs } = options;
+  const chunks: Buffer[] = [];
+  if (payload.readableEnded) return Promise.resolve(chunks);
+  return new Promise<Buffer[]>((resolve, reject) => {
+    let paused = false;
+    let continued = false;
+    // A client waiting for "100 Continue" (see server.ts) sends its body once it is told the body will be read.
+    const sayContinue = (): void => {
+      if (continued) return;
+      continued = true;
+      if (/\b100-continue\b/i.test(request.headers.expect ?? '') && !reply.raw.headersSent) {
+        reply.raw.writeContinue();
+      }
+    };
+    const reader: BudgetedReader = {
+      pause: () => {
+        paused = true;
+        payload.pause();
+      },
+      resume: () => {
+        paused = false;
+        sayContinue();
+        payload.resume();
+      },
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (err?: Error): void => {
+      clearTimeout(timer);
+      payload.off('data', onData);
+      payload.off('end', onEnd);
+      payload.off('error', onError);
+      payload.off('close', onClose);
+      hold.hungUp.signal.removeEventListener('abort', onHangUp);
+      if (err) {
+        budget.abandon(reader);
+        reject(err);
+      } else {
+        budget.complete(reader);
+        resolve(chunks);
+      }
+    };
+    const onData = (chunk: Buffer): void => {
+      if (hold.received + chunk.length > bodyLimit) {
+        finish(bodyTooLarge(bodyLimit));
+        return;
+      }
+      hold.read(chunk.length);
+      chunks.push(chunk);
+      budget.take(reader, chunk.length);
+    };
+    const onEnd = (): void => finish();
+    const onError = (err: Error): void => finish(err);
+    const onClose = (): void => {
+      if (!payload.readableEnded) finish(clientClosed());
+    };
+    const onHangUp = (): void => finish(clientClosed());
+    payload.on('data', onData);
+    payload.once('end', onEnd);
+    payload.once('error', onError);
+    payload.once('close', onClose);
+    hold.hungUp.signal.addEventListener('abort', onHangUp, { once: true });
+    if (bodyTimeoutMs > 0) {
+      timer = setTimeout(() => finish(timeOutBody(request, reply, bodyTimeoutMs)), bodyTimeoutMs);
+    }
+    budget.start(reader);
+    if (!paused) sayContinue();
+  });
+}
+
+/**
+ * The buffered body as the stream Fastify's parser reads (nothing is read from the socket any more), with the
+ * length received on the wire, which Fastify checks against the limit and Content-Length.
+ */
+function bufferedBody(chunks: readonly Buffer[], received: number): Readable {
+  const body = new Readable({ read() {} });
+  for (const chunk of chunks) body.push(chunk);
+  body.push(null);
+  return Object.assign(body, { receivedEncodedLength: received });
+}
+
+/**
  * A route's `preParsing` hook: admits the request (503 `OVERLOADED` past `maxQueue`), reads its whole body into
  * memory against the {@link BodyBudget} without holding a slot, answers 408 `REQUEST_TIMEOUT` and closes the
  * connection if the body is not complete within `bodyTimeoutMs`, then waits for a work slot (FIFO) and hands the
  * buffered body to Fastify's parser. The body's bytes leave the budget when it gets the slot (or the request ends);
- * the pass ends when the reply is sent or the connection closes.
+ * the pass ({@link FastifyRequest.intakePass}) ends when the reply is sent or the connection closes. The app must
+ * be decorated first ({@link decorateIntake}).
  *
  * @example
  * ```ts
+ * decorateIntake(app);
  * app.post('/predict', {
  *   preParsing: intakeHook({ gate, budget, bodyLimit: 16 * 1024 * 1024, bodyTimeoutMs: 30_000 }),
  * }, handler);
  * ```
  */
 export function intakeHook(options: IntakeHookOptions): preParsingAsyncHookHandler {
-  const { gate, budget, bodyLimit, bodyTimeoutMs } = options;
   return async (request, reply, payload) => {
     // A body declared larger than the limit is refused by the parser without reading it: no need to queue.
-    const declared = Number(request.headers['content-length']);
-    if (declared > bodyLimit) return payload;
-    const pass = gate.admit();
-    passes.set(request, pass);
-    let bytes = 0;
-    let over = false;
-    const hungUp = new AbortController();
-    const done = (): void => {
-      if (over) return;
-      over = true;
-      pass.end();
-      budget.give(bytes);
-      bytes = 0;
-      hungUp.abort(clientClosed());
-    };
-    // Registered before anything waits, so a close at any moment ends the request's hold on everything.
-    reply.raw.once('close', done);
-    if (reply.raw.destroyed) done();
-
-    if (over) throw clientClosed();
-    const chunks: Buffer[] = [];
-    if (!payload.readableEnded) {
-      await new Promise<void>((resolve, reject) => {
-        let paused = false;
-        let continued = false;
-        // A client waiting for "100 Continue" (see server.ts) sends its body once it is told the body will be read.
-        const sayContinue = (): void => {
-          if (continued) return;
-          continued = true;
-          if (/\b100-continue\b/i.test(request.headers.expect ?? '') && !reply.raw.headersSent)
-            reply.raw.writeContinue();
-        };
-        const reader: BudgetedReader = {
-          pause: () => {
-            paused = true;
-            payload.pause();
-          },
-          resume: () => {
-            paused = false;
-            sayContinue();
-            payload.resume();
-          },
-        };
-        let timer: NodeJS.Timeout | undefined;
-        const finish = (err?: Error): void => {
-          clearTimeout(timer);
-          payload.off('data', onData);
-          payload.off('end', onEnd);
-          payload.off('error', onError);
-          payload.off('close', onClose);
-          hungUp.signal.removeEventListener('abort', onHangUp);
-          if (err) {
-            budget.abandon(reader);
-            reject(err);
-          } else {
-            budget.complete(reader);
-            resolve();
-          }
-        };
-        const onData = (chunk: Buffer): void => {
-          bytes += chunk.length;
-          if (bytes > bodyLimit) {
-            // A body without Content-Length (chunked) that outgrew the limit: refuse it without reading the rest.
-            const err = Object.assign(new Error(`the request body exceeds ${bodyLimit} bytes`), {
-              code: 'FST_ERR_CTP_BODY_TOO_LARGE',
-              statusCode: 413,
-            });
-            finish(err);
-            return;
-          }
-          chunks.push(chunk);
-          budget.take(reader, chunk.length);
-        };
-        const onEnd = (): void => finish();
-        const onError = (err: Error): void => finish(err);
-        const onClose = (): void => {
-          if (!payload.readableEnded) finish(clientClosed());
-        };
-        const onHangUp = (): void => finish(clientClosed());
-        payload.on('data', onData);
-        payload.once('end', onEnd);
-        payload.once('error', onError);
-        payload.once('close', onClose);
-        hungUp.signal.addEventListener('abort', onHangUp, { once: true });
-        if (bodyTimeoutMs > 0) {
-          timer = setTimeout(() => {
-            const err = new ServerError(
-              'REQUEST_TIMEOUT',
-              `the request body did not arrive within ${bodyTimeoutMs} ms`,
-            );
-            // Answer first (the client may still read), then drop the connection: its body is not coming.
-            const socket = request.raw.socket;
-            if (socket?.writable && !reply.raw.headersSent) socket.write(rawErrorResponse(err));
-            request.raw.destroy(err);
-            finish(err);
-          }, bodyTimeoutMs);
-        }
-        budget.start(reader);
-        if (!paused) sayContinue();
-      });
-    }
+    if (Number(request.headers['content-length']) > options.bodyLimit) return payload;
+    const hold = admit(request, reply, options);
+    if (hold.over) throw clientClosed();
+    const chunks = await readBody(request, reply, payload, hold, options);
     // The body is complete: now a work slot, behind complete requests only.
-    await pass.reclaim();
-    // Working on it now: its bytes leave the budget (MTAILOR_MAX_ACTIVE bounds the bodies being worked on), so a large
-    // body being worked on does not hold up reading the next ones.
-    budget.give(bytes);
-    bytes = 0;
-    // Handed to Fastify's parser as one stream of the chunks read (nothing is read from the socket any more).
-    const body = new Readable({ read() {} });
-    for (const chunk of chunks) body.push(chunk);
-    body.push(null);
-    return Object.assign(body, { receivedEncodedLength: bytes });
+    await hold.pass.reclaim();
+    // Working on it now: its bytes leave the budget (MTAILOR_MAX_ACTIVE bounds the bodies being worked on), so a
+    // large body being worked on does not hold up reading the next ones.
+    hold.giveBack();
+    return bufferedBody(chunks, hold.received);
   };
 }

@@ -5,15 +5,14 @@
  * @module
  */
 export { bearerChecker } from './auth.js';
+export { BodyBudget, type BudgetedReader } from './body-budget.js';
 export { clientErrorReply, toErrorReply } from './errors.js';
 export {
-  BodyBudget,
-  type BudgetedReader,
+  decorateIntake,
   IntakeGate,
   type IntakeHookOptions,
   IntakePass,
   intakeHook,
-  intakePassOf,
 } from './intake-gate.js';
 export {
   LARGE_JSON_STRING_BYTES,

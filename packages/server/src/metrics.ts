@@ -42,7 +42,7 @@ export class ServerMetrics {
   readonly intakeReading: Gauge;
   readonly intakeBufferedBytes: Gauge;
   readonly modelLoadSeconds: Gauge;
-  private sources: Partial<MetricsSources> = {};
+  #sources: Partial<MetricsSources> = {};
 
   constructor(options: { prefix?: string; registry?: Registry; defaultMetrics?: boolean } = {}) {
     const p = options.prefix ?? 'mtailor_';
@@ -76,7 +76,7 @@ export class ServerMetrics {
     });
     // Gauges read at scrape time from wherever the value lives (attached later: the engine loads in the background).
     const live = (name: string, help: string, source: keyof MetricsSources): Gauge => {
-      const read = () => this.sources[source]?.() ?? 0;
+      const read = () => this.#sources[source]?.() ?? 0;
       return new Gauge({
         name: `${p}${name}`,
         help,
@@ -116,7 +116,7 @@ export class ServerMetrics {
 
   /** Connects gauges to where their values live (the engine once loaded, the intake gate). */
   attach(sources: Partial<MetricsSources>): void {
-    this.sources = { ...this.sources, ...sources };
+    this.#sources = { ...this.#sources, ...sources };
   }
 
   /** Records one batch: its size and onnxruntime time. */

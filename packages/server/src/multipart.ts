@@ -40,12 +40,22 @@ const malformed = (err: unknown): ServerError =>
     { cause: err },
   );
 
+/** Longest a form already in memory may take to parse before it is refused (it takes milliseconds). */
+export const MULTIPART_PARSE_GUARD_MS = 2000;
+
+const oneFile = (what: string): InvalidInputError =>
+  new InvalidInputError(
+    `multipart: ${what}; send exactly one image file part (and optionally a top_k field)`,
+  );
+
 /**
- * Parses a whole form body. Refuses (typed errors): a second file (400 `INVALID_INPUT`), a file over `maxFileBytes`
- * (413 `IMAGE_TOO_LARGE`), a field other than `top_k`, `top_k` twice or cut at 1024 bytes (400 `INVALID_INPUT`), more
- * fields or parts than {@link MULTIPART_LIMITS} (413 `PAYLOAD_TOO_LARGE`), and anything busboy cannot parse — no or
- * wrong boundary, a cut-off form (400 `BAD_REQUEST`). An empty body is an empty form (then the route says "no file
- * part").
+ * Parses a whole form body. Refuses at once, at the first problem found (typed errors): a second file part (400
+ * `INVALID_INPUT`), a file over `maxFileBytes` (413 `IMAGE_TOO_LARGE`), a field other than `top_k`, `top_k` twice or
+ * cut at 1024 bytes (400 `INVALID_INPUT`), more fields or parts than {@link MULTIPART_LIMITS} (413
+ * `PAYLOAD_TOO_LARGE`), and anything busboy cannot parse — no or wrong boundary, a cut-off form (400 `BAD_REQUEST`).
+ * An empty body is an empty form (then the route says "no file part"). A form that has not finished
+ * {@link MULTIPART_PARSE_GUARD_MS} after its last byte was handed over is refused too (400 `BAD_REQUEST`): the reply
+ * never waits on the parser.
  *
  * @example
  * ```ts
@@ -59,9 +69,43 @@ export function parseMultipart(
   maxFileBytes: number,
 ): Promise<MultipartForm> {
   return new Promise((resolve, reject) => {
-    let failed: unknown;
+    let parser: BusboyInstance;
+    try {
+      parser = new Busboy({
+        headers: headers as { 'content-type': string },
+        limits: { ...MULTIPART_LIMITS, fileSize: maxFileBytes },
+        // The whole body is in memory already, so no stream inside the parser may ever report "full": busboy
+        // (its Dicer) never resumes a part whose last write filled its buffer when the part's closing boundary
+        // arrives alone in the next write, and the form then never finishes (a second file part, or any part it
+        // skips, after a file of a few tens of KB). Buffers larger than the body never fill.
+        highWaterMark: body.length + 1,
+        fileHwm: body.length + 1,
+        // A part is the image when it says it is one — a file name, or an image or octet-stream media type — so
+        // `name="image"` with `Content-Type: image/jpeg` and no file name is the file, not a text field.
+        isPartAFile: (_field, type, filename) =>
+          filename !== undefined || type === 'application/octet-stream' || /^image\//i.test(type ?? ''),
+      });
+    } catch (err) {
+      reject(malformed(err));
+      return;
+    }
+    // Fed as a socket would (64 KB pieces, through a pipe that honours back-pressure).
+    const source = Readable.from(slices(body, 64 * 1024), { objectMode: false });
+    let settled = false;
+    let guard: NodeJS.Timeout | undefined;
+    const stop = (): void => {
+      settled = true;
+      clearTimeout(guard);
+      source.unpipe(parser);
+      source.destroy();
+    };
+    /** The first problem decides the answer: nothing after it is read. */
     const fail = (err: unknown): void => {
-      failed ??= err;
+      if (settled) return;
+      stop();
+      // Busboy may still report on what it had in hand; nobody listens any more.
+      parser.on('error', () => {});
+      reject(err);
     };
     let file: Buffer | undefined;
     let files = 0;
@@ -69,35 +113,22 @@ export function parseMultipart(
     let pendingFiles = 0;
     let finished = false;
     const settle = (): void => {
-      if (!finished || pendingFiles > 0) return;
-      if (failed !== undefined) reject(failed);
-      else resolve(new MultipartForm(file, topK));
+      if (settled || !finished || pendingFiles > 0) return;
+      stop();
+      resolve(new MultipartForm(file, topK));
     };
-    let parser: BusboyInstance;
-    try {
-      parser = new Busboy({
-        headers: headers as { 'content-type': string },
-        limits: { ...MULTIPART_LIMITS, fileSize: maxFileBytes },
-      });
-    } catch (err) {
-      reject(malformed(err));
-      return;
-    }
     parser.on('file', (_name, stream) => {
       files += 1;
-      if (files > 1) fail(new InvalidInputError('multipart: send exactly one file'));
+      if (files > 1) return fail(oneFile('more than one file part'));
       pendingFiles += 1;
       const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => {
-        if (files === 1 && failed === undefined) chunks.push(chunk);
-      });
-      stream.on('limit', () => {
-        fail(new ImageTooLargeError(`the file exceeds the limit of ${maxFileBytes} bytes`));
-        chunks.length = 0;
-      });
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('limit', () =>
+        fail(new ImageTooLargeError(`the file exceeds the limit of ${maxFileBytes} bytes`)),
+      );
       stream.on('error', (err: unknown) => fail(malformed(err)));
       stream.on('end', () => {
-        if (files === 1 && failed === undefined && !stream.truncated) file = Buffer.concat(chunks);
+        if (!stream.truncated) file = Buffer.concat(chunks);
         pendingFiles -= 1;
         settle();
       });
@@ -115,7 +146,7 @@ export function parseMultipart(
       } else if (topK !== undefined) fail(new InvalidInputError('multipart: top_k given twice'));
       else topK = value;
     });
-    parser.on('filesLimit', () => fail(new InvalidInputError('multipart: send exactly one file')));
+    parser.on('filesLimit', () => fail(oneFile('more than one file part')));
     parser.on('fieldsLimit', () =>
       fail(new ServerError('PAYLOAD_TOO_LARGE', `multipart: more than ${MULTIPART_LIMITS.fields} fields`)),
     );
@@ -124,7 +155,7 @@ export function parseMultipart(
     );
     parser.on('error', (err) => {
       // An empty body is an empty form, not a cut-off one.
-      if (body.length > 0) fail(malformed(err));
+      if (body.length > 0) return fail(malformed(err));
       finished = true;
       pendingFiles = 0;
       settle();
@@ -133,9 +164,14 @@ export function parseMultipart(
       finished = true;
       settle();
     });
-    // Fed as a socket would (64 KB pieces, through a pipe that honours back-pressure): written whole, busboy
-    // stalls when a file part fills its stream's buffer while a skipped part follows.
-    Readable.from(slices(body, 64 * 1024), { objectMode: false }).pipe(parser);
+    source.once('end', () => {
+      guard = setTimeout(
+        () => fail(malformed(new Error(`the form did not finish within ${MULTIPART_PARSE_GUARD_MS} ms`))),
+        MULTIPART_PARSE_GUARD_MS,
+      );
+      guard.unref();
+    });
+    source.pipe(parser);
   });
 }
 

@@ -6,12 +6,13 @@
  */
 import { ImageClassifier, type ImageClassifierOptions } from '@mtailor/core';
 import { Ajv } from 'ajv';
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { bearerChecker } from './auth.js';
+import { BodyBudget } from './body-budget.js';
 import type { ServerConfig } from './config.js';
 import { ClassifierSlot, type RouteContext, type UrlFetchHooks } from './context.js';
-import { errorBody, errorBodySchema, oipErrorBodySchema, ServerError, toErrorReply } from './errors.js';
-import { BodyBudget, IntakeGate } from './intake-gate.js';
+import { errorBodySchema, notFound, oipErrorBodySchema, ServerError, sendError } from './errors.js';
+import { decorateIntake, IntakeGate } from './intake-gate.js';
 import { useLargeStringJsonParser } from './json-body.js';
 import { ServerMetrics } from './metrics.js';
 import { useMultipartParser } from './multipart.js';
@@ -85,13 +86,38 @@ export function classifierOptionsFrom(
     allowSpinning: false,
     maxBatchSize: config.maxBatchSize,
     maxDelayMs: config.maxDelayMs,
-    maxQueue: config.maxQueue,
+    maxQueue: config.maxQueuedImages,
     selfTest:
       config.testImagePath !== undefined && config.testExpectedClass !== undefined
         ? { image: config.testImagePath, expectedClass: config.testExpectedClass }
         : true,
     ...hooks,
   };
+}
+
+/**
+ * The one place a server builds its classifier: from the config ({@link classifierOptionsFrom}), recording batches
+ * into `metrics` and warnings into `log`, held in a {@link ClassifierSlot} while it loads.
+ *
+ * @example
+ * ```ts
+ * const slot = createClassifierSlot(loadConfig(), new ServerMetrics(), app.log);
+ * const classifier = await slot.loaded;
+ * ```
+ */
+export function createClassifierSlot(
+  config: ServerConfig,
+  metrics: ServerMetrics,
+  log: Pick<FastifyBaseLogger, 'warn'>,
+): ClassifierSlot {
+  return new ClassifierSlot(
+    ImageClassifier.create(
+      classifierOptionsFrom(config, {
+        onBatch: (size, runMs) => metrics.observeBatch(size, runMs),
+        onWarning: (m) => log.warn(m),
+      }),
+    ),
+  );
 }
 
 /**
@@ -115,19 +141,14 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
   const metrics = opts.metrics ?? new ServerMetrics();
   const ownsClassifier = opts.classifier === undefined;
   const slot =
-    opts.classifier instanceof ClassifierSlot
-      ? opts.classifier
-      : new ClassifierSlot(
-          opts.classifier ??
-            ImageClassifier.create(
-              classifierOptionsFrom(config, {
-                onBatch: (size, runMs) => metrics.observeBatch(size, runMs),
-                onWarning: (m) => app.log.warn(m),
-              }),
-            ),
-        );
+    opts.classifier === undefined
+      ? createClassifierSlot(config, metrics, app.log)
+      : opts.classifier instanceof ClassifierSlot
+        ? opts.classifier
+        : new ClassifierSlot(opts.classifier);
   const intake = new IntakeGate({ maxActive: config.maxActive, maxQueue: config.maxQueue });
   const bodies = new BodyBudget(config.maxBufferedBytes);
+  decorateIntake(app);
   metrics.attach({
     intakeWaiting: () => intake.waiting,
     intakeReading: () => bodies.reading,
@@ -221,29 +242,13 @@ export const mtailorPlugin: FastifyPluginAsync<MtailorPluginOptions> = async (ap
     metrics.requestDuration.observe(labels, reply.elapsedTime / 1000);
   });
 
-  app.setErrorHandler(async (err, request, reply) => {
-    const error = toErrorReply(err);
-    const { statusCode, code, message } = error;
-    if (error.internal) request.log.error({ err }, 'request failed');
-    // The client gets a short message; the log keeps what caused it (e.g. the TLS or socket error of a download).
-    else request.log.info({ code, statusCode, cause: (err as Error).cause }, message);
-    if (statusCode === 401) reply.header('www-authenticate', 'Bearer');
-    // Refused before its body was read: close the connection instead of reading and discarding that body, work
-    // an overloaded server should not do.
-    if (code === 'OVERLOADED' || statusCode === 413) reply.header('connection', 'close');
-    // The code also travels as a header: OIP's `{ error: message }` body has no place for it.
-    reply.code(statusCode).type('application/json').header('x-error-code', code);
-    return request.routeOptions.config?.oip === true ? { error: message } : errorBody(error);
-  });
-
+  const prefix = app.prefix;
+  app.setErrorHandler(async (err, _request, reply) => sendError(reply, err));
   // Unknown URLs under the plugin's prefix get the JSON 404 too (at the root, the host app's handler decides).
-  if (app.prefix !== '') {
-    app.setNotFoundHandler(async (request, reply) => {
-      reply.code(404);
-      return errorBody(
-        toErrorReply(new ServerError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
-      );
-    });
+  if (prefix !== '') {
+    app.setNotFoundHandler(async (request, reply) =>
+      sendError(reply, notFound(request), { unmatchedUnder: prefix }),
+    );
   }
 
   registerPredictRoute(app, ctx);

@@ -4,13 +4,20 @@
  * the inference routes answer 503 `NOT_READY` until the model is loaded and its self-test passed.
  * @module
  */
-import { ImageClassifier } from '@mtailor/core';
+import type { ImageClassifier } from '@mtailor/core';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { ServerConfig } from './config.js';
-import { ClassifierSlot, type UrlFetchHooks } from './context.js';
-import { clientErrorReply, errorBody, rawErrorResponse, ServerError, toErrorReply } from './errors.js';
+import type { ClassifierSlot, UrlFetchHooks } from './context.js';
+import {
+  clientErrorReply,
+  notFound,
+  rawErrorResponse,
+  ServerError,
+  sendError,
+  sendRawError,
+} from './errors.js';
 import { ServerMetrics } from './metrics.js';
-import { classifierOptionsFrom, mtailorPlugin } from './plugin.js';
+import { createClassifierSlot, mtailorPlugin } from './plugin.js';
 import { requestIdFor } from './request-id.js';
 import { ConnectionDrain, type DrainResult } from './shutdown.js';
 
@@ -66,14 +73,7 @@ export async function createServer(
     // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; checked in our onRequest hook instead.
     http: { requireHostHeader: false },
     // A malformed URL (`/%zz`) or an over-long path parameter: the one error shape, not Fastify's.
-    frameworkErrors: (err, _request, frameworkReply) => {
-      const error = toErrorReply(err);
-      (frameworkReply as FastifyReply)
-        .code(error.statusCode)
-        .type('application/json')
-        .header('x-error-code', error.code)
-        .send(errorBody(error));
-    },
+    frameworkErrors: (err, _request, reply) => void sendError(reply as FastifyReply, err),
     // Our own id from X-Request-Id (when it is a sane token) so logs and replies share the caller's id.
     requestIdHeader: false,
     genReqId: requestIdFor,
@@ -87,14 +87,7 @@ export async function createServer(
     ajv: { customOptions: { removeAdditional: false } },
   });
   const metrics = new ServerMetrics();
-  const slot = new ClassifierSlot(
-    ImageClassifier.create(
-      classifierOptionsFrom(config, {
-        onBatch: (size, runMs) => metrics.observeBatch(size, runMs),
-        onWarning: (m) => app.log.warn(m),
-      }),
-    ),
-  );
+  const slot = createClassifierSlot(config, metrics, app.log);
   // Tracks connections from the start, so a close can finish every one of them (see shutdown.ts).
   const connections = new ConnectionDrain(app.server);
   let draining = false;
@@ -123,14 +116,7 @@ export async function createServer(
       'EXPECTATION_FAILED',
       `Expect: ${JSON.stringify(req.headers.expect)} is not supported (only 100-continue is)`,
     );
-    const body = JSON.stringify(errorBody(error));
-    res.writeHead(error.statusCode, {
-      'content-type': 'application/json',
-      'content-length': Buffer.byteLength(body),
-      'x-error-code': error.code,
-      connection: 'close',
-    });
-    res.end(body);
+    sendRawError(res, error);
   });
   // CONNECT (a proxy tunnel): Node would drop the connection without a word.
   app.server.on('connect', (_req, socket: import('node:net').Socket) => {
@@ -175,18 +161,10 @@ export async function createServer(
     clearTimeout(timer);
     await classifier?.close({ timeoutMs: config.shutdownTimeoutMs });
   });
-  app.setErrorHandler(async (err, request, reply) => {
-    const error = toErrorReply(err);
-    if (error.internal) request.log.error({ err }, 'request failed');
-    reply.code(error.statusCode).type('application/json').header('x-error-code', error.code);
-    return errorBody(error);
-  });
-  app.setNotFoundHandler(async (request, reply) => {
-    reply.code(404);
-    return errorBody(
-      toErrorReply(new ServerError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
-    );
-  });
+  app.setErrorHandler(async (err, _request, reply) => sendError(reply, err));
+  app.setNotFoundHandler(async (request, reply) =>
+    sendError(reply, notFound(request), { unmatchedUnder: '' }),
+  );
   await app.register(mtailorPlugin, {
     config,
     classifier: slot,

@@ -6,9 +6,7 @@
  * Why this is more than `server.close()`: Node's `http.Server.close()` first calls `closeIdleConnections()`, and a
  * connection accepted a moment ago whose request bytes have not been read yet counts as idle — it is closed with
  * its request unread (the client sees a reset). And closing the listening socket resets every connection the
- * kernel completed but Node had not accepted yet. Measured before this (300 requests at c = 32, a new connection
- * each, SIGTERM after 100 answers, 3 runs): 28 / 29 / 30 of the 31 requests in flight answered, the rest reset or
- * 503.
+ * kernel completed but Node had not accepted yet. Under load both happen to requests a client already sent.
  * @module
  */
 import type { Server } from 'node:http';
@@ -50,24 +48,27 @@ export interface DrainResult {
  * ```
  */
 export class ConnectionDrain {
-  private readonly connections = new Map<Socket, ConnectionState>();
-  private stopped = false;
-  private readonly idleAfterStop = new Set<Socket>();
+  readonly #connections = new Map<Socket, ConnectionState>();
+  #stopped = false;
+  readonly #idleAfterStop = new Set<Socket>();
   /** Resolves {@link drain}'s wait when the last connection closes. */
-  private emptied: (() => void) | undefined;
+  #emptied: (() => void) | undefined;
 
-  constructor(private readonly server: Server) {
+  readonly #server: Server;
+
+  constructor(server: Server) {
+    this.#server = server;
     server.on('connection', (socket: Socket) => {
-      this.connections.set(socket, { active: 0, served: 0 });
+      this.#connections.set(socket, { active: 0, served: 0 });
       socket.once('close', () => {
-        this.connections.delete(socket);
-        this.idleAfterStop.delete(socket);
-        if (this.connections.size === 0) this.emptied?.();
+        this.#connections.delete(socket);
+        this.#idleAfterStop.delete(socket);
+        if (this.#connections.size === 0) this.#emptied?.();
       });
     });
     // Also emitted for requests that sent `Expect: 100-continue` (server.ts routes those as plain requests).
     server.on('request', (req, res) => {
-      const state = this.connections.get(req.socket);
+      const state = this.#connections.get(req.socket);
       if (!state) return;
       state.active += 1;
       res.once('close', () => {
@@ -75,14 +76,14 @@ export class ConnectionDrain {
         state.served += 1;
         // A keep-alive connection whose reply went out before the drain began (without `Connection: close`):
         // nothing more will come on it that we want.
-        if (this.stopped && state.active === 0 && !req.socket.destroyed) req.socket.destroySoon();
+        if (this.#stopped && state.active === 0 && !req.socket.destroyed) req.socket.destroySoon();
       });
     });
   }
 
   /** Open connections. */
   get size(): number {
-    return this.connections.size;
+    return this.#connections.size;
   }
 
   /**
@@ -98,19 +99,19 @@ export class ConnectionDrain {
     // that reached the backlog before now has been accepted by then.
     await new Promise<void>((r) => setImmediate(r));
     await new Promise<void>((r) => setImmediate(r));
-    this.stopListening();
-    const result: DrainResult = { connections: this.connections.size, closedIdle: 0, forced: 0 };
-    for (const [socket, state] of this.connections) {
+    this.#stopListening();
+    const result: DrainResult = { connections: this.#connections.size, closedIdle: 0, forced: 0 };
+    for (const [socket, state] of this.#connections) {
       if (state.active > 0) continue;
       // Idle keep-alive: its last reply is out; Node's own close() would close it too.
       if (state.served > 0) {
         socket.destroySoon();
         result.closedIdle += 1;
-      } else this.idleAfterStop.add(socket);
+      } else this.#idleAfterStop.add(socket);
     }
     const graceTimer = setTimeout(() => {
-      for (const socket of this.idleAfterStop) {
-        const state = this.connections.get(socket);
+      for (const socket of this.#idleAfterStop) {
+        const state = this.#connections.get(socket);
         // Nothing received at all: no request is coming. (Bytes without a request yet are headers arriving:
         // Node's headersTimeout and our timeout bound those.)
         if (state && state.active === 0 && state.served === 0 && socket.bytesRead === 0) {
@@ -118,21 +119,21 @@ export class ConnectionDrain {
           result.closedIdle += 1;
         }
       }
-      this.idleAfterStop.clear();
+      this.#idleAfterStop.clear();
     }, graceMs);
     let deadline: NodeJS.Timeout | undefined;
     try {
       await new Promise<void>((resolve) => {
-        if (this.connections.size === 0) return resolve();
-        this.emptied = resolve;
+        if (this.#connections.size === 0) return resolve();
+        this.#emptied = resolve;
         deadline = setTimeout(resolve, options.timeoutMs);
       });
     } finally {
-      this.emptied = undefined;
+      this.#emptied = undefined;
       clearTimeout(graceTimer);
       clearTimeout(deadline);
     }
-    for (const socket of this.connections.keys()) {
+    for (const socket of this.#connections.keys()) {
       socket.destroy();
       result.forced += 1;
     }
@@ -143,9 +144,9 @@ export class ConnectionDrain {
    * Closes the listening socket only (`net.Server#close`): `http.Server#close` would also close every connection it
    * considers idle, including accepted ones whose request has not been read yet.
    */
-  private stopListening(): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    if (this.server.listening) NetServer.prototype.close.call(this.server);
+  #stopListening(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    if (this.#server.listening) NetServer.prototype.close.call(this.#server);
   }
 }

@@ -19,7 +19,7 @@ import {
   validateModel,
 } from '@mtailor/converter-bridge';
 import { EXIT_USAGE, parityToleranceArgs, parseOrReportUsage, positiveInt, UsageError } from '../args.js';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 
 const usage = `Usage: mtailor convert --arch <name> --weights <file.pth> --out <model.onnx> [options]
 

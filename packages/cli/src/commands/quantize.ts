@@ -14,7 +14,7 @@ import {
   quantizeModel,
 } from '@mtailor/converter-bridge';
 import { EXIT_USAGE, nonNegativeNumber, parseOrReportUsage, positiveInt, UsageError } from '../args.js';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 
 const METHODS = ['percentile', 'minmax', 'entropy', 'mse'] as const;
 

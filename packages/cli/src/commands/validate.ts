@@ -19,7 +19,7 @@ import {
 import { recipeSquareSize } from '@mtailor/converter-bridge/internal';
 import { type Manifest, ManifestError, readManifest } from '@mtailor/core';
 import { EXIT_USAGE, parityToleranceArgs, parseOrReportUsage, positiveInt, UsageError } from '../args.js';
-import type { Command } from '../main.js';
+import type { Command } from '../command.js';
 
 const usage = `Usage: mtailor validate <model.onnx> [options]
        mtailor validate --manifest <model.manifest.json> [options]

@@ -4,6 +4,7 @@
  * @module
  */
 import type { PreprocessRecipe, PresetName } from '@mtailor/preprocess';
+import { CLASSIFIER_DEFAULTS } from '../defaults.js';
 import { availableCpus } from '../engine/available-cpus.js';
 import { loadEngineModel } from '../engine/batch-runner.js';
 import { createPreprocessor, type DecodeSettings } from '../engine/decode-into-slot.js';
@@ -565,9 +566,9 @@ function checkCreateOptions(options: ImageClassifierOptions): {
   autoOrient: boolean;
 } {
   const {
-    maxBatchSize = 8,
-    maxDelayMs = 2,
-    maxQueue = 512,
+    maxBatchSize = CLASSIFIER_DEFAULTS.maxBatchSize,
+    maxDelayMs = CLASSIFIER_DEFAULTS.maxDelayMs,
+    maxQueue = CLASSIFIER_DEFAULTS.maxQueue,
     workers = availableCpus(),
     softmax = 'auto',
     resize = 'exact',

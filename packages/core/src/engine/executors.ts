@@ -105,7 +105,7 @@ export interface InferenceExecutor {
 /**
  * Most images one decode worker holds at once. Two keep it busy (the next decode starts on libuv's pool while the
  * worker resizes the previous one); more only hold more decoded pixels in memory — an image holds its full-size
- * pixels until it is resized (≈ 170 MB for a 40 MP photo), and with every slot's image decoding at once a server
- * measured 3.8–4.6 GB resident with 40 MP uploads against ≈ 0.4 GB for typical photos.
+ * pixels until it is resized (4 bytes a pixel: hundreds of MB for a photo of tens of megapixels), so every image
+ * beyond two a worker holds multiplies the server's memory for large uploads.
  */
 export const DECODES_PER_WORKER = 2;

@@ -342,6 +342,17 @@ def make_tiff():
            "TIFF 1-bit G4, fill order 2, min-is-black")
     for o in range(2, 9):
         tiffset(base, f"tif-1bit-orient{o}", 274, o, f"TIFF 1-bit uncompressed, Orientation {o}")
+    # G3/G4 written by Pillow's own libtiff encoder with the Orientation tag in the IFD from the start (not set
+    # afterwards by tiffset), wide enough that a transposition changes the size, both fill orders.
+    wide = Image.fromarray((np.random.default_rng(71).random((9, 59)) > 0.5))
+    for comp in ("group3", "group4"):
+        for o in range(5, 9):
+            name = f"tif-1bit-pil-{comp}-orient{o}"
+            path = os.path.join(OUT, name + ".tif")
+            wide.save(path, compression=comp, tiffinfo={274: o})
+            record(name, path, f"TIFF 1-bit {comp} by Pillow, Orientation {o}")
+    tiffcp(os.path.join(OUT, "tif-1bit-pil-group4-orient6.tif"), "tif-1bit-pil-group4-orient6-fill2",
+           ["-c", "g4", "-f", "lsb2msb"], "TIFF 1-bit G4 by Pillow, Orientation 6, fill order 2 (tiffcp)")
     # 2/4/8-bit gray, both photometrics; 8-bit with fill order 2.
     for bits in (2, 4, 8):
         g = np.rint(ramp(0, (1 << bits) - 1, seed=80 + bits)).astype(np.int64)

@@ -7,7 +7,7 @@
  */
 import { statfs } from 'node:fs/promises';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import { bearerMatcher } from '../auth.js';
 import type { RouteContext } from '../context.js';
@@ -80,7 +80,7 @@ export const DISK_REFRESH_MS = 10_000;
 
 /**
  * Free disk space, measured on a timer rather than per request: `statfs` runs on libuv's thread pool, which under
- * load is full of image decodes (sharp), so awaiting it made a liveness probe wait behind them — tens of ms.
+ * load is full of image decodes (sharp), so awaiting it would make a liveness probe wait behind them.
  */
 function watchDisk(dir: string): { current: () => HealthReply['disk']; stop: () => void } {
   let last: HealthReply['disk'] = null;
@@ -105,83 +105,111 @@ function watchDisk(dir: string): { current: () => HealthReply['disk']; stop: () 
   return { current: () => last, stop: () => clearInterval(timer) };
 }
 
+/** What the health report watches beside the route context: event-loop delay and free disk space. */
+interface HealthProbes {
+  loopDelay: IntervalHistogram;
+  disk: { current: () => HealthReply['disk']; stop: () => void };
+}
+
+/** The full report of `/health` and `/ready` (status `ok`; `/ready` sets its own). */
+function healthReport(ctx: RouteContext, probes: HealthProbes): HealthReply {
+  const classifier = ctx.classifier.current;
+  const status = classifier?.status();
+  const mem = process.memoryUsage();
+  const ms = (ns: number): number => (Number.isFinite(ns) ? ns / 1e6 : 0);
+  const modelStatus = ctx.classifier.error
+    ? 'failed'
+    : !classifier
+      ? 'loading'
+      : status?.ready
+        ? 'ready'
+        : 'loaded';
+  const selfTest = status?.selfTest;
+  return {
+    status: 'ok',
+    draining: ctx.draining(),
+    uptime_s: (Date.now() - ctx.startedAt.getTime()) / 1000,
+    event_loop_delay_ms: {
+      p50: ms(probes.loopDelay.percentile(50)),
+      p99: ms(probes.loopDelay.percentile(99)),
+      max: ms(probes.loopDelay.max),
+    },
+    memory: {
+      rss: mem.rss,
+      heap_used: mem.heapUsed,
+      heap_total: mem.heapTotal,
+      external: mem.external,
+      array_buffers: mem.arrayBuffers,
+    },
+    disk: probes.disk.current(),
+    model: {
+      name: ctx.config.modelName,
+      path: ctx.config.modelPath,
+      status: modelStatus,
+      sha256: classifier?.model.sha256 ?? null,
+      load_error: ctx.classifier.error?.message ?? null,
+      self_test: selfTest
+        ? {
+            ok: selfTest.ok,
+            class_id: selfTest.top1.index,
+            expected_class: selfTest.expectedClass,
+            source: selfTest.source,
+            ms: selfTest.ms,
+          }
+        : null,
+    },
+    last_inference: status?.lastInference
+      ? { at: status.lastInference.at.toISOString(), ms: status.lastInference.ms }
+      : null,
+    queue_depth: status?.queued ?? 0,
+    in_flight: status?.inProgress ?? 0,
+    intake: {
+      active: ctx.intake.active,
+      waiting: ctx.intake.waiting,
+      reading: ctx.bodies.reading,
+      paused: ctx.bodies.pausedCount,
+      in_progress: ctx.intake.inProgress,
+      buffered_bytes: ctx.bodies.bufferedBytes,
+      max_active: ctx.intake.maxActive,
+      max_queue: ctx.intake.maxQueue,
+      max_buffered_bytes: ctx.bodies.maxBytes,
+    },
+    versions: runtimeVersions(),
+  };
+}
+
+/** Why `/ready` answers 503: draining for a shutdown, or the model not (yet) ready — with what a caller without the
+ * token may see (a load error can name the model's path). */
+function notReadyReason(ctx: RouteContext): {
+  status: HealthStatus;
+  error: { code: 'NOT_READY' | 'SHUTTING_DOWN'; message: string };
+  publicMessage: string;
+} {
+  if (ctx.draining()) {
+    const message = 'the server is shutting down: requests are still served until it closes';
+    return { status: 'shutting_down', error: { code: 'SHUTTING_DOWN', message }, publicMessage: message };
+  }
+  const failure = ctx.classifier.error;
+  const message = failure
+    ? `the model failed to load: ${failure.message}`
+    : 'the model is still loading or its self-test has not passed';
+  return {
+    status: 'not_ready',
+    error: { code: 'NOT_READY', message },
+    publicMessage: failure ? 'the model failed to load' : message,
+  };
+}
+
 /** Registers `/health` and `/ready`. */
 export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
-  const disk = watchDisk(path.dirname(ctx.config.modelPath));
+  const probes: HealthProbes = { loopDelay, disk: watchDisk(path.dirname(ctx.config.modelPath)) };
   app.addHook('onClose', async () => {
     loopDelay.disable();
-    disk.stop();
+    probes.disk.stop();
   });
   const publicRoute = { public: ctx.config.publicHealth };
-
-  const snapshot = (): HealthReply => {
-    const classifier = ctx.classifier.current;
-    const status = classifier?.status();
-    const mem = process.memoryUsage();
-    const ms = (ns: number): number => (Number.isFinite(ns) ? ns / 1e6 : 0);
-    const modelStatus = ctx.classifier.error
-      ? 'failed'
-      : !classifier
-        ? 'loading'
-        : status?.ready
-          ? 'ready'
-          : 'loaded';
-    const selfTest = status?.selfTest;
-    return {
-      status: 'ok',
-      draining: ctx.draining(),
-      uptime_s: (Date.now() - ctx.startedAt.getTime()) / 1000,
-      event_loop_delay_ms: {
-        p50: ms(loopDelay.percentile(50)),
-        p99: ms(loopDelay.percentile(99)),
-        max: ms(loopDelay.max),
-      },
-      memory: {
-        rss: mem.rss,
-        heap_used: mem.heapUsed,
-        heap_total: mem.heapTotal,
-        external: mem.external,
-        array_buffers: mem.arrayBuffers,
-      },
-      disk: disk.current(),
-      model: {
-        name: ctx.config.modelName,
-        path: ctx.config.modelPath,
-        status: modelStatus,
-        sha256: classifier?.model.sha256 ?? null,
-        load_error: ctx.classifier.error?.message ?? null,
-        self_test: selfTest
-          ? {
-              ok: selfTest.ok,
-              class_id: selfTest.top1.index,
-              expected_class: selfTest.expectedClass,
-              source: selfTest.source,
-              ms: selfTest.ms,
-            }
-          : null,
-      },
-      last_inference: status?.lastInference
-        ? { at: status.lastInference.at.toISOString(), ms: status.lastInference.ms }
-        : null,
-      queue_depth: status?.queued ?? 0,
-      in_flight: status?.inProgress ?? 0,
-      intake: {
-        active: ctx.intake.active,
-        waiting: ctx.intake.waiting,
-        reading: ctx.bodies.reading,
-        paused: ctx.bodies.pausedCount,
-        in_progress: ctx.intake.inProgress,
-        buffered_bytes: ctx.bodies.bufferedBytes,
-        max_active: ctx.intake.maxActive,
-        max_queue: ctx.intake.maxQueue,
-        max_buffered_bytes: ctx.bodies.maxBytes,
-      },
-      versions: runtimeVersions(),
-    };
-  };
-
   // Who may see the full report: everyone when no token is configured (then every route is open anyway, and the
   // server warns at start), else only callers with the token.
   const hasToken = ctx.config.apiKey === undefined ? () => true : bearerMatcher(ctx.config.apiKey);
@@ -190,7 +218,7 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): v
     '/health',
     { config: publicRoute },
     async (request): Promise<HealthReply | PublicHealthReply> =>
-      hasToken(request.headers.authorization) ? snapshot() : { status: 'ok' },
+      hasToken(request.headers.authorization) ? healthReport(ctx, probes) : { status: 'ok' },
   );
 
   app.get(
@@ -198,34 +226,13 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): v
     { config: publicRoute },
     async (request, reply): Promise<HealthReply | PublicHealthReply> => {
       const full = hasToken(request.headers.authorization);
-      const classifier = ctx.classifier.current;
-      const draining = ctx.draining();
-      if (!draining && classifier?.status().ready === true) {
-        return full ? { ...snapshot(), status: 'ready' } : { status: 'ready' };
+      if (!ctx.draining() && ctx.classifier.current?.status().ready === true) {
+        return full ? { ...healthReport(ctx, probes), status: 'ready' } : { status: 'ready' };
       }
       reply.code(503);
-      const [status, error, publicMessage] = draining
-        ? ([
-            'shutting_down',
-            {
-              code: 'SHUTTING_DOWN',
-              message: 'the server is shutting down: requests are still served until it closes',
-            },
-            undefined,
-          ] as const)
-        : ([
-            'not_ready',
-            {
-              code: 'NOT_READY',
-              message: ctx.classifier.error
-                ? `the model failed to load: ${ctx.classifier.error.message}`
-                : 'the model is still loading or its self-test has not passed',
-            },
-            // A load error can name the model's path.
-            ctx.classifier.error ? 'the model failed to load' : undefined,
-          ] as const);
-      if (full) return { ...snapshot(), status, error };
-      return { status, error: { code: error.code, message: publicMessage ?? error.message } };
+      const { status, error, publicMessage } = notReadyReason(ctx);
+      if (full) return { ...healthReport(ctx, probes), status, error };
+      return { status, error: { code: error.code, message: publicMessage } };
     },
   );
 }

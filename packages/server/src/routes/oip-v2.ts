@@ -16,10 +16,10 @@
 import type { Base64Image, ImageClassifier, ModelInfo } from '@mtailor/core';
 import { ImageTooLargeError, InvalidInputError, ShuttingDownError } from '@mtailor/core';
 import { base64HeadIsInvalid, maxBase64Length } from '@mtailor/core/internal';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { ServerError } from '../errors.js';
-import { intakeHook, intakePassOf } from '../intake-gate.js';
+import { intakeHook } from '../intake-gate.js';
 import { largeJsonString } from '../json-body.js';
 import { SERVER_VERSION } from '../versions.js';
 
@@ -111,7 +111,8 @@ function modelMetadata(classifier: ImageClassifier, name: string) {
 
 /**
  * Default of {@link OipRouteOptions.maxImagesPerRequest}. Without a cap a small body can ask for unbounded work:
- * 10 000 copies of a 1×1 GIF (a 630 KB body) took 49 s of decoding and 6.5 GB of memory.
+ * a tiny image costs a few dozen bytes of base64 but a whole decode and a full-size tensor, so a body well under the
+ * size limit could hold tens of thousands of them.
  */
 export const DEFAULT_MAX_IMAGES_PER_REQUEST = 64;
 
@@ -156,9 +157,9 @@ const tooDeep = (input: OipTensor, index: number, nested: boolean): InvalidInput
  * The innermost arrays ("rows") of a tensor's `data`, in row-major order, checked against its shape. `data` is
  * either flat — `product(shape)` values, then it is the one row — or nested exactly as the shape: the array at
  * each level holds that dimension's count of items. Anything else (ragged, partly flat, nested deeper) is refused
- * with where it went wrong: counting only the leaves, as a recursive flatten did, would accept rows of the wrong
- * lengths as long as the total matched. The walk keeps its own stack, so a client's nesting depth never becomes
- * ours (10 000 levels overflowed the recursive flatten: 500). Leaf values are checked by the caller; an array
+ * with where it went wrong: counting only the leaves would accept rows of the wrong lengths as long as the total
+ * matched. The walk keeps its own stack, so a client's nesting depth never becomes ours (a recursive walk would
+ * overflow the call stack on deep nesting). Leaf values are checked by the caller; an array
  * there is nesting deeper than the shape ({@link tooDeep}).
  */
 function tensorRows(input: OipTensor): { rows: unknown[][]; nested: boolean } {
@@ -373,6 +374,130 @@ async function requireJson(request: FastifyRequest): Promise<void> {
   }
 }
 
+/** A request that names a model: `/v2/models/{name}` and `/v2/models/{name}/versions/{version}`. */
+type ModelParams = { name: string; version?: string };
+
+/** The classifier, when `name` (and `version`, if given) is the model this server serves; else 404. */
+function modelFor(ctx: RouteContext, name: string, version?: string): ImageClassifier {
+  if (name !== ctx.config.modelName || (version !== undefined && version !== MODEL_VERSION)) {
+    throw new ServerError(
+      'MODEL_NOT_FOUND',
+      `no model ${JSON.stringify(name)}${version ? ` version ${JSON.stringify(version)}` : ''}; this server serves ${JSON.stringify(ctx.config.modelName)} version ${MODEL_VERSION}`,
+    );
+  }
+  return ctx.classifier.require();
+}
+
+/** The classifier when the server is ready; 503 while draining for a shutdown (KServe then stops routing here). */
+function requireReady(ctx: RouteContext): ImageClassifier {
+  if (ctx.draining()) {
+    throw new ShuttingDownError('the server is shutting down: requests are still served until it closes');
+  }
+  return ctx.classifier.require();
+}
+
+/**
+ * The `outputs` a request asks for, checked against the model's one output: each asked for once, and the
+ * classification extension's `k` when given. Returns that `k` (undefined: the raw output tensor).
+ */
+function classificationAsked(m: ModelInfo, outputs: OipInferRequest['outputs']): number | undefined {
+  let classification: number | undefined;
+  const asked = new Set<string>();
+  for (const out of outputs ?? []) {
+    if (out.name !== m.outputName) {
+      throw new InvalidInputError(
+        `unknown output ${JSON.stringify(out.name)}; the model's output is ${JSON.stringify(m.outputName)}`,
+      );
+    }
+    // Twice with different parameters would leave one of them silently ignored.
+    if (asked.has(out.name)) {
+      throw new InvalidInputError(
+        `output ${JSON.stringify(out.name)} is asked for more than once; ask for each output once`,
+      );
+    }
+    asked.add(out.name);
+    const k = out.parameters?.classification;
+    if (k !== undefined) {
+      if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > m.numClasses) {
+        throw new InvalidInputError(`parameters.classification must be an integer from 1 to ${m.numClasses}`);
+      }
+      classification = k;
+    }
+  }
+  return classification;
+}
+
+/**
+ * The encoded images of a BYTES input, or undefined for an FP32 input: everything that can be checked without
+ * decoding is checked here, before any work starts.
+ */
+function checkInput(
+  body: OipInferRequest,
+  input: OipTensor,
+  m: ModelInfo,
+  maxImages: number,
+  maxImageBytes: number,
+): Base64Image[] | undefined {
+  if (input.datatype === 'FP32') {
+    checkFp32Input(m, input, maxImages);
+    return undefined;
+  }
+  if (input.datatype === 'BYTES') return bytesElements(body, input, maxImages, maxImageBytes);
+  throw new InvalidInputError(
+    `datatype ${JSON.stringify(input.datatype)} is not supported; send FP32 or BYTES`,
+  );
+}
+
+/** The output tensor of a reply: Triton's classification strings for `k`, else the model's raw output. */
+function outputTensor(
+  m: ModelInfo,
+  answers: readonly ImageAnswer[],
+  classification: number | undefined,
+): OipTensor {
+  const n = answers.length;
+  if (classification !== undefined) {
+    return {
+      name: m.outputName,
+      datatype: 'BYTES',
+      shape: [n, classification],
+      data: answers.flatMap((r) => r.topK.map((p) => `${p.probability}:${p.index}:${p.label}`)),
+    };
+  }
+  const data: number[] = [];
+  for (const r of answers) for (const v of r.scores) data.push(v);
+  return { name: m.outputName, datatype: 'FP32', shape: [n, m.numClasses], data };
+}
+
+/** The handler of `POST /v2/models/{name}[/versions/{version}]/infer`. */
+function inferHandler(ctx: RouteContext, maxImages: number) {
+  return async (
+    request: FastifyRequest<{ Params: ModelParams; Body: OipInferRequest }>,
+    reply: FastifyReply,
+  ): Promise<OipInferReply> => {
+    const { name, version } = request.params;
+    const classifier = modelFor(ctx, name, version);
+    const body = request.body;
+    if (body.inputs.length !== 1) {
+      throw new InvalidInputError(`send exactly one input tensor, not ${body.inputs.length}`);
+    }
+    const input = body.inputs[0] as OipTensor;
+    const m = classifier.model;
+    const classification = classificationAsked(m, body.outputs);
+    const encoded = checkInput(body, input, m, maxImages, ctx.config.maxImageBytes);
+    // A slot for the CPU work (given back if the body was slow to arrive).
+    await request.intakePass?.reclaim();
+    const images = encoded ?? imagesFromFp32(m, input).map((tensor) => ({ tensor }));
+    const answers = await classifyAll(classifier, images, classification ?? 1);
+    return {
+      model_name: name,
+      model_version: MODEL_VERSION,
+      ...(body.id !== undefined ? { id: body.id } : {}),
+      parameters: { batch_sizes: answers.map((r) => r.batchSize), total_ms: reply.elapsedTime },
+      outputs: [outputTensor(m, answers, classification)],
+    };
+  };
+}
+
 /** Registers the OIP v2 routes. */
 export function registerOipRoutes(
   app: FastifyInstance,
@@ -381,19 +506,9 @@ export function registerOipRoutes(
 ): void {
   const maxImages = options.maxImagesPerRequest ?? DEFAULT_MAX_IMAGES_PER_REQUEST;
   const publicRoute = { public: ctx.config.publicHealth };
-  // OIP errors are `{ error: message }` (the plugin's error handler reads `oip` from the route config).
+  // OIP errors are `{ error: message }` (sendError reads `oip` from the route config).
   const oip = { oip: true };
   const errorReplies = { '4xx': { $ref: 'mtailor.oip-error#' }, '5xx': { $ref: 'mtailor.oip-error#' } };
-
-  const modelFor = (name: string, version?: string): ImageClassifier => {
-    if (name !== ctx.config.modelName || (version !== undefined && version !== MODEL_VERSION)) {
-      throw new ServerError(
-        'MODEL_NOT_FOUND',
-        `no model ${JSON.stringify(name)}${version ? ` version ${JSON.stringify(version)}` : ''}; this server serves ${JSON.stringify(ctx.config.modelName)} version ${MODEL_VERSION}`,
-      );
-    }
-    return ctx.classifier.require();
-  };
 
   const serverMetadata = async () => ({
     name: 'mtailor',
@@ -403,28 +518,20 @@ export function registerOipRoutes(
   app.get('/v2', { config: oip }, serverMetadata);
   app.get('/v2/', { config: oip }, serverMetadata);
   app.get('/v2/health/live', { config: { ...publicRoute, ...oip } }, async () => ({ live: true }));
-  // Not ready while draining for a shutdown: KServe's readiness probe takes the pod out of the endpoints.
-  const requireReady = (): ImageClassifier => {
-    if (ctx.draining()) {
-      throw new ShuttingDownError('the server is shutting down: requests are still served until it closes');
-    }
-    return ctx.classifier.require();
-  };
   app.get('/v2/health/ready', { config: { ...publicRoute, ...oip } }, async () => {
-    requireReady();
+    requireReady(ctx);
     return { ready: true };
   });
 
-  type ModelParams = { name: string; version?: string };
   for (const prefix of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
     app.get<{ Params: ModelParams }>(prefix, { config: oip }, async (request) => {
       const { name, version } = request.params;
-      return modelMetadata(modelFor(name, version), name);
+      return modelMetadata(modelFor(ctx, name, version), name);
     });
     app.get<{ Params: ModelParams }>(`${prefix}/ready`, { config: oip }, async (request) => {
       const { name, version } = request.params;
-      modelFor(name, version);
-      requireReady();
+      modelFor(ctx, name, version);
+      requireReady(ctx);
       return { name, ready: true };
     });
     app.post<{ Params: ModelParams; Body: OipInferRequest }>(
@@ -441,81 +548,7 @@ export function registerOipRoutes(
         }),
         schema: { body: inferBodySchema, response: errorReplies },
       },
-      async (request, reply) => {
-        const { name, version } = request.params;
-        const classifier = modelFor(name, version);
-        const body = request.body;
-        if (body.inputs.length !== 1) {
-          throw new InvalidInputError(`send exactly one input tensor, not ${body.inputs.length}`);
-        }
-        const input = body.inputs[0] as OipTensor;
-        const m = classifier.model;
-        let classification: number | undefined;
-        const asked = new Set<string>();
-        for (const out of body.outputs ?? []) {
-          if (out.name !== m.outputName) {
-            throw new InvalidInputError(
-              `unknown output ${JSON.stringify(out.name)}; the model's output is ${JSON.stringify(m.outputName)}`,
-            );
-          }
-          // Twice with different parameters would leave one of them silently ignored.
-          if (asked.has(out.name)) {
-            throw new InvalidInputError(
-              `output ${JSON.stringify(out.name)} is asked for more than once; ask for each output once`,
-            );
-          }
-          asked.add(out.name);
-          const k = out.parameters?.classification;
-          if (k !== undefined) {
-            if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > m.numClasses) {
-              throw new InvalidInputError(
-                `parameters.classification must be an integer from 1 to ${m.numClasses}`,
-              );
-            }
-            classification = k;
-          }
-        }
-        // Everything that can be checked without decoding is checked before any work starts.
-        let encoded: Base64Image[] | undefined;
-        if (input.datatype === 'FP32') checkFp32Input(m, input, maxImages);
-        else if (input.datatype === 'BYTES')
-          encoded = bytesElements(body, input, maxImages, ctx.config.maxImageBytes);
-        else {
-          throw new InvalidInputError(
-            `datatype ${JSON.stringify(input.datatype)} is not supported; send FP32 or BYTES`,
-          );
-        }
-        // A slot for the CPU work (given back if the body was slow to arrive).
-        await intakePassOf(request)?.reclaim();
-        const images = encoded ?? imagesFromFp32(m, input).map((tensor) => ({ tensor }));
-        const answers = await classifyAll(classifier, images, classification ?? 1);
-        const n = answers.length;
-        let output: OipTensor;
-        if (classification !== undefined) {
-          const k = classification;
-          output = {
-            name: m.outputName,
-            datatype: 'BYTES',
-            shape: [n, k],
-            data: answers.flatMap((r) => r.topK.map((p) => `${p.probability}:${p.index}:${p.label}`)),
-          };
-        } else {
-          const data: number[] = [];
-          for (const r of answers) for (const v of r.scores) data.push(v);
-          output = { name: m.outputName, datatype: 'FP32', shape: [n, m.numClasses], data };
-        }
-        const answer: OipInferReply = {
-          model_name: name,
-          model_version: MODEL_VERSION,
-          ...(body.id !== undefined ? { id: body.id } : {}),
-          parameters: {
-            batch_sizes: answers.map((r) => r.batchSize),
-            total_ms: reply.elapsedTime,
-          },
-          outputs: [output],
-        };
-        return answer;
-      },
+      inferHandler(ctx, maxImages),
     );
   }
 }

@@ -110,10 +110,10 @@ export function embeddedIPv4(address: string): string | undefined {
  * ```
  */
 export class AddressPolicy {
-  private readonly forbidden = new BlockList();
-  private readonly reasons: Array<{ list: BlockList; reason: string }> = [];
-  private readonly allowedNets = new BlockList();
-  private readonly allowedHosts = new Set<string>();
+  readonly #forbidden = new BlockList();
+  readonly #reasons: Array<{ list: BlockList; reason: string }> = [];
+  readonly #allowedNets = new BlockList();
+  readonly #allowedHosts = new Set<string>();
 
   /**
    * @param allowlist host names (exact, case-insensitive), IP addresses or CIDRs (`10.0.0.0/8`, `fd00::/8`) that
@@ -121,8 +121,8 @@ export class AddressPolicy {
    * @throws {@link AllowlistError} for an entry that is none of those.
    */
   constructor(allowlist: readonly string[] = []) {
-    for (const [net, prefix, reason] of FORBIDDEN_V4) this.addForbidden(net, prefix, 'ipv4', reason);
-    for (const [net, prefix, reason] of FORBIDDEN_V6) this.addForbidden(net, prefix, 'ipv6', reason);
+    for (const [net, prefix, reason] of FORBIDDEN_V4) this.#addForbidden(net, prefix, 'ipv4', reason);
+    for (const [net, prefix, reason] of FORBIDDEN_V6) this.#addForbidden(net, prefix, 'ipv6', reason);
     for (const entry of allowlist) {
       const [net, prefixText] = entry.split('/');
       const family = net === undefined ? undefined : familyOf(net);
@@ -130,25 +130,25 @@ export class AddressPolicy {
         const max = family === 'ipv4' ? 32 : 128;
         const prefix = prefixText === undefined ? max : Number(prefixText);
         if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) throw new AllowlistError(entry);
-        this.allowedNets.addSubnet(net, prefix, family);
+        this.#allowedNets.addSubnet(net, prefix, family);
       } else if (prefixText === undefined && /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/i.test(entry)) {
-        this.allowedHosts.add(entry.toLowerCase());
+        this.#allowedHosts.add(entry.toLowerCase());
       } else {
         throw new AllowlistError(entry);
       }
     }
   }
 
-  private addForbidden(net: string, prefix: number, family: 'ipv4' | 'ipv6', reason: string): void {
+  #addForbidden(net: string, prefix: number, family: 'ipv4' | 'ipv6', reason: string): void {
     const list = new BlockList();
     list.addSubnet(net, prefix, family);
-    this.forbidden.addSubnet(net, prefix, family);
-    this.reasons.push({ list, reason });
+    this.#forbidden.addSubnet(net, prefix, family);
+    this.#reasons.push({ list, reason });
   }
 
   /** Whether a host name is allow-listed by name (then every address it resolves to is allowed). */
   isHostAllowed(hostname: string): boolean {
-    return this.allowedHosts.has(hostname.toLowerCase().replace(/\.$/, ''));
+    return this.#allowedHosts.has(hostname.toLowerCase().replace(/\.$/, ''));
   }
 
   /** Checks one IP address (IPv4 or IPv6). Anything that is not an IP address is refused. */
@@ -159,11 +159,11 @@ export class AddressPolicy {
     const candidates = [{ address, family }];
     const v4 = family === 'ipv6' ? embeddedIPv4(address) : undefined;
     if (v4) candidates.push({ address: v4, family: 'ipv4' });
-    if (candidates.every((c) => this.allowedNets.check(c.address, c.family))) return { allowed: true };
+    if (candidates.every((c) => this.#allowedNets.check(c.address, c.family))) return { allowed: true };
     for (const c of candidates) {
-      if (this.allowedNets.check(c.address, c.family)) continue;
-      if (this.forbidden.check(c.address, c.family)) {
-        const reason = this.reasons.find((r) => r.list.check(c.address, c.family))?.reason ?? 'reserved';
+      if (this.#allowedNets.check(c.address, c.family)) continue;
+      if (this.#forbidden.check(c.address, c.family)) {
+        const reason = this.#reasons.find((r) => r.list.check(c.address, c.family))?.reason ?? 'reserved';
         return {
           allowed: false,
           reason: c.address === address ? reason : `${reason} (embedded IPv4 ${c.address})`,

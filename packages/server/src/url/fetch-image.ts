@@ -99,7 +99,7 @@ export interface SystemResolverOptions {
 }
 
 // RFC 6761: localhost names are the local host's and must not be sent to DNS. getaddrinfo answered them from
-// /etc/hosts; c-ares' query path does not read that file, so they are answered here, the same way as before.
+// /etc/hosts; c-ares' query path does not read that file, so they are answered here, as the system resolver would.
 const LOCALHOST: readonly ResolvedAddress[] = [
   { address: '127.0.0.1', family: 4 },
   { address: '::1', family: 6 },
@@ -123,8 +123,8 @@ const NO_SUCH_NAME = new Set(['ENOTFOUND', 'ENODATA', 'ENONAME', 'EAI_NONAME', '
  */
 export function createSystemResolver(options: SystemResolverOptions): Resolver {
   const tries = Math.max(1, Math.floor(options.tries ?? 2));
-  // c-ares' own timing is rough and varies by version (it backs off on retries and adapts to measured server
-  // latency; 1.34 took ≈4× `timeout` for 2 tries against a silent server), so this aims near `timeoutMs`;
+  // c-ares' own timing is rough and varies by version (it backs off on retries and adapts to the servers' latency,
+  // so its total can be several times `timeout`), so this aims near `timeoutMs`;
   // fetchImage does not depend on it — its own timer bounds every resolution.
   const timeout = Math.max(1, Math.floor(options.timeoutMs / (2 * tries)));
   const servers = options.servers ? [...options.servers] : undefined;
