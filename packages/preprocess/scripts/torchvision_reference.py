@@ -37,6 +37,7 @@ INTERPOLATION = {
     "bilinear": InterpolationMode.BILINEAR,
     "bicubic": InterpolationMode.BICUBIC,
     "lanczos": InterpolationMode.LANCZOS,
+    "nearest": InterpolationMode.NEAREST_EXACT,  # what transformers maps PIL's NEAREST to
 }
 CHANNELS = {"L": 1, "RGB": 3, "RGBA": 4}
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -220,20 +221,20 @@ def transformers_pipelines():
                     tensor_recipe(IMAGENET_MEAN, IMAGENET_STD, formula)))
     # EfficientNet: include_top (its default) divides by std a second time; rescale_offset maps pixels to [-1, 1]
     # and stops the torchvision backend from fusing rescale and normalize.
+    # The first one resamples with NEAREST (resample=0), which transformers' torchvision backend runs as NEAREST_EXACT.
     effnet = dict(size={"height": 224, "width": 224}, image_mean=IMAGENET_MEAN, image_std=EFFICIENTNET_STD)
-    resize = [{"op": "resize", "width": 224, "height": 224, "filter": "bicubic"}]
-    for backend, cls, offset in (
-        ("torchvision", EfficientNetImageProcessor, False),
-        ("torchvision", EfficientNetImageProcessor, True),
-        ("pil", EfficientNetImageProcessorPil, True),
+    for backend, cls, offset, resample in (
+        ("torchvision", EfficientNetImageProcessor, False, ("nearest", 0)),
+        ("torchvision", EfficientNetImageProcessor, True, ("bicubic", 3)),
+        ("pil", EfficientNetImageProcessorPil, True, ("bicubic", 3)),
     ):
         tensor = tensor_recipe(IMAGENET_MEAN, EFFICIENTNET_STD, f"transformers-{backend}")
         tensor["divideByStdTwice"] = True
         if offset:
             tensor["rescaleOffset"] = 1
-        out.append((f"transformers EfficientNet {backend} rescale_offset={offset}",
-                    cls(rescale_offset=offset, include_top=True, **effnet),
-                    [dict(step, backend=backend) for step in resize], tensor))
+        steps = [{"op": "resize", "width": 224, "height": 224, "filter": resample[0], "backend": backend}]
+        out.append((f"transformers EfficientNet {backend} {resample[0]} rescale_offset={offset}",
+                    cls(rescale_offset=offset, include_top=True, resample=resample[1], **effnet), steps, tensor))
     return out
 
 

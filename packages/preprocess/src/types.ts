@@ -50,7 +50,8 @@ export type ResampleFilter = 'nearest' | 'box' | 'bilinear' | 'hamming' | 'bicub
  * - `'torchvision'`: torch's antialiased resize of a uint8 CPU tensor —
  *   `torchvision.transforms.v2.functional.resize(uint8Tensor, size, interpolation, antialias=True)`, what
  *   transformers 5's default image processors (torchvision backend) and torchvision v2 pipelines on tensors run.
- *   Filters `'bilinear'`, `'bicubic'` and `'lanczos'` (torchvision ≥ 0.27) only.
+ *   Filters `'bilinear'`, `'bicubic'`, `'lanczos'` (torchvision ≥ 0.27) and `'nearest'` (torch's `nearest-exact`,
+ *   which transformers runs for PIL's NEAREST; torchvision's legacy `NEAREST` is not reproduced) only.
  *
  * @example
  * ```ts

@@ -128,7 +128,7 @@ describe('INVALID_OPTION', () => {
     );
     expect(err.code).toBe('INVALID_OPTION');
     expect(err.message).toBe(
-      `Expected one of bilinear, bicubic, lanczos for filter (backend 'torchvision') but received "hamming" of type string`,
+      `Expected one of nearest, bilinear, bicubic, lanczos for filter (backend 'torchvision') but received "hamming" of type string`,
     );
     expect(caught(() => resizeShorterSide(rgb(), { size: 2, backend: 'torch' as never })).message).toBe(
       'Expected one of pil, torchvision for backend but received "torch" of type string',
