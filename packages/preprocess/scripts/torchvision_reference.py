@@ -37,6 +37,7 @@ INTERPOLATION = {
     "bilinear": InterpolationMode.BILINEAR,
     "bicubic": InterpolationMode.BICUBIC,
     "lanczos": InterpolationMode.LANCZOS,
+    "nearest": InterpolationMode.NEAREST_EXACT,  # what transformers maps PIL's NEAREST to
 }
 CHANNELS = {"L": 1, "RGB": 3, "RGBA": 4}
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
@@ -44,6 +45,7 @@ IMAGENET_STD = [0.229, 0.224, 0.225]
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 HALF = [0.5, 0.5, 0.5]
+EFFICIENTNET_STD = [0.47853944, 0.4732864, 0.47434163]  # google/efficientnet-* preprocessor_config.json
 
 # Resizes of every shared image: (filter, size) with size [h, w] or [shorter side].
 IMAGE_RESIZES = [
@@ -192,7 +194,14 @@ def timm_pipelines():
 
 def transformers_pipelines():
     """(label, processor, recipe steps, tensor options) for transformers' processors, both backends."""
-    from transformers import ConvNextImageProcessor, ConvNextImageProcessorPil, ViTImageProcessor, ViTImageProcessorPil
+    from transformers import (
+        ConvNextImageProcessor,
+        ConvNextImageProcessorPil,
+        EfficientNetImageProcessor,
+        EfficientNetImageProcessorPil,
+        ViTImageProcessor,
+        ViTImageProcessorPil,
+    )
 
     out = []
     for backend, vit_cls, convnext_cls in (
@@ -210,6 +219,22 @@ def transformers_pipelines():
                     [{"op": "resizeShorterSide", "size": 256, "filter": "bicubic", "backend": backend},
                      {"op": "centerCrop", "width": 224, "height": 224, "offsets": formula}],
                     tensor_recipe(IMAGENET_MEAN, IMAGENET_STD, formula)))
+    # EfficientNet: include_top (its default) divides by std a second time; rescale_offset maps pixels to [-1, 1]
+    # and stops the torchvision backend from fusing rescale and normalize.
+    # The first one resamples with NEAREST (resample=0), which transformers' torchvision backend runs as NEAREST_EXACT.
+    effnet = dict(size={"height": 224, "width": 224}, image_mean=IMAGENET_MEAN, image_std=EFFICIENTNET_STD)
+    for backend, cls, offset, resample in (
+        ("torchvision", EfficientNetImageProcessor, False, ("nearest", 0)),
+        ("torchvision", EfficientNetImageProcessor, True, ("bicubic", 3)),
+        ("pil", EfficientNetImageProcessorPil, True, ("bicubic", 3)),
+    ):
+        tensor = tensor_recipe(IMAGENET_MEAN, EFFICIENTNET_STD, f"transformers-{backend}")
+        tensor["divideByStdTwice"] = True
+        if offset:
+            tensor["rescaleOffset"] = 1
+        steps = [{"op": "resize", "width": 224, "height": 224, "filter": resample[0], "backend": backend}]
+        out.append((f"transformers EfficientNet {backend} {resample[0]} rescale_offset={offset}",
+                    cls(rescale_offset=offset, include_top=True, resample=resample[1], **effnet), steps, tensor))
     return out
 
 

@@ -8,7 +8,7 @@ import * as is from './is.js';
 import { computeAxisCoefficients, type WeightQuantisation } from './resample/coefficients.js';
 import { RESAMPLE_FILTERS, RESAMPLE_KERNELS } from './resample/filters.js';
 import { horizontalPass } from './resample/horizontal.js';
-import { nearestResize } from './resample/nearest.js';
+import { nearestResize, torchNearestExactIndices } from './resample/nearest.js';
 import { premultiplyAlpha, unpremultiplyAlphaInPlace } from './resample/premultiply.js';
 import { verticalPass } from './resample/vertical.js';
 import { convolveWasm } from './resample/wasm/engine.js';
@@ -32,15 +32,16 @@ import type {
 export const RESIZE_BACKENDS: readonly ResizeBackend[] = ['pil', 'torchvision'];
 
 /**
- * The filters the `'torchvision'` backend reproduces (torch's antialiased uint8 kernels; lanczos needs
- * torchvision ≥ 0.27, which transformers uses for `resample=LANCZOS`).
+ * The filters the `'torchvision'` backend reproduces: torch's antialiased uint8 kernels (lanczos needs
+ * torchvision ≥ 0.27, which transformers uses for `resample=LANCZOS`), and `'nearest'` as torch's `nearest-exact`
+ * (`InterpolationMode.NEAREST_EXACT`, what transformers runs for `resample=NEAREST`).
  *
  * @example
  * ```ts
  * TORCHVISION_FILTERS.includes('bicubic'); // true
  * ```
  */
-export const TORCHVISION_FILTERS: readonly ResampleFilter[] = ['bilinear', 'bicubic', 'lanczos'];
+export const TORCHVISION_FILTERS: readonly ResampleFilter[] = ['nearest', 'bilinear', 'bicubic', 'lanczos'];
 
 /** Checks a filter name (default `'bilinear'`) against what `backend` reproduces. */
 function resolveFilter(filter: unknown, name = 'filter', backend: ResizeBackend = 'pil'): ResampleFilter {
@@ -128,17 +129,14 @@ export function resizeUnchecked(
     return { data: new Uint8Array(image.data), width, height, channels };
   }
   if (backend === 'torchvision') {
-    // torch resamples every channel on its own (no premultiplied alpha); only its convolution filters get here.
-    const data = convolve(
-      image.data,
-      inWidth,
-      inHeight,
-      channels,
-      width,
-      height,
-      filter as 'bicubic',
-      'torch',
-    );
+    if (filter === 'nearest') {
+      const out = createImage(width, height, channels);
+      const dst = out.data as Uint8Array;
+      nearestResize(image.data, inWidth, inHeight, channels, dst, width, height, torchNearestExactIndices);
+      return out;
+    }
+    // torch resamples every channel on its own (no premultiplied alpha).
+    const data = convolve(image.data, inWidth, inHeight, channels, width, height, filter, 'torch');
     return { data, width, height, channels };
   }
   if (filter === 'nearest') {

@@ -50,7 +50,8 @@ export type ResampleFilter = 'nearest' | 'box' | 'bilinear' | 'hamming' | 'bicub
  * - `'torchvision'`: torch's antialiased resize of a uint8 CPU tensor —
  *   `torchvision.transforms.v2.functional.resize(uint8Tensor, size, interpolation, antialias=True)`, what
  *   transformers 5's default image processors (torchvision backend) and torchvision v2 pipelines on tensors run.
- *   Filters `'bilinear'`, `'bicubic'` and `'lanczos'` (torchvision ≥ 0.27) only.
+ *   Filters `'bilinear'`, `'bicubic'`, `'lanczos'` (torchvision ≥ 0.27) and `'nearest'` (torch's `nearest-exact`,
+ *   which transformers runs for PIL's NEAREST; torchvision's legacy `NEAREST` is not reproduced) only.
  *
  * @example
  * ```ts
@@ -215,6 +216,17 @@ export interface TensorOptions {
   layout?: TensorLayout;
   /** Which library's float32 arithmetic, default `'torchvision'`; see {@link TensorFormula}. */
   formula?: TensorFormula;
+  /**
+   * Subtracted right after the rescale, in float32, default 0: transformers' EfficientNet `rescale_offset: true`
+   * is 1 (pixels in [−1, 1]). transformers then rescales and normalises separately, so with
+   * `'transformers-torchvision'` the rescale is `p × float32(1 / scale)` in float32 instead of the fused formula.
+   */
+  rescaleOffset?: number;
+  /**
+   * Divide by `std` once more after normalising, in float32, default false: transformers' EfficientNet
+   * `include_top: true` (its default) runs `normalize(image, 0, std)` after the normalisation.
+   */
+  divideByStdTwice?: boolean;
 }
 
 /**

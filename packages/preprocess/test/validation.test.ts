@@ -128,7 +128,7 @@ describe('INVALID_OPTION', () => {
     );
     expect(err.code).toBe('INVALID_OPTION');
     expect(err.message).toBe(
-      `Expected one of bilinear, bicubic, lanczos for filter (backend 'torchvision') but received "hamming" of type string`,
+      `Expected one of nearest, bilinear, bicubic, lanczos for filter (backend 'torchvision') but received "hamming" of type string`,
     );
     expect(caught(() => resizeShorterSide(rgb(), { size: 2, backend: 'torch' as never })).message).toBe(
       'Expected one of pil, torchvision for backend but received "torch" of type string',
@@ -279,6 +279,16 @@ describe('INVALID_RECIPE', () => {
       'bad crop fill',
       { steps: [{ op: 'centerCrop', width: 9, height: 9, fill: 'mean' }], tensor: {} },
       /for recipe\.steps\[0\]\.fill but received "mean"/,
+    ],
+    [
+      'bad rescaleOffset',
+      { steps: [], tensor: { rescaleOffset: '1' } },
+      /finite number for recipe\.tensor\.rescaleOffset but received "1"/,
+    ],
+    [
+      'bad divideByStdTwice',
+      { steps: [], tensor: { divideByStdTwice: 1 } },
+      /boolean for recipe\.tensor\.divideByStdTwice but received 1/,
     ],
     [
       'bad tensor formula',
