@@ -54,7 +54,6 @@ or set MTAILOR_MODEL=<file.onnx>. No model yet? Convert a PyTorch checkpoint:
   mtailor convert --arch <torchvision name, e.g. resnet50> --weights <state_dict.pth> --out model.onnx
 `;
 
-
 /** The command line, checked: {@link UsageError} on a mistake (util.parseArgs throws its own for unknown options). */
 function parse(args: string[]) {
   const { values, positionals } = parseArgs({
