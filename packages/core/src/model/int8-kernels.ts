@@ -172,14 +172,12 @@ export function analyzeInt8Weights(bytes: Uint8Array, graph: OnnxGraph): Int8Wei
 
   // A group is patched in place only when every member is an int8 initializer whose bytes are in raw_data, used
   // nowhere but as a weight or zero point of the operators above, and neither a graph input nor output.
-  nodes.forEach((n, i) =>
-    n.inputs.forEach((name, j) => {
+  for (const [i, n] of nodes.entries())
+    for (const [j, name] of n.inputs.entries())
       if (parent.has(name) && !allowedUses.has(`${i}:${j}`)) {
         badRoots.add(find(name));
         skipped.push(`${name}: also used by ${n.opType}`);
       }
-    }),
-  );
   for (const name of parent.keys()) {
     const init = initializers.get(name)!;
     const why = !isInt8Init(name)

@@ -159,7 +159,8 @@ function readInitializer(buf: Uint8Array, start: number, end: number): OnnxIniti
       init.dataTypeOffset = f.start;
     } else if (f.field === 5) {
       // int32_data: int32 values, negative ones as 10-byte two's-complement varints.
-      const values = (init.int32Data ??= []);
+      init.int32Data ??= [];
+      const values = init.int32Data;
       if (f.wire === VARINT) values.push(f.int32);
       else
         for (let p = f.start; p < f.end; ) {
