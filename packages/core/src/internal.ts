@@ -19,3 +19,4 @@ export { IMAGENET1K_WNIDS } from './labels/imagenet1k.js';
 export { loadLabels, parseLabels } from './labels/load-labels.js';
 export { checkManifestAgainstModel } from './manifest/manifest.js';
 export { formatShape } from './model/signature.js';
+export { INT8_KERNELS } from './model/int8-kernels.js';

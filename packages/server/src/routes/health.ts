@@ -48,6 +48,18 @@ export interface HealthReply {
       source: string;
       ms: number;
     } | null;
+    /**
+     * Which int8 kernels run the model (`MTAILOR_INT8_KERNELS`): `native` or `uint8-weights`, whether the answers are
+     * the model's exact integer arithmetic, why, and the CPU's int8 flags and saturation-probe result.
+     */
+    int8_kernels: {
+      requested: string;
+      kernels: string;
+      exact: boolean;
+      reason: string;
+      cpu_flags: string[];
+      u8s8_exact: boolean | null;
+    } | null;
   };
   last_inference: { at: string; ms: number } | null;
   /** Preprocessed images waiting for a batch. */
@@ -159,6 +171,16 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): v
               expected_class: selfTest.expectedClass,
               source: selfTest.source,
               ms: selfTest.ms,
+            }
+          : null,
+        int8_kernels: classifier
+          ? {
+              requested: classifier.model.int8Kernels.requested,
+              kernels: classifier.model.int8Kernels.kernels,
+              exact: classifier.model.int8Kernels.exact,
+              reason: classifier.model.int8Kernels.reason,
+              cpu_flags: classifier.model.int8Kernels.cpu.flags,
+              u8s8_exact: classifier.model.int8Kernels.cpu.u8s8Exact ?? null,
             }
           : null,
       },
