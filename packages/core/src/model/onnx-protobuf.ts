@@ -262,9 +262,17 @@ export function pbNode(opType: string, inputs: string[], outputs: string[], doma
   );
 }
 
-/** A `ValueInfoProto` of a tensor (graph input field 11 or output field 12). */
-export function pbValueInfo(field: 11 | 12, name: string, elemType: number, dims: number[]): Uint8Array {
-  const shape = pbBytes(2, ...dims.map((d) => pbBytes(1, pbVarint(1, d))));
+/** A `ValueInfoProto` of a tensor (graph input field 11 or output field 12); string dims are symbolic. */
+export function pbValueInfo(
+  field: 11 | 12,
+  name: string,
+  elemType: number,
+  dims: readonly (number | string)[],
+): Uint8Array {
+  const shape = pbBytes(
+    2,
+    ...dims.map((d) => pbBytes(1, typeof d === 'string' ? pbBytes(2, d) : pbVarint(1, d))),
+  );
   return pbBytes(field, pbBytes(1, name), pbBytes(2, pbBytes(1, pbVarint(1, elemType), shape)));
 }
 
