@@ -265,7 +265,9 @@ export const command: Command = {
     process.stderr.write(
       `mtailor classify: ${done - failed} of ${files.length} images classified in ${seconds.toFixed(2)} s` +
         ` (${(done / seconds).toFixed(0)} img/s)${failed ? `; ${failed} failed` : ''}` +
-        (int8.int8Weights > 0 ? `; int8 kernels: ${int8.kernels}${int8.exact ? '' : ' (not exact on this CPU)'}` : '') +
+        (int8.int8Weights > 0
+          ? `; int8 kernels: ${int8.kernels}${int8.exact ? '' : ' (not exact on this CPU)'}`
+          : '') +
         '\n',
     );
     return failed > 0 ? 1 : 0;
