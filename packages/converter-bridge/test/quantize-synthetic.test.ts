@@ -5,7 +5,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConverterError, type QuantizeOptions, quantizeModel } from '@mtailor/converter-bridge';
+import {
+  ConverterError,
+  formatQuantizationReport,
+  type QuantizeOptions,
+  quantizeModel,
+} from '@mtailor/converter-bridge';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -78,7 +83,7 @@ async function refusal(options: Partial<QuantizeOptions>): Promise<ConverterErro
 }
 
 describe('quantizeModel on a model computed by hand', () => {
-  it('gives the int8 logits worked out on paper, with int8 kernels', async () => {
+  it('gives the int8 logits worked out on paper, with int8 kernels (8-bit weights)', async () => {
     const out = path.join(dir, 'hand-int8.onnx');
     const report = await quantizeModel({
       model: file('hand.onnx', handModel()),
@@ -86,6 +91,7 @@ describe('quantizeModel on a model computed by hand', () => {
       eval: images,
       recipe: plainRecipe(1),
       method: 'minmax',
+      reduceRange: false,
       out,
       speed: false,
       minAgreement: 0,
@@ -137,6 +143,35 @@ describe('quantizeModel on a model computed by hand', () => {
     expect(report.accuracy.eval).toMatchObject({ images: 3, top1Agree: 3, top1Agreement: 1 });
     // The largest difference: 0.8912 vs 0.88866 (red) and 0.7122 vs 0.70966 (white), 1.27 × 0.002.
     expect(report.accuracy.eval!.logitError.maxAbs).toBeCloseTo(0.00254, 4);
+  });
+
+  it('writes 7-bit weights by default, which no CPU saturates, and says how the report was computed', async () => {
+    const out = path.join(dir, 'hand-int8-7bit.onnx');
+    const report = await quantizeModel({
+      model: file('hand.onnx', handModel()),
+      calibration: images,
+      eval: images,
+      recipe: plainRecipe(1),
+      method: 'minmax',
+      out,
+      speed: false,
+      minAgreement: 0,
+    });
+    expect(report.settings.reduceRange).toBe(true);
+    const m = decoded(out);
+    const init = new Map((m.graph?.initializer ?? []).map((t) => [t.name, t]));
+    const int8Of = (name: string) => [...new Int8Array(Uint8Array.from(init.get(name)!.rawData!).buffer)];
+    // The same weights as above at scale max|w| / 64: 1.27 → 64, −0.5 → −25.2 → −25, 0.2 → 10.1 → 10; 0.508 → 64, …
+    expect(int8Of('conv.weight_quantized')).toEqual([64, -25, 10, 64, 25, -50]);
+    expect(int8Of('fc.weight_quantized')).toEqual([64, -64, -13, 64]);
+    // So @mtailor/core keeps onnxruntime's fast kernels on every CPU; the saturation probe still says what this CPU does.
+    expect(report.int8Kernels).toMatchObject({ requested: 'exact', kernels: 'native', exact: true, int8Weights: 2 });
+    expect(report.int8Kernels.reason).toMatch(/within ±64/);
+    expect(typeof report.int8Kernels.cpu.u8s8Exact).toBe('boolean');
+    const text = formatQuantizationReport(report);
+    expect(text).toMatch(/weights int8 per channel in \[−64, 64\] \(7-bit; depthwise \[−127, 127\]\)/);
+    expect(text).toMatch(/int8 kernels here: native \(exact here: weights within ±64 \(largest 64\)/);
+    expect(text).toMatch(/saturation probe: U8S8 (exact|saturates)/);
   });
 
   it('reads weights stored as external data; the int8 model is one file with the same answers', async () => {

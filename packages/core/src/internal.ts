@@ -20,9 +20,13 @@ export { loadLabels, parseLabels } from './labels/load-labels.js';
 export { checkManifestAgainstModel } from './manifest/manifest.js';
 export {
   analyzeInt8Weights,
+  buildDepthwiseProbeModel,
   buildSaturationProbeModel,
+  detectCpuInt8Flags,
   INT8_KERNELS,
+  prepareInt8Kernels,
   rewriteInt8AsUint8,
+  u8s8DepthwiseKernelsAreExact,
   u8s8KernelsAreExact,
 } from './model/int8-kernels.js';
 export {

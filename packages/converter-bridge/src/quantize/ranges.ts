@@ -327,8 +327,15 @@ export function activationParams(range: Range, type: ActivationType, symmetric: 
 }
 
 /**
+ * Largest |stored weight| of 8-bit weights ([−127, 127], onnxruntime's quantizer's restricted range) and of 7-bit
+ * weights ([−64, 64], `reduce_range`): two products of a uint8 activation and a weight within ±64 stay within int16
+ * (2 · 255 · 64 ≤ 32767), so onnxruntime's fast U8S8 kernels are exact on x86 CPUs without VNNI too.
+ */
+export const WEIGHT_MAX = { full: 127, reduced: 64 } as const;
+
+/**
  * Symmetric int8 quantization of weights, one scale per slice along `axis` (or one for the tensor when axis is −1):
- * scale = max |w| / 127, values in [−127, 127] (onnxruntime's quantizer uses the same restricted range).
+ * scale = max |w| / `qmax`, values in [−qmax, qmax] ({@link WEIGHT_MAX}).
  *
  * @param dims - The weight's dimensions.
  * @returns The int8 values and the float32 scales (length 1 for per tensor).
@@ -343,6 +350,7 @@ export function quantizeWeights(
   values: Float32Array,
   dims: readonly number[],
   axis: number,
+  qmax: number = WEIGHT_MAX.full,
 ): { data: Int8Array; scales: Float32Array } {
   const channels = axis < 0 ? 1 : dims[axis]!;
   const inner = axis < 0 ? values.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
@@ -354,20 +362,21 @@ export function quantizeWeights(
     if (a > absMax[c]!) absMax[c] = a;
   }
   const scales = new Float32Array(channels);
-  for (let c = 0; c < channels; c++) scales[c] = absMax[c]! > 0 ? absMax[c]! / 127 : 1;
-  return { data: quantizeWithScales(values, scales, channelOf), scales };
+  for (let c = 0; c < channels; c++) scales[c] = absMax[c]! > 0 ? absMax[c]! / qmax : 1;
+  return { data: quantizeWithScales(values, scales, channelOf, qmax), scales };
 }
 
-/** int8 values of `values` with the given per-channel scales, in [−127, 127]. */
+/** int8 values of `values` with the given per-channel scales, in [−qmax, qmax]. */
 export function quantizeWithScales(
   values: Float32Array,
   scales: Float32Array,
   channelOf: (i: number) => number,
+  qmax: number = WEIGHT_MAX.full,
 ): Int8Array {
   const data = new Int8Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const q = roundHalfEven(values[i]! / scales[channelOf(i)]!);
-    data[i] = Math.min(Math.max(q, -127), 127);
+    data[i] = Math.min(Math.max(q, -qmax), qmax);
   }
   return data;
 }

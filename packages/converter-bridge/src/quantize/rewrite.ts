@@ -23,7 +23,7 @@ import {
   roundHalfEven,
 } from './graph.js';
 import type { QuantizationPlan } from './plan.js';
-import { type QuantParams, quantizeWeights, quantizeWithScales } from './ranges.js';
+import { type QuantParams, quantizeWeights, quantizeWithScales, WEIGHT_MAX } from './ranges.js';
 import type { RewriteSummary } from './summary.js';
 
 const INT32_MAX = 2 ** 31 - 1;
@@ -34,6 +34,8 @@ const INT32_MAX = 2 ** 31 - 1;
 export interface RewriteOptions {
   /** Per-channel means of calibrated tensors (by root name): enables bias correction. */
   inputMeans?: ReadonlyMap<string, Float64Array>;
+  /** Largest |stored weight| of GEMM-kind weights ({@link WEIGHT_MAX}); default 127. Depthwise convs keep 127. */
+  weightMax?: number;
 }
 
 /**
@@ -86,7 +88,12 @@ export function rewriteToQdq(
     const weight = constant(inputs[w.weightInput]);
     const dims = dimsOf(weight);
     const values = readFloats(weight);
-    let { data, scales } = quantizeWeights(values, dims, w.axis);
+    // Depthwise convolutions run on onnxruntime's own kernels, which widen before adding (measured exact on AVX2
+    // without VNNI; @mtailor/core probes them at load): their weights keep the full 8-bit range.
+    const depthwise =
+      node.opType === 'Conv' && dims.length === 4 && dims[1] === 1 && attrInt(node, 'group', 1) === dims[0];
+    const weightMax = depthwise ? WEIGHT_MAX.full : (options.weightMax ?? WEIGHT_MAX.full);
+    let { data, scales } = quantizeWeights(values, dims, w.axis, weightMax);
     const dqNodes: NodeProto[] = [];
     const activation = inputs[w.activationInput]!;
     const biasTensor = w.biasInput >= 0 ? constant(inputs[w.biasInput]) : undefined;
@@ -115,7 +122,7 @@ export function rewriteToQdq(
           summary.biasAdjustedChannels++;
         }
       }
-      if (adjusted) data = requantize(values, dims, w.axis, scales);
+      if (adjusted) data = requantize(values, dims, w.axis, scales, weightMax);
       const biasScales = new Float32Array(scales.length);
       for (let k = 0; k < scales.length; k++) biasScales[k] = Math.fround(inputScale * scales[k]!);
       const q = new Int32Array(bias.length);
@@ -241,10 +248,16 @@ function requantize(
   dims: readonly number[],
   axis: number,
   scales: Float32Array,
+  weightMax: number,
 ): Int8Array {
   const channels = axis < 0 ? 1 : dims[axis]!;
   const inner = axis < 0 ? values.length : dims.slice(axis + 1).reduce((a, b) => a * b, 1);
-  return quantizeWithScales(values, scales, (i) => (axis < 0 ? 0 : Math.floor(i / inner) % channels));
+  return quantizeWithScales(
+    values,
+    scales,
+    (i) => (axis < 0 ? 0 : Math.floor(i / inner) % channels),
+    weightMax,
+  );
 }
 
 /** Output channels of a Conv / Gemm weight (undefined for MatMul and shapes not understood). */

@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 import {
   type OnnxGraph,
+  type OnnxNode,
   pbInitializer,
   pbModel,
   pbNode,
@@ -46,10 +47,12 @@ export interface CpuInt8Info {
    */
   flags: string[];
   /**
-   * Whether onnxruntime's U8S8 kernels gave the exact answer on a small model built to saturate int16 pair sums;
-   * absent when the probe was not needed.
+   * Whether onnxruntime's U8S8 GEMM kernels gave the exact answer on a small model built to saturate int16 pair
+   * sums; absent when the probe was not needed.
    */
   u8s8Exact?: boolean;
+  /** The same for onnxruntime's depthwise-convolution kernels (a probe of their own), when it was needed. */
+  u8s8DepthwiseExact?: boolean;
 }
 
 /** Which int8 path a model runs on, and why. Plain JSON (part of `health()`'s model report). */
@@ -71,6 +74,8 @@ export interface Int8KernelsReport {
   rewritten: number;
   /** The largest |stored int8 weight| (128 for -128); absent without int8 weights. */
   maxAbsWeight?: number;
+  /** The same over the weights of depthwise convolutions (onnxruntime's own kernels), when there are some. */
+  maxAbsDepthwiseWeight?: number;
   cpu: CpuInt8Info;
 }
 
@@ -97,6 +102,10 @@ export interface Int8WeightAnalysis {
   weights: number;
   /** Largest |stored value| over them (128 for -128), or 0. */
   maxAbs: number;
+  /** Largest |stored value| of the weights multiplied in onnxruntime's GEMM kernels (all but depthwise convs). */
+  maxAbsGemm: number;
+  /** Largest |stored value| of the weights of depthwise convolutions (their own kernels), or 0. */
+  maxAbsDepthwise: number;
   /** True when some int8 weight's values are unknown (a Constant node's output): its range cannot be bounded. */
   unboundedWeights: boolean;
   /** Initializers (weights and their zero points) that can be patched in place, each group complete. */
@@ -118,6 +127,15 @@ export function analyzeInt8Weights(bytes: Uint8Array, graph: OnnxGraph): Int8Wei
       for (const o of n.outputs) constantInt8.add(o);
   const isInt8Init = (name: string | undefined): boolean =>
     name !== undefined && initializers.get(name)?.dataType === TensorType.int8;
+  const consumers = new Map<string, OnnxNode[]>();
+  for (const n of nodes)
+    for (const name of n.inputs) consumers.set(name, [...(consumers.get(name) ?? []), n]);
+  // A depthwise convolution (one input and one output channel per group, 2-D): onnxruntime runs it on its own
+  // kernels, not the GEMM ones; whether they saturate is probed apart.
+  const isDepthwise = (conv: OnnxNode, weight: string): boolean => {
+    const dims = initializers.get(weight)?.dims ?? [];
+    return dims.length === 4 && dims[1] === 1 && conv.ints.group === dims[0] && dims[0]! > 1;
+  };
 
   // Union-find over initializer names: a weight and its zero point change type together, and so does every
   // weight sharing that zero point.
@@ -136,6 +154,7 @@ export function analyzeInt8Weights(bytes: Uint8Array, graph: OnnxGraph): Int8Wei
   const skipped: string[] = [];
   const badRoots = new Set<string>();
   const weightNames = new Set<string>();
+  const gemmWeights = new Set<string>();
   const constantWeights = new Set<string>();
   let unboundedWeights = false;
   let int8Activations = false;
@@ -159,6 +178,15 @@ export function analyzeInt8Weights(bytes: Uint8Array, graph: OnnxGraph): Int8Wei
     }
     if (!isInt8Init(w)) return;
     weightNames.add(w);
+    const depthwise =
+      n.opType === 'QLinearConv'
+        ? isDepthwise(n, w)
+        : n.opType === 'DequantizeLinear' &&
+          (consumers.get(n.outputs[0] ?? '') ?? []).every(
+            (c) => c.opType === 'Conv' && c.inputs[1] === n.outputs[0] && isDepthwise(c, w),
+          ) &&
+          (consumers.get(n.outputs[0] ?? '') ?? []).length > 0;
+    if (!depthwise) gemmWeights.add(w);
     if (!zp) {
       parent.set(w, parent.get(w) ?? w);
       badRoots.add(w);
@@ -197,9 +225,11 @@ export function analyzeInt8Weights(bytes: Uint8Array, graph: OnnxGraph): Int8Wei
     }
   }
 
-  let maxAbs = 0;
+  let maxAbsGemm = 0;
+  let maxAbsDepthwise = 0;
   for (const name of weightNames) {
     const init = initializers.get(name)!;
+    let maxAbs = 0;
     if (init.raw) {
       for (let p = init.raw.start; p < init.raw.end; p++) {
         const v = bytes[p]!;
@@ -209,6 +239,8 @@ export function analyzeInt8Weights(bytes: Uint8Array, graph: OnnxGraph): Int8Wei
     } else if (init.int32Data) {
       for (const v of init.int32Data) maxAbs = Math.max(maxAbs, Math.abs(v));
     } else unboundedWeights = true;
+    if (gemmWeights.has(name)) maxAbsGemm = Math.max(maxAbsGemm, maxAbs);
+    else maxAbsDepthwise = Math.max(maxAbsDepthwise, maxAbs);
   }
 
   const rewritable =
@@ -218,7 +250,9 @@ export function analyzeInt8Weights(bytes: Uint8Array, graph: OnnxGraph): Int8Wei
   if (int8Activations && weightNames.size > 0) skipped.push('the model has int8 activations: not rewritten');
   return {
     weights: weightNames.size + constantWeights.size,
-    maxAbs,
+    maxAbs: Math.max(maxAbsGemm, maxAbsDepthwise),
+    maxAbsGemm,
+    maxAbsDepthwise,
     unboundedWeights: unboundedWeights || constantWeights.size > 0,
     rewritable,
     rewritableWeights: rewritable.filter((name) => weightNames.has(name)).length,
@@ -277,14 +311,14 @@ export function detectCpuInt8Flags(): string[] {
   return found;
 }
 
-/** Probe shape: enough rows and depth for onnxruntime to take its blocked GEMM kernels. */
+/** GEMM probe shape: enough rows and depth for onnxruntime to take its blocked GEMM kernels. */
 const PROBE_M = 4;
 const PROBE_K = 64;
 const PROBE_WEIGHTS = [-128, 127, -100, 100, -65, 65, 64, -64];
 
 /**
  * A MatMulInteger model (`a` uint8 [4, 64] × int8 [64, 8] → int32) whose products saturate int16 pair sums when
- * `a` is 255: column j holds {@link PROBE_WEIGHTS}[j] everywhere. Exported for tests.
+ * `a` is 255: column j holds {@link PROBE_WEIGHTS}[j] everywhere.
  */
 export function buildSaturationProbeModel(): Uint8Array {
   const n = PROBE_WEIGHTS.length;
@@ -298,35 +332,93 @@ export function buildSaturationProbeModel(): Uint8Array {
   ]);
 }
 
-let probe: Promise<boolean> | undefined;
+/** Depthwise probe: one 5 × 5 image of 8 channels, a 3 × 3 kernel per channel, output scale 4096, zero point 128. */
+const DW_CHANNELS = PROBE_WEIGHTS.length;
+const DW_OUTPUT_SCALE = 4096;
+const DW_OUTPUT_ZERO = 128;
+
+const float32Bytes = (v: number): Uint8Array => new Uint8Array(new Float32Array([v]).buffer);
 
 /**
- * Whether this CPU's onnxruntime U8S8 kernels are exact: runs {@link buildSaturationProbeModel} once per process
- * and compares with the integer answer. Resolves `false` when they saturate.
+ * A depthwise QLinearConv (`x` uint8 [1, 8, 5, 5], int8 weights [8, 1, 3, 3], group 8 → uint8 [1, 8, 3, 3]) whose
+ * 9 products per output saturate int16 pair sums when `x` is 255: channel c's kernel holds {@link PROBE_WEIGHTS}[c].
+ */
+export function buildDepthwiseProbeModel(): Uint8Array {
+  const w = new Uint8Array(DW_CHANNELS * 9);
+  for (let c = 0; c < DW_CHANNELS; c++) w.fill(PROBE_WEIGHTS[c]! & 0xff, c * 9, (c + 1) * 9);
+  return pbModel([
+    pbNode('QLinearConv', ['x', 'one', 'x_zero', 'w', 'one', 'w_zero', 'y_scale', 'y_zero'], ['y'], {
+      group: DW_CHANNELS,
+    }),
+    pbInitializer('one', TensorType.float, [], float32Bytes(1)),
+    pbInitializer('x_zero', TensorType.uint8, [], new Uint8Array([0])),
+    pbInitializer('w', TensorType.int8, [DW_CHANNELS, 1, 3, 3], w),
+    pbInitializer('w_zero', TensorType.int8, [], new Uint8Array([0])),
+    pbInitializer('y_scale', TensorType.float, [], float32Bytes(DW_OUTPUT_SCALE)),
+    pbInitializer('y_zero', TensorType.uint8, [], new Uint8Array([DW_OUTPUT_ZERO])),
+    pbValueInfo(11, 'x', TensorType.uint8, [1, DW_CHANNELS, 5, 5]),
+    pbValueInfo(12, 'y', TensorType.uint8, [1, DW_CHANNELS, 3, 3]),
+  ]);
+}
+
+/** Runs a one-input model once on 255s and checks every output against `expected(index)`. */
+async function probeRun(
+  model: Uint8Array,
+  input: { name: string; dims: number[] },
+  expected: (index: number) => number,
+): Promise<boolean> {
+  const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, logSeverityLevel: 3 });
+  try {
+    const size = input.dims.reduce((a, b) => a * b, 1);
+    const feeds = { [input.name]: new ort.Tensor('uint8', new Uint8Array(size).fill(255), input.dims) };
+    const out = (await session.run(feeds)).y?.data as ArrayLike<number> | undefined;
+    if (!out) return false;
+    for (let i = 0; i < out.length; i++) if (out[i] !== expected(i)) return false;
+    return true;
+  } finally {
+    await session.release().catch(() => {});
+  }
+}
+
+/** Round half to even, as onnxruntime requantizes. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return Math.abs(v % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+let gemmProbe: Promise<boolean> | undefined;
+let depthwiseProbe: Promise<boolean> | undefined;
+
+/**
+ * Whether this CPU's onnxruntime U8S8 GEMM kernels (convolutions, MatMul, Gemm) are exact: runs
+ * {@link buildSaturationProbeModel} once per process and compares with the integer answer.
  */
 export function u8s8KernelsAreExact(): Promise<boolean> {
-  probe ??= (async () => {
-    const session = await ort.InferenceSession.create(buildSaturationProbeModel(), {
-      intraOpNumThreads: 1,
-      logSeverityLevel: 3,
-    });
-    try {
-      const a = new Uint8Array(PROBE_M * PROBE_K).fill(255);
-      const { y } = await session.run({ a: new ort.Tensor('uint8', a, [PROBE_M, PROBE_K]) });
-      const got = y?.data as Int32Array;
-      return PROBE_WEIGHTS.every((w, j) => {
-        for (let m = 0; m < PROBE_M; m++)
-          if (got[m * PROBE_WEIGHTS.length + j] !== PROBE_K * 255 * w) return false;
-        return true;
-      });
-    } finally {
-      await session.release().catch(() => {});
-    }
-  })();
-  probe.catch(() => {
-    probe = undefined;
+  gemmProbe ??= probeRun(
+    buildSaturationProbeModel(),
+    { name: 'a', dims: [PROBE_M, PROBE_K] },
+    (i) => PROBE_K * 255 * PROBE_WEIGHTS[i % PROBE_WEIGHTS.length]!,
+  );
+  gemmProbe.catch(() => {
+    gemmProbe = undefined;
   });
-  return probe;
+  return gemmProbe;
+}
+
+/** Whether this CPU's onnxruntime U8S8 depthwise-convolution kernels are exact ({@link buildDepthwiseProbeModel}). */
+export function u8s8DepthwiseKernelsAreExact(): Promise<boolean> {
+  depthwiseProbe ??= probeRun(
+    buildDepthwiseProbeModel(),
+    { name: 'x', dims: [1, DW_CHANNELS, 5, 5] },
+    (i) => {
+      const acc = 9 * 255 * PROBE_WEIGHTS[Math.floor(i / 9)]!;
+      return Math.min(255, Math.max(0, roundHalfEven(acc / DW_OUTPUT_SCALE) + DW_OUTPUT_ZERO));
+    },
+  );
+  depthwiseProbe.catch(() => {
+    depthwiseProbe = undefined;
+  });
+  return depthwiseProbe;
 }
 
 /** What {@link prepareInt8Kernels} hands to the session: the model bytes to load, extra session config, the report. */
@@ -367,6 +459,7 @@ export async function prepareInt8Kernels(
       int8Weights: analysis?.weights ?? 0,
       rewritten,
       ...(analysis?.weights ? { maxAbsWeight: analysis.maxAbs } : {}),
+      ...(analysis?.maxAbsDepthwise ? { maxAbsDepthwiseWeight: analysis.maxAbsDepthwise } : {}),
       cpu,
     },
   });
@@ -378,20 +471,29 @@ export async function prepareInt8Kernels(
   }
   const analysis = analyzeInt8Weights(bytes, graph);
   if (analysis.weights === 0) return done('native', 'no int8 weights', true, analysis);
-  if (!analysis.unboundedWeights && analysis.maxAbs <= SAFE_INT8_WEIGHT)
-    return done(
-      'native',
-      `int8 weights within ±${SAFE_INT8_WEIGHT} (largest ${analysis.maxAbs}): int16 pair sums cannot saturate`,
-      true,
-      analysis,
-    );
-  cpu.u8s8Exact = await u8s8KernelsAreExact();
-  if (cpu.u8s8Exact)
-    return done('native', "this CPU's U8S8 kernels are exact (saturation probe)", true, analysis);
+  // Each kind of kernel is exact when its weights cannot saturate a pair sum, or when its probe says so.
+  const gemmSafe = !analysis.unboundedWeights && analysis.maxAbsGemm <= SAFE_INT8_WEIGHT;
+  const depthwiseSafe = analysis.maxAbsDepthwise <= SAFE_INT8_WEIGHT;
+  if (!gemmSafe) cpu.u8s8Exact = await u8s8KernelsAreExact();
+  if (!depthwiseSafe) cpu.u8s8DepthwiseExact = await u8s8DepthwiseKernelsAreExact();
+  const why = [
+    gemmSafe
+      ? `weights within ±${SAFE_INT8_WEIGHT} (largest ${analysis.maxAbsGemm}) cannot saturate int16 pair sums`
+      : `U8S8 GEMM kernels ${cpu.u8s8Exact ? 'exact' : 'saturate'} (probe)`,
+    ...(analysis.maxAbsDepthwise === 0
+      ? []
+      : [
+          depthwiseSafe
+            ? `depthwise weights within ±${SAFE_INT8_WEIGHT}`
+            : `depthwise kernels ${cpu.u8s8DepthwiseExact ? 'exact' : 'saturate'} (probe)`,
+        ]),
+  ].join('; ');
+  if ((gemmSafe || cpu.u8s8Exact) && (depthwiseSafe || cpu.u8s8DepthwiseExact))
+    return done('native', `exact here: ${why}`, true, analysis);
   if (requested === 'native')
     return done(
       'native',
-      "int8Kernels 'native': this CPU's U8S8 kernels saturate int16 pair sums (saturation probe), so logits differ from the model's integer arithmetic",
+      `int8Kernels 'native': ${why}, so logits differ from the model's integer arithmetic on this CPU`,
       false,
       analysis,
     );
@@ -400,7 +502,7 @@ export async function prepareInt8Kernels(
   if (analysis.skipped.length === 0)
     return done(
       'uint8-weights',
-      "this CPU's U8S8 kernels saturate int16 pair sums (saturation probe): int8 weights stored as uint8 (exact U8U8 kernels)",
+      `${why}: int8 weights stored as uint8 (exact U8U8 kernels)`,
       true,
       analysis,
       rewritten,
@@ -411,7 +513,7 @@ export async function prepareInt8Kernels(
   const optimised = graphOptimizationLevel === 'extended' || graphOptimizationLevel === 'all';
   return done(
     'uint8-weights',
-    `this CPU's U8S8 kernels saturate (saturation probe): ${rewritten > 0 ? 'int8 weights stored as uint8 where possible; ' : ''}onnxruntime's session.x64quantprecision for the rest (${analysis.skipped.slice(0, 3).join('; ')}${analysis.skipped.length > 3 ? '; …' : ''})`,
+    `${why}: ${rewritten > 0 ? 'int8 weights stored as uint8 where possible; ' : ''}onnxruntime's session.x64quantprecision for the rest (${analysis.skipped.slice(0, 3).join('; ')}${analysis.skipped.length > 3 ? '; …' : ''})`,
     optimised,
     analysis,
     rewritten,

@@ -93,6 +93,8 @@ export interface OnnxNode {
   hasSubgraph: boolean;
   /** For a `Constant` node: its value's data type. */
   constantType?: number;
+  /** Integer attributes by name (e.g. a Conv's `group`). */
+  ints: Record<string, number>;
 }
 
 /** An initializer of the top-level graph, with the byte ranges a patch needs. */
@@ -125,7 +127,7 @@ function readTensorDataType(buf: Uint8Array, start: number, end: number): number
 }
 
 function readNode(buf: Uint8Array, start: number, end: number): OnnxNode {
-  const node: OnnxNode = { opType: '', domain: '', inputs: [], outputs: [], hasSubgraph: false };
+  const node: OnnxNode = { opType: '', domain: '', inputs: [], outputs: [], hasSubgraph: false, ints: {} };
   for (const f of fields(buf, start, end)) {
     if (f.wire !== LENGTH_DELIMITED) continue;
     if (f.field === 1) node.inputs.push(text(buf, f));
@@ -133,12 +135,17 @@ function readNode(buf: Uint8Array, start: number, end: number): OnnxNode {
     else if (f.field === 4) node.opType = text(buf, f);
     else if (f.field === 7) node.domain = text(buf, f);
     else if (f.field === 5) {
-      // AttributeProto: t = 5 (a Constant's value), g = 6, graphs = 11.
+      // AttributeProto: name = 1, i = 3, t = 5 (a Constant's value), g = 6, graphs = 11.
+      let name = '';
+      let int: number | undefined;
       for (const a of fields(buf, f.start, f.end)) {
+        if (a.field === 3 && a.wire === VARINT) int = a.int32;
         if (a.wire !== LENGTH_DELIMITED) continue;
-        if (a.field === 6 || a.field === 11) node.hasSubgraph = true;
+        if (a.field === 1) name = text(buf, a);
+        else if (a.field === 6 || a.field === 11) node.hasSubgraph = true;
         else if (a.field === 5) node.constantType = readTensorDataType(buf, a.start, a.end);
       }
+      if (int !== undefined && name) node.ints[name] = int;
     }
   }
   return node;
@@ -251,14 +258,19 @@ export function pbInitializer(name: string, dataType: number, dims: number[], ra
   );
 }
 
-/** A `NodeProto` as the graph's node field. */
-export function pbNode(opType: string, inputs: string[], outputs: string[], domain = ''): Uint8Array {
+/** A `NodeProto` as the graph's node field, with integer attributes (AttributeProto type INT = 2). */
+export function pbNode(
+  opType: string,
+  inputs: string[],
+  outputs: string[],
+  ints: Record<string, number> = {},
+): Uint8Array {
   return pbBytes(
     1,
     ...inputs.map((i) => pbBytes(1, i)),
     ...outputs.map((o) => pbBytes(2, o)),
     pbBytes(4, opType),
-    ...(domain ? [pbBytes(7, domain)] : []),
+    ...Object.entries(ints).map(([name, v]) => pbBytes(5, pbBytes(1, name), pbVarint(3, v), pbVarint(20, 2))),
   );
 }
 
