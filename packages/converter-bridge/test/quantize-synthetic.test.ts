@@ -145,8 +145,8 @@ describe('quantizeModel on a model computed by hand', () => {
     expect(report.accuracy.eval!.logitError.maxAbs).toBeCloseTo(0.00254, 4);
   });
 
-  it('writes 7-bit weights by default, which no CPU saturates, and says how the report was computed', async () => {
-    const out = path.join(dir, 'hand-int8-7bit.onnx');
+  it('keeps 8-bit weights in the first and last layer by default, and says how the report was computed', async () => {
+    const out = path.join(dir, 'hand-int8-default.onnx');
     const report = await quantizeModel({
       model: file('hand.onnx', handModel()),
       calibration: images,
@@ -161,17 +161,22 @@ describe('quantizeModel on a model computed by hand', () => {
     const m = decoded(out);
     const init = new Map((m.graph?.initializer ?? []).map((t) => [t.name, t]));
     const int8Of = (name: string) => [...new Int8Array(Uint8Array.from(init.get(name)!.rawData!).buffer)];
-    // The same weights as above at scale max|w| / 64: 1.27 → 64, −0.5 → −25.2 → −25, 0.2 → 10.1 → 10; 0.508 → 64, …
-    expect(int8Of('conv.weight_quantized')).toEqual([64, -25, 10, 64, 25, -50]);
-    expect(int8Of('fc.weight_quantized')).toEqual([64, -64, -13, 64]);
-    // So @mtailor/core keeps onnxruntime's fast kernels on every CPU; the saturation probe still says what this CPU does.
-    expect(report.int8Kernels).toMatchObject({ requested: 'exact', kernels: 'native', exact: true, int8Weights: 2 });
-    expect(report.int8Kernels.reason).toMatch(/within ±64/);
-    expect(typeof report.int8Kernels.cpu.u8s8Exact).toBe('boolean');
+    // Both layers are edge layers (one reads the image, one writes the logits): the same weights as with 8 bits.
+    expect(int8Of('conv.weight_quantized')).toEqual([127, -50, 20, 127, 50, -100]);
+    expect(int8Of('fc.weight_quantized')).toEqual([127, -127, -25, 127]);
+    // The report's accuracy ran on @mtailor/core's exact path; it says which kernels and on what CPU.
+    const k = report.int8Kernels;
+    expect(k).toMatchObject({ requested: 'exact', exact: true, int8Weights: 2, maxAbsWeight: 127 });
+    expect(typeof k.cpu.u8s8Exact).toBe('boolean');
+    expect(k.kernels).toBe(k.cpu.u8s8Exact ? 'native' : 'uint8-weights');
     const text = formatQuantizationReport(report);
-    expect(text).toMatch(/weights int8 per channel in \[−64, 64\] \(7-bit; depthwise \[−127, 127\]\)/);
-    expect(text).toMatch(/int8 kernels here: native \(exact here: weights within ±64 \(largest 64\)/);
-    expect(text).toMatch(/saturation probe: U8S8 (exact|saturates)/);
+    expect(text).toMatch(
+      /weights int8 per channel in \[−64, 64\] \(7-bit; depthwise, first and last layer \[−127, 127\]\)/,
+    );
+    expect(text).toMatch(
+      /int8 kernels here: (native|uint8-weights) \(.*\); CPU \w+ \[.*\], saturation probe: U8S8 (exact|saturates)/,
+    );
+    expect(text).toContain('agreement with the float model (the exact integer arithmetic');
   });
 
   it('reads weights stored as external data; the int8 model is one file with the same answers', async () => {

@@ -23,7 +23,9 @@ import {
 } from '@mtailor/core/internal';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const sharedDir = path.resolve(process.env.MTAILOR_SHARED_DIR ?? path.join(here, '..', '..', '..', '..', 'shared'));
+const sharedDir = path.resolve(
+  process.env.MTAILOR_SHARED_DIR ?? path.join(here, '..', '..', '..', '..', 'shared'),
+);
 const modelPath = process.env.BENCH_MODEL ?? path.join(sharedDir, 'models', 'mobilenet_v2_int8_qdq.onnx');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 60);
 const blocks = Number(process.env.BENCH_BLOCKS ?? 3);
@@ -41,13 +43,18 @@ t = performance.now();
 const uint8 = rewriteInt8AsUint8(bytes, graph, analysis.rewritable);
 const rewriteMs = performance.now() - t;
 console.log(
-  `machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, int8 flags [${detectCpuInt8Flags().join(' ')}], U8S8 probe: ${exact ? 'exact' : 'saturates'}; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`,
+  `machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, int8 flags [${detectCpuInt8Flags().join(' ')}], U8S8 probe: ${exact ? 'exact' : 'saturates'}; load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
 );
 console.log(
   `${path.basename(modelPath)}: ${analysis.weights} int8 weights (largest |w| ${analysis.maxAbs}), ${analysis.rewritableWeights} rewritable; probe ${probeMs.toFixed(1)} ms, scan ${scanMs.toFixed(1)} ms, rewrite ${rewriteMs.toFixed(1)} ms`,
 );
 
-const { tensor } = await new ImagePreprocessor().process(path.join(sharedDir, 'images', 'n01440764_tench.JPEG'));
+const { tensor } = await new ImagePreprocessor().process(
+  path.join(sharedDir, 'images', 'n01440764_tench.JPEG'),
+);
 const models = [
   ['U8S8 (native, as given)', await ONNXModel.load(bytes, { int8Kernels: 'native', intraOpThreads: 1 })],
   ['U8U8 (uint8 weights)', await ONNXModel.load(uint8, { int8Kernels: 'native', intraOpThreads: 1 })],
@@ -73,7 +80,9 @@ for (const batch of [1, 8]) {
     }
     ratios.push(quantile(blockSamples[1], 0.5) / quantile(blockSamples[0], 0.5));
   }
-  console.log(`batch ${batch}, 1 intra-op thread (ms per image; ${blocks} blocks × ${rounds} interleaved runs)`);
+  console.log(
+    `batch ${batch}, 1 intra-op thread (ms per image; ${blocks} blocks × ${rounds} interleaved runs)`,
+  );
   for (const [i, [name]] of models.entries()) {
     const s = samples[i].sort((a, b) => a - b);
     console.log(
@@ -81,6 +90,8 @@ for (const batch of [1, 8]) {
     );
   }
   ratios.sort((a, b) => a - b);
-  console.log(`  U8U8 / U8S8: ${quantile(ratios, 0.5).toFixed(2)}× [${ratios[0].toFixed(2)}–${ratios.at(-1).toFixed(2)}]`);
+  console.log(
+    `  U8U8 / U8S8: ${quantile(ratios, 0.5).toFixed(2)}× [${ratios[0].toFixed(2)}–${ratios.at(-1).toFixed(2)}]`,
+  );
 }
 for (const [, m] of models) m.dispose();

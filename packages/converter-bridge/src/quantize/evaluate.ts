@@ -7,8 +7,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import ort from 'onnxruntime-node';
 import type { Int8KernelsReport } from '@mtailor/core';
+import ort from 'onnxruntime-node';
 import { ConverterError } from '../errors.js';
 import { createSession, type ImageTensors, runSession, type StageProgress } from './calibrate.js';
 import { decodeModel } from './graph.js';

@@ -96,10 +96,11 @@ export interface QuantizeOptions {
   perChannel?: boolean;
   /**
    * 7-bit weights, in [−64, 64] (default true), as onnxruntime's `reduce_range`, for every Conv / Gemm / MatMul
-   * but depthwise convolutions (onnxruntime's depthwise kernels do not add in int16; they keep [−127, 127]):
-   * onnxruntime's fast U8S8 kernels are then exact on every x86 CPU, VNNI or not. `false`: 8-bit weights
-   * everywhere, a little more precise, but on x86 CPUs without VNNI `@mtailor/core` then runs them on its exact,
-   * slower U8U8 path (`int8Kernels`).
+   * but depthwise convolutions (onnxruntime's depthwise kernels do not add in int16) and the first and last layer
+   * (small, and the most sensitive), which keep [−127, 127]: onnxruntime's fast U8S8 kernels then stay exact on
+   * x86 CPUs without VNNI for all but those two layers, which `@mtailor/core` runs on its exact U8U8 kernels there.
+   * `false`: 8-bit weights everywhere, a little more precise, but on x86 CPUs without VNNI all int8 layers then
+   * run on the exact, slower U8U8 kernels (`int8Kernels`).
    */
   reduceRange?: boolean;
   /** Quantized activation type (default `'uint8'`, measured faster here: see the README). */
@@ -251,7 +252,13 @@ function checkOptions(options: QuantizeOptions): void {
     throw invalidOption('minAgreement', 'number in [0, 1]', minAgreement);
   if (options.activations !== undefined && options.activations !== 'uint8' && options.activations !== 'int8')
     throw invalidOption('activations', 'uint8 or int8', options.activations);
-  for (const key of ['perChannel', 'reduceRange', 'symmetricActivations', 'autoOrient', 'biasCorrection'] as const)
+  for (const key of [
+    'perChannel',
+    'reduceRange',
+    'symmetricActivations',
+    'autoOrient',
+    'biasCorrection',
+  ] as const)
     if (options[key] !== undefined && typeof options[key] !== 'boolean')
       throw invalidOption(key, 'boolean', options[key]);
   if (

@@ -363,7 +363,37 @@ export function quantizeWeights(
   }
   const scales = new Float32Array(channels);
   for (let c = 0; c < channels; c++) scales[c] = absMax[c]! > 0 ? absMax[c]! / qmax : 1;
+  if (qmax < WEIGHT_MAX.full) clipForLeastError(values, scales, channelOf, qmax);
   return { data: quantizeWithScales(values, scales, channelOf, qmax), scales };
+}
+
+/**
+ * With few levels (7-bit weights), the scale max |w| / qmax spends them on a channel's rare largest weights; a
+ * smaller one (α · max |w| / qmax, α in 0.6 … 1) that clips those few rounds all the others finer. Picks, per
+ * channel, the α with the least squared error of the dequantized weights (scales updated in place).
+ */
+function clipForLeastError(
+  values: Float32Array,
+  scales: Float32Array,
+  channelOf: (i: number) => number,
+  qmax: number,
+): void {
+  const steps = 41;
+  const errors = new Float64Array(scales.length * steps);
+  for (let i = 0; i < values.length; i++) {
+    const c = channelOf(i);
+    const v = values[i]!;
+    for (let k = 0; k < steps; k++) {
+      const s = scales[c]! * (1 - k * 0.01);
+      const q = Math.min(Math.max(roundHalfEven(v / s), -qmax), qmax);
+      errors[c * steps + k]! += (q * s - v) ** 2;
+    }
+  }
+  for (let c = 0; c < scales.length; c++) {
+    let best = 0;
+    for (let k = 1; k < steps; k++) if (errors[c * steps + k]! < errors[c * steps + best]!) best = k;
+    scales[c] = Math.fround(scales[c]! * (1 - best * 0.01));
+  }
 }
 
 /** int8 values of `values` with the given per-channel scales, in [−qmax, qmax]. */

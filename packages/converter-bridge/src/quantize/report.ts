@@ -65,7 +65,7 @@ export function formatQuantizationReport(report: QuantizationReport): string {
   for (const w of report.validation.warnings) lines.push(`  ! ${w.code}: ${w.message}`);
   lines.push(
     `  calibration: ${s.calibrationImages} images, recipe ${s.recipe}, ${s.method}${s.percentile === null ? '' : ` ${s.percentile}`}; ` +
-      `weights int8 ${s.perChannel ? 'per channel' : 'per tensor'} in ${s.reduceRange ? '[−64, 64] (7-bit; depthwise [−127, 127])' : '[−127, 127]'}, activations ${s.activations}${s.symmetricActivations ? ' symmetric' : ''}, biases int32`,
+      `weights int8 ${s.perChannel ? 'per channel' : 'per tensor'} in ${s.reduceRange ? '[−64, 64] (7-bit; depthwise, first and last layer [−127, 127])' : '[−127, 127]'}, activations ${s.activations}${s.symmetricActivations ? ' symmetric' : ''}, biases int32`,
     `  quantized: ${counts(g.quantized)}; ${g.activationsFolded} Relu/Clip folded into the quantization` +
       (g.batchNormsFolded ? `; ${g.batchNormsFolded} BatchNormalization folded` : '') +
       (s.exclude.length ? `; excluded ${s.exclude.join(', ')}` : ''),

@@ -34,7 +34,10 @@ const INT32_MAX = 2 ** 31 - 1;
 export interface RewriteOptions {
   /** Per-channel means of calibrated tensors (by root name): enables bias correction. */
   inputMeans?: ReadonlyMap<string, Float64Array>;
-  /** Largest |stored weight| of GEMM-kind weights ({@link WEIGHT_MAX}); default 127. Depthwise convs keep 127. */
+  /**
+   * Largest |stored weight| ({@link WEIGHT_MAX}); default 127. Depthwise convolutions and the layers reading the
+   * graph input or writing a graph output keep 127.
+   */
   weightMax?: number;
 }
 
@@ -81,6 +84,8 @@ export function rewriteToQdq(
     if (!t) throw new Error(`internal: ${name} is not a constant`);
     return t;
   };
+  const graphInputs = new Set((graph.input ?? []).map((i) => i.name ?? ''));
+  const graphOutputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
   for (const w of plan.weights) {
     if (w.weightInput < 0) continue;
     const node = w.node;
@@ -88,11 +93,17 @@ export function rewriteToQdq(
     const weight = constant(inputs[w.weightInput]);
     const dims = dimsOf(weight);
     const values = readFloats(weight);
-    // Depthwise convolutions run on onnxruntime's own kernels, which widen before adding (measured exact on AVX2
-    // without VNNI; @mtailor/core probes them at load): their weights keep the full 8-bit range.
+    // Full 8-bit weights where reduced ones are not needed or cost the most: depthwise convolutions run on
+    // onnxruntime's own kernels, which widen before adding (measured exact on AVX2 without VNNI; @mtailor/core
+    // probes them at load); the layer reading the image and the layer writing the logits are the most sensitive
+    // (held-out logit rms 0.274 → 0.263 on MobileNetV2) and small (on CPUs without VNNI only they then run on
+    // @mtailor/core's slower exact kernels).
     const depthwise =
       node.opType === 'Conv' && dims.length === 4 && dims[1] === 1 && attrInt(node, 'group', 1) === dims[0];
-    const weightMax = depthwise ? WEIGHT_MAX.full : (options.weightMax ?? WEIGHT_MAX.full);
+    const edge =
+      graphInputs.has(inputs[w.activationInput] ?? '') ||
+      (node.output ?? []).some((o) => graphOutputs.has(o));
+    const weightMax = depthwise || edge ? WEIGHT_MAX.full : (options.weightMax ?? WEIGHT_MAX.full);
     let { data, scales } = quantizeWeights(values, dims, w.axis, weightMax);
     const dqNodes: NodeProto[] = [];
     const activation = inputs[w.activationInput]!;

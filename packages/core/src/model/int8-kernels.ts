@@ -110,6 +110,10 @@ export interface Int8WeightAnalysis {
   unboundedWeights: boolean;
   /** Initializers (weights and their zero points) that can be patched in place, each group complete. */
   rewritable: string[];
+  /** {@link Int8WeightAnalysis.rewritable} in groups that change type together (weights sharing a zero point). */
+  groups: string[][];
+  /** Each int8 weight initializer: its largest |stored value| and whether only depthwise convolutions use it. */
+  weightInfo: Map<string, { maxAbs: number; depthwise: boolean }>;
   /** How many of {@link Int8WeightAnalysis.rewritable} are weights (the rest are zero points). */
   rewritableWeights: number;
   /** Weights that cannot be patched, with why. */
@@ -227,6 +231,7 @@ export function analyzeInt8Weights(bytes: Uint8Array, graph: OnnxGraph): Int8Wei
 
   let maxAbsGemm = 0;
   let maxAbsDepthwise = 0;
+  const weightInfo = new Map<string, { maxAbs: number; depthwise: boolean }>();
   for (const name of weightNames) {
     const init = initializers.get(name)!;
     let maxAbs = 0;
@@ -241,6 +246,7 @@ export function analyzeInt8Weights(bytes: Uint8Array, graph: OnnxGraph): Int8Wei
     } else unboundedWeights = true;
     if (gemmWeights.has(name)) maxAbsGemm = Math.max(maxAbsGemm, maxAbs);
     else maxAbsDepthwise = Math.max(maxAbsDepthwise, maxAbs);
+    weightInfo.set(name, { maxAbs, depthwise: !gemmWeights.has(name) });
   }
 
   const rewritable =
@@ -255,6 +261,15 @@ export function analyzeInt8Weights(bytes: Uint8Array, graph: OnnxGraph): Int8Wei
     maxAbsDepthwise,
     unboundedWeights: unboundedWeights || constantWeights.size > 0,
     rewritable,
+    groups: [
+      ...rewritable
+        .reduce(
+          (m, name) => m.set(find(name), [...(m.get(find(name)) ?? []), name]),
+          new Map<string, string[]>(),
+        )
+        .values(),
+    ],
+    weightInfo,
     rewritableWeights: rewritable.filter((name) => weightNames.has(name)).length,
     skipped: [...new Set(skipped)],
     int8Activations,
@@ -497,12 +512,19 @@ export async function prepareInt8Kernels(
       false,
       analysis,
     );
-  const out = rewriteInt8AsUint8(bytes, graph, analysis.rewritable);
-  const rewritten = analysis.rewritableWeights;
+  // Only the weights that can saturate on this CPU change: layers whose weights fit in ±64 keep the fast kernels.
+  const saturates = (name: string): boolean => {
+    const info = analysis.weightInfo.get(name);
+    if (!info || info.maxAbs <= SAFE_INT8_WEIGHT) return false;
+    return info.depthwise ? !cpu.u8s8DepthwiseExact : !cpu.u8s8Exact;
+  };
+  const chosen = analysis.groups.filter((group) => group.some(saturates)).flat();
+  const out = rewriteInt8AsUint8(bytes, graph, chosen);
+  const rewritten = chosen.filter((name) => analysis.weightInfo.has(name)).length;
   if (analysis.skipped.length === 0)
     return done(
       'uint8-weights',
-      `${why}: int8 weights stored as uint8 (exact U8U8 kernels)`,
+      `${why}: the int8 weights that could saturate (${rewritten} of ${analysis.weights}) stored as uint8 (exact U8U8 kernels)`,
       true,
       analysis,
       rewritten,
