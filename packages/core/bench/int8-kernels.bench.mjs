@@ -43,7 +43,9 @@ t = performance.now();
 // What the exact path loads on an x86 CPU without VNNI: the groups holding a weight beyond ±64 that is not only a
 // depthwise convolution's (onnxruntime's depthwise kernels are exact there).
 const chosen = analysis.groups
-  .filter((g) => g.some((n) => analysis.weightInfo.get(n)?.maxAbs > 64 && !analysis.weightInfo.get(n)?.depthwise))
+  .filter((g) =>
+    g.some((n) => analysis.weightInfo.get(n)?.maxAbs > 64 && !analysis.weightInfo.get(n)?.depthwise),
+  )
   .flat();
 const uint8 = rewriteInt8AsUint8(bytes, graph, chosen);
 const rewriteMs = performance.now() - t;
