@@ -82,20 +82,25 @@ async function refusal(options: Partial<QuantizeOptions>): Promise<ConverterErro
   throw new Error('quantizeModel did not refuse');
 }
 
+/** The hand-computed model quantized with min/max ranges on the three images, measured on them too. */
+function quantizeHand(out: string, options: Partial<QuantizeOptions> = {}) {
+  return quantizeModel({
+    model: file('hand.onnx', handModel()),
+    calibration: images,
+    eval: images,
+    recipe: plainRecipe(1),
+    method: 'minmax',
+    out,
+    speed: false,
+    minAgreement: 0,
+    ...options,
+  });
+}
+
 describe('quantizeModel on a model computed by hand', () => {
   it('gives the int8 logits worked out on paper, with int8 kernels (8-bit weights)', async () => {
     const out = path.join(dir, 'hand-int8.onnx');
-    const report = await quantizeModel({
-      model: file('hand.onnx', handModel()),
-      calibration: images,
-      eval: images,
-      recipe: plainRecipe(1),
-      method: 'minmax',
-      reduceRange: false,
-      out,
-      speed: false,
-      minAgreement: 0,
-    });
+    const report = await quantizeHand(out, { reduceRange: false });
     expect(report.validation.ok).toBe(true);
     expect(report.graph).toMatchObject({
       quantized: { Conv: 1, Flatten: 1, Gemm: 1 },
@@ -147,16 +152,7 @@ describe('quantizeModel on a model computed by hand', () => {
 
   it('keeps 8-bit weights in the first and last layer by default, and says how the report was computed', async () => {
     const out = path.join(dir, 'hand-int8-default.onnx');
-    const report = await quantizeModel({
-      model: file('hand.onnx', handModel()),
-      calibration: images,
-      eval: images,
-      recipe: plainRecipe(1),
-      method: 'minmax',
-      out,
-      speed: false,
-      minAgreement: 0,
-    });
+    const report = await quantizeHand(out);
     expect(report.settings.reduceRange).toBe(true);
     const m = decoded(out);
     const init = new Map((m.graph?.initializer ?? []).map((t) => [t.name, t]));
