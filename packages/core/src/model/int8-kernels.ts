@@ -55,7 +55,16 @@ export interface CpuInt8Info {
   u8s8DepthwiseExact?: boolean;
 }
 
-/** Which int8 path a model runs on, and why. Plain JSON (part of `health()`'s model report). */
+/**
+ * Which int8 path a model runs on, and why. Plain JSON (part of `health()`'s model report).
+ *
+ * @example
+ * ```ts
+ * const model = await ONNXModel.load('mobilenet_v2_int8_qdq.onnx');
+ * const { kernels, exact, reason, cpu } = model.int8Kernels;
+ * // 'native' true "exact here: U8S8 GEMM kernels exact (probe); …" { arch: 'x64', flags: ['avx2', …], u8s8Exact: true }
+ * ```
+ */
 export interface Int8KernelsReport {
   /** The option asked for. */
   requested: Int8Kernels;
@@ -66,7 +75,11 @@ export interface Int8KernelsReport {
   kernels: 'native' | 'uint8-weights';
   /** Why, in one sentence. */
   reason: string;
-  /** Exact on this CPU: the model's integer arithmetic, whatever the CPU. `false` only for `'native'` on a saturating CPU. */
+  /**
+   * Whether the answers are the model's integer arithmetic on this CPU. `false` for `'native'` on a CPU whose
+   * kernels saturate, and when weights left to onnxruntime's own conversion meet a `graphOptimizationLevel` below
+   * `'extended'`, where that conversion does not run.
+   */
   exact: boolean;
   /** int8 weight tensors (inputs of DequantizeLinear, QLinearConv, QLinearMatMul, MatMulInteger, …). */
   int8Weights: number;

@@ -172,7 +172,13 @@ export class ONNXModel {
   }
   /**
    * Which int8 kernels run this model and why (option `int8Kernels`): onnxruntime's own, or int8 weights stored as
-   * uint8 because this CPU's fast kernels saturate; with the CPU's int8 flags and the saturation probe's result.
+   * uint8 because this CPU's fast kernels saturate; with the CPU's int8 flags and the saturation probes' results.
+   *
+   * @example
+   * ```ts
+   * const model = await ONNXModel.load('model.onnx'); // int8Kernels: 'exact' by default
+   * if (!model.int8Kernels.exact) console.warn(model.int8Kernels.reason);
+   * ```
    */
   get int8Kernels(): Readonly<Int8KernelsReport> {
     return this.#shared.int8Kernels;
