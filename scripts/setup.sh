@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 # when something is missing:
 # - the PyTorch stack for the converter and the parity tests;
 # - libtiff's tools (tiffcp, tiffset) for the decode tests' generated TIFF corpus;
-# - Chromium for the in-browser example's tests (driven by playwright-core).
+# - Chromium for the in-browser example's tests (driven by playwright-core);
+# - qemu-user (x86-64 hosts): the int8 tests run Node + onnxruntime under `qemu-x86_64 -cpu Haswell`, an AVX2 CPU
+#   without VNNI, whatever CPU the machine has.
 PY=${MTAILOR_PYTHON:-/usr/bin/python3}
 CHROMIUM=${MTAILOR_CHROMIUM:-/usr/bin/chromium}
 missing=()
@@ -20,6 +22,9 @@ if ! command -v tiffcp >/dev/null || ! command -v tiffset >/dev/null; then
 fi
 if [ ! -x "$CHROMIUM" ]; then
   missing+=(chromium)
+fi
+if [ "$(uname -m)" = x86_64 ] && ! command -v qemu-x86_64 >/dev/null; then
+  missing+=(qemu-user)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -211,6 +211,7 @@ describe('configuration errors', () => {
         MTAILOR_MODEL: '/nonexistent/model.onnx',
         MTAILOR_MAX_BATCH_SIZE: '0',
         MTAILOR_ENGINE: 'turbo',
+        MTAILOR_INT8_KERNELS: 'fast',
         MTAILOR_URL_ALLOWLIST: '10.0.0.0/99',
         MTAILOR_MAX_ACTIVE: '64',
         MTAILOR_MAX_QUEUE: '32',
@@ -224,6 +225,7 @@ describe('configuration errors', () => {
       'MTAILOR_MODEL',
       'MTAILOR_MAX_BATCH_SIZE',
       'MTAILOR_ENGINE',
+      'MTAILOR_INT8_KERNELS',
       'MTAILOR_URL_ALLOWLIST',
       'MTAILOR_MAX_ACTIVE: expected at most MTAILOR_MAX_QUEUE (32) but received 64',
     ]) {

@@ -42,6 +42,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'mtailor-quantize-bench-'));
 
 const CONFIGS = {
   default: {},
+  '8-bit-weights': { reduceRange: false },
   minmax: { method: 'minmax' },
   entropy: { method: 'entropy' },
   mse: { method: 'mse' },
@@ -118,6 +119,7 @@ const preprocessor = new ImagePreprocessor();
 const { tensor } = await preprocessor.process(path.join(imagesDir, 'n01440764_tench.JPEG'));
 const candidates = Object.entries({
   'default (uint8 act.)': models.default,
+  '8-bit weights': models['8-bit-weights'],
   'int8 activations': models['int8-activations'],
   'symmetric int8 act.': models['symmetric-int8'],
   'shared int8 model': sharedInt8,

@@ -3,6 +3,7 @@
  * the images calibrate, the other half measure, and then the other way round (two folds, so every image is once a
  * held-out image). Real onnxruntime-node, real preprocessing (the exact engine the server uses).
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { compareModels, type QuantizationReport, quantizeModel } from '@mtailor/converter-bridge';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -69,15 +70,30 @@ describe('quantizeModel on the shared float MobileNetV2 (calibrate on one half, 
     for (const report of folds) expect(report.ok).toBe(true); // minAgreement 0.96 per fold
   });
 
-  it('has under 0.6× the logit error of the shared int8 model (PyTorch-quantized) on the same held-out images', async () => {
+  it('writes 7-bit weights but for depthwise convs and the first and last layer: exact U8S8 kernels on any CPU', async () => {
+    const { analyzeInt8Weights, readOnnxGraph } = await import('@mtailor/core/internal');
+    const bytes = readFileSync(folds[0].files.int8);
+    const { weightInfo } = analyzeInt8Weights(bytes, readOnnxGraph(bytes));
+    const info = [...weightInfo.values()];
+    expect(info).toHaveLength(53);
+    expect(info.filter((w) => w.depthwise)).toHaveLength(17);
+    // Full range where it is safe (depthwise) or chosen (the Conv reading the image, the Gemm writing the logits).
+    expect(info.filter((w) => !w.depthwise && w.maxAbs > 64)).toHaveLength(2);
+    expect(Math.max(...info.map((w) => w.maxAbs))).toBeLessThanOrEqual(127);
+    expect(folds[0].int8Kernels).toMatchObject({ requested: 'exact', exact: true, int8Weights: 53 });
+  });
+
+  // 7-bit weights have more rounding error than 8-bit ones (held-out rms 0.263 against 0.231 in
+  // bench/quantize.bench.mjs): the price of answers that are exact at full speed on CPUs without VNNI.
+  it('has under 0.7× the logit error of the shared int8 model (PyTorch-quantized) on the same held-out images', async () => {
     const theirs = await compareModels({ float: shared.floatModel, int8: shared.int8Model, images: odd });
     const ours = folds[0].accuracy.eval!;
     console.log(
       `odd images: logit rms error ${ours.logitError.rms.toFixed(3)} (ours) vs ${theirs.logitError.rms.toFixed(3)} (shared int8); ` +
         `top-1 agreement ${ours.top1Agree}/52 vs ${theirs.top1Agree}/52`,
     );
-    expect(ours.logitError.rms).toBeLessThan(0.6 * theirs.logitError.rms);
-    expect(ours.logitError.meanAbs).toBeLessThan(0.6 * theirs.logitError.meanAbs);
+    expect(ours.logitError.rms).toBeLessThan(0.7 * theirs.logitError.rms);
+    expect(ours.logitError.meanAbs).toBeLessThan(0.7 * theirs.logitError.meanAbs);
     expect(ours.perClass.max).toBeLessThan(theirs.perClass.max);
   });
 

@@ -5,7 +5,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConverterError, type QuantizeOptions, quantizeModel } from '@mtailor/converter-bridge';
+import {
+  ConverterError,
+  formatQuantizationReport,
+  type QuantizeOptions,
+  quantizeModel,
+} from '@mtailor/converter-bridge';
 import onnxProto from 'onnx-proto';
 import ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -77,19 +82,25 @@ async function refusal(options: Partial<QuantizeOptions>): Promise<ConverterErro
   throw new Error('quantizeModel did not refuse');
 }
 
+/** The hand-computed model quantized with min/max ranges on the three images, measured on them too. */
+function quantizeHand(out: string, options: Partial<QuantizeOptions> = {}) {
+  return quantizeModel({
+    model: file('hand.onnx', handModel()),
+    calibration: images,
+    eval: images,
+    recipe: plainRecipe(1),
+    method: 'minmax',
+    out,
+    speed: false,
+    minAgreement: 0,
+    ...options,
+  });
+}
+
 describe('quantizeModel on a model computed by hand', () => {
-  it('gives the int8 logits worked out on paper, with int8 kernels', async () => {
+  it('gives the int8 logits worked out on paper, with int8 kernels (8-bit weights)', async () => {
     const out = path.join(dir, 'hand-int8.onnx');
-    const report = await quantizeModel({
-      model: file('hand.onnx', handModel()),
-      calibration: images,
-      eval: images,
-      recipe: plainRecipe(1),
-      method: 'minmax',
-      out,
-      speed: false,
-      minAgreement: 0,
-    });
+    const report = await quantizeHand(out, { reduceRange: false });
     expect(report.validation.ok).toBe(true);
     expect(report.graph).toMatchObject({
       quantized: { Conv: 1, Flatten: 1, Gemm: 1 },
@@ -137,6 +148,31 @@ describe('quantizeModel on a model computed by hand', () => {
     expect(report.accuracy.eval).toMatchObject({ images: 3, top1Agree: 3, top1Agreement: 1 });
     // The largest difference: 0.8912 vs 0.88866 (red) and 0.7122 vs 0.70966 (white), 1.27 × 0.002.
     expect(report.accuracy.eval!.logitError.maxAbs).toBeCloseTo(0.00254, 4);
+  });
+
+  it('keeps 8-bit weights in the first and last layer by default, and says how the report was computed', async () => {
+    const out = path.join(dir, 'hand-int8-default.onnx');
+    const report = await quantizeHand(out);
+    expect(report.settings.reduceRange).toBe(true);
+    const m = decoded(out);
+    const init = new Map((m.graph?.initializer ?? []).map((t) => [t.name, t]));
+    const int8Of = (name: string) => [...new Int8Array(Uint8Array.from(init.get(name)!.rawData!).buffer)];
+    // Both layers are edge layers (one reads the image, one writes the logits): the same weights as with 8 bits.
+    expect(int8Of('conv.weight_quantized')).toEqual([127, -50, 20, 127, 50, -100]);
+    expect(int8Of('fc.weight_quantized')).toEqual([127, -127, -25, 127]);
+    // The report's accuracy ran on @mtailor/core's exact path; it says which kernels and on what CPU.
+    const k = report.int8Kernels;
+    expect(k).toMatchObject({ requested: 'exact', exact: true, int8Weights: 2, maxAbsWeight: 127 });
+    expect(typeof k.cpu.u8s8Exact).toBe('boolean');
+    expect(k.kernels).toBe(k.cpu.u8s8Exact ? 'native' : 'uint8-weights');
+    const text = formatQuantizationReport(report);
+    expect(text).toMatch(
+      /weights int8 per channel in \[−64, 64\] \(7-bit; depthwise, first and last layer \[−127, 127\]\)/,
+    );
+    expect(text).toMatch(
+      /int8 kernels here: (native|uint8-weights) \(.*\); CPU \w+ \[.*\], saturation probe: U8S8 (exact|saturates)/,
+    );
+    expect(text).toContain('agreement with the float model (the exact integer arithmetic');
   });
 
   it('reads weights stored as external data; the int8 model is one file with the same answers', async () => {

@@ -62,6 +62,7 @@ export type { ImageInput } from './input/read-image-bytes.js';
 export { IMAGENET1K_LABELS } from './labels/imagenet1k.js';
 export type { LabelsSource } from './labels/load-labels.js';
 export { type Manifest, type ManifestJson, type OutputKind, readManifest } from './manifest/manifest.js';
+export type { CpuInt8Info, Int8Kernels, Int8KernelsReport } from './model/int8-kernels.js';
 export { ONNXModel } from './model/onnx-model.js';
 export type { ExecutionProviderName, GraphOptimizationLevel, ModelOptions } from './model/session-options.js';
 export type { InputLayout, TensorInfo } from './model/signature.js';

@@ -18,4 +18,25 @@ export { readImageBytes } from './input/read-image-bytes.js';
 export { IMAGENET1K_WNIDS } from './labels/imagenet1k.js';
 export { loadLabels, parseLabels } from './labels/load-labels.js';
 export { checkManifestAgainstModel } from './manifest/manifest.js';
+export {
+  analyzeInt8Weights,
+  buildDepthwiseProbeModel,
+  buildSaturationProbeModel,
+  detectCpuInt8Flags,
+  INT8_KERNELS,
+  prepareInt8Kernels,
+  rewriteInt8AsUint8,
+  u8s8DepthwiseKernelsAreExact,
+  u8s8KernelsAreExact,
+} from './model/int8-kernels.js';
+export {
+  pbBytes,
+  pbInitializer,
+  pbModel,
+  pbNode,
+  pbValueInfo,
+  pbVarint,
+  readOnnxGraph,
+  TensorType,
+} from './model/onnx-protobuf.js';
 export { formatShape } from './model/signature.js';

@@ -205,8 +205,27 @@ describe('mtailor classify', () => {
     expect(manifest.stderr).toContain('manifest not found: /nonexistent/m.json (from --manifest)');
   });
 
+  it('--verbose says which int8 kernels run and why; the summary line names them; --int8-kernels native is taken', () => {
+    const r = mtailor([shared.tench, '--verbose', '--top-k', '1']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /^mtailor classify: int8 kernels: (native|uint8-weights) \(exact; asked exact\): .+\. 53 int8 weight tensors.*; CPU \w+, int8 flags: .+; saturation probe: (exact|saturates)\n/,
+    );
+    expect(r.stderr).toMatch(
+      /1 of 1 images classified in [\d.]+ s \(\d+ img\/s\); int8 kernels: (native|uint8-weights)\n$/,
+    );
+    const native = mtailor([shared.tench, '--int8-kernels', 'native', '--verbose']);
+    expect(native.code).toBe(0);
+    expect(native.stderr).toMatch(/int8 kernels: native \((exact|NOT exact); asked native\)/);
+  });
+
   it('usage errors exit 2 with the usage text', () => {
-    for (const args of [[], [shared.tench, '--top-k', 'abc'], [shared.tench, '--resize', 'bogus']]) {
+    for (const args of [
+      [],
+      [shared.tench, '--top-k', 'abc'],
+      [shared.tench, '--resize', 'bogus'],
+      [shared.tench, '--int8-kernels', 'fast'],
+    ]) {
       const r = mtailor(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toContain('Usage: mtailor classify');

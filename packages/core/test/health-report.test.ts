@@ -24,6 +24,9 @@ describe('health()', () => {
         { name: 'input', type: 'float32', shape: ['batch', 3, 224, 224] },
       ]);
       expect(report.model.outputs).toEqual([{ name: 'logits', type: 'float32', shape: ['batch', 1000] }]);
+      // Which int8 kernels run (through the inference worker's message, as plain JSON) and that they are exact.
+      expect(report.model.int8Kernels).toMatchObject({ requested: 'exact', exact: true, int8Weights: 53 });
+      expect(report.model.int8Kernels.reason.length).toBeGreaterThan(10);
       // The built-in synthetic image, whose class is known for this model: 722 'ping-pong ball'.
       if (!report.selfTest.ok) throw new Error(JSON.stringify(report.selfTest));
       expect(report.selfTest.result).toMatchObject({

@@ -6,8 +6,8 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLASSIFIER_DEFAULTS, type ResizeEngine } from '@mtailor/core';
-import { availableCpus } from '@mtailor/core/internal';
+import { CLASSIFIER_DEFAULTS, type Int8Kernels, type ResizeEngine } from '@mtailor/core';
+import { availableCpus, INT8_KERNELS } from '@mtailor/core/internal';
 import { PRESETS, type PresetName } from '@mtailor/preprocess';
 import { AddressPolicy } from './url/address-policy.js';
 import { URL_FETCH_LIMITS } from './url/fetch-image.js';
@@ -89,6 +89,11 @@ export interface ServerConfig {
   maxPixels: number;
   /** Resize engine (`MTAILOR_ENGINE`, default `exact`: Pillow-identical). */
   resizeEngine: ResizeEngine;
+  /**
+   * How int8 models run (`MTAILOR_INT8_KERNELS`, default `exact`: the model's integer arithmetic on every CPU; `native`:
+   * onnxruntime's fastest kernels, whose answers differ on x86 CPUs without VNNI). `/health` says which path runs.
+   */
+  int8Kernels: Int8Kernels;
   /**
    * Preprocessing recipe preset (`MTAILOR_RECIPE`). Default: the manifest's recipe when `MTAILOR_MODEL` is a
    * manifest, else `resize-224` (the seed model's).
@@ -269,6 +274,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     maxImageBytes: r.int('MTAILOR_MAX_IMAGE_BYTES', URL_FETCH_LIMITS.maxBytes, 1024, 1024 * MIB),
     maxPixels: r.int('MTAILOR_MAX_PIXELS', 40_000_000, 1, 1_000_000_000),
     resizeEngine: r.oneOf<ResizeEngine>('MTAILOR_ENGINE', 'exact', ['exact', 'fast']),
+    int8Kernels: r.oneOf<Int8Kernels>('MTAILOR_INT8_KERNELS', 'exact', INT8_KERNELS),
     recipe:
       r.raw('MTAILOR_RECIPE') === undefined
         ? undefined

@@ -84,6 +84,7 @@ export function classifierOptionsFrom(
     interOpThreads: 1,
     // Idle spinning threads would hold a core that the decode workers need.
     allowSpinning: false,
+    int8Kernels: config.int8Kernels,
     maxBatchSize: config.maxBatchSize,
     maxDelayMs: config.maxDelayMs,
     maxQueue: config.maxQueuedImages,

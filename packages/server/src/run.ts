@@ -85,6 +85,7 @@ export async function runServer(env: Record<string, string | undefined> = proces
         maxBatchSize: classifier.maxBatchSize,
         preprocessWorkers: classifier.workers,
         intraOpThreads: config.intraOpThreads,
+        int8Kernels: classifier.model.int8Kernels,
         selfTest: classifier.status().selfTest,
       },
       'model ready',

@@ -380,6 +380,11 @@ describe('auth', () => {
       const body = await json(await fetch(`${open.url}/health`));
       expect(body.model.path).toBe(open.config.modelPath);
       expect(body.versions.node).toBe(process.versions.node);
+      // Which int8 kernels run the shared int8 model on this CPU, exactly, and why (MTAILOR_INT8_KERNELS=exact).
+      expect(body.model.int8_kernels).toMatchObject({ requested: 'exact', exact: true });
+      expect(['native', 'uint8-weights']).toContain(body.model.int8_kernels.kernels);
+      expect(typeof body.model.int8_kernels.reason).toBe('string');
+      expect(Array.isArray(body.model.int8_kernels.cpu_flags)).toBe(true);
     } finally {
       await open.close();
     }

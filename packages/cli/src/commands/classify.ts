@@ -4,8 +4,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ImageClassifier, type MtailorError, type StreamItem } from '@mtailor/core';
-import { availableCpus } from '@mtailor/core/internal';
+import {
+  ImageClassifier,
+  type Int8Kernels,
+  type Int8KernelsReport,
+  type MtailorError,
+  type StreamItem,
+} from '@mtailor/core';
+import { availableCpus, INT8_KERNELS } from '@mtailor/core/internal';
 import cliProgress from 'cli-progress';
 import { EXIT_USAGE, nonNegativeInt, parseOrReportUsage, positiveInt, UsageError } from '../args.js';
 import { IMAGE_EXTENSIONS, listInputs } from '../batch/inputs.js';
@@ -34,6 +40,11 @@ Options:
                          0 below: workers cost start-up time a short job does not win back)
   --threads <n>          onnxruntime intra-op threads (default 1 when decoding in workers, else all CPUs)
   --json                 one JSON object per line per image: {"file", "predictions", "timings"} or {"file", "error"}
+  --int8-kernels exact|native
+                         int8 models: exact = the model's integer arithmetic on every CPU (default; int8 weights
+                         stored as uint8 where this CPU's fast kernels would saturate), native = onnxruntime's
+                         fastest kernels as they are (answers differ on x86 CPUs without VNNI)
+  --verbose              say which int8 kernels run and why (CPU int8 flags, saturation probe) before the results
   -h, --help             this text
 
 ${BATCH_USAGE}
@@ -69,6 +80,8 @@ function parse(args: string[]) {
       workers: { type: 'string' },
       threads: { type: 'string' },
       json: { type: 'boolean', default: false },
+      'int8-kernels': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
       'no-auto-orient': { type: 'boolean', default: false },
       ...BATCH_ARG_OPTIONS,
     },
@@ -79,6 +92,9 @@ function parse(args: string[]) {
   const resize = values.resize ?? 'exact';
   if (resize !== 'exact' && resize !== 'fast')
     throw new UsageError(`--resize expects exact or fast, got "${resize}"`);
+  const int8Kernels = values['int8-kernels'] ?? 'exact';
+  if (!(INT8_KERNELS as readonly string[]).includes(int8Kernels))
+    throw new UsageError(`--int8-kernels expects ${INT8_KERNELS.join(' or ')}, got "${int8Kernels}"`);
   if (values.model !== undefined && values.manifest !== undefined)
     throw new UsageError('give --model or --manifest, not both');
   return {
@@ -89,6 +105,7 @@ function parse(args: string[]) {
     workers: nonNegativeInt('workers', values.workers),
     threads: positiveInt('threads', values.threads),
     resize: resize as 'exact' | 'fast',
+    int8Kernels: int8Kernels as Int8Kernels,
     batch,
   };
 }
@@ -112,6 +129,7 @@ function openClassifier(
     autoOrient: !parsed.values['no-auto-orient'],
     maxBatchSize: parsed.batchSize,
     intraOpThreads: threads,
+    int8Kernels: parsed.int8Kernels,
     workers,
     // A short job on the calling thread skips the inference worker's start-up; a long one keeps this thread free.
     inferenceThread: workers > 0 ? 'worker' : 'caller',
@@ -124,6 +142,16 @@ function formatHuman(item: StreamItem<string>): string {
     .map((p) => `${p.label} (${p.index}) ${(p.probability * 100).toFixed(2)}%`)
     .join(' · ');
   return `${item.input}  ${preds}\n`;
+}
+
+/** One line: which int8 kernels run, whether exact, why, and what the CPU showed. */
+function describeInt8(r: Int8KernelsReport): string {
+  const probe = r.cpu.u8s8Exact === undefined ? 'not needed' : r.cpu.u8s8Exact ? 'exact' : 'saturates';
+  return (
+    `int8 kernels: ${r.kernels} (${r.exact ? 'exact' : 'NOT exact'}; asked ${r.requested}): ${r.reason}. ` +
+    `${r.int8Weights} int8 weight tensors${r.rewritten ? `, ${r.rewritten} stored as uint8` : ''}; ` +
+    `CPU ${r.cpu.arch}, int8 flags: ${r.cpu.flags.join(' ') || 'none'}; saturation probe: ${probe}`
+  );
 }
 
 function errorLine(file: string, error: { code: string; message: string }): string {
@@ -182,6 +210,9 @@ export const command: Command = {
       return 1;
     }
 
+    const int8 = classifier.model.int8Kernels;
+    if (values.verbose) process.stderr.write(`mtailor classify: ${describeInt8(int8)}\n`);
+
     const showBar = process.stderr.isTTY === true && hadFolder && files.length > 0;
     const bar = showBar
       ? new cliProgress.SingleBar(
@@ -223,7 +254,11 @@ export const command: Command = {
     const seconds = (performance.now() - start) / 1000;
     process.stderr.write(
       `mtailor classify: ${done - failed} of ${files.length} images classified in ${seconds.toFixed(2)} s` +
-        ` (${(done / seconds).toFixed(0)} img/s)${failed ? `; ${failed} failed` : ''}\n`,
+        ` (${(done / seconds).toFixed(0)} img/s)${failed ? `; ${failed} failed` : ''}` +
+        (int8.int8Weights > 0
+          ? `; int8 kernels: ${int8.kernels}${int8.exact ? '' : ' (not exact on this CPU)'}`
+          : '') +
+        '\n',
     );
     return failed > 0 ? 1 : 0;
   },

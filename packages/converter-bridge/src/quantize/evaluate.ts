@@ -7,6 +7,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Int8KernelsReport } from '@mtailor/core';
 import ort from 'onnxruntime-node';
 import { ConverterError } from '../errors.js';
 import { createSession, type ImageTensors, runSession, type StageProgress } from './calibrate.js';
@@ -19,6 +20,33 @@ import type {
   SpeedReport,
   Timing,
 } from './summary.js';
+
+/** An int8 model as `@mtailor/core` serves it by default, and how. */
+export interface ServedInt8Model {
+  /** The bytes onnxruntime loads (int8 weights stored as uint8 when this CPU's U8S8 kernels saturate). */
+  bytes: Uint8Array;
+  /** Session options to load them with. */
+  sessionOptions: ort.InferenceSession.SessionOptions;
+  /** The path and why, with the CPU's int8 flags and the saturation probe's result (always run here). */
+  report: Int8KernelsReport;
+}
+
+/**
+ * The int8 model as `@mtailor/core` runs it by default (`int8Kernels: 'exact'`): the model's own integer
+ * arithmetic on this CPU, whatever its int8 kernels, so that what the quantizer reports is what serving gives.
+ */
+export async function servedInt8Model(int8: Uint8Array): Promise<ServedInt8Model> {
+  const core = await import('@mtailor/core/internal');
+  const prepared = await core.prepareInt8Kernels(int8, 'exact', 'all');
+  const u8s8Exact = await core.u8s8KernelsAreExact();
+  return {
+    bytes: prepared.bytes,
+    sessionOptions: Object.keys(prepared.sessionConfig).length
+      ? { extra: { session: prepared.sessionConfig } }
+      : {},
+    report: { ...prepared.report, cpu: { ...prepared.report.cpu, u8s8Exact } },
+  };
+}
 
 /** Logits of both models on a set of images. */
 export interface LogitPairs {
@@ -46,13 +74,15 @@ export async function computeLogits(
     outputName: string;
     batch: number | 'dynamic';
     imageShape: readonly [number, number, number];
+    /** Session options of the int8 model (see {@link servedInt8Model}). */
+    int8SessionOptions?: ort.InferenceSession.SessionOptions;
     onProgress?: StageProgress;
     signal?: AbortSignal;
   },
 ): Promise<LogitPairs> {
   const sessions = [
     await createSession(floatModel, 'float model'),
-    await createSession(int8Model, 'quantized model'),
+    await createSession(int8Model, 'quantized model', run.int8SessionOptions),
   ] as const;
   const fixed = run.batch !== 'dynamic';
   const batchSize = fixed ? (run.batch as number) : 8;
@@ -200,6 +230,7 @@ export async function measureSpeed(
   int8Model: Uint8Array | string,
   input: { name: string; image: Float32Array; shape: readonly [number, number, number] },
   options: SpeedOptions = {},
+  int8SessionOptions: ort.InferenceSession.SessionOptions = {},
 ): Promise<SpeedReport> {
   const runs = options.runs ?? 40;
   const threads = options.threads ?? 1;
@@ -212,7 +243,7 @@ export async function measureSpeed(
   };
   const sessions = [
     await createSession(floatModel, 'float model', sessionOptions),
-    await createSession(int8Model, 'quantized model', sessionOptions),
+    await createSession(int8Model, 'quantized model', { ...sessionOptions, ...int8SessionOptions }),
   ] as const;
   const [c, h, w] = input.shape;
   const data = new Float32Array(batch * c * h * w);

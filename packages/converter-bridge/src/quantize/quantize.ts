@@ -6,14 +6,20 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { ImagePreprocessor } from '@mtailor/core';
+import type { ImagePreprocessor, Int8KernelsReport } from '@mtailor/core';
 import type { PreprocessRecipe, PresetName } from '@mtailor/preprocess';
 import { ConverterError, invalidOption } from '../errors.js';
 import { defaultManifestPath, relativeToManifest, writeManifestFile } from '../manifest.js';
 import { describeValue } from '../validate/onnx-proto.js';
 import { type ValidationReport, validateModel } from '../validate/validate-model.js';
 import { collectStatistics, ImageTensors, listImageFiles, pickEvenly } from './calibrate.js';
-import { accuracyAgainstFloat, computeLogits, inspectKernels, measureSpeed } from './evaluate.js';
+import {
+  accuracyAgainstFloat,
+  computeLogits,
+  inspectKernels,
+  measureSpeed,
+  servedInt8Model,
+} from './evaluate.js';
 import { foldBatchNorms } from './fold-batchnorm.js';
 import {
   cloneModel,
@@ -34,6 +40,7 @@ import {
   chooseRange,
   DEFAULT_PERCENTILE,
   type QuantParams,
+  WEIGHT_MAX,
 } from './ranges.js';
 import { rewriteToQdq } from './rewrite.js';
 import type { AccuracyReport, KernelReport, RewriteSummary, SpeedOptions, SpeedReport } from './summary.js';
@@ -87,6 +94,15 @@ export interface QuantizeOptions {
   percentile?: number;
   /** One weight scale per output channel (default true); false: one per weight tensor. */
   perChannel?: boolean;
+  /**
+   * 7-bit weights, in [−64, 64] (default true), as onnxruntime's `reduce_range`, for every Conv / Gemm / MatMul
+   * but depthwise convolutions (onnxruntime's depthwise kernels do not add in int16) and the first and last layer
+   * (small, and the most sensitive), which keep [−127, 127]: onnxruntime's fast U8S8 kernels then stay exact on
+   * x86 CPUs without VNNI for all but those two layers, which `@mtailor/core` runs on its exact U8U8 kernels there.
+   * `false`: 8-bit weights everywhere, a little more precise, but on x86 CPUs without VNNI all int8 layers then
+   * run on the exact, slower U8U8 kernels (`int8Kernels`).
+   */
+  reduceRange?: boolean;
   /** Quantized activation type (default `'uint8'`, measured faster here: see the README). */
   activations?: ActivationType;
   /** Zero point 0 for activations (default false; Relu / Clip then stay float between the int8 nodes). */
@@ -137,6 +153,7 @@ export interface QuantizationReport {
     method: CalibrationMethod;
     percentile: number | null;
     perChannel: boolean;
+    reduceRange: boolean;
     activations: ActivationType;
     symmetricActivations: boolean;
     biasCorrection: boolean;
@@ -162,6 +179,12 @@ export interface QuantizationReport {
   accuracy: { calibration: AccuracyReport; eval: AccuracyReport | null };
   /** Which set `ok` was judged on. */
   judgedOn: 'eval' | 'calibration';
+  /**
+   * How `@mtailor/core` runs the int8 model on this machine by default (`int8Kernels: 'exact'`), which the accuracy
+   * and speed above were measured with: the kernels, why, and the CPU (int8 flags, saturation probe — always run
+   * here, so the report says whether this CPU's U8S8 kernels saturate).
+   */
+  int8Kernels: Int8KernelsReport;
   /** Speed of both models in onnxruntime (null when skipped). */
   speed: SpeedReport | null;
   /** `mtailor validate` of the written model. */
@@ -179,6 +202,7 @@ const OPTION_KEYS = new Set([
   'method',
   'percentile',
   'perChannel',
+  'reduceRange',
   'activations',
   'symmetricActivations',
   'calibrationSize',
@@ -228,7 +252,13 @@ function checkOptions(options: QuantizeOptions): void {
     throw invalidOption('minAgreement', 'number in [0, 1]', minAgreement);
   if (options.activations !== undefined && options.activations !== 'uint8' && options.activations !== 'int8')
     throw invalidOption('activations', 'uint8 or int8', options.activations);
-  for (const key of ['perChannel', 'symmetricActivations', 'autoOrient', 'biasCorrection'] as const)
+  for (const key of [
+    'perChannel',
+    'reduceRange',
+    'symmetricActivations',
+    'autoOrient',
+    'biasCorrection',
+  ] as const)
     if (options[key] !== undefined && typeof options[key] !== 'boolean')
       throw invalidOption(key, 'boolean', options[key]);
   if (
@@ -373,7 +403,7 @@ export interface CompareOptions {
  */
 export async function compareModels(options: CompareOptions): Promise<AccuracyReport> {
   const { model } = await readModel(options.float);
-  await readModel(options.int8);
+  const { bytes: int8 } = await readModel(options.int8);
   const recipe = options.recipe ?? 'resize-224';
   const { preprocessor, imageSize } = await makePreprocessor(recipe, options.autoOrient ?? true);
   const index = new GraphIndex(model.graph);
@@ -392,11 +422,13 @@ export async function compareModels(options: CompareOptions): Promise<AccuracyRe
       `Recipe ${recipeName(recipe)} cannot feed input ${input?.name ?? '(none)'} [${(dims ?? []).join(', ')}]`,
     );
   const files = await listImageFiles(options.images, 'evaluation');
+  const served = await servedInt8Model(int8);
   const pairs = await computeLogits(
     path.resolve(options.float),
-    path.resolve(options.int8),
+    served.bytes,
     new ImageTensors(files, preprocessor, 3 * height * width),
     {
+      int8SessionOptions: served.sessionOptions,
       inputName: input!.name ?? '',
       outputName: model.graph.output?.[0]?.name ?? '',
       batch: typeof dims?.[0] === 'number' ? dims[0] : 'dynamic',
@@ -436,6 +468,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
   const method = options.method ?? 'percentile';
   const percentile = options.percentile ?? DEFAULT_PERCENTILE;
   const perChannel = options.perChannel ?? true;
+  const reduceRange = options.reduceRange ?? true;
   const activations = options.activations ?? 'uint8';
   const symmetric = options.symmetricActivations ?? false;
   const minAgreement = options.minAgreement ?? DEFAULT_MIN_AGREEMENT;
@@ -520,11 +553,15 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
       const means = s.channelMeans();
       if (means) inputMeans.set(tensor, means);
     }
-  const rewrite = rewriteToQdq(quantized, plan, params, { inputMeans });
+  const rewrite = rewriteToQdq(quantized, plan, params, {
+    inputMeans,
+    weightMax: reduceRange ? WEIGHT_MAX.reduced : WEIGHT_MAX.full,
+  });
   const settings: QuantizationReport['settings'] = {
     method,
     percentile: method === 'percentile' ? percentile : null,
     perChannel,
+    reduceRange,
     activations,
     symmetricActivations: symmetric,
     biasCorrection,
@@ -553,6 +590,8 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
   progress({ stage: 'validate', message: `validating ${outPath}` });
   const validation = await validateModel(outPath, { load: true });
   const kernels = await inspectKernels(int8Bytes);
+  // Accuracy and speed as @mtailor/core serves the model by default: its exact integer arithmetic on this CPU.
+  const served = await servedInt8Model(int8Bytes);
 
   const logitRun = {
     inputName: facts.inputName,
@@ -563,8 +602,9 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
   };
   const evaluate = async (images: ImageTensors, what: string): Promise<AccuracyReport> => {
     // The float model from its path: onnxruntime then also finds any external data beside it.
-    const pairs = await computeLogits(modelPath, int8Bytes, images, {
+    const pairs = await computeLogits(modelPath, served.bytes, images, {
       ...logitRun,
+      int8SessionOptions: served.sessionOptions,
       onProgress: (done, total) =>
         progress({ stage: 'evaluate', message: `comparing on ${what} images`, done, total }),
     });
@@ -586,9 +626,10 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
     await calibrationImages.load(0, image, 0);
     speed = await measureSpeed(
       modelPath,
-      int8Bytes,
+      served.bytes,
       { name: facts.inputName, image, shape: imageShape },
       options.speed ?? {},
+      served.sessionOptions,
     );
   }
 
@@ -612,6 +653,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
     kernels,
     accuracy: { calibration: calibrationAccuracy, eval: evalAccuracy },
     judgedOn: evalAccuracy ? 'eval' : 'calibration',
+    int8Kernels: served.report,
     speed,
     validation,
   };

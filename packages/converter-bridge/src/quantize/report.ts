@@ -3,6 +3,7 @@
  * @module
  */
 import path from 'node:path';
+import type { Int8KernelsReport } from '@mtailor/core';
 import type { QuantizationReport } from './quantize.js';
 import type { AccuracyReport, Timing } from './summary.js';
 
@@ -36,6 +37,15 @@ function accuracyLines(name: string, a: AccuracyReport): string[] {
   return lines;
 }
 
+/** The int8 path on this machine, why, and the CPU it ran on. */
+function describeInt8Kernels(r: Int8KernelsReport): string {
+  const probe = r.cpu.u8s8Exact === undefined ? '' : r.cpu.u8s8Exact ? 'U8S8 exact' : 'U8S8 saturates';
+  return (
+    `${r.kernels} (${r.reason}); CPU ${r.cpu.arch} [${r.cpu.flags.join(' ') || 'no int8 flags'}]` +
+    (probe ? `, saturation probe: ${probe}` : '')
+  );
+}
+
 /**
  * Render a {@link QuantizationReport} as text.
  *
@@ -55,7 +65,7 @@ export function formatQuantizationReport(report: QuantizationReport): string {
   for (const w of report.validation.warnings) lines.push(`  ! ${w.code}: ${w.message}`);
   lines.push(
     `  calibration: ${s.calibrationImages} images, recipe ${s.recipe}, ${s.method}${s.percentile === null ? '' : ` ${s.percentile}`}; ` +
-      `weights int8 ${s.perChannel ? 'per channel' : 'per tensor'}, activations ${s.activations}${s.symmetricActivations ? ' symmetric' : ''}, biases int32`,
+      `weights int8 ${s.perChannel ? 'per channel' : 'per tensor'} in ${s.reduceRange ? '[−64, 64] (7-bit; depthwise, first and last layer [−127, 127])' : '[−127, 127]'}, activations ${s.activations}${s.symmetricActivations ? ' symmetric' : ''}, biases int32`,
     `  quantized: ${counts(g.quantized)}; ${g.activationsFolded} Relu/Clip folded into the quantization` +
       (g.batchNormsFolded ? `; ${g.batchNormsFolded} BatchNormalization folded` : '') +
       (s.exclude.length ? `; excluded ${s.exclude.join(', ')}` : ''),
@@ -65,7 +75,8 @@ export function formatQuantizationReport(report: QuantizationReport): string {
     lines.push(`  ${g.biasAdjustedChannels} weight channel scales widened so their int32 bias fits`);
   lines.push(
     `  onnxruntime kernels: ${counts(k.int8)}; float Conv/Gemm/MatMul left: ${counts(k.floatCompute)}`,
-    'agreement with the float model:',
+    `int8 kernels here: ${describeInt8Kernels(report.int8Kernels)}`,
+    'agreement with the float model (the exact integer arithmetic, as @mtailor/core serves the model):',
     ...accuracyLines('calibration images', report.accuracy.calibration),
   );
   if (report.accuracy.eval) lines.push(...accuracyLines('evaluation images', report.accuracy.eval));

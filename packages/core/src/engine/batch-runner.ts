@@ -103,6 +103,7 @@ export function describeModel(model: ONNXModel, sha256: string, loadMs: number):
     inputElementsPerImage: model.inputElementsPerImage,
     executionProvider: model.executionProvider,
     ...(model.fallbackMessage === undefined ? {} : { fallbackMessage: model.fallbackMessage }),
+    int8Kernels: model.int8Kernels,
     onnxruntimeVersion: ONNXModel.runtimeVersion,
     loadMs,
   };

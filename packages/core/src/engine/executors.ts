@@ -5,6 +5,7 @@
  * (`in-thread.ts`: on the calling thread) and a worker-thread implementation (`worker-threads.ts`).
  * @module
  */
+import type { Int8KernelsReport } from '../model/int8-kernels.js';
 import type { InputLayout, TensorInfo } from '../model/signature.js';
 import type { TensorSlots } from './tensor-slots.js';
 
@@ -79,6 +80,8 @@ export interface ModelInfo {
   executionProvider: string;
   /** Why a requested provider was not used, when it was not. */
   fallbackMessage?: string;
+  /** Which int8 kernels run the model and why (option `int8Kernels`; see {@link ONNXModel.int8Kernels}). */
+  int8Kernels: Int8KernelsReport;
   /** onnxruntime's version. */
   onnxruntimeVersion: string;
   /** Milliseconds from the start of loading to a warm session. */

@@ -16,6 +16,7 @@ import {
   ModelShapeError,
 } from '../errors.js';
 import * as is from '../is.js';
+import { type Int8KernelsReport, prepareInt8Kernels } from './int8-kernels.js';
 import {
   type ExecutionProviderName,
   type ModelOptions,
@@ -43,6 +44,7 @@ interface SharedSession {
   options: ResolvedModelOptions;
   provider: ExecutionProviderName;
   fallbackMessage: string | undefined;
+  int8Kernels: Int8KernelsReport;
   handles: number;
 }
 
@@ -168,6 +170,19 @@ export class ONNXModel {
   get fallbackMessage(): string | undefined {
     return this.#shared.fallbackMessage;
   }
+  /**
+   * Which int8 kernels run this model and why (option `int8Kernels`): onnxruntime's own, or int8 weights stored as
+   * uint8 because this CPU's fast kernels saturate; with the CPU's int8 flags and the saturation probes' results.
+   *
+   * @example
+   * ```ts
+   * const model = await ONNXModel.load('model.onnx'); // int8Kernels: 'exact' by default
+   * if (!model.int8Kernels.exact) console.warn(model.int8Kernels.reason);
+   * ```
+   */
+  get int8Kernels(): Readonly<Int8KernelsReport> {
+    return this.#shared.int8Kernels;
+  }
   /** True after {@link ONNXModel.dispose}. */
   get disposed(): boolean {
     return this.#disposed;
@@ -270,14 +285,12 @@ function firstLine(message: string): string {
 }
 
 async function createSession(
-  model: string | Uint8Array,
+  model: Uint8Array,
   options: ResolvedModelOptions,
   providers: readonly ExecutionProviderName[],
+  sessionConfig: Record<string, string>,
 ): Promise<ort.InferenceSession> {
-  const sessionOptions = toSessionOptions(options, providers);
-  return typeof model === 'string'
-    ? ort.InferenceSession.create(model, sessionOptions)
-    : ort.InferenceSession.create(model, sessionOptions);
+  return ort.InferenceSession.create(model, toSessionOptions(options, providers, sessionConfig));
 }
 
 async function createShared(
@@ -286,14 +299,14 @@ async function createShared(
   options: ResolvedModelOptions,
 ): Promise<SharedSession> {
   const source = typeof model === 'string' ? model : '<bytes>';
-  let bytes: string | Uint8Array = model;
-  if (typeof model === 'string') {
-    try {
-      bytes = await readFile(model);
-    } catch (err) {
-      throw new ModelLoadError(`Cannot read model file ${model}: ${(err as Error).message}`, { cause: err });
-    }
+  let bytes: Uint8Array;
+  try {
+    bytes = typeof model === 'string' ? await readFile(model) : model;
+  } catch (err) {
+    throw new ModelLoadError(`Cannot read model file ${model}: ${(err as Error).message}`, { cause: err });
   }
+  const int8 = await prepareInt8Kernels(bytes, options.int8Kernels, options.graphOptimizationLevel);
+  bytes = int8.bytes;
   let providers = options.executionProviders;
   let fallbackMessage: string | undefined;
   const fallBackToCpu = (reason: string): void => {
@@ -306,12 +319,12 @@ async function createShared(
   if (cudaLibrary) fallBackToCpu(`${cudaLibrary} is not installed; onnxruntime-node ships a CPU-only build`);
   let session: ort.InferenceSession;
   try {
-    session = await createSession(bytes, options, providers);
+    session = await createSession(bytes, options, providers, int8.sessionConfig);
   } catch (err) {
     if (!providers.includes('cuda')) throw loadError(source, err);
     fallBackToCpu(firstLine((err as Error).message));
     try {
-      session = await createSession(bytes, options, providers);
+      session = await createSession(bytes, options, providers, int8.sessionConfig);
     } catch (err2) {
       throw loadError(source, err2);
     }
@@ -330,6 +343,7 @@ async function createShared(
       options,
       provider: providers[0] ?? 'cpu',
       fallbackMessage,
+      int8Kernels: int8.report,
       handles: 0,
     };
     if (signature.numClasses === undefined) shared.signature.numClasses = await probeNumClasses(shared);

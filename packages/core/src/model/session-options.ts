@@ -7,6 +7,7 @@ import os from 'node:os';
 import type { InferenceSession } from 'onnxruntime-node';
 import { InvalidOptionError } from '../errors.js';
 import * as is from '../is.js';
+import { INT8_KERNELS, type Int8Kernels } from './int8-kernels.js';
 
 /** onnxruntime's graph optimisation levels. */
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
@@ -43,6 +44,13 @@ export interface ModelOptions {
    * decode and inference overlap; measured here it halved CPU use at equal throughput.
    */
   allowSpinning?: boolean;
+  /**
+   * How int8 (quantized) models run. Default `'exact'`: the model's own integer arithmetic on every CPU — on x86
+   * CPUs without VNNI, whose fast int8 kernels saturate, int8 weights are stored as uint8 at load (exact, slower
+   * kernels) unless the model's weights cannot saturate. `'native'`: onnxruntime's fastest kernels as they are,
+   * whose answers then depend on the CPU. See {@link ONNXModel.int8Kernels} for what runs and why.
+   */
+  int8Kernels?: Int8Kernels;
 }
 
 /** {@link ModelOptions} with every default filled in. */
@@ -55,6 +63,7 @@ export const MODEL_OPTION_NAMES = [
   'graphOptimizationLevel',
   'executionProviders',
   'allowSpinning',
+  'int8Kernels',
 ] as const;
 
 const LEVELS: readonly GraphOptimizationLevel[] = ['disabled', 'basic', 'extended', 'all'];
@@ -79,6 +88,7 @@ export function resolveModelOptions(options: ModelOptions = {}): ResolvedModelOp
     graphOptimizationLevel = 'all',
     executionProviders = ['cpu'],
     allowSpinning = false,
+    int8Kernels = 'exact',
   } = options;
   if (!is.positiveInteger(intraOpThreads))
     throw is.invalidParameterError('intraOpThreads', 'positive integer', intraOpThreads);
@@ -101,12 +111,15 @@ export function resolveModelOptions(options: ModelOptions = {}): ResolvedModelOp
       executionProviders,
     );
   if (!is.bool(allowSpinning)) throw is.invalidParameterError('allowSpinning', 'boolean', allowSpinning);
+  if (!is.oneOf(int8Kernels, INT8_KERNELS))
+    throw is.invalidParameterError('int8Kernels', `one of ${INT8_KERNELS.join(', ')}`, int8Kernels);
   return {
     intraOpThreads,
     interOpThreads,
     graphOptimizationLevel,
     executionProviders: [...executionProviders],
     allowSpinning,
+    int8Kernels,
   };
 }
 
@@ -118,6 +131,7 @@ export function optionsKey(options: ResolvedModelOptions): string {
     options.graphOptimizationLevel,
     options.executionProviders,
     options.allowSpinning,
+    options.int8Kernels,
   ]);
 }
 
@@ -125,6 +139,7 @@ export function optionsKey(options: ResolvedModelOptions): string {
 export function toSessionOptions(
   options: ResolvedModelOptions,
   providers: readonly ExecutionProviderName[],
+  sessionConfig: Readonly<Record<string, string>> = {},
 ): InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: options.intraOpThreads,
@@ -138,6 +153,7 @@ export function toSessionOptions(
       session: {
         intra_op: { allow_spinning: options.allowSpinning ? '1' : '0' },
         inter_op: { allow_spinning: options.allowSpinning ? '1' : '0' },
+        ...sessionConfig,
       },
     },
   };

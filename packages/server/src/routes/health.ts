@@ -8,6 +8,7 @@
 import { statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Int8KernelsReport } from '@mtailor/core';
 import type { FastifyInstance } from 'fastify';
 import { bearerMatcher } from '../auth.js';
 import type { RouteContext } from '../context.js';
@@ -47,6 +48,18 @@ export interface HealthReply {
       expected_class: number | null;
       source: string;
       ms: number;
+    } | null;
+    /**
+     * Which int8 kernels run the model (`MTAILOR_INT8_KERNELS`): `native` or `uint8-weights`, whether the answers are
+     * the model's exact integer arithmetic, why, and the CPU's int8 flags and saturation-probe result.
+     */
+    int8_kernels: {
+      requested: string;
+      kernels: string;
+      exact: boolean;
+      reason: string;
+      cpu_flags: string[];
+      u8s8_exact: boolean | null;
     } | null;
   };
   last_inference: { at: string; ms: number } | null;
@@ -157,6 +170,7 @@ function healthReport(ctx: RouteContext, probes: HealthProbes): HealthReply {
             ms: selfTest.ms,
           }
         : null,
+      int8_kernels: classifier ? int8KernelsReply(classifier.model.int8Kernels) : null,
     },
     last_inference: status?.lastInference
       ? { at: status.lastInference.at.toISOString(), ms: status.lastInference.ms }
@@ -235,4 +249,15 @@ export function registerHealthRoutes(app: FastifyInstance, ctx: RouteContext): v
       return { status, error: { code: error.code, message: publicMessage } };
     },
   );
+}
+
+function int8KernelsReply(report: Int8KernelsReport): NonNullable<HealthReply['model']['int8_kernels']> {
+  return {
+    requested: report.requested,
+    kernels: report.kernels,
+    exact: report.exact,
+    reason: report.reason,
+    cpu_flags: report.cpu.flags,
+    u8s8_exact: report.cpu.u8s8Exact ?? null,
+  };
 }
