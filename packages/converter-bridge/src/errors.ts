@@ -48,6 +48,10 @@ export type ConverterErrorCode =
   | 'ABORTED'
   /** The model file cannot be read from disk (missing, a directory, no permission). */
   | 'MODEL_UNREADABLE'
+  /** The model's external-data file (e.g. `model.onnx.data` beside it) is missing, unreadable or too short. */
+  | 'EXTERNAL_DATA_MISSING'
+  /** The model names an external-data file outside its own folder (absolute or `..`): not read. */
+  | 'EXTERNAL_DATA_PATH'
   /** The parity files are missing, malformed or inconsistent with their binary. */
   | 'PARITY_FILE_INVALID'
   /** onnxruntime cannot load the model or run it on the parity inputs. */

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { ConverterError, invalidOption } from './errors.js';
+import { modelForRuntime } from './model-file.js';
 
 /**
  * Default relative tolerance of the parity rule `|onnx − torch| ≤ atol + rtol·|torch|`. Chosen from the zoo run
@@ -307,7 +308,8 @@ function argmax(values: Float32Array): number {
  * rtol·|torch|` and every sample's top-1 agrees.
  *
  * @throws {ConverterError} PARITY_FILE_INVALID, PARITY_RUN_FAILED (model not loadable or not runnable on the
- * inputs), INVALID_OPTION (a negative or non-finite tolerance).
+ * inputs), EXTERNAL_DATA_MISSING / EXTERNAL_DATA_PATH (its external-data file, read from beside the model),
+ * INVALID_OPTION (a negative or non-finite tolerance).
  *
  * @example
  * ```ts
@@ -322,9 +324,13 @@ export async function checkParity(
 ): Promise<ParityResult> {
   const tolerance = resolveTolerance(options);
   const vectors = await readParityVectors(parityFile);
+  const model = await modelForRuntime(modelPath, 'PARITY_RUN_FAILED');
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(modelPath);
+    session =
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model)
+        : await ort.InferenceSession.create(model);
   } catch (err) {
     throw new ConverterError(
       'PARITY_RUN_FAILED',

@@ -44,6 +44,8 @@ export function formatValidationReport(
     lines.push(
       `  ${m.nodeCount} nodes · ${m.initializerCount} initializers (${megabytes(m.initializerBytes)}) · file ${megabytes(m.fileBytes)}`,
     );
+    if (m.externalData.length)
+      lines.push(`  external data ${m.externalData.join(', ')} (beside the model: deploy it with the model)`);
   }
   if (report.errors.length) {
     lines.push('errors:');
