@@ -29,6 +29,8 @@ export type ConverterErrorCode =
   | 'WEIGHTS_MISMATCH'
   /** The model cannot be run or exported (e.g. output not a [batch, classes] tensor, unsupported op). */
   | 'EXPORT_FAILED'
+  /** The requested torch exporter is not available (the new one needs torch ≥ 2.5 and onnxscript). */
+  | 'EXPORTER_UNSUPPORTED'
   /** A calibration image cannot be read. */
   | 'CALIBRATION_FAILED'
   /** The output folder cannot be created or written. */

@@ -74,6 +74,15 @@ export function formatValidationReport(
           (raised ? `: atol raised above ${num(parity.atol)} on ${raised} of ${parity.samples} samples` : ''),
       );
     }
+    if (parity.batches.length)
+      lines.push(
+        `  dynamic batch: ${parity.batches
+          .map(
+            (b) =>
+              `batch ${b.batchSize} ${b.ok ? 'OK' : 'FAILED'} (max |Δ| ${b.maxAbsDiff.toExponential(2)})`,
+          )
+          .join(', ')}, each row against PyTorch's logits for its sample`,
+      );
     const w = parity.worst;
     if (w)
       lines.push(

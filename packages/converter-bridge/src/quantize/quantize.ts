@@ -281,7 +281,8 @@ async function readInputManifest(file: string): Promise<InputManifest> {
  */
 async function writeOutputManifest(input: InputManifest, out: string): Promise<string> {
   const file = defaultManifestPath(out);
-  const fields: Record<string, unknown> = { ...input.json };
+  // The int8 model is written as one file, by this quantizer: the float model's data file and export facts are not its.
+  const { externalData: _data, export: _export, ...fields }: Record<string, unknown> = input.json;
   const labels = input.json.labels;
   if (typeof labels === 'string' && labels !== 'imagenet1k')
     fields.labels = relativeToManifest(file, path.resolve(path.dirname(input.file), labels));
