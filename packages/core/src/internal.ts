@@ -1,6 +1,6 @@
 /**
  * `@mtailor/core/internal`: pieces the other `@mtailor` packages share with core (the server's base64 handling and
- * CPU count, the CLI's input checks). Not part of the public API: no stability promise.
+ * CPU count, the CLI's input checks, the converter's model-file reader). Not part of the public API: no stability promise.
  * @module
  */
 
@@ -29,6 +29,12 @@ export {
   u8s8DepthwiseKernelsAreExact,
   u8s8KernelsAreExact,
 } from './model/int8-kernels.js';
+export {
+  inlineExternalData,
+  MAX_INLINE_MODEL_BYTES,
+  type ModelFile,
+  readModelFile,
+} from './model/model-file.js';
 export {
   pbBytes,
   pbInitializer,

@@ -450,8 +450,9 @@ export function u8s8DepthwiseKernelsAreExact(): Promise<boolean> {
 }
 
 /** What {@link prepareInt8Kernels} hands to the session: the model bytes to load, extra session config, the report. */
-export interface PreparedInt8Model {
-  bytes: Uint8Array;
+export interface PreparedInt8Model<M extends Uint8Array | string = Uint8Array | string> {
+  /** The model for onnxruntime: bytes (given bytes), or its path (given a path too large to read here). */
+  bytes: M;
   /** Session config entries under `session.` (onnxruntime's own s8→u8 weight conversion for weights we skip). */
   sessionConfig: Record<string, string>;
   report: Int8KernelsReport;
@@ -462,11 +463,11 @@ export interface PreparedInt8Model {
  * saturate, returns the model with its int8 weights stored as uint8. Bytes that are not a readable ONNX model are
  * returned unchanged (onnxruntime then says what is wrong with them).
  */
-export async function prepareInt8Kernels(
-  bytes: Uint8Array,
+export async function prepareInt8Kernels<M extends Uint8Array | string>(
+  bytes: M,
   requested: Int8Kernels,
   graphOptimizationLevel: string,
-): Promise<PreparedInt8Model> {
+): Promise<PreparedInt8Model<M>> {
   const cpu: CpuInt8Info = { arch: process.arch, flags: detectCpuInt8Flags() };
   const done = (
     kernels: Int8KernelsReport['kernels'],
@@ -474,9 +475,9 @@ export async function prepareInt8Kernels(
     exact: boolean,
     analysis?: Int8WeightAnalysis,
     rewritten = 0,
-    out = bytes,
+    out: M = bytes,
     sessionConfig: Record<string, string> = {},
-  ): PreparedInt8Model => ({
+  ): PreparedInt8Model<M> => ({
     bytes: out,
     sessionConfig,
     report: {
@@ -491,6 +492,13 @@ export async function prepareInt8Kernels(
       cpu,
     },
   });
+  // Past protobuf's 2 GB the model goes to onnxruntime by path, unread here; such models are float in practice.
+  if (typeof bytes === 'string')
+    return done(
+      'native',
+      'a model over 2 GB goes to onnxruntime by path: its weights are not inspected',
+      true,
+    );
   let graph: OnnxGraph;
   try {
     graph = readOnnxGraph(bytes);
@@ -541,7 +549,7 @@ export async function prepareInt8Kernels(
       true,
       analysis,
       rewritten,
-      out,
+      out as M,
     );
   // What cannot be patched in place is left to onnxruntime's own s8→u8 weight conversion, which it applies while
   // optimising the graph (graphOptimizationLevel 'extended' or 'all' only).
@@ -552,7 +560,7 @@ export async function prepareInt8Kernels(
     optimised,
     analysis,
     rewritten,
-    out,
+    out as M,
     { x64quantprecision: '1' },
   );
 }

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -17,6 +17,7 @@ import {
 } from '../errors.js';
 import * as is from '../is.js';
 import { type Int8KernelsReport, prepareInt8Kernels } from './int8-kernels.js';
+import { readModelFile } from './model-file.js';
 import {
   type ExecutionProviderName,
   type ModelOptions,
@@ -83,7 +84,12 @@ export class ONNXModel {
   /**
    * Loads a model from a file path or its bytes, or returns a new handle on the session already loaded for it.
    *
+   * A model file with external data (weights in a file beside it, e.g. `model.onnx.data`) is read with that data
+   * from the model's own folder, whatever the working directory; bytes are handed to onnxruntime as they are.
+   *
    * @throws {@link ModelLoadError} when the file cannot be read or onnxruntime refuses it.
+   * @throws {@link ExternalDataMissingError} when its external-data file is missing, unreadable or too short.
+   * @throws {@link ExternalDataPathError} when it names external data outside its own folder.
    * @throws {@link ModelShapeError} when the model is not an image classifier (the message says what is wrong).
    * @throws {@link InvalidOptionError} for a bad option.
    */
@@ -285,12 +291,15 @@ function firstLine(message: string): string {
 }
 
 async function createSession(
-  model: Uint8Array,
+  model: Uint8Array | string,
   options: ResolvedModelOptions,
   providers: readonly ExecutionProviderName[],
   sessionConfig: Record<string, string>,
 ): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(model, toSessionOptions(options, providers, sessionConfig));
+  const sessionOptions = toSessionOptions(options, providers, sessionConfig);
+  return typeof model === 'string'
+    ? ort.InferenceSession.create(model, sessionOptions)
+    : ort.InferenceSession.create(model, sessionOptions);
 }
 
 async function createShared(
@@ -299,14 +308,10 @@ async function createShared(
   options: ResolvedModelOptions,
 ): Promise<SharedSession> {
   const source = typeof model === 'string' ? model : '<bytes>';
-  let bytes: Uint8Array;
-  try {
-    bytes = typeof model === 'string' ? await readFile(model) : model;
-  } catch (err) {
-    throw new ModelLoadError(`Cannot read model file ${model}: ${(err as Error).message}`, { cause: err });
-  }
-  const int8 = await prepareInt8Kernels(bytes, options.int8Kernels, options.graphOptimizationLevel);
-  bytes = int8.bytes;
+  // A file is read with its external data (beside the model, from any working directory) inlined.
+  const read = typeof model === 'string' ? (await readModelFile(model)).model : model;
+  const int8 = await prepareInt8Kernels(read, options.int8Kernels, options.graphOptimizationLevel);
+  const bytes = int8.bytes;
   let providers = options.executionProviders;
   let fallbackMessage: string | undefined;
   const fallBackToCpu = (reason: string): void => {
