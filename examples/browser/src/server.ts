@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IMAGENET1K_LABELS } from '@mtailor/core';
+import { readModelFile } from '@mtailor/core/internal';
 import { BrowserServerError } from './errors.js';
 
 /**
@@ -210,7 +211,9 @@ function checkOptions(options: ServerOptions): void {
  * Starts the static server.
  *
  * @throws {@link BrowserServerError} `INVALID_OPTION` for a bad option, `MODEL_NOT_FOUND` when the model file is
- * missing, `ASSET_NOT_FOUND` when the page has not been built (`pnpm build`).
+ * missing, `ASSET_NOT_FOUND` when the page has not been built (`pnpm build`); `@mtailor/core`'s
+ * `ExternalDataMissingError` / `ExternalDataPathError` when the model's external-data file is missing or outside its
+ * folder (a model with external data is served inlined, as one file).
  *
  * @example
  * ```ts
@@ -239,6 +242,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       `The page is not built (${entry} missing): run pnpm build.`,
     );
   const labelsBody = Buffer.from(JSON.stringify(options.labels ?? IMAGENET1K_LABELS));
+  // A model whose weights are in a data file beside it (torch ≥ 2.9's default) is served as one self-contained
+  // model, read with its data as @mtailor/core reads it: the page loads `/model.onnx` alone, as for any model.
+  const modelFile = await readModelFile(model);
+  const inlinedModel =
+    modelFile.externalDataFiles.length > 0 && typeof modelFile.model !== 'string'
+      ? Buffer.from(modelFile.model.buffer, modelFile.model.byteOffset, modelFile.model.byteLength)
+      : undefined;
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
@@ -260,14 +270,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       res.writeHead(400, COMMON_HEADERS).end();
       return;
     }
-    if (urlPath === '/labels.json') {
+    const inMemory =
+      urlPath === '/labels.json' ? labelsBody : urlPath === '/model.onnx' ? inlinedModel : undefined;
+    if (inMemory) {
       res.writeHead(200, {
         ...COMMON_HEADERS,
         ...SHARED_HEADERS,
-        'Content-Type': CONTENT_TYPES['.json'],
-        'Content-Length': labelsBody.length,
+        'Content-Type': urlPath === '/labels.json' ? CONTENT_TYPES['.json'] : 'application/octet-stream',
+        'Content-Length': inMemory.length,
       });
-      res.end(req.method === 'HEAD' ? undefined : labelsBody);
+      res.end(req.method === 'HEAD' ? undefined : inMemory);
       return;
     }
     const file = urlPath === '/model.onnx' ? model : await resolveFile(urlPath, table);

@@ -1,11 +1,15 @@
 /**
  * The static server on its own (no browser): what it serves, with which headers, and what it refuses.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { ONNXModel } from '@mtailor/core';
 import { BrowserServerError, type RunningServer, startServer } from '@mtailor/example-browser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { shared } from '../../../test/support/shared-data.js';
+import { hasTorch, python, shared } from '../../../test/support/shared-data.js';
 
 /** A GET with the path sent exactly as written (fetch would normalise `..` away before sending). */
 function rawGet(base: string, rawPath: string, method = 'GET'): Promise<http.IncomingMessage> {
@@ -112,5 +116,37 @@ describe('static server', () => {
     expect(await fail(startServer({ port: 0, labels: [1, 2] as unknown as string[] }))).toMatchObject({
       code: 'INVALID_OPTION',
     });
+  });
+});
+
+describe.skipIf(!hasTorch())('static server, a model with external data (torch ≥ 2.9 exports)', () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'mtailor-browser-external-'));
+  const model = path.join(root, 'mnv2.onnx');
+  let server: RunningServer | undefined;
+  afterAll(async () => {
+    await server?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('serves /model.onnx as one self-contained model that onnxruntime loads and runs like the original', async () => {
+    execFileSync(python, [
+      '-c',
+      'import sys, onnx; onnx.save_model(onnx.load(sys.argv[1]), sys.argv[2], save_as_external_data=True, location="mnv2.onnx.data")',
+      shared.floatModel,
+      model,
+    ]);
+    expect(statSync(model).size).toBeLessThan(1_000_000);
+    server = await startServer({ port: 0, model });
+    const res = await fetch(`${server.url}/model.onnx`);
+    expect(res.status).toBe(200);
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    expect(Number(res.headers.get('content-length'))).toBe(bytes.byteLength);
+    expect(bytes.byteLength).toBeGreaterThan(13_000_000);
+    const served = await ONNXModel.load(bytes, { intraOpThreads: 1 });
+    const original = await ONNXModel.load(shared.floatModel, { intraOpThreads: 1 });
+    const input = new Float32Array(3 * 224 * 224).map((_, i) => ((i % 224) - 112) / 112);
+    expect(await served.run(input, 1)).toEqual(await original.run(input, 1));
+    served.dispose();
+    original.dispose();
   });
 });

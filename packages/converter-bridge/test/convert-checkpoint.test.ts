@@ -372,6 +372,20 @@ describeWithTorch('convertCheckpoint with real PyTorch', () => {
       ).rejects.toMatchObject({ code: 'OPSET_UNSUPPORTED' });
     });
 
+    it('the new exporter asked of torch 1.13 → EXPORTER_UNSUPPORTED (it has no torch.onnx.export(dynamo=True))', async () => {
+      const out = path.join(dir, 'dynamo', 'n.onnx');
+      const err = (await convertCheckpoint({
+        arch: 'seed-resnet18',
+        weights: ckpt.seed,
+        out,
+        python,
+        exporter: 'dynamo',
+      }).catch((e: unknown) => e)) as ConverterError;
+      expect(err.code).toBe('EXPORTER_UNSUPPORTED');
+      expect(err.message).toContain('use --exporter torchscript');
+      expect(existsSync(out)).toBe(false);
+    });
+
     it('no such interpreter → PYTHON_NOT_FOUND', async () => {
       await expect(
         convertCheckpoint({
@@ -475,6 +489,14 @@ describeWithTorch('convertCheckpoint with real PyTorch', () => {
           inputSize: 0,
         }),
       ).rejects.toMatchObject({ code: 'INVALID_OPTION' });
+      await expect(
+        convertCheckpoint({
+          arch: 'resnet18',
+          weights: ckpt.seed,
+          out: path.join(dir, 'n.onnx'),
+          exporter: 'onnxscript' as 'dynamo',
+        }),
+      ).rejects.toThrow(`Expected 'dynamo' or 'torchscript' for exporter but received "onnxscript"`);
     });
   });
 });
