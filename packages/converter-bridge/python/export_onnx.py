@@ -342,6 +342,7 @@ def run(args) -> dict:
         progress("build", f"building {args.arch} (weights from {args.hf or args.weights})")
         hub_model = hub.build(args)
         kind = hub_model["kind"]
+        emit("transform", **hub_model["transform"])  # the caller checks it can reproduce it before the export
     elif kind == "torchvision":
         architectures.check_torchvision_arch(args.arch)
         weights_entry = tvw.resolve(args.arch, args.torchvision_weights)
@@ -391,6 +392,8 @@ def run(args) -> dict:
         dropped = tvw.drop_aux_heads_if_absent(model, args.arch, state) if kind == "torchvision" else []
         checkpoint.load_into(model, state, args.weights)
         hub_transform = hub.timm_module_transform(args.arch, model)
+        if hub_transform is not None:
+            emit("transform", **hub_transform)
     model.eval()
     progress("probe", "running the model once in PyTorch")
     num_classes = probe_output(model, torch, input_size)

@@ -19,6 +19,15 @@ export {
 } from './convert.js';
 export { ConverterError, type ConverterErrorCode } from './errors.js';
 export {
+  describeHubTransform,
+  type HubTransform,
+  recipeFromHub,
+  recipeFromTimm,
+  recipeFromTransformers,
+  type TimmEvalTransform,
+  type TransformersProcessor,
+} from './hub-recipes.js';
+export {
   defaultManifestPath,
   recipeFromTorchvision,
   recipeSquareSize,

@@ -169,26 +169,26 @@ def _label_names(pretrained_cfg: dict):
 
 
 def eval_transform(model) -> dict:
-    """timm's evaluation transform for `model` (its pretrained_cfg), as `resolve_data_config` resolves it, plus
-    the list of transforms `create_transform(is_training=False)` builds from it (their class names), so a test or a
-    reader can see both."""
+    """timm's evaluation transform for `model` (its pretrained_cfg): see eval_transform_of_cfg."""
+    return eval_transform_of_cfg(getattr(model, "pretrained_cfg", None) or {})
+
+
+def eval_transform_of_cfg(cfg: dict) -> dict:
+    """timm's evaluation transform for a pretrained_cfg, as `resolve_data_config` resolves it, plus the class names
+    of the transforms `create_transform(is_training=False)` builds from it, so a reader can see both."""
     from timm.data import create_transform, resolve_data_config
 
-    config = resolve_data_config({}, model=model)
+    config = resolve_data_config({}, pretrained_cfg=cfg)
     transform = create_transform(**config, is_training=False)
-    cfg = getattr(model, "pretrained_cfg", {}) or {}
-    border = cfg.get("crop_border_pixels")
     return {
         "family": "timm",
         "model": cfg.get("architecture"),
-        "tag": cfg.get("tag"),
+        "tag": cfg.get("tag") or None,
         "inputSize": [int(s) for s in config["input_size"]],
         "interpolation": str(config["interpolation"]),
         "cropPct": float(config["crop_pct"]),
         "cropMode": str(config.get("crop_mode") or "center"),
-        "cropBorderPixels": int(border) if border else 0,
         "mean": [float(m) for m in config["mean"]],
         "std": [float(s) for s in config["std"]],
         "transforms": [type(t).__name__ for t in getattr(transform, "transforms", [transform])],
     }
-
