@@ -1,19 +1,37 @@
 /**
- * torchvision 0.14's `center_crop` on 8-bit images, padding included.
+ * Center crops on 8-bit images, padding included: torchvision's `center_crop` (and timm's `CenterCropOrPad` with
+ * its fill colour), and transformers' two variants of the offsets.
  * @module
  */
+import { PreprocessError } from './errors.js';
 import { assertOutputSize, assertRawImage, createImage } from './image.js';
 import * as is from './is.js';
-import type { CenterCropOptions, RawImage } from './types.js';
+import { roundHalfEven } from './resize.js';
+import type { CenterCropOffsets, CenterCropOptions, RawImage } from './types.js';
 
-/** Python 3's `round()` for a non-negative value: halves go to the even neighbour (banker's rounding). */
-function roundHalfEven(value: number): number {
-  const floor = Math.floor(value);
-  const diff = value - floor;
-  if (diff > 0.5) return floor + 1;
-  if (diff < 0.5) return floor;
-  return floor % 2 === 0 ? floor : floor + 1;
+/**
+ * The center-crop offset rules, see {@link CenterCropOffsets}.
+ *
+ * @example
+ * ```ts
+ * CENTER_CROP_OFFSETS.includes('transformers-pil'); // true
+ * ```
+ */
+export const CENTER_CROP_OFFSETS: readonly CenterCropOffsets[] = [
+  'torchvision',
+  'transformers-torchvision',
+  'transformers-pil',
+];
+
+/** First source index of the crop on one axis (negative: that many padding pixels come first). */
+function axisOffset(size: number, crop: number, offsets: CenterCropOffsets): number {
+  const margin = size - crop;
+  if (offsets === 'transformers-pil') return Math.floor(margin / 2);
+  // Both torchvision rules pad `floor(−margin / 2)` before the image (more after it when the margin is odd).
+  if (margin < 0) return -Math.floor(-margin / 2);
+  return offsets === 'torchvision' ? roundHalfEven(margin / 2) : Math.floor(margin / 2);
 }
+
 
 /**
  * Where a center crop takes its pixels from, in source coordinates (may be negative: zero padding).
@@ -33,13 +51,15 @@ export interface CropWindow {
 }
 
 /**
- * The window torchvision's `center_crop` takes: if the crop is larger than the image, the image is first padded
- * with zeros (`(crop − size) // 2` before, `(crop − size + 1) // 2` after); then
- * `top = int(round((height − cropHeight) / 2))` and `left` likewise, with Python's half-to-even `round`.
+ * The window a center crop takes. With the default `'torchvision'` offsets it is torchvision's `center_crop`: if
+ * the crop is larger than the image, the image is first padded (`(crop − size) // 2` before,
+ * `(crop − size + 1) // 2` after); then `top = int(round((height − cropHeight) / 2))` and `left` likewise, with
+ * Python's half-to-even `round`. The transformers rules floor instead (see {@link CenterCropOffsets}).
  *
  * @example
  * ```ts
  * centerCropWindow(341, 256, 224, 224); // { left: 58, top: 16, width: 224, height: 224 }  (58.5 → 58)
+ * centerCropWindow(341, 256, 224, 224, 'transformers-pil'); // { left: 58, top: 16, ... }
  * ```
  */
 export function centerCropWindow(
@@ -47,22 +67,14 @@ export function centerCropWindow(
   height: number,
   cropWidth: number,
   cropHeight: number,
+  offsets: CenterCropOffsets = 'torchvision',
 ): CropWindow {
-  let padLeft = 0;
-  let padTop = 0;
-  let paddedWidth = width;
-  let paddedHeight = height;
-  if (cropWidth > width || cropHeight > height) {
-    padLeft = cropWidth > width ? Math.floor((cropWidth - width) / 2) : 0;
-    padTop = cropHeight > height ? Math.floor((cropHeight - height) / 2) : 0;
-    const padRight = cropWidth > width ? Math.floor((cropWidth - width + 1) / 2) : 0;
-    const padBottom = cropHeight > height ? Math.floor((cropHeight - height + 1) / 2) : 0;
-    paddedWidth = width + padLeft + padRight;
-    paddedHeight = height + padTop + padBottom;
-  }
-  const top = roundHalfEven((paddedHeight - cropHeight) / 2);
-  const left = roundHalfEven((paddedWidth - cropWidth) / 2);
-  return { left: left - padLeft, top: top - padTop, width: cropWidth, height: cropHeight };
+  return {
+    left: axisOffset(width, cropWidth, offsets),
+    top: axisOffset(height, cropHeight, offsets),
+    width: cropWidth,
+    height: cropHeight,
+  };
 }
 
 /**
@@ -77,23 +89,41 @@ export function assertCenterCropOptions(options: unknown, prefix = ''): asserts 
   if (!is.plainObject(options))
     throw is.invalidParameterError(`${prefix}options`, 'object { width, height }', options);
   assertOutputSize(options.width, options.height, prefix);
+  const { offsets, fill } = options;
+  if (offsets !== undefined && !is.oneOf(offsets, CENTER_CROP_OFFSETS)) {
+    throw is.invalidParameterError(`${prefix}offsets`, `one of ${CENTER_CROP_OFFSETS.join(', ')}`, offsets);
+  }
+  if (
+    fill !== undefined &&
+    !(
+      Array.isArray(fill) &&
+      fill.length >= 1 &&
+      fill.length <= 4 &&
+      fill.every((v) => Number.isInteger(v) && v >= 0 && v <= 255)
+    )
+  ) {
+    throw is.invalidParameterError(`${prefix}fill`, 'array of 1 to 4 integers between 0 and 255', fill);
+  }
 }
 
 /**
- * Crops the center `width` × `height` of an image exactly as torchvision 0.14's `CenterCrop((height, width))`:
+ * Crops the center `width` × `height` of an image exactly as torchvision's `CenterCrop((height, width))`:
  * its offsets (odd margins rounded half-to-even) and its zero padding (all channels, alpha included) when the crop
- * is larger than the image. Returns a new image.
+ * is larger than the image. `fill` pads with a colour instead (timm's `CenterCropOrPad(size, fill)`); `offsets`
+ * selects transformers' rules. Returns a new image. A `fill` of neither 1 nor `channels` values throws
+ * `CHANNELS_MISMATCH`.
  *
  * @example
  * ```ts
  * import { centerCrop } from '@mtailor/preprocess';
  * const cropped = centerCrop(resized, { width: 224, height: 224 });
+ * const bordered = centerCrop(resized, { width: 240, height: 240, fill: [124, 116, 104] }); // timm 'border'
  * ```
  */
 export function centerCrop(image: RawImage, options: CenterCropOptions): RawImage {
   assertRawImage(image);
   assertCenterCropOptions(options);
-  return centerCropUnchecked(image, options.width, options.height);
+  return centerCropUnchecked(image, options.width, options.height, options.offsets, options.fill);
 }
 
 /**
@@ -104,10 +134,31 @@ export function centerCrop(image: RawImage, options: CenterCropOptions): RawImag
  * const cropped = centerCropUnchecked(image, 224, 224); // image already validated
  * ```
  */
-export function centerCropUnchecked(image: RawImage, width: number, height: number): RawImage {
+export function centerCropUnchecked(
+  image: RawImage,
+  width: number,
+  height: number,
+  offsets: CenterCropOffsets = 'torchvision',
+  fill?: readonly number[],
+): RawImage {
   const { channels } = image;
   const out = createImage(width, height, channels);
-  const window = centerCropWindow(image.width, image.height, width, height);
+  const window = centerCropWindow(image.width, image.height, width, height, offsets);
+  const padded =
+    window.left < 0 ||
+    window.top < 0 ||
+    window.left + width > image.width ||
+    window.top + height > image.height;
+  if (fill !== undefined) {
+    if (fill.length !== 1 && fill.length !== channels) {
+      throw new PreprocessError(
+        'CHANNELS_MISMATCH',
+        `Expected a fill of 1 or ${channels} values for a ${channels}-channel image but received ${fill.length}`,
+      );
+    }
+    // The image part is copied over the fill below.
+    if (padded) fillImage(out.data, channels, fill);
+  }
   // Intersection of the window with the image; everything else stays zero.
   const x0 = Math.max(0, window.left);
   const x1 = Math.min(image.width, window.left + width);
@@ -124,4 +175,14 @@ export function centerCropUnchecked(image: RawImage, width: number, height: numb
     dst.set(src.subarray(s, s + span), (y - window.top) * dstRow + (x0 - window.left) * channels);
   }
   return out;
+}
+
+function fillImage(data: Uint8Array | Uint8ClampedArray, channels: number, fill: readonly number[]): void {
+  if (fill.length === 1) {
+    data.fill(fill[0]);
+    return;
+  }
+  for (let i = 0; i < data.length; i += channels) {
+    for (let c = 0; c < channels; c++) data[i + c] = fill[c];
+  }
 }

@@ -12,20 +12,28 @@
  */
 
 export { toRGB } from './colour.js';
-export { type CropWindow, centerCrop, centerCropWindow } from './crop.js';
+export { CENTER_CROP_OFFSETS, type CropWindow, centerCrop, centerCropWindow } from './crop.js';
 export { PreprocessError, type PreprocessErrorCode } from './errors.js';
 export { assertRawImage, createImage, MAX_DIMENSION, MAX_PIXELS } from './image.js';
 export { getPreset, PRESETS, type PresetName } from './presets.js';
 export { preprocess, recipeOutputSize, validateRecipe } from './recipe.js';
 export { RESAMPLE_FILTERS } from './resample/filters.js';
 export { type ResampleBackend, resampleBackend, setResampleBackend } from './resample/wasm/engine.js';
-export { resize, resizeShorterSide, shorterSideOutputSize } from './resize.js';
+export {
+  keepRatioOutputSize,
+  RESIZE_BACKENDS,
+  resize,
+  resizeShorterSide,
+  shorterSideOutputSize,
+  TORCHVISION_FILTERS,
+} from './resize.js';
 export {
   createBatchTensor,
   IMAGENET_MEAN,
   IMAGENET_STD,
   type ResolvedTensorOptions,
   resolveTensorOptions,
+  TENSOR_FORMULAS,
   tensorLookupTable,
   tensorShape,
   toTensor,

@@ -9,27 +9,33 @@ import { assertCenterCropOptions, centerCropUnchecked } from './crop.js';
 import { PreprocessError } from './errors.js';
 import { assertOutputSize, assertRawImage } from './image.js';
 import * as is from './is.js';
-import { RESAMPLE_FILTERS } from './resample/filters.js';
-import { assertShorterSideOptions, resizeUnchecked, shorterSideOutputSize } from './resize.js';
+import {
+  assertKeepRatioOptions,
+  assertShorterSideOptions,
+  keepRatioOutputSize,
+  resizeUnchecked,
+  resolveResampling,
+  shorterSideOutputSize,
+} from './resize.js';
 import { resolveTensorOptions, tensorLookupTable, writeTensor } from './tensor.js';
 import type {
   PreprocessRecipe,
   PreprocessResult,
   PreprocessStep,
   RawImage,
-  ResampleFilter,
   TensorTarget,
 } from './types.js';
 
 const STEP_KEYS: Readonly<Record<PreprocessStep['op'], readonly string[]>> = {
   toRGB: ['op'],
-  resize: ['op', 'width', 'height', 'filter'],
-  resizeShorterSide: ['op', 'size', 'maxSize', 'filter'],
-  centerCrop: ['op', 'width', 'height'],
+  resize: ['op', 'width', 'height', 'filter', 'backend'],
+  resizeShorterSide: ['op', 'size', 'maxSize', 'filter', 'backend'],
+  resizeKeepRatio: ['op', 'width', 'height', 'longest', 'filter', 'backend'],
+  centerCrop: ['op', 'width', 'height', 'offsets', 'fill'],
 };
 const STEP_OPS = Object.keys(STEP_KEYS) as PreprocessStep['op'][];
 const RECIPE_KEYS = ['name', 'steps', 'tensor'];
-const TENSOR_KEYS = ['mean', 'std', 'scale', 'channelOrder', 'layout'];
+const TENSOR_KEYS = ['mean', 'std', 'scale', 'channelOrder', 'layout', 'formula'];
 
 function recipeError(message: string): PreprocessError {
   return new PreprocessError('INVALID_RECIPE', message);
@@ -68,16 +74,13 @@ function validateStep(step: unknown, i: number): void {
     switch (step.op) {
       case 'resize':
         assertOutputSize(step.width, step.height, `${where}.`);
-        if (step.filter !== undefined && !is.oneOf(step.filter, RESAMPLE_FILTERS)) {
-          throw is.invalidParameterError(
-            `${where}.filter`,
-            `one of ${RESAMPLE_FILTERS.join(', ')}`,
-            step.filter,
-          );
-        }
+        resolveResampling(step, `${where}.`);
         break;
       case 'resizeShorterSide':
         assertShorterSideOptions(step, `${where}.`);
+        break;
+      case 'resizeKeepRatio':
+        assertKeepRatioOptions(step, `${where}.`);
         break;
       case 'centerCrop':
         assertCenterCropOptions(step, `${where}.`);
@@ -140,6 +143,8 @@ export function recipeOutputSize(
     if (step.op === 'resize' || step.op === 'centerCrop') size = { width: step.width, height: step.height };
     else if (step.op === 'resizeShorterSide') {
       size = shorterSideOutputSize(size.width, size.height, step.size, step.maxSize);
+    } else if (step.op === 'resizeKeepRatio') {
+      size = keepRatioOutputSize(size.width, size.height, step.width, step.height, step.longest);
     }
   }
   return size;
@@ -150,14 +155,18 @@ function runStep(image: RawImage, step: PreprocessStep, i: number): RawImage {
     case 'toRGB':
       return toRGBUnchecked(image);
     case 'resize':
-      return resizeUnchecked(image, step.width, step.height, (step.filter ?? 'bilinear') as ResampleFilter);
-    case 'resizeShorterSide': {
-      const size = shorterSideOutputSize(image.width, image.height, step.size, step.maxSize);
+      return resizeUnchecked(image, step.width, step.height, step.filter ?? 'bilinear', step.backend);
+    case 'resizeShorterSide':
+    case 'resizeKeepRatio': {
+      const size =
+        step.op === 'resizeShorterSide'
+          ? shorterSideOutputSize(image.width, image.height, step.size, step.maxSize)
+          : keepRatioOutputSize(image.width, image.height, step.width, step.height, step.longest);
       asRecipeError(() => assertOutputSize(size.width, size.height, `recipe.steps[${i}] output `));
-      return resizeUnchecked(image, size.width, size.height, step.filter ?? 'bilinear');
+      return resizeUnchecked(image, size.width, size.height, step.filter ?? 'bilinear', step.backend);
     }
     case 'centerCrop':
-      return centerCropUnchecked(image, step.width, step.height);
+      return centerCropUnchecked(image, step.width, step.height, step.offsets, step.fill);
   }
 }
 

@@ -1,25 +1,81 @@
 /**
- * Resizing identical to Pillow 9.4's `Image.resize` on 8-bit images, and torchvision 0.14's `Resize(int)` size rule.
+ * Resizing identical to Pillow 9.4's `Image.resize` on 8-bit images or to torch's antialiased resize of uint8
+ * tensors, and the size rules of torchvision's `Resize(int)` and timm's `ResizeKeepRatio`.
  * @module
  */
 import { assertOutputSize, assertRawImage, createImage } from './image.js';
 import * as is from './is.js';
-import { computeAxisCoefficients } from './resample/coefficients.js';
+import { computeAxisCoefficients, type WeightQuantisation } from './resample/coefficients.js';
 import { RESAMPLE_FILTERS, RESAMPLE_KERNELS } from './resample/filters.js';
 import { horizontalPass } from './resample/horizontal.js';
 import { nearestResize } from './resample/nearest.js';
 import { premultiplyAlpha, unpremultiplyAlphaInPlace } from './resample/premultiply.js';
 import { verticalPass } from './resample/vertical.js';
 import { convolveWasm } from './resample/wasm/engine.js';
-import type { RawImage, ResampleFilter, ResizeOptions, ResizeShorterSideOptions } from './types.js';
+import type {
+  RawImage,
+  ResampleFilter,
+  ResizeBackend,
+  ResizeKeepRatioOptions,
+  ResizeOptions,
+  ResizeShorterSideOptions,
+} from './types.js';
 
-/** Checks a filter name (default `'bilinear'`). */
-function resolveFilter(filter: unknown, name = 'filter'): ResampleFilter {
+/**
+ * The resize backends, see {@link ResizeBackend}.
+ *
+ * @example
+ * ```ts
+ * RESIZE_BACKENDS.includes('torchvision'); // true
+ * ```
+ */
+export const RESIZE_BACKENDS: readonly ResizeBackend[] = ['pil', 'torchvision'];
+
+/**
+ * The filters the `'torchvision'` backend reproduces (torch's antialiased uint8 kernels).
+ *
+ * @example
+ * ```ts
+ * TORCHVISION_FILTERS.includes('bicubic'); // true
+ * ```
+ */
+export const TORCHVISION_FILTERS: readonly ResampleFilter[] = ['bilinear', 'bicubic'];
+
+/** Checks a filter name (default `'bilinear'`) against what `backend` reproduces. */
+function resolveFilter(filter: unknown, name = 'filter', backend: ResizeBackend = 'pil'): ResampleFilter {
   if (filter === undefined) return 'bilinear';
-  if (!is.oneOf(filter, RESAMPLE_FILTERS)) {
-    throw is.invalidParameterError(name, `one of ${RESAMPLE_FILTERS.join(', ')}`, filter);
+  const allowed = backend === 'torchvision' ? TORCHVISION_FILTERS : RESAMPLE_FILTERS;
+  if (!is.oneOf(filter, allowed)) {
+    const which = backend === 'torchvision' ? ` (backend 'torchvision')` : '';
+    throw is.invalidParameterError(`${name}${which}`, `one of ${allowed.join(', ')}`, filter);
   }
   return filter;
+}
+
+/** Checks a backend name (default `'pil'`). */
+function resolveBackend(backend: unknown, name = 'backend'): ResizeBackend {
+  if (backend === undefined) return 'pil';
+  if (!is.oneOf(backend, RESIZE_BACKENDS)) {
+    throw is.invalidParameterError(name, `one of ${RESIZE_BACKENDS.join(', ')}`, backend);
+  }
+  return backend;
+}
+
+/**
+ * Validates the `filter` and `backend` of a resize (field names prefixed by `prefix`) and returns them resolved.
+ *
+ * @example
+ * ```ts
+ * resolveResampling({ filter: 'bicubic', backend: 'torchvision' }); // { filter: 'bicubic', backend: 'torchvision' }
+ * resolveResampling({ filter: 'lanczos', backend: 'torchvision' }); // throws INVALID_OPTION
+ * ```
+ */
+export function resolveResampling(
+  options: { filter?: unknown; backend?: unknown },
+  prefix = '',
+): { filter: ResampleFilter; backend: ResizeBackend } {
+  const backend = resolveBackend(options.backend, `${prefix}backend`);
+  return { filter: resolveFilter(options.filter, `${prefix}filter`, backend), backend };
 }
 
 /**
@@ -27,13 +83,18 @@ function resolveFilter(filter: unknown, name = 'filter'): ResampleFilter {
  * `Image.resize((width, height), filter)`: the same antialiased separable convolution (support widened by the
  * downscale factor, 22-bit fixed-point weights, horizontal pass first through an 8-bit intermediate), the same
  * affine nearest-neighbour sampling, and for RGBA the same premultiply → resample → unpremultiply round trip.
- * Returns a new image (a copy when the size is unchanged, as Pillow does).
+ * With `backend: 'torchvision'` it is instead torch's antialiased resize of a uint8 tensor
+ * (`torchvision.transforms.v2.functional.resize(tensor, [h, w], interpolation, antialias=True)`): the same windows
+ * and double weights, quantised to int16 with torch's per-axis precision, every channel (alpha too) independent.
+ * Returns a new image (a copy when the size is unchanged, as Pillow and torchvision do).
  *
  * @example
  * ```ts
  * import { resize } from '@mtailor/preprocess';
  * const small = resize({ data: rgbBytes, width: 640, height: 480, channels: 3 }, { width: 224, height: 224 });
  * // small.data equals PIL's np.asarray(img.resize((224, 224), Image.BILINEAR)).ravel()
+ * const same = resize(image, { width: 224, height: 224, filter: 'bicubic', backend: 'torchvision' });
+ * // same.data equals tvF.resize(pil_to_tensor(img), [224, 224], BICUBIC, antialias=True).permute(1, 2, 0)
  * ```
  */
 export function resize(image: RawImage, options: ResizeOptions): RawImage {
@@ -42,8 +103,8 @@ export function resize(image: RawImage, options: ResizeOptions): RawImage {
     throw is.invalidParameterError('options', 'object { width, height }', options);
   const { width, height } = options;
   assertOutputSize(width, height);
-  const filter = resolveFilter(options.filter);
-  return resizeUnchecked(image, width, height, filter);
+  const { filter, backend } = resolveResampling(options);
+  return resizeUnchecked(image, width, height, filter, backend);
 }
 
 /**
@@ -59,10 +120,16 @@ export function resizeUnchecked(
   width: number,
   height: number,
   filter: ResampleFilter,
+  backend: ResizeBackend = 'pil',
 ): RawImage {
   const { width: inWidth, height: inHeight, channels } = image;
   if (inWidth === width && inHeight === height) {
     return { data: new Uint8Array(image.data), width, height, channels };
+  }
+  if (backend === 'torchvision') {
+    // torch resamples every channel on its own (no premultiplied alpha); only its convolution filters get here.
+    const data = convolve(image.data, inWidth, inHeight, channels, width, height, filter as 'bilinear', 'torch');
+    return { data, width, height, channels };
   }
   if (filter === 'nearest') {
     const out = createImage(width, height, channels);
@@ -75,7 +142,10 @@ export function resizeUnchecked(
   return { data, width, height, channels };
 }
 
-/** Pillow's `ImagingResampleInner` for 8-bit images. */
+/**
+ * Pillow's `ImagingResampleInner` for 8-bit images; with `'torch'` weights, torch's uint8 antialiased kernel
+ * (the same two passes in the same order, through the same 8-bit intermediate).
+ */
 function convolve(
   src: Uint8Array | Uint8ClampedArray,
   inWidth: number,
@@ -84,12 +154,13 @@ function convolve(
   outWidth: number,
   outHeight: number,
   filter: Exclude<ResampleFilter, 'nearest'>,
+  quantisation: WeightQuantisation = 'pillow',
 ): Uint8Array {
   const kernel = RESAMPLE_KERNELS[filter];
   const needHorizontal = outWidth !== inWidth;
   const needVertical = outHeight !== inHeight;
-  const horizontal = computeAxisCoefficients(inWidth, outWidth, kernel);
-  const vertical = computeAxisCoefficients(inHeight, outHeight, kernel);
+  const horizontal = computeAxisCoefficients(inWidth, outWidth, kernel, quantisation);
+  const vertical = computeAxisCoefficients(inHeight, outHeight, kernel, quantisation);
   const viaWasm = convolveWasm(
     src,
     inWidth,
@@ -170,13 +241,14 @@ export function assertShorterSideOptions(
       throw is.invalidParameterError(`${prefix}maxSize`, `integer greater than size (${size})`, maxSize);
     }
   }
-  resolveFilter(options.filter, `${prefix}filter`);
+  resolveResampling(options, prefix);
 }
 
 /**
- * torchvision 0.14 `Resize(size)` with an int `size` on a PIL image: resizes so that the shorter side is `size`
- * (see {@link shorterSideOutputSize}) with Pillow's `Image.resize`; an image already at that size is returned as
- * a copy, unresampled (torchvision returns it unchanged).
+ * torchvision `Resize(size)` with an int `size`: resizes so that the shorter side is `size`
+ * (see {@link shorterSideOutputSize}) with Pillow's `Image.resize` (or, with `backend: 'torchvision'`, torch's uint8
+ * tensor resize); an image already at that size is returned as a copy, unresampled (torchvision returns it
+ * unchanged).
  *
  * @example
  * ```ts
@@ -189,5 +261,60 @@ export function resizeShorterSide(image: RawImage, options: ResizeShorterSideOpt
   assertShorterSideOptions(options);
   const out = shorterSideOutputSize(image.width, image.height, options.size, options.maxSize);
   assertOutputSize(out.width, out.height, 'output ');
-  return resizeUnchecked(image, out.width, out.height, resolveFilter(options.filter));
+  const { filter, backend } = resolveResampling(options);
+  return resizeUnchecked(image, out.width, out.height, filter, backend);
+}
+
+/** Python 3's `round()` for a non-negative value: halves go to the even neighbour (banker's rounding). */
+export function roundHalfEven(value: number): number {
+  const floor = Math.floor(value);
+  const diff = value - floor;
+  if (diff > 0.5) return floor + 1;
+  if (diff < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * Output size of timm's `ResizeKeepRatio(size=(height, width), longest)` (no random scaling): with
+ * `ratio = max(h / height, w / width) · longest + min(h / height, w / width) · (1 − longest)` in double precision,
+ * the image becomes `round(w / ratio)` × `round(h / ratio)`, Python's half-to-even `round`.
+ *
+ * @example
+ * ```ts
+ * keepRatioOutputSize(500, 375, 240, 240, 1); // { width: 240, height: 180 }
+ * ```
+ */
+export function keepRatioOutputSize(
+  width: number,
+  height: number,
+  targetWidth: number,
+  targetHeight: number,
+  longest = 0,
+): { width: number; height: number } {
+  const ratioH = height / targetHeight;
+  const ratioW = width / targetWidth;
+  const ratio = Math.max(ratioH, ratioW) * longest + Math.min(ratioH, ratioW) * (1 - longest);
+  return { width: roundHalfEven(width / ratio), height: roundHalfEven(height / ratio) };
+}
+
+/**
+ * Validates {@link ResizeKeepRatioOptions} (field names prefixed by `prefix` in messages).
+ *
+ * @example
+ * ```ts
+ * assertKeepRatioOptions({ width: 240, height: 240, longest: 1 }); // ok; longest: 2 throws
+ * ```
+ */
+export function assertKeepRatioOptions(
+  options: unknown,
+  prefix = '',
+): asserts options is ResizeKeepRatioOptions {
+  if (!is.plainObject(options))
+    throw is.invalidParameterError(`${prefix}options`, 'object { width, height }', options);
+  assertOutputSize(options.width, options.height, prefix);
+  const { longest } = options;
+  if (longest !== undefined && !(is.number(longest) && longest >= 0 && longest <= 1)) {
+    throw is.invalidParameterError(`${prefix}longest`, 'number between 0 and 1', longest);
+  }
+  resolveResampling(options, prefix);
 }

@@ -5,7 +5,28 @@
 import { PreprocessError } from './errors.js';
 import { assertRawImage } from './image.js';
 import * as is from './is.js';
-import type { ChannelOrder, RawImage, TensorLayout, TensorOptions, TensorTarget } from './types.js';
+import type {
+  ChannelOrder,
+  RawImage,
+  TensorFormula,
+  TensorLayout,
+  TensorOptions,
+  TensorTarget,
+} from './types.js';
+
+/**
+ * The tensor formulas, see {@link TensorFormula}.
+ *
+ * @example
+ * ```ts
+ * TENSOR_FORMULAS.includes('transformers-pil'); // true
+ * ```
+ */
+export const TENSOR_FORMULAS: readonly TensorFormula[] = [
+  'torchvision',
+  'transformers-torchvision',
+  'transformers-pil',
+];
 
 /**
  * ImageNet mean (RGB), as torchvision's reference scripts give it.
@@ -40,6 +61,7 @@ export interface ResolvedTensorOptions {
   scale: number;
   channelOrder: ChannelOrder;
   layout: TensorLayout;
+  formula: TensorFormula;
 }
 
 function assertTriple(
@@ -71,6 +93,7 @@ export function resolveTensorOptions(options: TensorOptions | undefined, prefix 
     scale = 255,
     channelOrder = 'RGB',
     layout = 'NCHW',
+    formula = 'torchvision',
   } = options;
   assertTriple(mean, 'mean', prefix);
   assertTriple(std, 'std', prefix);
@@ -86,27 +109,49 @@ export function resolveTensorOptions(options: TensorOptions | undefined, prefix 
   if (!is.oneOf(layout, ['NCHW', 'NHWC'] as const)) {
     throw is.invalidParameterError(`${prefix}layout`, 'one of NCHW, NHWC', layout);
   }
-  return { mean: [mean[0], mean[1], mean[2]], std: [std[0], std[1], std[2]], scale, channelOrder, layout };
+  if (!is.oneOf(formula, TENSOR_FORMULAS)) {
+    throw is.invalidParameterError(`${prefix}formula`, `one of ${TENSOR_FORMULAS.join(', ')}`, formula);
+  }
+  return {
+    mean: [mean[0], mean[1], mean[2]],
+    std: [std[0], std[1], std[2]],
+    scale,
+    channelOrder,
+    layout,
+    formula,
+  };
 }
 
 /**
- * The float32 value of every byte for each colour (R, G, B: `lut[c * 256 + byte]`), computed as torch does it in
- * float32: `x = byte / scale` (a division, like `div(255)`), then `(x − mean) / std`. Each step is rounded to float32
- * (`Math.fround`); a double result of one +, −, × or ÷ of float32 operands rounds to the correctly rounded float32.
+ * The float32 value of every byte for each colour (R, G, B: `lut[c * 256 + byte]`), computed as the library of
+ * `formula` does it (see {@link TensorFormula}); by default as torch does it in float32: `x = byte / scale` (a
+ * division, like `div(255)`), then `(x − mean) / std`. Each step is rounded to float32 (`Math.fround`); a double
+ * result of one +, −, × or ÷ of float32 operands rounds to the correctly rounded float32.
  *
  * @example
  * ```ts
  * tensorLookupTable(resolveTensorOptions(undefined))[255]; // ≈ 2.2489 (red channel, byte 255)
  * ```
  */
-export function tensorLookupTable({ mean, std, scale }: ResolvedTensorOptions): Float32Array {
+export function tensorLookupTable({ mean, std, scale, formula }: ResolvedTensorOptions): Float32Array {
   const lut = new Float32Array(768);
   const s = Math.fround(scale);
+  // transformers holds rescale_factor (= 1 / scale, a double); its torchvision backend multiplies mean and std
+  // (float32 tensors) by the float32 of 1 / rescale_factor, its PIL backend multiplies bytes by it in float64.
+  const rescaleFactor = 1 / scale;
+  const fusedScale = Math.fround(1 / rescaleFactor);
   for (let c = 0; c < 3; c++) {
-    const m = Math.fround(mean[c]);
-    const d = Math.fround(std[c]);
+    let m = Math.fround(mean[c]);
+    let d = Math.fround(std[c]);
+    if (formula === 'transformers-torchvision') {
+      m = Math.fround(m * fusedScale);
+      d = Math.fround(d * fusedScale);
+    }
     for (let p = 0; p < 256; p++) {
-      const x = Math.fround(p / s);
+      let x: number;
+      if (formula === 'transformers-torchvision') x = p;
+      else if (formula === 'transformers-pil') x = Math.fround(p * rescaleFactor);
+      else x = Math.fround(p / s);
       const v = Math.fround(Math.fround(x - m) / d);
       if (!Number.isFinite(v)) {
         throw new PreprocessError(

@@ -44,6 +44,22 @@ export interface RawImage {
 export type ResampleFilter = 'nearest' | 'box' | 'bilinear' | 'hamming' | 'bicubic' | 'lanczos';
 
 /**
+ * Which library's resize a resize reproduces, byte for byte:
+ * - `'pil'` (default): Pillow's `Image.resize` on a PIL image — what torchvision v1 transforms, timm's eval
+ *   transforms and transformers' `*ImageProcessorPil` run;
+ * - `'torchvision'`: torch's antialiased resize of a uint8 CPU tensor —
+ *   `torchvision.transforms.v2.functional.resize(uint8Tensor, size, interpolation, antialias=True)`, what
+ *   transformers 5's default image processors (torchvision backend) and torchvision v2 pipelines on tensors run.
+ *   Filters `'bilinear'` and `'bicubic'` only.
+ *
+ * @example
+ * ```ts
+ * resize(image, { width: 224, height: 224, filter: 'bicubic', backend: 'torchvision' satisfies ResizeBackend });
+ * ```
+ */
+export type ResizeBackend = 'pil' | 'torchvision';
+
+/**
  * Options of {@link resize}.
  *
  * @example
@@ -58,6 +74,8 @@ export interface ResizeOptions {
   height: number;
   /** Resampling filter, default `'bilinear'` (torchvision's default for `Resize`). */
   filter?: ResampleFilter;
+  /** Whose resize to reproduce, default `'pil'`; see {@link ResizeBackend}. */
+  backend?: ResizeBackend;
 }
 
 /**
@@ -75,7 +93,49 @@ export interface ResizeShorterSideOptions {
   maxSize?: number;
   /** Resampling filter, default `'bilinear'`. */
   filter?: ResampleFilter;
+  /** Whose resize to reproduce, default `'pil'`; see {@link ResizeBackend}. */
+  backend?: ResizeBackend;
 }
+
+/**
+ * Options of the `resizeKeepRatio` recipe step — timm's `ResizeKeepRatio(size=(height, width), longest)`: with
+ * `ratio = max(h / height, w / width) · longest + min(h / height, w / width) · (1 − longest)`, the image is resized
+ * to `round(h / ratio)` × `round(w / ratio)` (Python's half-to-even `round`). `longest: 0` fits the shorter side
+ * (timm's `crop_mode='center'` with a non-square size), `longest: 1` the longer (`crop_mode='border'`).
+ *
+ * @example
+ * ```ts
+ * const options: ResizeKeepRatioOptions = { width: 240, height: 240, longest: 1, filter: 'bicubic' };
+ * ```
+ */
+export interface ResizeKeepRatioOptions {
+  /** Target width (timm's `size[1]`). */
+  width: number;
+  /** Target height (timm's `size[0]`). */
+  height: number;
+  /** Weight of the longer side's ratio, 0 to 1; default 0 (timm's default). */
+  longest?: number;
+  /** Resampling filter, default `'bilinear'` (timm's default for `ResizeKeepRatio`). */
+  filter?: ResampleFilter;
+  /** Whose resize to reproduce, default `'pil'`; see {@link ResizeBackend}. */
+  backend?: ResizeBackend;
+}
+
+/**
+ * Where a center crop takes its window, and how it pads an image smaller than the crop (margin `m = size − crop`
+ * per axis, `offset` = first source row/column, negative = padding before the image):
+ * - `'torchvision'` (default): torchvision's `CenterCrop` (and timm's `CenterCropOrPad`): `m ≥ 0` →
+ *   `round(m / 2)` half-to-even; `m < 0` → `−floor(−m / 2)`;
+ * - `'transformers-torchvision'`: transformers' torchvision backend `center_crop`: `m ≥ 0` → `floor(m / 2)`;
+ *   `m < 0` → `−floor(−m / 2)`;
+ * - `'transformers-pil'`: transformers' PIL backend (`image_transforms.center_crop`): `floor(m / 2)` for both signs.
+ *
+ * @example
+ * ```ts
+ * const step: PreprocessStep = { op: 'centerCrop', width: 224, height: 224, offsets: 'transformers-pil' };
+ * ```
+ */
+export type CenterCropOffsets = 'torchvision' | 'transformers-torchvision' | 'transformers-pil';
 
 /**
  * Options of {@link centerCrop} — torchvision `CenterCrop((height, width))`.
@@ -88,6 +148,13 @@ export interface ResizeShorterSideOptions {
 export interface CenterCropOptions {
   width: number;
   height: number;
+  /** Window and padding rule, default `'torchvision'`; see {@link CenterCropOffsets}. */
+  offsets?: CenterCropOffsets;
+  /**
+   * Colour of the padding where the crop is larger than the image: one byte per channel (or one byte for all),
+   * default 0 — timm's `CenterCropOrPad(size, fill)`.
+   */
+  fill?: readonly number[];
 }
 
 /**
@@ -110,8 +177,25 @@ export type ChannelOrder = 'RGB' | 'BGR';
 export type TensorLayout = 'NCHW' | 'NHWC';
 
 /**
- * Options of {@link toTensor}: `out = (pixel / scale − mean[c]) / std[c]`, computed in float32 exactly as
- * torchvision's `ToTensor()` + `Normalize(mean, std)` do.
+ * The float32 arithmetic of the tensor conversion; each reproduces one library to the last bit (`m`, `s` = mean and
+ * std as float32, `p` = the byte, every operation rounded to float32 unless said otherwise):
+ * - `'torchvision'` (default): `ToTensor()` + `Normalize(mean, std)` (torchvision, timm):
+ *   `x = p / scale`, `out = (x − m) / s`;
+ * - `'transformers-torchvision'`: transformers 5's torchvision backend, which fuses rescale into normalize:
+ *   `out = (p − m·scale) / (s·scale)` with `m·scale` and `s·scale` rounded to float32 (`scale` = 1 / `rescale_factor`);
+ * - `'transformers-pil'`: transformers' PIL backend (numpy): `x = float32(p × (1 / scale))` with the product in
+ *   float64, then `out = (x − m) / s`.
+ *
+ * @example
+ * ```ts
+ * const options: TensorOptions = { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], formula: 'transformers-torchvision' };
+ * ```
+ */
+export type TensorFormula = 'torchvision' | 'transformers-torchvision' | 'transformers-pil';
+
+/**
+ * Options of {@link toTensor}: by default `out = (pixel / scale − mean[c]) / std[c]`, computed in float32 exactly as
+ * torchvision's `ToTensor()` + `Normalize(mean, std)` do; `formula` selects transformers' arithmetic instead.
  *
  * @example
  * ```ts
@@ -129,6 +213,8 @@ export interface TensorOptions {
   channelOrder?: ChannelOrder;
   /** Default `'NCHW'`. */
   layout?: TensorLayout;
+  /** Which library's float32 arithmetic, default `'torchvision'`; see {@link TensorFormula}. */
+  formula?: TensorFormula;
 }
 
 /**
@@ -143,11 +229,19 @@ export type PreprocessStep =
   /** Convert to 3-channel RGB the way PIL `convert('RGB')` does (gray replicated, alpha dropped). */
   | { op: 'toRGB' }
   /** Resize to an exact size (torchvision `Resize((h, w))`). */
-  | { op: 'resize'; width: number; height: number; filter?: ResampleFilter }
+  | { op: 'resize'; width: number; height: number; filter?: ResampleFilter; backend?: ResizeBackend }
   /** Resize the shorter side (torchvision `Resize(int)`). */
-  | { op: 'resizeShorterSide'; size: number; maxSize?: number; filter?: ResampleFilter }
-  /** Center crop with torchvision's offsets and zero padding. */
-  | { op: 'centerCrop'; width: number; height: number };
+  | {
+      op: 'resizeShorterSide';
+      size: number;
+      maxSize?: number;
+      filter?: ResampleFilter;
+      backend?: ResizeBackend;
+    }
+  /** Resize keeping the aspect ratio with timm's `ResizeKeepRatio` rounding ({@link ResizeKeepRatioOptions}). */
+  | ({ op: 'resizeKeepRatio' } & ResizeKeepRatioOptions)
+  /** Center crop (torchvision's offsets and zero padding by default; see {@link CenterCropOptions}). */
+  | ({ op: 'centerCrop' } & CenterCropOptions);
 
 /**
  * A whole preprocessing pipeline as JSON-serialisable data: image steps, then the tensor conversion.

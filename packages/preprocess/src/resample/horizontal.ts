@@ -1,11 +1,10 @@
 /**
- * Horizontal convolution pass on 8-bit interleaved rows (Pillow's `ImagingResampleHorizontal_8bpc`).
+ * Horizontal convolution pass on 8-bit interleaved rows (Pillow's `ImagingResampleHorizontal_8bpc`, and torch's uint8 one: the fixed-point precision comes with the coefficients).
  * One specialised loop per channel count keeps the accumulators in registers; `Math.imul` and `| 0` keep every
  * operation in int32, which is exact here because Pillow's own int32 sums never overflow either.
  * @module
  */
 import type { AxisCoefficients } from './coefficients.js';
-import { PRECISION_BITS, ROUNDING_HALF } from './coefficients.js';
 
 /**
  * Resamples rows `firstRow .. firstRow + rows - 1` of `src` (`inWidth` pixels of `channels` bytes) to
@@ -36,10 +35,11 @@ function horizontal1(
   inWidth: number,
   firstRow: number,
   rows: number,
-  { ksize, bounds, weights }: AxisCoefficients,
+  { ksize, bounds, weights, precision }: AxisCoefficients,
   dst: Uint8ClampedArray,
 ): void {
   const outWidth = bounds.length >> 1;
+  const half = 1 << (precision - 1);
   let o = 0;
   for (let y = 0; y < rows; y++) {
     const rowStart = (firstRow + y) * inWidth;
@@ -47,9 +47,9 @@ function horizontal1(
       const n = bounds[2 * xx + 1];
       const kBase = xx * ksize;
       let p = rowStart + bounds[2 * xx];
-      let s = ROUNDING_HALF;
+      let s = half;
       for (let x = 0; x < n; x++, p++) s = (s + Math.imul(src[p], weights[kBase + x])) | 0;
-      dst[o++] = s >> PRECISION_BITS;
+      dst[o++] = s >> precision;
     }
   }
 }
@@ -59,10 +59,11 @@ function horizontal3(
   inWidth: number,
   firstRow: number,
   rows: number,
-  { ksize, bounds, weights }: AxisCoefficients,
+  { ksize, bounds, weights, precision }: AxisCoefficients,
   dst: Uint8ClampedArray,
 ): void {
   const outWidth = bounds.length >> 1;
+  const half = 1 << (precision - 1);
   const rowLength = inWidth * 3;
   const outLength = outWidth * 3;
   let y = 0;
@@ -74,12 +75,12 @@ function horizontal3(
       const kBase = xx * ksize;
       const kEnd = kBase + bounds[2 * xx + 1];
       let p = rowStart + bounds[2 * xx] * 3;
-      let a0 = ROUNDING_HALF;
-      let a1 = ROUNDING_HALF;
-      let a2 = ROUNDING_HALF;
-      let b0 = ROUNDING_HALF;
-      let b1 = ROUNDING_HALF;
-      let b2 = ROUNDING_HALF;
+      let a0 = half;
+      let a1 = half;
+      let a2 = half;
+      let b0 = half;
+      let b1 = half;
+      let b2 = half;
       for (let x = kBase; x < kEnd; x++, p += 3) {
         const k = weights[x];
         const q = p + rowLength;
@@ -90,12 +91,12 @@ function horizontal3(
         b1 = (b1 + Math.imul(src[q + 1], k)) | 0;
         b2 = (b2 + Math.imul(src[q + 2], k)) | 0;
       }
-      dst[o] = a0 >> PRECISION_BITS;
-      dst[o + 1] = a1 >> PRECISION_BITS;
-      dst[o + 2] = a2 >> PRECISION_BITS;
-      dst[o + outLength] = b0 >> PRECISION_BITS;
-      dst[o + outLength + 1] = b1 >> PRECISION_BITS;
-      dst[o + outLength + 2] = b2 >> PRECISION_BITS;
+      dst[o] = a0 >> precision;
+      dst[o + 1] = a1 >> precision;
+      dst[o + 2] = a2 >> precision;
+      dst[o + outLength] = b0 >> precision;
+      dst[o + outLength + 1] = b1 >> precision;
+      dst[o + outLength + 2] = b2 >> precision;
       o += 3;
     }
   }
@@ -106,18 +107,18 @@ function horizontal3(
       const kBase = xx * ksize;
       const kEnd = kBase + bounds[2 * xx + 1];
       let p = rowStart + bounds[2 * xx] * 3;
-      let a0 = ROUNDING_HALF;
-      let a1 = ROUNDING_HALF;
-      let a2 = ROUNDING_HALF;
+      let a0 = half;
+      let a1 = half;
+      let a2 = half;
       for (let x = kBase; x < kEnd; x++, p += 3) {
         const k = weights[x];
         a0 = (a0 + Math.imul(src[p], k)) | 0;
         a1 = (a1 + Math.imul(src[p + 1], k)) | 0;
         a2 = (a2 + Math.imul(src[p + 2], k)) | 0;
       }
-      dst[o] = a0 >> PRECISION_BITS;
-      dst[o + 1] = a1 >> PRECISION_BITS;
-      dst[o + 2] = a2 >> PRECISION_BITS;
+      dst[o] = a0 >> precision;
+      dst[o + 1] = a1 >> precision;
+      dst[o + 2] = a2 >> precision;
       o += 3;
     }
   }
@@ -128,10 +129,11 @@ function horizontal4(
   inWidth: number,
   firstRow: number,
   rows: number,
-  { ksize, bounds, weights }: AxisCoefficients,
+  { ksize, bounds, weights, precision }: AxisCoefficients,
   dst: Uint8ClampedArray,
 ): void {
   const outWidth = bounds.length >> 1;
+  const half = 1 << (precision - 1);
   let o = 0;
   for (let y = 0; y < rows; y++) {
     const rowStart = (firstRow + y) * inWidth * 4;
@@ -139,10 +141,10 @@ function horizontal4(
       const n = bounds[2 * xx + 1];
       const kBase = xx * ksize;
       let p = rowStart + bounds[2 * xx] * 4;
-      let s0 = ROUNDING_HALF;
-      let s1 = ROUNDING_HALF;
-      let s2 = ROUNDING_HALF;
-      let s3 = ROUNDING_HALF;
+      let s0 = half;
+      let s1 = half;
+      let s2 = half;
+      let s3 = half;
       for (let x = 0; x < n; x++, p += 4) {
         const k = weights[kBase + x];
         s0 = (s0 + Math.imul(src[p], k)) | 0;
@@ -150,10 +152,10 @@ function horizontal4(
         s2 = (s2 + Math.imul(src[p + 2], k)) | 0;
         s3 = (s3 + Math.imul(src[p + 3], k)) | 0;
       }
-      dst[o] = s0 >> PRECISION_BITS;
-      dst[o + 1] = s1 >> PRECISION_BITS;
-      dst[o + 2] = s2 >> PRECISION_BITS;
-      dst[o + 3] = s3 >> PRECISION_BITS;
+      dst[o] = s0 >> precision;
+      dst[o + 1] = s1 >> precision;
+      dst[o + 2] = s2 >> precision;
+      dst[o + 3] = s3 >> precision;
       o += 4;
     }
   }

@@ -5,7 +5,6 @@
  * @module
  */
 import type { AxisCoefficients } from './coefficients.js';
-import { PRECISION_BITS, ROUNDING_HALF } from './coefficients.js';
 
 /**
  * Resamples the rows of `src` (`rowLength` bytes per row) to `coeffs.bounds.length / 2` rows in `dst`
@@ -19,10 +18,11 @@ import { PRECISION_BITS, ROUNDING_HALF } from './coefficients.js';
 export function verticalPass(
   src: Uint8Array | Uint8ClampedArray,
   rowLength: number,
-  { ksize, bounds, weights }: AxisCoefficients,
+  { ksize, bounds, weights, precision }: AxisCoefficients,
   dst: Uint8ClampedArray,
 ): void {
   const outHeight = bounds.length >> 1;
+  const half = 1 << (precision - 1);
   for (let yy = 0; yy < outHeight; yy++) {
     const kBase = yy * ksize;
     const kEnd = kBase + bounds[2 * yy + 1];
@@ -30,10 +30,10 @@ export function verticalPass(
     const o = yy * rowLength;
     let i = 0;
     for (; i + 3 < rowLength; i += 4) {
-      let s0 = ROUNDING_HALF;
-      let s1 = ROUNDING_HALF;
-      let s2 = ROUNDING_HALF;
-      let s3 = ROUNDING_HALF;
+      let s0 = half;
+      let s1 = half;
+      let s2 = half;
+      let s3 = half;
       let p = base + i;
       for (let k = kBase; k < kEnd; k++, p += rowLength) {
         const w = weights[k];
@@ -42,16 +42,16 @@ export function verticalPass(
         s2 = (s2 + Math.imul(src[p + 2], w)) | 0;
         s3 = (s3 + Math.imul(src[p + 3], w)) | 0;
       }
-      dst[o + i] = s0 >> PRECISION_BITS;
-      dst[o + i + 1] = s1 >> PRECISION_BITS;
-      dst[o + i + 2] = s2 >> PRECISION_BITS;
-      dst[o + i + 3] = s3 >> PRECISION_BITS;
+      dst[o + i] = s0 >> precision;
+      dst[o + i + 1] = s1 >> precision;
+      dst[o + i + 2] = s2 >> precision;
+      dst[o + i + 3] = s3 >> precision;
     }
     for (; i < rowLength; i++) {
-      let s = ROUNDING_HALF;
+      let s = half;
       let p = base + i;
       for (let k = kBase; k < kEnd; k++, p += rowLength) s = (s + Math.imul(src[p], weights[k])) | 0;
-      dst[o + i] = s >> PRECISION_BITS;
+      dst[o + i] = s >> precision;
     }
   }
 }

@@ -24,6 +24,7 @@ interface KernelExports {
     bounds: number,
     weights: number,
     ksize: number,
+    precision: number,
   ): void;
   horizontal1(
     src: number,
@@ -34,6 +35,7 @@ interface KernelExports {
     bounds: number,
     weights: number,
     ksize: number,
+    precision: number,
   ): void;
   vertical(
     src: number,
@@ -43,6 +45,7 @@ interface KernelExports {
     bounds: number,
     weights: number,
     ksize: number,
+    precision: number,
   ): void;
 }
 interface WasmApi {
@@ -207,15 +210,45 @@ export function convolveWasm(
     const stride = inWidth * channels;
     const first = srcOff + yFirst * stride;
     if (channels === 1) {
-      k.horizontal1(first, stride, rows, tmpOff, outWidth, hBounds, hWeights, horizontal.ksize);
+      k.horizontal1(
+        first,
+        stride,
+        rows,
+        tmpOff,
+        outWidth,
+        hBounds,
+        hWeights,
+        horizontal.ksize,
+        horizontal.precision,
+      );
     } else {
-      k.horizontal(first, stride, channels, rows, tmpOff, outWidth, hBounds, hWeights, horizontal.ksize);
+      k.horizontal(
+        first,
+        stride,
+        channels,
+        rows,
+        tmpOff,
+        outWidth,
+        hBounds,
+        hWeights,
+        horizontal.ksize,
+        horizontal.precision,
+      );
     }
     result = tmpOff;
     resultLength = tmpLength;
   }
   if (needVertical) {
-    k.vertical(result, outWidth * channels, outHeight, dstOff, vBounds, vWeights, vertical.ksize);
+    k.vertical(
+      result,
+      outWidth * channels,
+      outHeight,
+      dstOff,
+      vBounds,
+      vWeights,
+      vertical.ksize,
+      vertical.precision,
+    );
     result = dstOff;
     resultLength = dstLength;
   }

@@ -1,4 +1,5 @@
-;; Pillow's 8-bit convolution passes (libImaging/Resample.c, 22-bit fixed point) with WebAssembly SIMD.
+;; Pillow's 8-bit convolution passes (libImaging/Resample.c) with WebAssembly SIMD, for any fixed-point precision
+;; $precision (Pillow: 22 bits; torch's uint8 resize: int16 weights with a per-axis precision).
 ;; Integer arithmetic only: every lane computes exactly Pillow's int32 sum, so the bytes are identical to the
 ;; plain-JS passes (resample/horizontal.ts, resample/vertical.ts) and to Pillow.
 ;; Build: node packages/preprocess/scripts/build-wasm.mjs (writes kernels-binary.ts).
@@ -11,10 +12,10 @@
   ;; byte and is discarded. Each pixel is stored as 4 bytes (the caller leaves 4 bytes of slack after $dst).
   (func (export "horizontal")
     (param $src i32) (param $srcStride i32) (param $ch i32) (param $rows i32)
-    (param $dst i32) (param $outWidth i32) (param $bounds i32) (param $weights i32) (param $ksize i32)
+    (param $dst i32) (param $outWidth i32) (param $bounds i32) (param $weights i32) (param $ksize i32) (param $precision i32)
     (local $row i32) (local $y i32) (local $xx i32) (local $b i32) (local $p i32) (local $n i32)
     (local $k i32) (local $kRow i32) (local $kStep i32) (local $o i32) (local $acc v128) (local $half v128)
-    (local.set $half (i32x4.splat (i32.const 2097152)))
+    (local.set $half (i32x4.splat (i32.shl (i32.const 1) (i32.sub (local.get $precision) (i32.const 1)))))
     (local.set $kStep (i32.shl (local.get $ksize) (i32.const 2)))
     (local.set $row (local.get $src))
     (local.set $o (local.get $dst))
@@ -43,8 +44,8 @@
                 (local.set $k (i32.add (local.get $k) (i32.const 4)))
                 (local.set $n (i32.sub (local.get $n) (i32.const 1)))
                 (br $tLoop)))
-            ;; clip8: (sum >> 22) saturated to 0..255 by the two narrowing steps.
-            (local.set $acc (i32x4.shr_s (local.get $acc) (i32.const 22)))
+            ;; clip8: (sum >> precision) saturated to 0..255 by the two narrowing steps.
+            (local.set $acc (i32x4.shr_s (local.get $acc) (local.get $precision)))
             (local.set $acc (i16x8.narrow_i32x4_s (local.get $acc) (local.get $acc)))
             (v128.store32_lane 0 (local.get $o) (i8x16.narrow_i16x8_u (local.get $acc) (local.get $acc)))
             (local.set $o (i32.add (local.get $o) (local.get $ch)))
@@ -59,7 +60,7 @@
   ;; Horizontal pass for 1-channel (gray) pixels, scalar: same parameters as "horizontal" without $ch.
   (func (export "horizontal1")
     (param $src i32) (param $srcStride i32) (param $rows i32)
-    (param $dst i32) (param $outWidth i32) (param $bounds i32) (param $weights i32) (param $ksize i32)
+    (param $dst i32) (param $outWidth i32) (param $bounds i32) (param $weights i32) (param $ksize i32) (param $precision i32)
     (local $row i32) (local $y i32) (local $xx i32) (local $b i32) (local $p i32) (local $n i32)
     (local $k i32) (local $kRow i32) (local $kStep i32) (local $o i32) (local $acc i32)
     (local.set $kStep (i32.shl (local.get $ksize) (i32.const 2)))
@@ -77,7 +78,7 @@
             (local.set $p (i32.add (local.get $row) (i32.load (local.get $b))))
             (local.set $n (i32.load offset=4 (local.get $b)))
             (local.set $k (local.get $kRow))
-            (local.set $acc (i32.const 2097152))
+            (local.set $acc (i32.shl (i32.const 1) (i32.sub (local.get $precision) (i32.const 1))))
             (block $tDone
               (loop $tLoop
                 (br_if $tDone (i32.eqz (local.get $n)))
@@ -87,8 +88,8 @@
                 (local.set $k (i32.add (local.get $k) (i32.const 4)))
                 (local.set $n (i32.sub (local.get $n) (i32.const 1)))
                 (br $tLoop)))
-            ;; clip8: (sum >> 22) clamped to 0..255.
-            (local.set $acc (i32.shr_s (local.get $acc) (i32.const 22)))
+            ;; clip8: (sum >> precision) clamped to 0..255.
+            (local.set $acc (i32.shr_s (local.get $acc) (local.get $precision)))
             (local.set $acc (select (i32.const 0) (local.get $acc) (i32.lt_s (local.get $acc) (i32.const 0))))
             (local.set $acc (select (i32.const 255) (local.get $acc) (i32.gt_s (local.get $acc) (i32.const 255))))
             (i32.store8 (local.get $o) (local.get $acc))
@@ -107,11 +108,11 @@
   ;; the extra bytes written into the next output row are overwritten when that row is computed.
   (func (export "vertical")
     (param $src i32) (param $rowLen i32) (param $outRows i32) (param $dst i32)
-    (param $bounds i32) (param $weights i32) (param $ksize i32)
+    (param $bounds i32) (param $weights i32) (param $ksize i32) (param $precision i32)
     (local $yy i32) (local $i i32) (local $base i32) (local $n i32) (local $t i32) (local $p i32) (local $k i32)
     (local $kRow i32) (local $o i32) (local $v v128) (local $lo v128) (local $hi v128) (local $ks v128)
     (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $half v128)
-    (local.set $half (i32x4.splat (i32.const 2097152)))
+    (local.set $half (i32x4.splat (i32.shl (i32.const 1) (i32.sub (local.get $precision) (i32.const 1)))))
     (block $rowsDone
       (loop $rowsLoop
         (br_if $rowsDone (i32.ge_u (local.get $yy) (local.get $outRows)))
@@ -150,11 +151,11 @@
             (v128.store (i32.add (local.get $o) (local.get $i))
               (i8x16.narrow_i16x8_u
                 (i16x8.narrow_i32x4_s
-                  (i32x4.shr_s (local.get $a0) (i32.const 22))
-                  (i32x4.shr_s (local.get $a1) (i32.const 22)))
+                  (i32x4.shr_s (local.get $a0) (local.get $precision))
+                  (i32x4.shr_s (local.get $a1) (local.get $precision)))
                 (i16x8.narrow_i32x4_s
-                  (i32x4.shr_s (local.get $a2) (i32.const 22))
-                  (i32x4.shr_s (local.get $a3) (i32.const 22)))))
+                  (i32x4.shr_s (local.get $a2) (local.get $precision))
+                  (i32x4.shr_s (local.get $a3) (local.get $precision)))))
             (local.set $i (i32.add (local.get $i) (i32.const 16)))
             (br $iLoop)))
         (local.set $yy (i32.add (local.get $yy) (i32.const 1)))
