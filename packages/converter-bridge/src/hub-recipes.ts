@@ -106,11 +106,27 @@ function timmName(t: TimmEvalTransform): string {
   return `timm ${t.model ?? 'model'}${t.tag ? `.${t.tag}` : ''}`;
 }
 
+/** Python 3's `round()`: halves go to the even neighbour. */
+function roundHalfEven(value: number): number {
+  const floor = Math.floor(value);
+  const diff = value - floor;
+  if (diff !== 0.5) return Math.round(value);
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
 /**
  * The recipe equal to timm's evaluation transform on a PIL image (`transforms_imagenet_eval`): resize to
- * `floor(size / crop_pct)` as the crop mode says, center crop to the input size, `ToTensor` + `Normalize`.
+ * `floor(size / crop_pct)` as the crop mode says, center crop (or pad) to the input size, `ToTensor` + `Normalize`:
  *
- * @throws {ConverterError} RECIPE_UNSUPPORTED for a transform `@mtailor/preprocess` does not reproduce exactly.
+ * - `center`, square input: `Resize(scale)` of the shorter side with the model's interpolation, `CenterCrop`;
+ * - `center`, non-square input: timm's `ResizeKeepRatio(scale)` — with its own default interpolation, bilinear,
+ *   whatever the model's is (timm passes none) — then `CenterCrop`;
+ * - `squash`: `Resize((scale_h, scale_w))`, `CenterCrop`;
+ * - `border`: `ResizeKeepRatio(scale, longest=1)` with the model's interpolation, `CenterCropOrPad` filled with
+ *   `round(255 · mean)`.
+ *
+ * @throws {ConverterError} RECIPE_UNSUPPORTED for an interpolation or crop mode `@mtailor/preprocess` does not
+ *   reproduce exactly.
  *
  * @example
  * ```ts
@@ -128,78 +144,90 @@ export function recipeFromTimm(t: TimmEvalTransform): PreprocessRecipe {
   const scaleHeight = Math.floor(height / t.cropPct);
   const scaleWidth = Math.floor(width / t.cropPct);
   const filter = pilFilter(t.interpolation, where);
-  const crop: PreprocessStep = { op: 'centerCrop', width, height };
-  let resize: PreprocessStep;
+  let steps: PreprocessStep[];
   if (t.cropMode === 'squash')
-    resize = { op: 'resize', width: scaleWidth, height: scaleHeight, filter };
+    steps = [
+      { op: 'resize', width: scaleWidth, height: scaleHeight, filter },
+      { op: 'centerCrop', width, height },
+    ];
+  else if (t.cropMode === 'border')
+    steps = [
+      { op: 'resizeKeepRatio', width: scaleWidth, height: scaleHeight, longest: 1, filter },
+      { op: 'centerCrop', width, height, fill: t.mean.map((m) => roundHalfEven(255 * m)) },
+    ];
   else if (t.cropMode === 'center' && scaleHeight === scaleWidth)
-    resize = { op: 'resizeShorterSide', size: scaleHeight, filter };
-  else
-    throw unsupported(
-      where,
-      `crop mode '${t.cropMode}' at ${width}×${height} uses timm's ResizeKeepRatio${t.cropMode === 'border' ? ' and CenterCropOrPad' : ''}`,
-    );
+    steps = [
+      { op: 'resizeShorterSide', size: scaleHeight, filter },
+      { op: 'centerCrop', width, height },
+    ];
+  else if (t.cropMode === 'center')
+    steps = [
+      { op: 'resizeKeepRatio', width: scaleWidth, height: scaleHeight, longest: 0, filter: 'bilinear' },
+      { op: 'centerCrop', width, height },
+    ];
+  else throw unsupported(where, `its crop mode '${t.cropMode}'`);
   return validateRecipe({
     name: `${where} eval`,
-    steps: [{ op: 'toRGB' }, resize, crop],
+    steps: [{ op: 'toRGB' }, ...steps],
     tensor: tensorOf(t.mean, t.std, where),
   });
 }
 
 /**
- * The recipe equal to a transformers image processor: its resize (`size` as height/width or shortest_edge, with
- * ConvNeXt's crop_pct rule), center crop, rescale and normalize, for the backend it runs.
+ * The recipe equal to a transformers 5 image processor, for the backend its class runs: its resize (`size` as
+ * height/width or shortest_edge, ConvNeXt's crop_pct rule: below 384 pixels resize the shorter side to
+ * `int(shortest_edge / crop_pct)` and crop, else resize to a square), center crop, rescale and normalize — each
+ * with that backend's arithmetic: PIL's resize, floor crop offsets and numpy's rescale-then-normalize for
+ * `*ImageProcessorPil`; torch's antialiased uint8 resize, its crop offsets and the fused
+ * `(x − 255·mean) / (255·std)` for the torchvision classes.
  *
  * @throws {ConverterError} RECIPE_UNSUPPORTED for a processor `@mtailor/preprocess` does not reproduce exactly.
  *
  * @example
  * ```ts
- * const recipe = recipeFromTransformers(processor); // processor: ConvertResult.hubTransform of an --hf conversion
+ * const recipe = recipeFromTransformers(processor); // processor: ConvertResult.hubTransform of an hf conversion
  * recipe.name; // 'transformers ViTImageProcessorPil'
  * ```
  */
 export function recipeFromTransformers(t: TransformersProcessor): PreprocessRecipe {
   const where = `transformers ${t.processor}`;
-  if (t.backend !== 'pil') throw unsupported(where, 'its torchvision backend');
+  const backend = t.backend;
   const filter = pilFilter(t.resample, where);
+  if (backend === 'torchvision' && filter !== 'bilinear' && filter !== 'bicubic')
+    throw unsupported(where, `its torchvision backend resizes with '${filter}' (reproduced: bilinear, bicubic)`);
+  const offsets = backend === 'pil' ? 'transformers-pil' : 'transformers-torchvision';
   const size = t.size ?? {};
   const keys = Object.keys(size).sort().join(',');
   const steps: PreprocessStep[] = [{ op: 'toRGB' }];
-  let current: { width: number; height: number } | undefined; // fixed size after the steps so far, if any
-  const crop = (width: number, height: number): void => {
-    if (current !== undefined && (width > current.width || height > current.height))
-      throw unsupported(where, `it pads a ${current.width}×${current.height} image to crop ${width}×${height}`);
-    steps.push({ op: 'centerCrop', width, height });
-    current = { width, height };
-  };
   if (t.doResize) {
-    if (keys === 'height,width') {
-      steps.push({ op: 'resize', width: size.width!, height: size.height!, filter });
-      current = { width: size.width!, height: size.height! };
-    } else if (keys === 'shortest_edge' && t.rule === 'convnext' && size.shortest_edge! < 384) {
+    if (keys === 'height,width')
+      steps.push({ op: 'resize', width: size.width!, height: size.height!, filter, backend });
+    else if (keys === 'shortest_edge' && t.rule === 'convnext' && size.shortest_edge! < 384) {
       const edge = size.shortest_edge!;
-      steps.push({ op: 'resizeShorterSide', size: Math.trunc(edge / (t.cropPct ?? 224 / 256)), filter });
-      crop(edge, edge);
+      const resized = Math.trunc(edge / (t.cropPct ?? 224 / 256));
+      steps.push({ op: 'resizeShorterSide', size: resized, filter, backend });
+      steps.push({ op: 'centerCrop', width: edge, height: edge, offsets });
     } else if (keys === 'shortest_edge' && t.rule === 'convnext') {
       const edge = size.shortest_edge!;
-      steps.push({ op: 'resize', width: edge, height: edge, filter });
-      current = { width: edge, height: edge };
-    } else if (keys === 'shortest_edge') {
-      steps.push({ op: 'resizeShorterSide', size: size.shortest_edge!, filter });
-      if (t.doCenterCrop && t.cropSize && (t.cropSize.width! > size.shortest_edge! || t.cropSize.height! > size.shortest_edge!))
-        throw unsupported(where, `it pads images to crop ${t.cropSize.width}×${t.cropSize.height}`);
-    } else throw unsupported(where, `its size ${JSON.stringify(size)}`);
+      steps.push({ op: 'resize', width: edge, height: edge, filter, backend });
+    } else if (keys === 'shortest_edge')
+      steps.push({ op: 'resizeShorterSide', size: size.shortest_edge!, filter, backend });
+    else throw unsupported(where, `its size ${JSON.stringify(size)}`);
   }
   if (t.doCenterCrop) {
     const c = t.cropSize ?? {};
     if (!c.height || !c.width) throw unsupported(where, `its crop_size ${JSON.stringify(c)}`);
-    crop(c.width, c.height);
+    steps.push({ op: 'centerCrop', width: c.width, height: c.height, offsets });
   }
-  if (!t.doRescale || Math.fround(t.rescaleFactor) !== Math.fround(1 / 255))
-    throw unsupported(where, `it rescales by ${t.doRescale ? t.rescaleFactor : 1}, not 1/255`);
-  const tensor = t.doNormalize
-    ? tensorOf(t.mean, t.std, where)
-    : tensorOf([0, 0, 0], [1, 1, 1], where);
+  // Both backends divide by 1 / rescale_factor or multiply by rescale_factor; the recipe records scale =
+  // 1 / rescale_factor, which must give rescale_factor back exactly.
+  const scale = 1 / t.rescaleFactor;
+  if (!t.doRescale || !t.doNormalize || 1 / scale !== t.rescaleFactor)
+    throw unsupported(
+      where,
+      `it ${t.doRescale ? `rescales by ${t.rescaleFactor}` : 'does not rescale'} and ${t.doNormalize ? 'normalizes' : 'does not normalize'} (reproduced: both, with 1 / rescale_factor exact)`,
+    );
+  const tensor = { ...tensorOf(t.mean, t.std, where), scale, formula: offsets } as const;
   return validateRecipe({ name: where, steps, tensor });
 }
 

@@ -19,6 +19,9 @@ import os
 from .events import ExportError
 
 BACKENDS = ("pil", "torchvision")
+# Processors whose _preprocess is the backend's own plus segmentation-label reduction, which their image path turns
+# off (`_preprocess_image_like_inputs` passes do_reduce_labels=False for images): the same steps for a classifier.
+SAME_STEPS_FOR_IMAGES = ("BeitImageProcessor", "MobileNetV2ImageProcessor")
 # PIL.Image.Resampling values -> names
 RESAMPLE_NAMES = {0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
 
@@ -131,8 +134,10 @@ def processor_transform(folder: str, backend) -> dict:
     if cls.__name__.startswith("ConvNextImageProcessor"):
         rule = "convnext"
     else:
-        own = [m for m in ("_preprocess", "resize", "center_crop", "rescale", "normalize", "rescale_and_normalize")
-               if m in vars(base) and getattr(cls, m) is not getattr(base, m)]
+        checked = ("_preprocess", "resize", "center_crop", "rescale", "normalize", "rescale_and_normalize")
+        if cls.__name__.removesuffix("Pil") in SAME_STEPS_FOR_IMAGES:
+            checked = checked[1:]
+        own = [m for m in checked if m in vars(base) and getattr(cls, m) is not getattr(base, m)]
         if own:
             raise ExportError(
                 "RECIPE_UNSUPPORTED",
