@@ -27,7 +27,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
-  compareLogits,
   convertCheckpoint,
   DEFAULT_FLOAT32_ERROR_FACTOR,
   DEFAULT_PARITY_ATOL,
@@ -36,6 +35,7 @@ import {
   resolvePython,
   validateModel,
 } from '@mtailor/converter-bridge';
+import { compareLogits } from '@mtailor/converter-bridge/internal';
 import ort from 'onnxruntime-node';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -9,6 +9,10 @@
  * const report = await validateModel(modelPath, { numClasses: 1000 });
  * const parity = await checkParity(modelPath, parityFile!);
  * ```
+ *
+ * The surface is what users call — convert, validate, parity, quantize, the manifest, report formatting, errors and
+ * their option and result types. The machinery behind them (op table, quantization maths, the export script's
+ * location) is in `@mtailor/converter-bridge/internal`, for the other `@mtailor` packages.
  * @module
  */
 export {
@@ -29,14 +33,10 @@ export {
 } from './hub-recipes.js';
 export {
   defaultManifestPath,
-  recipeFromTorchvision,
-  recipeSquareSize,
-  type TorchvisionEvalTransform,
   type WrittenManifest,
 } from './manifest.js';
 export {
   checkParity,
-  compareLogits,
   DEFAULT_FLOAT32_ERROR_FACTOR,
   DEFAULT_PARITY_ATOL,
   DEFAULT_PARITY_RTOL,
@@ -48,11 +48,9 @@ export {
   type ParityVectors,
   readParityVectors,
 } from './parity.js';
-export { exportScriptPath, resolvePython } from './python.js';
+export { resolvePython } from './python.js';
 export {
   type AccuracyReport,
-  type ActivationType,
-  activationParams,
   type CalibrationMethod,
   type ClassError,
   type CompareOptions,
@@ -60,24 +58,18 @@ export {
   DEFAULT_MIN_AGREEMENT,
   DEFAULT_PERCENTILE,
   type Disagreement,
-  entropyThreshold,
   formatQuantizationReport,
-  HISTOGRAM_BINS,
   type KernelReport,
   type QuantizationReport,
   type QuantizeOptions,
   type QuantizeProgress,
-  type QuantParams,
   quantizeModel,
-  quantizeWeights,
-  type Range,
   type SpeedOptions,
   type SpeedReport,
   type Timing,
 } from './quantize/index.js';
 export { formatValidationReport } from './report.js';
 export { VALIDATION_CHECKS, type ValidationCode, type ValidationIssue } from './validate/codes.js';
-export { ONNX_OP_TABLE, OP_TABLE_MAX_OPSET, OP_TABLE_ONNX_VERSION } from './validate/onnx-op-table.js';
 export {
   type Dim,
   type OpsetImport,

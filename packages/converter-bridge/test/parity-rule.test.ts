@@ -6,12 +6,12 @@
  * itself 7.2e-4 from float64 may differ by that much; a wrong logit must fail and be named.
  */
 import {
-  compareLogits,
   DEFAULT_FLOAT32_ERROR_FACTOR,
   DEFAULT_PARITY_ATOL,
   DEFAULT_PARITY_RTOL,
   type ParityResult,
 } from '@mtailor/converter-bridge';
+import { compareLogits } from '@mtailor/converter-bridge/internal';
 import { describe, expect, it } from 'vitest';
 
 /** Deterministic logits of one sample: a spread like an ImageNet head's, scaled. */

@@ -13,10 +13,10 @@ import {
   type ModelExpectations,
   type ParityResult,
   type ParityTolerance,
-  recipeSquareSize,
   type ValidationReport,
   validateModel,
 } from '@mtailor/converter-bridge';
+import { recipeSquareSize } from '@mtailor/converter-bridge/internal';
 import { type Manifest, ManifestError, readManifest } from '@mtailor/core';
 import { EXIT_USAGE, parityToleranceArgs, parseOrReportUsage, positiveInt, UsageError } from '../args.js';
 import type { Command } from '../main.js';
