@@ -11,12 +11,10 @@ import path from 'node:path';
 import {
   ConverterError,
   type HubTransform,
-  recipeFromHub,
-  recipeFromTimm,
-  recipeFromTransformers,
   type TimmEvalTransform,
   type TransformersProcessor,
 } from '@mtailor/converter-bridge';
+import { recipeFromHub, recipeFromTimm, recipeFromTransformers } from '@mtailor/converter-bridge/internal';
 import { ImagePreprocessor } from '@mtailor/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hasTodaysTorch, pythonToday, sharedImages } from '../../../test/support/shared-data.js';
