@@ -8,7 +8,12 @@ builder by name (built with weights=None: nothing is ever downloaded), or module
 nn.Module (add its folder with --module-path).
 
 The ONNX model has one input `input` float32 [batch, 3, S, S] and one output `logits` float32 [batch, classes];
-the batch axis is dynamic unless --static-batch. Beside it: <out>.parity.json + <out>.parity.bin.
+the batch axis is dynamic unless --static-batch. It is one self-contained file unless the model is too large for
+one protobuf (2 GB) or --external-data is given: then the weights go to <out>.data beside it. Beside it:
+<out>.parity.json + <out>.parity.bin.
+
+Exporter: torch's new one (torch.export + onnxscript, `dynamo=True`) on torch >= 2.9, where it is torch's default;
+the TorchScript one before (torch 1.13 .. 2.8), and on request (--exporter torchscript) while torch still has it.
 
 stdout carries only JSON lines: {"event":"progress",...}, then {"event":"done",...} or
 {"event":"error","code":...,"message":...}. Exit code 0 on success, otherwise one per error code (see --help).
@@ -34,6 +39,10 @@ from mtailor_export.events import EXIT_CODES, ExportError, emit  # noqa: E402
 ORT_MAX_IR_VERSION = 13
 ORT_MAX_OPSET = 26
 ORT_MIN_OPSET = 7
+# One protobuf message holds at most 2 GB; below this (with room for the graph) the model is written as one file.
+INLINE_LIMIT_BYTES = 2**31 - 2**26
+# The torch version from which torch.onnx.export's default is the new exporter (dynamo=True).
+NEW_EXPORTER_DEFAULT_FROM = (2, 9)
 
 
 def parse_args(argv):
@@ -53,6 +62,8 @@ def parse_args(argv):
     parser.add_argument("--torchvision-weights", default="DEFAULT", metavar="ENTRY", help="torchvision builders: the weights entry the checkpoint follows (DEFAULT, an entry name such as IMAGENET1K_V1, or none); its metadata gives the builder's constructor arguments, the input size and the evaluation transform. Nothing is downloaded (default DEFAULT)")
     parser.add_argument("--recipe-given", action="store_true", help="the caller records its own preprocessing recipe: do not refuse an evaluation transform that cannot be reproduced exactly")
     parser.add_argument("--static-batch", action="store_true", help="fix the batch axis to 1 instead of a dynamic 'batch' dimension")
+    parser.add_argument("--exporter", choices=["auto", "dynamo", "torchscript"], default="auto", help="auto (default): torch's new exporter (dynamo=True, torch.export + onnxscript) on torch >= 2.9, the TorchScript exporter before; dynamo | torchscript to choose")
+    parser.add_argument("--external-data", action="store_true", help="store the weights in <out>.data beside the model (default: one self-contained file, unless the model is over 2 GB)")
     parser.add_argument("--num-classes", type=_positive_int, default=None, help="passed as num_classes= to the architecture (default: its own default, 1000 for ImageNet models)")
     parser.add_argument("--arch-kwargs", type=_json_object, default={}, help="extra constructor keyword arguments as a JSON object")
     parser.add_argument("--module-path", action="append", default=[], help="folder added to sys.path for module.path:ClassName (repeatable)")
@@ -109,10 +120,51 @@ def import_torch():
     return torch
 
 
-def torch_max_opset(torch) -> int:
+def torch_version(torch) -> tuple:
+    parts = []
+    for piece in torch.__version__.split("+")[0].split(".")[:2]:
+        digits = "".join(c for c in piece if c.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)
+
+
+def choose_exporter(torch, requested: str) -> str:
+    """The new exporter on torch >= 2.9 (its default there), the TorchScript one before; a request is checked."""
+    version = torch_version(torch)
+    exporter = requested
+    if requested == "auto":
+        exporter = "dynamo" if version >= NEW_EXPORTER_DEFAULT_FROM else "torchscript"
+    if exporter == "dynamo":
+        import inspect
+
+        if "dynamo" not in inspect.signature(torch.onnx.export).parameters:
+            raise ExportError(
+                "EXPORTER_UNSUPPORTED",
+                f"torch {torch.__version__} has no new ONNX exporter (torch.onnx.export(dynamo=True), torch >= 2.5; "
+                "the default from 2.9): use --exporter torchscript",
+            )
+        try:
+            import onnxscript  # noqa: F401
+        except ImportError as err:
+            raise ExportError(
+                "EXPORTER_UNSUPPORTED",
+                f"The new ONNX exporter needs the onnxscript package, which {sys.executable} cannot import ({err}): "
+                "install onnxscript, or use --exporter torchscript",
+            ) from err
+    elif not hasattr(torch.onnx, "utils") or not hasattr(torch.onnx.utils, "export"):
+        raise ExportError(
+            "EXPORTER_UNSUPPORTED",
+            f"torch {torch.__version__} no longer has the TorchScript ONNX exporter: use --exporter dynamo",
+        )
+    return exporter
+
+
+def torch_max_opset(torch, exporter: str) -> int:
     try:
         from torch.onnx import _constants
 
+        if exporter == "torchscript" and hasattr(_constants, "ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET"):
+            return int(_constants.ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET)
         return int(_constants.ONNX_MAX_OPSET)
     except (ImportError, AttributeError):
         from torch.onnx import symbolic_helper
@@ -120,15 +172,17 @@ def torch_max_opset(torch) -> int:
         return int(max(getattr(symbolic_helper, "_onnx_stable_opsets", [13])))
 
 
-def choose_opset(torch, requested):
-    highest = min(torch_max_opset(torch), ORT_MAX_OPSET)
+def choose_opset(torch, exporter: str, requested):
+    """The highest opset both the exporter and onnxruntime 1.30 run, unless one is requested (and possible)."""
+    exporter_max = torch_max_opset(torch, exporter)
+    highest = min(exporter_max, ORT_MAX_OPSET)
     if requested is None:
         return highest
     if requested < ORT_MIN_OPSET or requested > highest:
         raise ExportError(
             "OPSET_UNSUPPORTED",
-            f"--opset {requested} is outside {ORT_MIN_OPSET}..{highest} (torch {torch.__version__} exports up to "
-            f"{torch_max_opset(torch)}, onnxruntime 1.30 runs up to {ORT_MAX_OPSET})",
+            f"--opset {requested} is outside {ORT_MIN_OPSET}..{highest} (torch {torch.__version__}'s {exporter} "
+            f"exporter exports up to {exporter_max}, onnxruntime 1.30 runs up to {ORT_MAX_OPSET})",
         )
     return requested
 
@@ -158,36 +212,77 @@ def probe_output(model, torch, input_size):
     return int(out.shape[1])
 
 
-def export(model, torch, out: str, opset: int, input_size, static_batch: bool) -> dict:
+def export(model, torch, out: str, opset: int, input_size, static_batch: bool, exporter: str,
+           external_data: bool) -> dict:
     """torch.onnx.export into a temporary folder, then move into place: a failed export never leaves a
-    half-written model at the destination. Returns how the weights were stored."""
-    dummy = torch.randn(1, 3, *_height_width(input_size))
+    half-written model at the destination. Returns how the weights were stored. input_size: S or (H, W)."""
     tmp_dir = f"{out}.tmp-{os.getpid()}"
     tmp = os.path.join(tmp_dir, os.path.basename(out))
-    dynamic_axes = None if static_batch else {"input": {0: "batch"}, "logits": {0: "batch"}}
     try:
         os.makedirs(tmp_dir, exist_ok=True)
-        with export_mode(model, torch):
-            torch.onnx.export(
-                model,
-                dummy,
-                tmp,
-                input_names=["input"],
-                output_names=["logits"],
-                dynamic_axes=dynamic_axes,
-                opset_version=opset,
-                do_constant_folding=True,
-                export_params=True,
-            )
-        return _move_into_place(tmp_dir, tmp, out)
+        if exporter == "dynamo":
+            _export_dynamo(model, torch, tmp, opset, input_size, static_batch)
+        else:
+            _export_torchscript(model, torch, tmp, opset, input_size, static_batch)
+        return _move_into_place(tmp_dir, tmp, out, external_data)
     except OSError as err:
         raise ExportError("OUTPUT_NOT_WRITABLE", f"Cannot write {out}: {type(err).__name__}: {err}") from err
     except ExportError:
         raise
     except Exception as err:
-        raise ExportError("EXPORT_FAILED", f"torch.onnx.export failed: {type(err).__name__}: {err}") from err
+        hint = " (the TorchScript exporter may handle this model: --exporter torchscript)" if exporter == "dynamo" else ""
+        raise ExportError("EXPORT_FAILED", f"torch.onnx.export ({exporter}) failed: {type(err).__name__}: {err}{hint}") from err
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def _export_torchscript(model, torch, tmp: str, opset: int, input_size, static_batch: bool) -> None:
+    dummy = torch.randn(1, 3, *_height_width(input_size))
+    dynamic_axes = None if static_batch else {"input": {0: "batch"}, "logits": {0: "batch"}}
+    kwargs = {"dynamo": False} if _has_dynamo_flag(torch) else {}
+    with export_mode(model, torch):
+        torch.onnx.export(
+            model,
+            dummy,
+            tmp,
+            input_names=["input"],
+            output_names=["logits"],
+            dynamic_axes=dynamic_axes,
+            opset_version=opset,
+            do_constant_folding=True,
+            export_params=True,
+            **kwargs,
+        )
+
+
+def _export_dynamo(model, torch, tmp: str, opset: int, input_size, static_batch: bool) -> None:
+    """The new exporter. Its example input has batch 2 and the batch axis is declared dynamic: given a batch-1
+    example and no dynamic shapes, torch.export specialises the batch axis to 1."""
+    if static_batch:
+        dummy = torch.randn(1, 3, *_height_width(input_size))
+        dynamic_shapes = None
+    else:
+        dummy = torch.randn(2, 3, *_height_width(input_size))
+        dynamic_shapes = ({0: torch.export.Dim("batch", min=1, max=1 << 20)},)
+    torch.onnx.export(
+        model,
+        (dummy,),
+        tmp,
+        input_names=["input"],
+        output_names=["logits"],
+        opset_version=opset,
+        dynamo=True,
+        dynamic_shapes=dynamic_shapes,
+        external_data=True,  # decided afterwards, by size and --external-data (_move_into_place)
+        optimize=True,
+        verbose=False,
+    )
+
+
+def _has_dynamo_flag(torch) -> bool:
+    import inspect
+
+    return "dynamo" in inspect.signature(torch.onnx.export).parameters
 
 
 class export_mode:
@@ -248,11 +343,19 @@ def register_missing_symbolics(torch) -> None:
     _registered = True
 
 
-def _move_into_place(tmp_dir: str, tmp: str, out: str) -> dict:
-    """Models over 2 GB: torch writes one external-data file per tensor beside the model. Gather them into one
-    `<out>.data` file (needs the onnx package) so the model travels as two files."""
-    extra = [f for f in os.listdir(tmp_dir) if f != os.path.basename(tmp)]
-    if not extra:
+def _move_into_place(tmp_dir: str, tmp: str, out: str, want_external: bool) -> dict:
+    """One self-contained file when the model fits one protobuf (under 2 GB) and external data was not asked for;
+    otherwise the model plus one `<out>.data` file beside it (torch may have written one file per tensor, or a data
+    file the model does not need). Files get the usual permissions (umask), whoever wrote them."""
+    name = os.path.basename(tmp)
+    extra = [f for f in os.listdir(tmp_dir) if f != name]
+    total = sum(os.path.getsize(os.path.join(tmp_dir, f)) for f in os.listdir(tmp_dir))
+    external = want_external or total > INLINE_LIMIT_BYTES
+    data_name = os.path.basename(out) + ".data"
+    stale = os.path.join(os.path.dirname(out), data_name)
+    if not extra and not external:
+        _remove(stale)  # a data file from an earlier export would be taken for this model's
+        _normal_permissions(tmp)
         os.replace(tmp, out)
         return {"externalData": None}
     try:
@@ -260,16 +363,31 @@ def _move_into_place(tmp_dir: str, tmp: str, out: str) -> dict:
     except ImportError as err:
         raise ExportError(
             "EXPORT_FAILED",
-            "The model is over 2 GB, so torch stored its weights in external files; the onnx Python package is "
-            "needed to gather them into one file",
+            "The exporter stored the weights in external files; the onnx Python package is needed to write them "
+            "as " + ("one data file" if external else "one self-contained model"),
         ) from err
     model = onnx.load(tmp, load_external_data=True)
-    data_name = os.path.basename(out) + ".data"
-    _remove(os.path.join(os.path.dirname(out), data_name))
-    onnx.save_model(
-        model, out, save_as_external_data=True, all_tensors_to_one_file=True, location=data_name, size_threshold=1024
-    )
-    return {"externalData": data_name}
+    final_dir = os.path.join(tmp_dir, "final")
+    os.makedirs(final_dir)
+    final = os.path.join(final_dir, os.path.basename(out))
+    if external:
+        onnx.save_model(
+            model, final, save_as_external_data=True, all_tensors_to_one_file=True, location=data_name,
+            size_threshold=1024,
+        )
+    else:
+        onnx.save_model(model, final)
+    _remove(stale)
+    for f in os.listdir(final_dir):
+        _normal_permissions(os.path.join(final_dir, f))
+        os.replace(os.path.join(final_dir, f), os.path.join(os.path.dirname(out), f))
+    return {"externalData": data_name if external else None}
+
+
+def _normal_permissions(path: str) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def _remove(path: str) -> None:
@@ -328,7 +446,8 @@ def run(args) -> dict:
     progress("import", "importing torch")
     torch = import_torch()
     torch.set_grad_enabled(False)
-    opset = choose_opset(torch, args.opset)
+    exporter = choose_exporter(torch, args.exporter)
+    opset = choose_opset(torch, exporter, args.opset)
 
     from mtailor_export import architectures, checkpoint, parity_vectors
     from mtailor_export import torchvision_weights as tvw
@@ -397,9 +516,9 @@ def run(args) -> dict:
     model.eval()
     progress("probe", "running the model once in PyTorch")
     num_classes = probe_output(model, torch, input_size)
-    progress("export", f"torch.onnx.export (opset {opset}, {'static' if args.static_batch else 'dynamic'} batch)")
+    progress("export", f"torch.onnx.export ({exporter} exporter, opset {opset}, {'static' if args.static_batch else 'dynamic'} batch)")
     export_started = time.time()
-    stored = export(model, torch, out, opset, input_size, args.static_batch)
+    stored = export(model, torch, out, opset, input_size, args.static_batch, exporter, args.external_data)
     export_seconds = time.time() - export_started
     progress("check", "checking the exported model")
     checked = post_process(out, stored["externalData"])
@@ -441,6 +560,7 @@ def run(args) -> dict:
         "parity": parity,
         "arch": args.arch,
         "opset": opset,
+        "exporter": exporter,
         "inputShape": [batch, 3, height, width],
         "outputShape": [batch, num_classes],
         "numClasses": num_classes,

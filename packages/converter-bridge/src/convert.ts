@@ -50,8 +50,23 @@ export interface ConvertOptions {
   hfBackend?: 'pil' | 'torchvision';
   /** Where to write the `.onnx` file; parity files go beside it (`<out>.parity.json`, `<out>.parity.bin`). */
   out: string;
-  /** ONNX opset. Default: the highest both the installed torch exports and onnxruntime 1.30 runs (17 with torch 1.13). */
+  /**
+   * ONNX opset. Default: the highest both the exporter and onnxruntime 1.30 run (17 with torch 1.13; with torch
+   * 2.14, 23 for the new exporter and 20 for the TorchScript one).
+   */
   opset?: number;
+  /**
+   * Which torch exporter: `'dynamo'` (torch's new exporter, `torch.onnx.export(dynamo=True)`: torch.export +
+   * onnxscript, needs torch ≥ 2.5 and the onnxscript package) or `'torchscript'` (the TorchScript one). Default:
+   * `'dynamo'` on torch ≥ 2.9, where it is torch's own default, `'torchscript'` before.
+   */
+  exporter?: 'dynamo' | 'torchscript';
+  /**
+   * Store the weights in `<out>.data` beside the model. Default false: one self-contained `.onnx` file (what
+   * Cerebrium, KServe and browsers deploy), unless the model is too large for one protobuf (2 GB), where the data
+   * file is needed anyway. A data file must travel with its model; the manifest names it.
+   */
+  externalData?: boolean;
   /**
    * Input height = width in pixels. Default: the crop size of the torchvision weights' evaluation transform
    * (299 for inception_v3, 518 for vit_h_14, …), else the size `recipe` produces, else 224.
@@ -141,6 +156,8 @@ export interface ConvertResult {
   arch: string;
   /** ai.onnx opset of the export. */
   opset: number;
+  /** The torch exporter used: `'dynamo'` (the new one) or `'torchscript'`. */
+  exporter: 'dynamo' | 'torchscript';
   /** IR version of the written model (null when the `onnx` Python package is not installed). */
   irVersion: number | null;
   /** `['batch', 3, S, S]`, or `[1, 3, S, S]` with a static batch. */
@@ -171,7 +188,10 @@ export interface ConvertResult {
   exportSeconds: number;
   /** Number of nodes of the exported graph (null when the `onnx` Python package is not installed). */
   nodeCount: number | null;
-  /** Name of the external-data file beside a model over 2 GB (null when the weights are inside the model). */
+  /**
+   * Name of the external-data file beside the model (`<out>.data`: with `externalData`, or for a model over 2 GB),
+   * null when the model is one self-contained file.
+   */
   externalData: string | null;
   /** The torchvision weights entry whose metadata was used (e.g. `MobileNet_V2_Weights.IMAGENET1K_V2`), or null. */
   torchvisionWeights: string | null;
@@ -198,6 +218,7 @@ const SCRIPT_CODES: readonly ConverterErrorCode[] = [
   'WEIGHTS_UNREADABLE',
   'WEIGHTS_MISMATCH',
   'EXPORT_FAILED',
+  'EXPORTER_UNSUPPORTED',
   'CALIBRATION_FAILED',
   'OUTPUT_NOT_WRITABLE',
   'OPSET_UNSUPPORTED',
@@ -350,7 +371,7 @@ async function finishManifest(
   if (typeof labels === 'string' && labels !== 'imagenet1k')
     labels = relativeToManifest(plan.manifestPath, labels);
   const description =
-    `${result.arch} converted by mtailor from ${path.basename(o.hf ?? o.weights ?? '')} (torch ${result.torchVersion}, opset ${result.opset}); ` +
+    `${result.arch} converted by mtailor from ${path.basename(o.hf ?? o.weights ?? '')} (torch ${result.torchVersion}, ${result.exporter} exporter, opset ${result.opset}); ` +
     `preprocessing: ${recipeFrom}${result.evalTransform && recipeFrom !== 'given' ? ` (${describeTransform(result.evalTransform)})` : ''}`;
   const manifest = await writeManifest(plan.manifestPath, {
     modelPath: result.modelPath,
@@ -359,6 +380,22 @@ async function finishManifest(
     numClasses: result.numClasses,
     outputKind: 'logits',
     description,
+    ...(result.externalData
+      ? {
+          externalData: relativeToManifest(
+            plan.manifestPath,
+            path.join(path.dirname(result.modelPath), result.externalData),
+          ),
+        }
+      : {}),
+    export: {
+      exporter: result.exporter,
+      opset: result.opset,
+      irVersion: result.irVersion,
+      torch: result.torchVersion,
+      torchvision: result.torchvisionVersion,
+      onnx: result.onnxVersion,
+    },
   });
   return { ...result, manifestPath: plan.manifestPath, manifest, manifestSkipped: undefined };
 }
@@ -421,6 +458,12 @@ function scriptArguments(o: ConvertOptions): string[] {
   count('paritySamples', '--parity-samples', 1);
   count('seed', '--seed', 0);
   flag('staticBatch', '--static-batch');
+  flag('externalData', '--external-data');
+  if (o.exporter !== undefined) {
+    if (o.exporter !== 'dynamo' && o.exporter !== 'torchscript')
+      throw invalidOption('exporter', "'dynamo' or 'torchscript'", o.exporter);
+    args.push('--exporter', o.exporter);
+  }
   flag('noParity', '--no-parity');
   if (o.float64Reference !== undefined && typeof o.float64Reference !== 'boolean')
     throw invalidOption('float64Reference', 'boolean', o.float64Reference);
@@ -562,6 +605,7 @@ function toResult(msg: ScriptLine): ScriptResult {
     parityBinary: parity?.bin,
     arch: String(msg.arch),
     opset: Number(msg.opset),
+    exporter: msg.exporter === 'dynamo' ? 'dynamo' : 'torchscript',
     irVersion: typeof msg.irVersion === 'number' ? msg.irVersion : null,
     inputShape: msg.inputShape as (number | string)[],
     outputShape: msg.outputShape as (number | string)[],

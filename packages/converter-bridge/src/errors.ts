@@ -29,6 +29,8 @@ export type ConverterErrorCode =
   | 'WEIGHTS_MISMATCH'
   /** The model cannot be run or exported (e.g. output not a [batch, classes] tensor, unsupported op). */
   | 'EXPORT_FAILED'
+  /** The requested torch exporter is not available (the new one needs torch ≥ 2.5 and onnxscript). */
+  | 'EXPORTER_UNSUPPORTED'
   /** A calibration image cannot be read. */
   | 'CALIBRATION_FAILED'
   /** The output folder cannot be created or written. */
@@ -56,6 +58,10 @@ export type ConverterErrorCode =
   | 'ABORTED'
   /** The model file cannot be read from disk (missing, a directory, no permission). */
   | 'MODEL_UNREADABLE'
+  /** The model's external-data file (e.g. `model.onnx.data` beside it) is missing, unreadable or too short. */
+  | 'EXTERNAL_DATA_MISSING'
+  /** The model names an external-data file outside its own folder (absolute or `..`): not read. */
+  | 'EXTERNAL_DATA_PATH'
   /** The parity files are missing, malformed or inconsistent with their binary. */
   | 'PARITY_FILE_INVALID'
   /** onnxruntime cannot load the model or run it on the parity inputs. */

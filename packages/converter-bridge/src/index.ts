@@ -33,6 +33,8 @@ export {
   DEFAULT_PARITY_ATOL,
   DEFAULT_PARITY_RTOL,
   DEFAULT_PARITY_TOLERANCE,
+  DYNAMIC_BATCH_SIZES,
+  type ParityBatch,
   type ParityElement,
   type ParityResult,
   type ParitySample,

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { ConverterError, invalidOption } from './errors.js';
+import { modelForRuntime } from './model-file.js';
 
 /**
  * Default relative tolerance of the parity rule `|onnx − torch| ≤ atol + rtol·|torch|`. Chosen from the zoo run
@@ -124,6 +125,18 @@ export interface ParitySample {
   top1Agrees: boolean;
 }
 
+/** One batched run of {@link checkParity}. */
+export interface ParityBatch {
+  /** Rows in the batch. */
+  batchSize: number;
+  /** Every row within the parity rule and agreeing on top-1. */
+  ok: boolean;
+  /** max |onnx − torch| over the batch. */
+  maxAbsDiff: number;
+  /** Fraction of rows whose top-1 agrees. */
+  top1Agreement: number;
+}
+
 /** Result of {@link checkParity} / {@link compareLogits}. */
 export interface ParityResult {
   /** Every logit satisfies `|onnx − torch| ≤ atol + rtol·|torch|` and every sample's top-1 agrees. */
@@ -162,6 +175,12 @@ export interface ParityResult {
   referenceScale: number;
   /** Per-sample details. */
   perSample: ParitySample[];
+  /**
+   * The model run on whole batches of the parity samples (repeated in order), each row against PyTorch's logits
+   * for its sample: sizes {@link DYNAMIC_BATCH_SIZES} for a model with a dynamic batch axis, none for a fixed one
+   * or for {@link compareLogits}. `ok` includes them.
+   */
+  batches: ParityBatch[];
   /** The parity file used (empty for {@link compareLogits} on arrays). */
   parityFile: string;
 }
@@ -307,7 +326,8 @@ function argmax(values: Float32Array): number {
  * rtol·|torch|` and every sample's top-1 agrees.
  *
  * @throws {ConverterError} PARITY_FILE_INVALID, PARITY_RUN_FAILED (model not loadable or not runnable on the
- * inputs), INVALID_OPTION (a negative or non-finite tolerance).
+ * inputs), EXTERNAL_DATA_MISSING / EXTERNAL_DATA_PATH (its external-data file, read from beside the model),
+ * INVALID_OPTION (a negative or non-finite tolerance).
  *
  * @example
  * ```ts
@@ -322,9 +342,13 @@ export async function checkParity(
 ): Promise<ParityResult> {
   const tolerance = resolveTolerance(options);
   const vectors = await readParityVectors(parityFile);
+  const model = await modelForRuntime(modelPath, 'PARITY_RUN_FAILED');
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(modelPath);
+    session =
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model)
+        : await ort.InferenceSession.create(model);
   } catch (err) {
     throw new ConverterError(
       'PARITY_RUN_FAILED',
@@ -335,14 +359,79 @@ export async function checkParity(
     );
   }
   try {
+    const classes = vectors.logitsShape[1]!;
     const onnx = await runSamples(session, vectors);
+    const single = compareLogits(vectors.logits, onnx, classes, tolerance, vectors.torchFloat32Error);
+    const batches: ParityBatch[] = [];
+    if (hasDynamicBatch(session))
+      for (const batchSize of DYNAMIC_BATCH_SIZES) {
+        const { torch, onnx: rows, float32Error } = await runBatch(session, vectors, batchSize);
+        const r = compareLogits(torch, rows, classes, tolerance, float32Error);
+        batches.push({ batchSize, ok: r.ok, maxAbsDiff: r.maxAbsDiff, top1Agreement: r.top1Agreement });
+      }
     return {
-      ...compareLogits(vectors.logits, onnx, vectors.logitsShape[1]!, tolerance, vectors.torchFloat32Error),
+      ...single,
+      ok: single.ok && batches.every((b) => b.ok),
+      batches,
       parityFile: vectors.file,
     };
   } finally {
     await session.release();
   }
+}
+
+/**
+ * Batch sizes a model with a dynamic batch axis is also run at, besides one sample at a time: exporters can freeze
+ * the batch axis at the example's size (torch's new exporter does, given a batch-1 example and no dynamic shapes),
+ * or mix rows; a batch of 3 and one of 8 show neither happened.
+ */
+export const DYNAMIC_BATCH_SIZES = [3, 8] as const;
+
+function hasDynamicBatch(session: ort.InferenceSession): boolean {
+  const meta = session.inputMetadata[0];
+  if (!meta?.isTensor) return false;
+  const batch = meta.shape[0];
+  return typeof batch !== 'number' || batch < 0;
+}
+
+/** Samples 0, 1, … N−1, 0, 1, … in one batch of `batchSize`, with PyTorch's logits (one sample at a time) for each row. */
+async function runBatch(
+  session: ort.InferenceSession,
+  v: ParityVectors,
+  batchSize: number,
+): Promise<{ torch: Float32Array; onnx: Float32Array; float32Error: number[] | undefined }> {
+  const [, c, h, w] = v.inputShape as [number, number, number, number];
+  const classes = v.logitsShape[1]!;
+  const sampleSize = c * h * w;
+  const input = new Float32Array(batchSize * sampleSize);
+  const torch = new Float32Array(batchSize * classes);
+  const float32Error: number[] | undefined = v.torchFloat32Error ? [] : undefined;
+  for (let row = 0; row < batchSize; row++) {
+    const n = row % v.samples;
+    input.set(v.inputs.subarray(n * sampleSize, (n + 1) * sampleSize), row * sampleSize);
+    torch.set(v.logits.subarray(n * classes, (n + 1) * classes), row * classes);
+    float32Error?.push(v.torchFloat32Error![n]!);
+  }
+  let out: ort.Tensor;
+  try {
+    const result = await session.run({
+      [session.inputNames[0]!]: new ort.Tensor('float32', input, [batchSize, c, h, w]),
+    });
+    out = result[session.outputNames[0]!]!;
+  } catch (err) {
+    throw new ConverterError(
+      'PARITY_RUN_FAILED',
+      `onnxruntime fails on a batch of ${batchSize} (the model declares a dynamic batch axis): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  const data = out.data as Float32Array;
+  if (out.type !== 'float32' || data.length !== batchSize * classes)
+    throw new ConverterError(
+      'PARITY_RUN_FAILED',
+      `The model returns ${out.type} [${out.dims}] for a batch of ${batchSize}; expected [${batchSize}, ${classes}] float32`,
+    );
+  return { torch, onnx: data, float32Error };
 }
 
 async function runSamples(session: ort.InferenceSession, v: ParityVectors): Promise<Float32Array> {
@@ -490,6 +579,7 @@ export function compareLogits(
     top1Agreement: samples ? agreeing / samples : 1,
     referenceScale,
     perSample,
+    batches: [],
     parityFile: '',
   };
 }

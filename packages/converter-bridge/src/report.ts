@@ -44,6 +44,8 @@ export function formatValidationReport(
     lines.push(
       `  ${m.nodeCount} nodes · ${m.initializerCount} initializers (${megabytes(m.initializerBytes)}) · file ${megabytes(m.fileBytes)}`,
     );
+    if (m.externalData.length)
+      lines.push(`  external data ${m.externalData.join(', ')} (beside the model: deploy it with the model)`);
   }
   if (report.errors.length) {
     lines.push('errors:');
@@ -72,6 +74,15 @@ export function formatValidationReport(
           (raised ? `: atol raised above ${num(parity.atol)} on ${raised} of ${parity.samples} samples` : ''),
       );
     }
+    if (parity.batches.length)
+      lines.push(
+        `  dynamic batch: ${parity.batches
+          .map(
+            (b) =>
+              `batch ${b.batchSize} ${b.ok ? 'OK' : 'FAILED'} (max |Δ| ${b.maxAbsDiff.toExponential(2)})`,
+          )
+          .join(', ')}, each row against PyTorch's logits for its sample`,
+      );
     const w = parity.worst;
     if (w)
       lines.push(

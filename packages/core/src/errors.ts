@@ -12,6 +12,8 @@ export type MtailorErrorCode =
   | 'IMAGE_TOO_LARGE'
   | 'IMAGE_READ_FAILED'
   | 'MODEL_LOAD_FAILED'
+  | 'EXTERNAL_DATA_MISSING'
+  | 'EXTERNAL_DATA_PATH'
   | 'MODEL_SHAPE'
   | 'INVALID_MANIFEST'
   | 'INFERENCE_FAILED'
@@ -82,6 +84,26 @@ export class ImageReadError extends MtailorError {
 export class ModelLoadError extends MtailorError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('MODEL_LOAD_FAILED', message, options);
+  }
+}
+
+/**
+ * The model stores weights as external data (a file beside the model, e.g. `model.onnx.data`, as torch ≥ 2.9 exports
+ * by default) and that file is missing, unreadable or shorter than the model says. The message names the file.
+ */
+export class ExternalDataMissingError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EXTERNAL_DATA_MISSING', message, options);
+  }
+}
+
+/**
+ * The model names an external-data file outside its own folder (an absolute path or one with `..`): it is not read,
+ * so a model file can never make the process read arbitrary files.
+ */
+export class ExternalDataPathError extends MtailorError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('EXTERNAL_DATA_PATH', message, options);
   }
 }
 

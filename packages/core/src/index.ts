@@ -32,6 +32,8 @@ export type { TensorImage } from './engine/engine.js';
 export type { Base64Image, ModelInfo } from './engine/executors.js';
 export {
   DisposedError,
+  ExternalDataMissingError,
+  ExternalDataPathError,
   ImageReadError,
   ImageTooLargeError,
   InferenceError,

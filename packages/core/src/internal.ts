@@ -1,6 +1,6 @@
 /**
  * `@mtailor/core/internal`: pieces the other `@mtailor` packages share with core (the server's base64 handling and
- * CPU count, the CLI's input checks). Not part of the public API: no stability promise.
+ * CPU count, the CLI's input checks, the converter's model-file reader). Not part of the public API: no stability promise.
  * @module
  */
 
@@ -18,4 +18,10 @@ export { readImageBytes } from './input/read-image-bytes.js';
 export { IMAGENET1K_WNIDS } from './labels/imagenet1k.js';
 export { loadLabels, parseLabels } from './labels/load-labels.js';
 export { checkManifestAgainstModel } from './manifest/manifest.js';
+export {
+  inlineExternalData,
+  MAX_INLINE_MODEL_BYTES,
+  type ModelFile,
+  readModelFile,
+} from './model/model-file.js';
 export { formatShape } from './model/signature.js';

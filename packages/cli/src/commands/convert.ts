@@ -2,6 +2,7 @@
  * `mtailor convert` — PyTorch checkpoint → ONNX (+ parity vectors), then validate the result and prove parity
  * with onnxruntime. Exit 0 converted and verified, 1 conversion or verification failed, 2 usage error.
  */
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   ConverterError,
@@ -51,6 +52,10 @@ reproduces PyTorch's logits. Nothing is downloaded.
   --opset N                     ai.onnx opset (default: highest the installed torch exports and onnxruntime 1.30 runs)
   --input-size S                input height = width (default: the weights' crop size, else the recipe's, else 224)
   --static-batch                fix the batch axis to 1 (default: dynamic)
+  --exporter <dynamo|torchscript>
+                                torch's exporter (default: the new one, dynamo, on torch ≥ 2.9; TorchScript before)
+  --external-data               weights in <out>.data beside the model (default: one self-contained file unless
+                                the model is over 2 GB)
   --num-classes K               num_classes for the architecture (default: its own, 1000 for ImageNet)
   --arch-kwargs <json>          more constructor arguments as a JSON object, e.g. '{"aux_logits": false}'
   --module-path <dir>           folder to import module.path:ClassName from (repeatable)
@@ -108,6 +113,8 @@ function parse(args: string[]): ConvertArgs {
       opset: { type: 'string' },
       'input-size': { type: 'string' },
       'static-batch': { type: 'boolean', default: false },
+      exporter: { type: 'string' },
+      'external-data': { type: 'boolean', default: false },
       'num-classes': { type: 'string' },
       'arch-kwargs': { type: 'string' },
       'module-path': { type: 'string', multiple: true },
@@ -156,6 +163,12 @@ function parse(args: string[]): ConvertArgs {
   const numClasses = positiveInt('num-classes', values['num-classes']);
   if (numClasses !== undefined) options.numClasses = numClasses;
   if (values['static-batch']) options.staticBatch = true;
+  if (values['external-data']) options.externalData = true;
+  if (values.exporter !== undefined) {
+    if (values.exporter !== 'dynamo' && values.exporter !== 'torchscript')
+      throw new UsageError(`--exporter must be dynamo or torchscript, got '${values.exporter}'`);
+    options.exporter = values.exporter;
+  }
   if (values['allow-pickle']) options.allowPickle = true;
   if (values.python) options.python = values.python;
   if (values['arch-kwargs'] !== undefined) {
@@ -218,8 +231,12 @@ export const command: Command = {
     log(
       `wrote ${conversion.modelPath} (${(conversion.fileBytes / 1e6).toFixed(2)} MB, opset ${conversion.opset}, ` +
         `IR ${conversion.irVersion ?? '?'}, input [${conversion.inputShape.join(', ')}], ` +
-        `torch ${conversion.torchVersion}, ${conversion.seconds.toFixed(1)} s)`,
+        `torch ${conversion.torchVersion} ${conversion.exporter} exporter, ${conversion.seconds.toFixed(1)} s)`,
     );
+    if (conversion.externalData)
+      log(
+        `  its weights are in ${path.join(path.dirname(conversion.modelPath), conversion.externalData)}: deploy that file beside the model`,
+      );
     if (conversion.manifestPath) {
       const recipe = conversion.manifest!.recipe;
       log(

@@ -3,18 +3,9 @@
  * constants, producers and consumers indexed, and readers/writers for the tensors it touches.
  * @module
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import type { onnx } from 'onnx-proto';
 import onnxProto from 'onnx-proto';
-import {
-  externalDataEntries,
-  int64,
-  isExternal,
-  type ModelProto,
-  type NodeProto,
-  type TensorProto,
-} from '../validate/onnx-proto.js';
+import { int64, type ModelProto, type NodeProto, type TensorProto } from '../validate/onnx-proto.js';
 
 /** ONNX TensorProto.DataType numbers the quantizer reads or writes. */
 export const DataType = {
@@ -46,28 +37,6 @@ export function encodeModel(model: onnx.IModelProto): Uint8Array {
 /** A deep copy (encode + decode), so an augmented or rewritten graph never aliases the original. */
 export function cloneModel(model: onnx.IModelProto): LoadedModel {
   return decodeModel(encodeModel(model));
-}
-
-/**
- * Move initializers stored as external data (`location`, `offset`, `length` relative to `baseDir`) into the model,
- * so the quantizer reads and rewrites them like any other (the validator has checked the files and paths first).
- *
- * @returns How many tensors were inlined.
- */
-export function inlineExternalData(model: LoadedModel, baseDir: string): number {
-  let count = 0;
-  for (const t of model.graph.initializer ?? []) {
-    if (!isExternal(t)) continue;
-    const entries = externalDataEntries(t);
-    const bytes = readFileSync(path.join(baseDir, entries.get('location') ?? ''));
-    const offset = Number(entries.get('offset') ?? 0);
-    const length = entries.has('length') ? Number(entries.get('length')) : bytes.byteLength - offset;
-    t.rawData = Uint8Array.from(bytes.subarray(offset, offset + length));
-    t.externalData = [];
-    t.dataLocation = 0;
-    count++;
-  }
-  return count;
 }
 
 /** An attribute of a node, or undefined. */

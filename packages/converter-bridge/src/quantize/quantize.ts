@@ -10,6 +10,7 @@ import type { ImagePreprocessor } from '@mtailor/core';
 import type { PreprocessRecipe, PresetName } from '@mtailor/preprocess';
 import { ConverterError, invalidOption } from '../errors.js';
 import { defaultManifestPath, relativeToManifest, writeManifestFile } from '../manifest.js';
+import { modelForRuntime } from '../model-file.js';
 import { describeValue } from '../validate/onnx-proto.js';
 import { type ValidationReport, validateModel } from '../validate/validate-model.js';
 import { collectStatistics, ImageTensors, listImageFiles, pickEvenly } from './calibrate.js';
@@ -20,7 +21,6 @@ import {
   decodeModel,
   encodeModel,
   GraphIndex,
-  inlineExternalData,
   type LoadedModel,
   NameAllocator,
   pruneDeadCode,
@@ -281,7 +281,8 @@ async function readInputManifest(file: string): Promise<InputManifest> {
  */
 async function writeOutputManifest(input: InputManifest, out: string): Promise<string> {
   const file = defaultManifestPath(out);
-  const fields: Record<string, unknown> = { ...input.json };
+  // The int8 model is written as one file, by this quantizer: the float model's data file and export facts are not its.
+  const { externalData: _data, export: _export, ...fields }: Record<string, unknown> = input.json;
   const labels = input.json.labels;
   if (typeof labels === 'string' && labels !== 'imagenet1k')
     fields.labels = relativeToManifest(file, path.resolve(path.dirname(input.file), labels));
@@ -293,15 +294,14 @@ function recipeName(recipe: string | PreprocessRecipe): string {
   return typeof recipe === 'string' ? recipe : (recipe.name ?? 'custom recipe');
 }
 
+/** The model's bytes with any external data inlined from beside it (read as the classifier reads it), decoded. */
 async function readModel(file: string): Promise<{ bytes: Uint8Array; model: LoadedModel }> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(file);
-  } catch (err) {
-    throw new ConverterError('MODEL_UNREADABLE', `Cannot read model ${file}: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
+  const bytes = await modelForRuntime(file, 'MODEL_UNREADABLE');
+  if (typeof bytes === 'string')
+    throw new ConverterError(
+      'MODEL_UNREADABLE',
+      `${file} with its external data is over 2 GB: too large to quantize in memory`,
+    );
   try {
     return { bytes, model: decodeModel(bytes) };
   } catch (err) {
@@ -372,8 +372,8 @@ export interface CompareOptions {
  * ```
  */
 export async function compareModels(options: CompareOptions): Promise<AccuracyReport> {
-  const { model } = await readModel(options.float);
-  await readModel(options.int8);
+  const { bytes: floatBytes, model } = await readModel(options.float);
+  const { bytes: int8Bytes } = await readModel(options.int8);
   const recipe = options.recipe ?? 'resize-224';
   const { preprocessor, imageSize } = await makePreprocessor(recipe, options.autoOrient ?? true);
   const index = new GraphIndex(model.graph);
@@ -393,8 +393,8 @@ export async function compareModels(options: CompareOptions): Promise<AccuracyRe
     );
   const files = await listImageFiles(options.images, 'evaluation');
   const pairs = await computeLogits(
-    path.resolve(options.float),
-    path.resolve(options.int8),
+    floatBytes,
+    int8Bytes,
     new ImageTensors(files, preprocessor, 3 * height * width),
     {
       inputName: input!.name ?? '',
@@ -460,9 +460,6 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
     perChannel,
     baseDir: path.dirname(modelPath),
   });
-
-  // External weights are read into the model: the int8 model is written as one file.
-  inlineExternalData(model, path.dirname(modelPath));
 
   const calibrationFiles = pickEvenly(
     await listImageFiles(options.calibration, 'calibration'),
@@ -562,8 +559,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
     ...(options.signal ? { signal: options.signal } : {}),
   };
   const evaluate = async (images: ImageTensors, what: string): Promise<AccuracyReport> => {
-    // The float model from its path: onnxruntime then also finds any external data beside it.
-    const pairs = await computeLogits(modelPath, int8Bytes, images, {
+    const pairs = await computeLogits(floatBytes, int8Bytes, images, {
       ...logitRun,
       onProgress: (done, total) =>
         progress({ stage: 'evaluate', message: `comparing on ${what} images`, done, total }),
@@ -585,7 +581,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
     const image = new Float32Array(size);
     await calibrationImages.load(0, image, 0);
     speed = await measureSpeed(
-      modelPath,
+      floatBytes,
       int8Bytes,
       { name: facts.inputName, image, shape: imageShape },
       options.speed ?? {},

@@ -31,7 +31,7 @@ export const VALIDATION_CHECKS = {
   OPSET_BEYOND_TABLE: {
     severity: 'warning',
     meaning:
-      'The ai.onnx opset is newer than the op table (onnx 1.12, opset 17): operators added later cannot be verified.',
+      'The ai.onnx opset is newer than the op table (onnx 1.23.1, opset 26, what onnxruntime 1.30 runs): operators added later cannot be verified.',
   },
   DOMAIN_NOT_IMPORTED: {
     severity: 'error',
@@ -100,7 +100,7 @@ export const VALIDATION_CHECKS = {
   },
   UNKNOWN_OP: {
     severity: 'error',
-    meaning: 'An ai.onnx operator type does not exist (op table of onnx 1.12).',
+    meaning: 'An ai.onnx operator type does not exist (op table of onnx 1.23.1, opsets ≤ 26).',
   },
   OP_NOT_IN_OPSET: {
     severity: 'error',

@@ -4,17 +4,32 @@
  * @module
  */
 import ort from 'onnxruntime-node';
+import { ConverterError } from '../errors.js';
+import { modelForRuntime } from '../model-file.js';
 import type { ValidationIssue } from './codes.js';
 
-/** Create (and release) an onnxruntime session; return the refusal as an ORT_LOAD_FAILED issue. */
+/**
+ * Create (and release) an onnxruntime session; return the refusal as an ORT_LOAD_FAILED issue. A path is read as
+ * the classifier reads it (external data from beside the model), so what passes here loads there.
+ */
 export async function checkOnnxruntimeLoads(
   source: string | Uint8Array,
 ): Promise<ValidationIssue | undefined> {
+  let model: string | Uint8Array = source;
+  if (typeof source === 'string') {
+    try {
+      model = await modelForRuntime(source, 'MODEL_UNREADABLE');
+    } catch (err) {
+      if (!(err instanceof ConverterError)) throw err;
+      const code = err.code === 'EXTERNAL_DATA_PATH' ? err.code : 'EXTERNAL_DATA_MISSING';
+      return { code, message: err.message };
+    }
+  }
   try {
     const session =
-      typeof source === 'string'
-        ? await ort.InferenceSession.create(source, { logSeverityLevel: 3 })
-        : await ort.InferenceSession.create(source, { logSeverityLevel: 3 });
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, { logSeverityLevel: 3 })
+        : await ort.InferenceSession.create(model, { logSeverityLevel: 3 });
     await session.release();
     return undefined;
   } catch (err) {

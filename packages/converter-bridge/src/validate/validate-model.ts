@@ -13,7 +13,7 @@ import { checkInterface } from './check-io.js';
 import type { ValidationIssue } from './codes.js';
 import { Findings } from './findings.js';
 import { checkOnnxruntimeLoads } from './load-check.js';
-import { decodeModelProto, int64, type ModelProto } from './onnx-proto.js';
+import { decodeModelProto, externalDataEntries, int64, isExternal, type ModelProto } from './onnx-proto.js';
 import { type OpsetImport, ORT_MAX_IR_VERSION, type TensorSummary } from './public-types.js';
 
 /** What the model must satisfy beyond being a valid image classifier (all optional). */
@@ -59,6 +59,11 @@ export interface ModelSummary {
   initializerBytes: number;
   /** Size of the model file (or byte array). */
   fileBytes: number;
+  /**
+   * The external-data files its tensors name (locations relative to the model's folder, in first-use order); empty
+   * when every weight is inside the model. These files must travel with the model.
+   */
+  externalData: string[];
 }
 
 /** The validator's verdict. */
@@ -174,8 +179,16 @@ export function validateModelBytes(
       initializerCount: graph?.initializer?.length ?? 0,
       initializerBytes: summary.initializerBytes,
       fileBytes: bytes.byteLength,
+      externalData: externalDataLocations(model),
     },
   };
+}
+
+function externalDataLocations(model: ModelProto): string[] {
+  const locations = new Set<string>();
+  for (const t of model.graph?.initializer ?? [])
+    if (isExternal(t)) locations.add(externalDataEntries(t).get('location') ?? '');
+  return [...locations];
 }
 
 function decode(bytes: Uint8Array, findings: Findings): ModelProto | undefined {

@@ -8,10 +8,10 @@
  * Paths are relative to the manifest file.
  * @module
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { PRESETS, type PreprocessRecipe, validateRecipe } from '@mtailor/preprocess';
-import { ManifestError } from '../errors.js';
+import { ExternalDataMissingError, ManifestError } from '../errors.js';
 import * as is from '../is.js';
 import { loadLabels } from '../labels/load-labels.js';
 
@@ -32,6 +32,13 @@ export interface ManifestJson {
   outputKind?: OutputKind;
   /** Where the model and its preprocessing come from, for people (not read by the classifier). */
   description?: string;
+  /**
+   * The external-data file holding the model's weights, relative to the manifest (it sits beside the model, which
+   * names it). Deploy it with the model; checked to exist when the manifest is read.
+   */
+  externalData?: string;
+  /** How the model was made (exporter, opset, library versions), for people and tools (not read by the classifier). */
+  export?: Record<string, unknown>;
 }
 
 /** A validated manifest with paths resolved and labels loaded. */
@@ -48,13 +55,24 @@ export interface Manifest {
   outputKind: OutputKind;
 }
 
-const KEYS = new Set(['model', 'recipe', 'labels', 'numClasses', 'outputKind', '$schema', 'description']);
+const KEYS = new Set([
+  'model',
+  'recipe',
+  'labels',
+  'numClasses',
+  'outputKind',
+  '$schema',
+  'description',
+  'externalData',
+  'export',
+]);
 
 /**
  * Reads and validates a manifest file without loading the model: JSON shape, types, labels (count equal to
  * `numClasses`). `ImageClassifier.create({ manifest })` reads it this way, then checks it against the model.
  *
  * @throws {@link ManifestError} naming the file and the field at fault.
+ * @throws {@link ExternalDataMissingError} when the `externalData` file it names is missing.
  *
  * @example
  * ```ts
@@ -96,6 +114,21 @@ export async function readManifest(file: string): Promise<Manifest> {
     fail(`"numClasses" must be a positive integer, got ${JSON.stringify(numClasses)}`);
   if (outputKind !== 'logits' && outputKind !== 'probabilities')
     fail(`"outputKind" must be "logits" or "probabilities", got ${JSON.stringify(outputKind)}`);
+  if (json.export !== undefined && !is.plainObject(json.export))
+    fail(`"export" must be an object, got ${JSON.stringify(json.export)}`);
+  if (json.externalData !== undefined) {
+    if (!is.nonEmptyString(json.externalData))
+      fail(`"externalData" must be a file name (string), got ${JSON.stringify(json.externalData)}`);
+    const dataPath = path.resolve(dir, json.externalData as string);
+    try {
+      if (!(await stat(dataPath)).isFile()) throw new Error('not a regular file');
+    } catch (err) {
+      throw new ExternalDataMissingError(
+        `${manifestPath}: "externalData" ${dataPath} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); it holds the model's weights and must be deployed beside the model`,
+        { cause: err },
+      );
+    }
+  }
   let labelList: readonly string[];
   try {
     if (labels === 'imagenet1k')

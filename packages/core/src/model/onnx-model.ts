@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, realpath } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import ort from 'onnxruntime-node';
@@ -16,6 +16,7 @@ import {
   ModelShapeError,
 } from '../errors.js';
 import * as is from '../is.js';
+import { readModelFile } from './model-file.js';
 import {
   type ExecutionProviderName,
   type ModelOptions,
@@ -81,7 +82,12 @@ export class ONNXModel {
   /**
    * Loads a model from a file path or its bytes, or returns a new handle on the session already loaded for it.
    *
+   * A model file with external data (weights in a file beside it, e.g. `model.onnx.data`) is read with that data
+   * from the model's own folder, whatever the working directory; bytes are handed to onnxruntime as they are.
+   *
    * @throws {@link ModelLoadError} when the file cannot be read or onnxruntime refuses it.
+   * @throws {@link ExternalDataMissingError} when its external-data file is missing, unreadable or too short.
+   * @throws {@link ExternalDataPathError} when it names external data outside its own folder.
    * @throws {@link ModelShapeError} when the model is not an image classifier (the message says what is wrong).
    * @throws {@link InvalidOptionError} for a bad option.
    */
@@ -286,14 +292,8 @@ async function createShared(
   options: ResolvedModelOptions,
 ): Promise<SharedSession> {
   const source = typeof model === 'string' ? model : '<bytes>';
-  let bytes: string | Uint8Array = model;
-  if (typeof model === 'string') {
-    try {
-      bytes = await readFile(model);
-    } catch (err) {
-      throw new ModelLoadError(`Cannot read model file ${model}: ${(err as Error).message}`, { cause: err });
-    }
-  }
+  // A file is read with its external data (beside the model, from any working directory) inlined.
+  const bytes = typeof model === 'string' ? (await readModelFile(model)).model : model;
   let providers = options.executionProviders;
   let fallbackMessage: string | undefined;
   const fallBackToCpu = (reason: string): void => {
