@@ -437,7 +437,10 @@ function scriptArguments(o: ConvertOptions): string[] {
   if (o.hf !== undefined) {
     text('hf', '--hf');
     if (o.arch !== undefined || o.weights !== undefined)
-      throw new ConverterError('INVALID_OPTION', 'hf takes the model from its folder: give no arch or weights');
+      throw new ConverterError(
+        'INVALID_OPTION',
+        'hf takes the model from its folder: give no arch or weights',
+      );
     if (o.hfBackend !== undefined) {
       if (o.hfBackend !== 'pil' && o.hfBackend !== 'torchvision')
         throw invalidOption('hfBackend', "'pil' or 'torchvision'", o.hfBackend);

@@ -73,7 +73,14 @@ export interface TransformersProcessor {
 /** What the export script reports about a hub model's own preprocessing. */
 export type HubTransform = TimmEvalTransform | TransformersProcessor;
 
-const PIL_FILTERS: readonly ResampleFilter[] = ['nearest', 'box', 'bilinear', 'hamming', 'bicubic', 'lanczos'];
+const PIL_FILTERS: readonly ResampleFilter[] = [
+  'nearest',
+  'box',
+  'bilinear',
+  'hamming',
+  'bicubic',
+  'lanczos',
+];
 
 function unsupported(where: string, why: string): ConverterError {
   return new ConverterError(
@@ -194,7 +201,10 @@ export function recipeFromTransformers(t: TransformersProcessor): PreprocessReci
   const backend = t.backend;
   const filter = pilFilter(t.resample, where);
   if (backend === 'torchvision' && filter !== 'bilinear' && filter !== 'bicubic')
-    throw unsupported(where, `its torchvision backend resizes with '${filter}' (reproduced: bilinear, bicubic)`);
+    throw unsupported(
+      where,
+      `its torchvision backend resizes with '${filter}' (reproduced: bilinear, bicubic)`,
+    );
   const offsets = backend === 'pil' ? 'transformers-pil' : 'transformers-torchvision';
   const size = t.size ?? {};
   const keys = Object.keys(size).sort().join(',');

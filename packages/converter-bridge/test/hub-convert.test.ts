@@ -43,30 +43,42 @@ describe.skipIf(!hasTodaysTorch())("timm and Hugging Face models end to end (tod
   let fixtures: Record<string, Fixture>;
   const results = new Map<string, ConvertResult>();
 
-  const CASES: { id: string; fixture: string; options: (f: Fixture) => Partial<ConvertOptions>; torch: string }[] =
-    [
-      {
-        id: 'timm-safetensors',
-        fixture: 'timm-convnext',
-        options: (f) => ({ arch: 'timm:test_convnext.r160_in1k', weights: f.path }),
-        torch: 'timm',
-      },
-      {
-        id: 'timm-folder',
-        fixture: 'timm-vit-folder',
-        options: (f) => ({ arch: 'timm:test_vit', weights: f.path }),
-        torch: 'timm',
-      },
-      { id: 'hf-vit-pil', fixture: 'hf-vit', options: (f) => ({ hf: f.path, hfBackend: 'pil' }), torch: 'pil' },
-      // No hfBackend: transformers 5's default, the torchvision backend.
-      { id: 'hf-convnext-default', fixture: 'hf-convnext', options: (f) => ({ hf: f.path }), torch: 'torchvision' },
-    ];
+  const CASES: {
+    id: string;
+    fixture: string;
+    options: (f: Fixture) => Partial<ConvertOptions>;
+    torch: string;
+  }[] = [
+    {
+      id: 'timm-safetensors',
+      fixture: 'timm-convnext',
+      options: (f) => ({ arch: 'timm:test_convnext.r160_in1k', weights: f.path }),
+      torch: 'timm',
+    },
+    {
+      id: 'timm-folder',
+      fixture: 'timm-folder',
+      options: (f) => ({ arch: 'timm:test_convnext', weights: f.path }),
+      torch: 'timm',
+    },
+    { id: 'hf-vit-pil', fixture: 'hf-vit', options: (f) => ({ hf: f.path, hfBackend: 'pil' }), torch: 'pil' },
+    // No hfBackend: transformers 5's default, the torchvision backend.
+    {
+      id: 'hf-convnext-default',
+      fixture: 'hf-convnext',
+      options: (f) => ({ hf: f.path }),
+      torch: 'torchvision',
+    },
+  ];
 
   beforeAll(async () => {
     const folder = path.join(dir, 'fixtures');
     mkdirSync(folder);
     fixtures = JSON.parse(
-      execFileSync(pythonToday, [fixturesScript, folder, ...images], { encoding: 'utf8', maxBuffer: 64 << 20 }),
+      execFileSync(pythonToday, [fixturesScript, folder, ...images], {
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      }),
     );
     for (const c of CASES) {
       const options = {
@@ -104,24 +116,49 @@ describe.skipIf(!hasTodaysTorch())("timm and Hugging Face models end to end (tod
 
   it('timm: the tag picks the recipe (test_convnext.r160_in1k: 160 px, crop_pct 0.95, bicubic) and ImageNet labels', () => {
     const r = results.get('timm-safetensors')!;
-    expect(r).toMatchObject({ weightsLoad: 'safetensors', numClasses: 1000, inputShape: ['batch', 3, 160, 160] });
+    expect(r).toMatchObject({
+      weightsLoad: 'safetensors',
+      numClasses: 1000,
+      inputShape: ['batch', 3, 160, 160],
+    });
     expect(r.hubTransform).toMatchObject({ family: 'timm', model: 'test_convnext', tag: 'r160_in1k' });
     expect(r.manifest!.labels).toBe('imagenet1k');
     expect(r.manifest!.recipe).toMatchObject({
-      steps: [{ op: 'toRGB' }, { op: 'resizeShorterSide', size: 168, filter: 'bicubic' }, { op: 'centerCrop' }],
+      steps: [
+        { op: 'toRGB' },
+        { op: 'resizeShorterSide', size: 168, filter: 'bicubic' },
+        { op: 'centerCrop' },
+      ],
     });
   });
 
-  it("timm folder: the folder's architecture, pretrained_cfg and label names", () => {
+  it("timm folder: the folder's pretrained_cfg (192×160, border) and label names", () => {
     const r = results.get('timm-folder')!;
-    expect(r.numClasses).toBe(7);
-    expect(r.manifest!.labels).toEqual(fixtures['timm-vit-folder']!.labels);
+    expect(r).toMatchObject({ numClasses: 7, inputShape: ['batch', 3, 160, 192] });
+    expect(r.manifest!.labels).toEqual(fixtures['timm-folder']!.labels);
+    expect(r.manifest!.recipe).toMatchObject({
+      steps: [
+        { op: 'toRGB' },
+        { op: 'resizeKeepRatio', width: 213, height: 177, longest: 1 },
+        { op: 'centerCrop' },
+      ],
+    });
   });
 
   it('Hugging Face: labels from id2label; the manifest records the backend it reproduces', () => {
     const vit = results.get('hf-vit-pil')!;
-    expect(vit.manifest!.labels).toEqual(['vit class 0', 'vit class 1', 'vit class 2', 'vit class 3', 'vit class 4']);
-    expect(vit.hubTransform).toMatchObject({ processor: 'ViTImageProcessorPil', backend: 'pil', defaultBackend: false });
+    expect(vit.manifest!.labels).toEqual([
+      'vit class 0',
+      'vit class 1',
+      'vit class 2',
+      'vit class 3',
+      'vit class 4',
+    ]);
+    expect(vit.hubTransform).toMatchObject({
+      processor: 'ViTImageProcessorPil',
+      backend: 'pil',
+      defaultBackend: false,
+    });
     expect(vit.manifest!.description).toContain('ViTImageProcessorPil (pil backend)');
     const convnext = results.get('hf-convnext-default')!;
     expect(convnext.manifest!.labels).toEqual(['cat', 'dog', 'fish']);
@@ -141,7 +178,9 @@ describe.skipIf(!hasTodaysTorch())("timm and Hugging Face models end to end (tod
       return 'converted';
     };
     const weights = fixtures['timm-convnext']!.path;
-    expect(await code({ arch: 'timm:test_convnxt', weights })).toMatch(/^UNKNOWN_ARCH: .*Did you mean test_convnext/);
+    expect(await code({ arch: 'timm:test_convnxt', weights })).toMatch(
+      /^UNKNOWN_ARCH: .*Did you mean test_convnext/,
+    );
     expect(await code({ arch: 'timm:test_convnext.in1k_nope', weights })).toMatch(
       /^UNKNOWN_ARCH: .*no pretrained tag 'in1k_nope'; its tags: r160_in1k/,
     );

@@ -27,7 +27,11 @@ const TIMM = [
   { id: 'resnet18-a1', name: 'resnet18.a1_in1k', covers: 'center, bicubic, crop_pct 0.95, ImageNet' },
   { id: 'cspresnet50', name: 'cspresnet50.ra_in1k', covers: 'center, bilinear, 256 px, crop_pct 0.887' },
   { id: 'convnext-384', name: 'convnext_base.fb_in22k_ft_in1k_384', covers: 'squash, bicubic, 384 px' },
-  { id: 'vit-inception', name: 'vit_base_patch16_224.augreg2_in21k_ft_in1k', covers: 'Inception mean/std 0.5' },
+  {
+    id: 'vit-inception',
+    name: 'vit_base_patch16_224.augreg2_in21k_ft_in1k',
+    covers: 'Inception mean/std 0.5',
+  },
   { id: 'vit-clip', name: 'vit_base_patch16_clip_224.openai_ft_in1k', covers: 'OpenAI CLIP mean/std' },
   { id: 'dpn68', name: 'dpn68.mx_in1k', covers: "DPN's mean (x/255 values)" },
   { id: 'fastvit-mclip', name: 'fastvit_mci0.apple_mclip', covers: 'mean 0, std 1' },
@@ -159,7 +163,13 @@ describe.skipIf(!hasTodaysTorch())("hub recipes = the families' own tensors (tod
   it('the recipes say which backend and formula they reproduce', () => {
     const pil = recipeFromHub(references['deit-pil']!.transform!);
     const tv = recipeFromHub(references['deit-torchvision']!.transform!);
-    expect(pil.steps[1]).toMatchObject({ op: 'resize', width: 256, height: 256, filter: 'bicubic', backend: 'pil' });
+    expect(pil.steps[1]).toMatchObject({
+      op: 'resize',
+      width: 256,
+      height: 256,
+      filter: 'bicubic',
+      backend: 'pil',
+    });
     expect(pil.steps[2]).toMatchObject({ op: 'centerCrop', offsets: 'transformers-pil' });
     expect(pil.tensor).toMatchObject({ formula: 'transformers-pil', scale: 255 });
     expect(tv.steps[1]).toMatchObject({ backend: 'torchvision' });
@@ -222,8 +232,13 @@ describe('hub recipe refusals (no Python)', () => {
       transformersVersion: '5.18.0',
       preprocessorConfig: {},
     };
-    expect(recipeFromTransformers(vit).tensor).toMatchObject({ scale: 255, formula: 'transformers-torchvision' });
-    expect(code(() => recipeFromTransformers({ ...vit, size: { longest_edge: 224 } }))).toBe('RECIPE_UNSUPPORTED');
+    expect(recipeFromTransformers(vit).tensor).toMatchObject({
+      scale: 255,
+      formula: 'transformers-torchvision',
+    });
+    expect(code(() => recipeFromTransformers({ ...vit, size: { longest_edge: 224 } }))).toBe(
+      'RECIPE_UNSUPPORTED',
+    );
     expect(code(() => recipeFromTransformers({ ...vit, doNormalize: false }))).toBe('RECIPE_UNSUPPORTED');
     expect(code(() => recipeFromTransformers({ ...vit, resample: 'lanczos' }))).toBe('RECIPE_UNSUPPORTED');
     expect(recipeFromTransformers({ ...vit, backend: 'pil', resample: 'lanczos' }).steps[1]).toMatchObject({

@@ -5,7 +5,8 @@ images through the family's own preprocessing. Nothing is downloaded.
 
 Writes into <out dir>:
   timm-convnext.safetensors          timm test_convnext.r160_in1k (1000 classes), a safetensors state dict
-  timm-vit-folder/                   timm test_vit.r160_in1k with a 7-class head and label names, save_for_hf format
+  timm-folder/                       timm test_convnext with a 7-class head, label names and a 192×160 border-mode
+                                     pretrained_cfg, in save_for_hf format
   hf-vit/                            transformers ViTForImageClassification (tiny), ViT processor, 5 id2label classes
   hf-convnext/                       transformers ConvNextForImageClassification (tiny), ConvNeXt processor (crop_pct)
 and prints JSON {id: {"path", "logits": {backend or "timm": [[...] per image]}}}.
@@ -36,10 +37,12 @@ def timm_models(out, images):
     result["timm-convnext"] = {"path": path, "model": convnext}
 
     labels = [f"kind {i}" for i in range(7)]
-    vit = timm.create_model("test_vit.r160_in1k", pretrained=False, num_classes=7).eval()
-    folder = os.path.join(out, "timm-vit-folder")
-    timm.models.save_for_hf(vit, folder, model_config={"label_names": labels}, safe_serialization=True)
-    result["timm-vit-folder"] = {"path": folder, "model": vit, "labels": labels}
+    # A fine-tuned head evaluated at 192×160 with crop_mode border: the folder's pretrained_cfg says so.
+    overlay = {"input_size": (3, 160, 192), "crop_mode": "border", "crop_pct": 0.9}
+    tuned = timm.create_model("test_convnext.r160_in1k", pretrained=False, num_classes=7, pretrained_cfg_overlay=overlay)
+    folder = os.path.join(out, "timm-folder")
+    timm.models.save_for_hf(tuned.eval(), folder, model_config={"label_names": labels}, safe_serialization=True)
+    result["timm-folder"] = {"path": folder, "model": tuned, "labels": labels}
 
     for entry in result.values():
         model = entry.pop("model")
