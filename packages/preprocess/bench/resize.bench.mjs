@@ -11,13 +11,17 @@
  *   - sharp `resize(224, 224, { fit: 'fill', kernel: 'linear' })` from raw pixels to raw pixels
  *     (`sharp.concurrency(1)`, cache off, so both use one core),
  *   - Pillow's `Image.resize((224, 224), BILINEAR)` timed with `timeit` in /usr/bin/python3 (MTAILOR_PYTHON).
- * and checks that our output is byte-identical to Pillow's on the same pixels. Timings on a shared machine are
- * noisy; compare ratios from one run.
+ * and checks that our output is byte-identical to Pillow's on the same pixels. Then, for the `'torchvision'` backend
+ * (bilinear and bicubic), our resize against torch's own: `torchvision.transforms.v2.functional.resize` of the uint8
+ * tensor `pil_to_tensor` would give (`torch.set_num_threads(1)`), timed with `timeit` in today's Python
+ * (MTAILOR_PYTHON_TODAY, default .venv-today/bin/python), output checked byte-identical. Timings on a shared
+ * machine are noisy; compare ratios from one run.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { getPreset, preprocess, resampleBackend, resize, setResampleBackend } from '../dist/index.js';
 
 const args = process.argv.slice(2);
@@ -27,6 +31,18 @@ const argValue = (name, fallback) => {
 };
 const REPEATS = argValue('--repeats', 11);
 const PYTHON = process.env.MTAILOR_PYTHON ?? '/usr/bin/python3';
+const PYTHON_TODAY =
+  process.env.MTAILOR_PYTHON_TODAY ??
+  path.resolve(
+    path.dirname(fileURLToPath(import.meta.url)),
+    '..',
+    '..',
+    '..',
+    '.venv-today',
+    'bin',
+    'python',
+  );
+const TORCHVISION_FILTERS = ['bilinear', 'bicubic'];
 
 const CASES = [
   { width: 640, height: 480, calls: 20 },
@@ -123,6 +139,30 @@ print(json.dumps({'pillow': Image.__version__, 'runs': [t * 1000 / calls for t i
   return JSON.parse(stdout);
 }
 
+function torchTimes(file, width, height, filter, calls, expectedFile) {
+  const code = `
+import json, sys, timeit
+import numpy as np, torch, torchvision
+from torchvision.transforms import InterpolationMode
+from torchvision.transforms.v2 import functional as F
+torch.set_num_threads(1)
+w, h, calls, repeats = (int(v) for v in sys.argv[2:6])
+mode = InterpolationMode(sys.argv[6])
+pixels = np.fromfile(sys.argv[1], dtype=np.uint8).reshape(h, w, 3)
+t = torch.from_numpy(pixels).permute(2, 0, 1)  # what pil_to_tensor gives
+run = lambda: F.resize(t, [224, 224], interpolation=mode, antialias=True)
+run().permute(1, 2, 0).contiguous().numpy().tofile(sys.argv[7])
+runs = timeit.repeat(run, number=calls, repeat=repeats)
+print(json.dumps({'torch': torch.__version__, 'runs': [x * 1000 / calls for x in runs]}))
+`;
+  const stdout = execFileSync(
+    PYTHON_TODAY,
+    ['-c', code, file, String(width), String(height), String(calls), String(REPEATS), filter, expectedFile],
+    { encoding: 'utf8', timeout: 600_000 },
+  );
+  return JSON.parse(stdout);
+}
+
 async function loadSharp() {
   try {
     const sharp = (await import('sharp')).default;
@@ -183,7 +223,28 @@ async function main() {
       } catch (err) {
         console.warn(`Pillow timing failed (${PYTHON}): ${err.message.split('\n')[0]}`);
       }
+      const torchvision = [];
+      for (const filter of TORCHVISION_FILTERS) {
+        const options = { ...OUT, filter, backend: 'torchvision' };
+        const row = { filter, ours: summary(await timeRuns(() => resize(image, options), calls)) };
+        setResampleBackend('js');
+        row.oursJs = summary(await timeRuns(() => resize(image, options), calls));
+        setResampleBackend('auto');
+        try {
+          const torchOut = path.join(tmp, `torch-${filter}-${width}x${height}.rgb`);
+          const t = torchTimes(rawFile, width, height, filter, calls, torchOut);
+          row.torch = summary(t.runs);
+          row.torchVersion = t.torch;
+          const same = Buffer.compare(Buffer.from(resize(image, options).data), readFileSync(torchOut)) === 0;
+          row.identical = same ? 'yes' : 'NO';
+        } catch (err) {
+          console.warn(`torch timing failed (${PYTHON_TODAY}): ${err.message.split('\n')[0]}`);
+          row.identical = 'not checked';
+        }
+        torchvision.push(row);
+      }
       rows.push({
+        torchvision,
         size: `${width}×${height}`,
         backend,
         ours,
@@ -224,6 +285,27 @@ async function main() {
     }
     if (r.sharp) ratios.push(`${(r.ours.median / r.sharp.median).toFixed(2)}× sharp`);
     console.log(`  ratio (ours / theirs, medians): ${ratios.join(', ') || '–'}\n`);
+  }
+  for (const r of rows) {
+    for (const t of r.torchvision) {
+      console.log(
+        `## backend 'torchvision', ${t.filter}, ${r.size} → 224×224 (byte-identical to torch${t.torchVersion ? ` ${t.torchVersion}` : ''}: ${t.identical})`,
+      );
+      console.log(
+        `  resize (${r.backend} passes)         median ${fmt(t.ours.median)} ms  p25–p75 ${spread(t.ours)}`,
+      );
+      console.log(
+        `  resize (js passes, fallback)  median ${fmt(t.oursJs.median)} ms  p25–p75 ${spread(t.oursJs)}`,
+      );
+      if (t.torch) {
+        console.log(
+          `  torch tvF.resize (1 thread)   median ${fmt(t.torch.median)} ms  p25–p75 ${spread(t.torch)}`,
+        );
+        console.log(
+          `  ratio (ours / torch, medians): ${(t.ours.median / t.torch.median).toFixed(2)}×, js fallback ${(t.oursJs.median / t.torch.median).toFixed(2)}×\n`,
+        );
+      }
+    }
   }
 }
 

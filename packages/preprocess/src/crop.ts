@@ -32,7 +32,6 @@ function axisOffset(size: number, crop: number, offsets: CenterCropOffsets): num
   return offsets === 'torchvision' ? roundHalfEven(margin / 2) : Math.floor(margin / 2);
 }
 
-
 /**
  * Where a center crop takes its pixels from, in source coordinates (may be negative: zero padding).
  *

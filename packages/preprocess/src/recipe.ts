@@ -18,13 +18,7 @@ import {
   shorterSideOutputSize,
 } from './resize.js';
 import { resolveTensorOptions, tensorLookupTable, writeTensor } from './tensor.js';
-import type {
-  PreprocessRecipe,
-  PreprocessResult,
-  PreprocessStep,
-  RawImage,
-  TensorTarget,
-} from './types.js';
+import type { PreprocessRecipe, PreprocessResult, PreprocessStep, RawImage, TensorTarget } from './types.js';
 
 const STEP_KEYS: Readonly<Record<PreprocessStep['op'], readonly string[]>> = {
   toRGB: ['op'],

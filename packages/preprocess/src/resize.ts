@@ -32,14 +32,15 @@ import type {
 export const RESIZE_BACKENDS: readonly ResizeBackend[] = ['pil', 'torchvision'];
 
 /**
- * The filters the `'torchvision'` backend reproduces (torch's antialiased uint8 kernels).
+ * The filters the `'torchvision'` backend reproduces (torch's antialiased uint8 kernels; lanczos needs
+ * torchvision ≥ 0.27, which transformers uses for `resample=LANCZOS`).
  *
  * @example
  * ```ts
  * TORCHVISION_FILTERS.includes('bicubic'); // true
  * ```
  */
-export const TORCHVISION_FILTERS: readonly ResampleFilter[] = ['bilinear', 'bicubic'];
+export const TORCHVISION_FILTERS: readonly ResampleFilter[] = ['bilinear', 'bicubic', 'lanczos'];
 
 /** Checks a filter name (default `'bilinear'`) against what `backend` reproduces. */
 function resolveFilter(filter: unknown, name = 'filter', backend: ResizeBackend = 'pil'): ResampleFilter {
@@ -128,7 +129,16 @@ export function resizeUnchecked(
   }
   if (backend === 'torchvision') {
     // torch resamples every channel on its own (no premultiplied alpha); only its convolution filters get here.
-    const data = convolve(image.data, inWidth, inHeight, channels, width, height, filter as 'bilinear', 'torch');
+    const data = convolve(
+      image.data,
+      inWidth,
+      inHeight,
+      channels,
+      width,
+      height,
+      filter as 'bicubic',
+      'torch',
+    );
     return { data, width, height, channels };
   }
   if (filter === 'nearest') {

@@ -50,7 +50,7 @@ export type ResampleFilter = 'nearest' | 'box' | 'bilinear' | 'hamming' | 'bicub
  * - `'torchvision'`: torch's antialiased resize of a uint8 CPU tensor —
  *   `torchvision.transforms.v2.functional.resize(uint8Tensor, size, interpolation, antialias=True)`, what
  *   transformers 5's default image processors (torchvision backend) and torchvision v2 pipelines on tensors run.
- *   Filters `'bilinear'` and `'bicubic'` only.
+ *   Filters `'bilinear'`, `'bicubic'` and `'lanczos'` (torchvision ≥ 0.27) only.
  *
  * @example
  * ```ts

@@ -5,6 +5,7 @@
 import {
   centerCrop,
   centerCropWindow,
+  keepRatioOutputSize,
   type RawImage,
   resize,
   resizeShorterSide,
@@ -53,6 +54,41 @@ describe('centerCropWindow (torchvision center_crop)', () => {
     const out = centerCrop(gray(2, 2), { width: 4, height: 3 });
     // (3 − 2) // 2 = 0 rows above, (3 − 2 + 1) // 2 = 1 below; one column each side.
     expect(Array.from(out.data)).toEqual([0, 1, 2, 0, 0, 3, 4, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe('centerCropWindow offsets of transformers, and the fill colour', () => {
+  it("'transformers-torchvision' floors odd margins; pads like torchvision", () => {
+    expect(centerCropWindow(341, 256, 224, 224, 'transformers-torchvision').left).toBe(58); // 58.5
+    expect(centerCropWindow(103, 53, 100, 50, 'transformers-torchvision')).toMatchObject({ left: 1, top: 1 });
+    expect(centerCropWindow(7, 5, 10, 3, 'transformers-torchvision')).toMatchObject({ left: -1, top: 1 });
+  });
+  it("'transformers-pil' floors both ways: more padding before the image", () => {
+    expect(centerCropWindow(103, 53, 100, 50, 'transformers-pil')).toMatchObject({ left: 1, top: 1 });
+    expect(centerCropWindow(7, 5, 10, 3, 'transformers-pil')).toMatchObject({ left: -2, top: 1 });
+  });
+  it('fill pads with a colour per channel; the image part is untouched', () => {
+    const out = centerCrop(gray(2, 2), { width: 4, height: 3, fill: [9] });
+    expect(Array.from(out.data)).toEqual([9, 1, 2, 9, 9, 3, 4, 9, 9, 9, 9, 9]);
+    const rgbOut = centerCrop(
+      { data: new Uint8Array([1, 2, 3]), width: 1, height: 1, channels: 3 },
+      {
+        width: 2,
+        height: 1,
+        fill: [7, 8, 9],
+      },
+    );
+    expect(Array.from(rgbOut.data)).toEqual([1, 2, 3, 7, 8, 9]);
+  });
+});
+
+describe('keepRatioOutputSize (timm ResizeKeepRatio)', () => {
+  it('longest 0 fits the shorter side, longest 1 the longer; Python round() half to even', () => {
+    expect(keepRatioOutputSize(500, 375, 284, 213, 0)).toEqual({ width: 284, height: 213 });
+    expect(keepRatioOutputSize(500, 375, 200, 240, 1)).toEqual({ width: 200, height: 150 });
+    // ratio 6 / 3 = 2: 5 / 2 = 2.5 → 2 and 7 / 2 = 3.5 → 4
+    expect(keepRatioOutputSize(5, 6, 4, 3, 1)).toEqual({ width: 2, height: 3 });
+    expect(keepRatioOutputSize(7, 6, 4, 3, 1)).toEqual({ width: 4, height: 3 });
   });
 });
 

@@ -122,6 +122,30 @@ describe('INVALID_OPTION', () => {
     expect(caught(() => centerCrop(rgb(), { width: 2, height: 0 })).code).toBe('INVALID_OPTION');
   });
 
+  it("backend 'torchvision': only torch's antialiased filters; unknown backends", () => {
+    const err = caught(() =>
+      resize(rgb(), { width: 2, height: 2, filter: 'hamming', backend: 'torchvision' }),
+    );
+    expect(err.code).toBe('INVALID_OPTION');
+    expect(err.message).toBe(
+      `Expected one of bilinear, bicubic, lanczos for filter (backend 'torchvision') but received "hamming" of type string`,
+    );
+    expect(caught(() => resizeShorterSide(rgb(), { size: 2, backend: 'torch' as never })).message).toBe(
+      'Expected one of pil, torchvision for backend but received "torch" of type string',
+    );
+  });
+
+  it('centerCrop: offsets and fill (one byte per channel, or one for all)', () => {
+    expect(
+      caught(() => centerCrop(rgb(), { width: 2, height: 2, offsets: 'floor' as never })).message,
+    ).toMatch(/one of torchvision, transformers-torchvision, transformers-pil for offsets/);
+    expect(caught(() => centerCrop(rgb(), { width: 2, height: 2, fill: [256, 0, 0] })).message).toMatch(
+      /array of 1 to 4 integers between 0 and 255 for fill but received \[256,0,0\]/,
+    );
+    const mismatch = caught(() => centerCrop(rgb(), { width: 9, height: 9, fill: [1, 2] }));
+    expect(mismatch.code).toBe('CHANNELS_MISMATCH');
+  });
+
   it('toTensor: mean, std, scale, layout, channelOrder, target', () => {
     const cases: [unknown, RegExp][] = [
       [
@@ -231,6 +255,36 @@ describe('INVALID_RECIPE', () => {
     ],
     ['unknown recipe key', { steps: [], tensor: {}, version: 2 }, /Unknown key "version" in recipe/],
     ['bad name', { name: 3, steps: [], tensor: {} }, /Expected string for recipe\.name but received 3/],
+    [
+      'a filter the torchvision backend does not reproduce',
+      { steps: [{ op: 'resize', width: 9, height: 9, filter: 'box', backend: 'torchvision' }], tensor: {} },
+      /for recipe\.steps\[0\]\.filter \(backend 'torchvision'\) but received "box"/,
+    ],
+    [
+      'bad backend',
+      { steps: [{ op: 'resizeShorterSide', size: 9, backend: 'opencv' }], tensor: {} },
+      /for recipe\.steps\[0\]\.backend but received "opencv"/,
+    ],
+    [
+      'resizeKeepRatio longest out of range',
+      { steps: [{ op: 'resizeKeepRatio', width: 9, height: 9, longest: 1.5 }], tensor: {} },
+      /number between 0 and 1 for recipe\.steps\[0\]\.longest but received 1\.5/,
+    ],
+    [
+      'resizeKeepRatio unknown key',
+      { steps: [{ op: 'resizeKeepRatio', size: 9 }], tensor: {} },
+      /Unknown key "size" in recipe\.steps\[0\]/,
+    ],
+    [
+      'bad crop fill',
+      { steps: [{ op: 'centerCrop', width: 9, height: 9, fill: 'mean' }], tensor: {} },
+      /for recipe\.steps\[0\]\.fill but received "mean"/,
+    ],
+    [
+      'bad tensor formula',
+      { steps: [], tensor: { formula: 'fused' } },
+      /one of torchvision, transformers-torchvision, transformers-pil for recipe\.tensor\.formula/,
+    ],
   ];
   it.each(cases)('%s', (_label, recipe, message) => {
     for (const fn of [
@@ -253,5 +307,15 @@ describe('INVALID_RECIPE', () => {
   it('valid JSON recipes round-trip', () => {
     const json = JSON.parse(JSON.stringify(getPreset('imagenet-eval')));
     expect(validateRecipe(json)).toEqual(getPreset('imagenet-eval'));
+    const hub = {
+      steps: [
+        { op: 'toRGB' },
+        { op: 'resizeKeepRatio', width: 200, height: 240, longest: 1, filter: 'bicubic', backend: 'pil' },
+        { op: 'resizeShorterSide', size: 256, filter: 'lanczos', backend: 'torchvision' },
+        { op: 'centerCrop', width: 224, height: 224, offsets: 'transformers-pil', fill: [124, 116, 104] },
+      ],
+      tensor: { mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], formula: 'transformers-torchvision' },
+    };
+    expect(validateRecipe(JSON.parse(JSON.stringify(hub)))).toEqual(hub);
   });
 });

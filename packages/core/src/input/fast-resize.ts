@@ -4,6 +4,7 @@
  * @module
  */
 import {
+  type CenterCropOptions,
   centerCrop,
   type PreprocessRecipe,
   type RawImage,
@@ -37,7 +38,7 @@ export interface FastPlan {
     | { kind: 'exact'; width: number; height: number }
     | { kind: 'shorterSide'; size: number; maxSize: number | undefined }
   );
-  crop: { width: number; height: number } | undefined;
+  crop: CenterCropOptions | undefined;
 }
 
 /**
@@ -66,7 +67,10 @@ export function planFastResize(recipe: PreprocessRecipe): FastPlan {
       first.op === 'resize'
         ? { kind: 'exact', width: first.width, height: first.height, filter }
         : { kind: 'shorterSide', size: first.size, maxSize: first.maxSize, filter },
-    crop: second === undefined ? undefined : { width: second.width, height: second.height },
+    crop:
+      second === undefined
+        ? undefined
+        : { width: second.width, height: second.height, offsets: second.offsets, fill: second.fill },
   };
 }
 
@@ -102,6 +106,6 @@ export async function fastResize(
   const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
   if (info.channels !== 3) throw new Error(`unexpected ${info.channels}-channel fast resize`);
   const resized: RawImage = { data, width: info.width, height: info.height, channels: 3 };
-  // The crop (with torchvision's offsets and zero padding) is a cheap copy: done by @mtailor/preprocess.
+  // The crop (with the recipe's offsets and padding) is a cheap copy: done by @mtailor/preprocess.
   return plan.crop === undefined ? resized : centerCrop(resized, plan.crop);
 }

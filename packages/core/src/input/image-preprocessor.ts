@@ -130,7 +130,7 @@ function fixedOutputSize(recipe: PreprocessRecipe): { width: number; height: num
   let size: { width: number; height: number } | undefined;
   for (const step of recipe.steps) {
     if (step.op === 'resize' || step.op === 'centerCrop') size = { width: step.width, height: step.height };
-    else if (step.op === 'resizeShorterSide') size = undefined;
+    else if (step.op === 'resizeShorterSide' || step.op === 'resizeKeepRatio') size = undefined;
   }
   return size;
 }
