@@ -7,7 +7,9 @@
 import {
   type PreprocessRecipe,
   type PreprocessStep,
+  RESAMPLE_FILTERS,
   type ResampleFilter,
+  TORCHVISION_FILTERS,
   validateRecipe,
 } from '@mtailor/preprocess';
 import { ConverterError } from './errors.js';
@@ -73,15 +75,6 @@ export interface TransformersProcessor {
 /** What the export script reports about a hub model's own preprocessing. */
 export type HubTransform = TimmEvalTransform | TransformersProcessor;
 
-const PIL_FILTERS: readonly ResampleFilter[] = [
-  'nearest',
-  'box',
-  'bilinear',
-  'hamming',
-  'bicubic',
-  'lanczos',
-];
-
 function unsupported(where: string, why: string): ConverterError {
   return new ConverterError(
     'RECIPE_UNSUPPORTED',
@@ -91,7 +84,7 @@ function unsupported(where: string, why: string): ConverterError {
 }
 
 function pilFilter(name: string, where: string): ResampleFilter {
-  const filter = PIL_FILTERS.find((f) => f === name);
+  const filter = RESAMPLE_FILTERS.find((f) => f === name);
   if (filter === undefined) throw unsupported(where, `it resizes with '${name}'`);
   return filter;
 }
@@ -200,10 +193,10 @@ export function recipeFromTransformers(t: TransformersProcessor): PreprocessReci
   const where = `transformers ${t.processor}`;
   const backend = t.backend;
   const filter = pilFilter(t.resample, where);
-  if (backend === 'torchvision' && filter !== 'bilinear' && filter !== 'bicubic')
+  if (backend === 'torchvision' && !TORCHVISION_FILTERS.includes(filter))
     throw unsupported(
       where,
-      `its torchvision backend resizes with '${filter}' (reproduced: bilinear, bicubic)`,
+      `its torchvision backend resizes with '${filter}' (reproduced: ${TORCHVISION_FILTERS.join(', ')})`,
     );
   const offsets = backend === 'pil' ? 'transformers-pil' : 'transformers-torchvision';
   const size = t.size ?? {};

@@ -80,6 +80,7 @@ const HF_PROCESSORS = [
   },
   { id: 'mobilenet-v2', processor: 'MobileNetV2ImageProcessor', kwargs: {} }, // 256 → crop 224, bilinear
   { id: 'mobilenet-v1', processor: 'MobileNetV1ImageProcessor', kwargs: {} },
+  { id: 'vit-lanczos', processor: 'ViTImageProcessor', kwargs: { resample: 1 } }, // torchvision ≥ 0.27 on CPU
 ] as const;
 
 const HF = HF_PROCESSORS.flatMap((p) =>
@@ -240,9 +241,9 @@ describe('hub recipe refusals (no Python)', () => {
       'RECIPE_UNSUPPORTED',
     );
     expect(code(() => recipeFromTransformers({ ...vit, doNormalize: false }))).toBe('RECIPE_UNSUPPORTED');
-    expect(code(() => recipeFromTransformers({ ...vit, resample: 'lanczos' }))).toBe('RECIPE_UNSUPPORTED');
-    expect(recipeFromTransformers({ ...vit, backend: 'pil', resample: 'lanczos' }).steps[1]).toMatchObject({
-      filter: 'lanczos',
+    expect(code(() => recipeFromTransformers({ ...vit, resample: 'hamming' }))).toBe('RECIPE_UNSUPPORTED');
+    expect(recipeFromTransformers({ ...vit, backend: 'pil', resample: 'hamming' }).steps[1]).toMatchObject({
+      filter: 'hamming',
       backend: 'pil',
     });
   });
