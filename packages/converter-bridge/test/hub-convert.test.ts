@@ -61,6 +61,16 @@ describe.skipIf(!hasTodaysTorch())("timm and Hugging Face models end to end (tod
       options: (f) => ({ arch: 'timm:test_convnext', weights: f.path }),
       torch: 'timm',
     },
+    {
+      // timm's builder imported as module:Class: its default pretrained_cfg gives the manifest.
+      id: 'timm-module',
+      fixture: 'timm-convnext',
+      options: (f) => ({
+        arch: 'timm.models:test_convnext',
+        weights: f.path.replace(/\.safetensors$/, '.pth'),
+      }),
+      torch: 'timm',
+    },
     { id: 'hf-vit-pil', fixture: 'hf-vit', options: (f) => ({ hf: f.path, hfBackend: 'pil' }), torch: 'pil' },
     // No hfBackend: transformers 5's default, the torchvision backend.
     {
@@ -130,6 +140,13 @@ describe.skipIf(!hasTodaysTorch())("timm and Hugging Face models end to end (tod
         { op: 'centerCrop' },
       ],
     });
+  });
+
+  it('timm.models:test_convnext (module:Class) gets the manifest of its default pretrained_cfg', () => {
+    const r = results.get('timm-module')!;
+    expect(r.hubTransform).toMatchObject({ family: 'timm', model: 'test_convnext', tag: 'r160_in1k' });
+    expect(r.manifest!.recipe).toEqual(results.get('timm-safetensors')!.manifest!.recipe);
+    expect(r.manifest!.labels).toBe('imagenet1k');
   });
 
   it("timm folder: the folder's pretrained_cfg (192×160, border) and label names", () => {

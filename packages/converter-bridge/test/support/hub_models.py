@@ -5,6 +5,7 @@ images through the family's own preprocessing. Nothing is downloaded.
 
 Writes into <out dir>:
   timm-convnext.safetensors          timm test_convnext.r160_in1k (1000 classes), a safetensors state dict
+  timm-convnext.pth                  the same weights as a torch state dict
   timm-folder/                       timm test_convnext with a 7-class head, label names and a 192×160 border-mode
                                      pretrained_cfg, in save_for_hf format
   hf-vit/                            transformers ViTForImageClassification (tiny), ViT processor, 5 id2label classes
@@ -35,6 +36,8 @@ def timm_models(out, images):
     path = os.path.join(out, "timm-convnext.safetensors")
     save_file({k: v.contiguous() for k, v in convnext.state_dict().items()}, path)
     result["timm-convnext"] = {"path": path, "model": convnext}
+    # The same weights as a torch state dict, for the builder imported as module:Class (timm.models:test_convnext).
+    torch.save(convnext.state_dict(), os.path.join(out, "timm-convnext.pth"))
 
     labels = [f"kind {i}" for i in range(7)]
     # A fine-tuned head evaluated at 192×160 with crop_mode border: the folder's pretrained_cfg says so.
