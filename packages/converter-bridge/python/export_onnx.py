@@ -474,15 +474,7 @@ def run(args) -> dict:
                     raise  # refused before anything is built or exported
     input_size = args.input_size
     if hub_model is not None:
-        natural = hub_model["inputSize"]
-        if input_size is not None and (input_size, input_size) != tuple(natural) and not args.recipe_given:
-            raise ExportError(
-                "RECIPE_UNSUPPORTED",
-                f"--input-size {input_size} differs from the {natural[0]}×{natural[1]} images the model's own "
-                "preprocessing makes. Pass --recipe <preset|file.json> (or no manifest), or leave --input-size out.",
-                {"inputSize": input_size, "natural": list(natural)},
-            )
-        input_size = input_size or tuple(natural)
+        input_size = hub.checked_input_size(hub_model["inputSize"], input_size, args.recipe_given)
     elif input_size is None:
         input_size = transform["cropSize"][0] if transform else 224
     elif transform and input_size != transform["cropSize"][0] and not args.recipe_given:
@@ -513,6 +505,7 @@ def run(args) -> dict:
         hub_transform = hub.timm_module_transform(args.arch, model)
         if hub_transform is not None:
             emit("transform", **hub_transform)
+            input_size = hub.module_input_size(hub_transform, args.input_size, args.recipe_given)
     model.eval()
     progress("probe", "running the model once in PyTorch")
     num_classes = probe_output(model, torch, input_size)

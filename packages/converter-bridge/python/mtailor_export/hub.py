@@ -38,6 +38,27 @@ def build(args) -> dict:
     return {"model": model, "kind": kind, "info": info, "transform": transform, "inputSize": size}
 
 
+def checked_input_size(natural, requested, recipe_given: bool):
+    """The model input (H, W): the one the model's own preprocessing makes, or the requested S×S when the caller gives
+    its own recipe; RECIPE_UNSUPPORTED when they differ otherwise."""
+    natural = tuple(natural)
+    if requested is None:
+        return natural
+    if (requested, requested) != natural and not recipe_given:
+        raise ExportError(
+            "RECIPE_UNSUPPORTED",
+            f"--input-size {requested} differs from the {natural[1]}×{natural[0]} images the model's own "
+            "preprocessing makes. Pass --recipe <preset|file.json> (or no manifest), or leave --input-size out.",
+            {"inputSize": requested, "natural": list(natural)},
+        )
+    return requested
+
+
+def module_input_size(transform: dict, requested, recipe_given: bool):
+    """checked_input_size for a timm builder imported as module:Class (its transform is known once it is built)."""
+    return checked_input_size(transform["inputSize"][1:], requested, recipe_given)
+
+
 def timm_module_transform(arch: str, model):
     """`timm.models:convnext_tiny` built as module:Class: timm's transform from the model's pretrained_cfg."""
     if not timm_models.is_timm_module(arch) or not getattr(model, "pretrained_cfg", None):
