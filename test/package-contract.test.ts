@@ -19,7 +19,7 @@
  * (d) the tarballs: a README in each, every relative link of every shipped Markdown file resolving inside its
  *     tarball (anchors included), no source maps, every `.d.ts` import a dependency of its package.
  */
-import { type SpawnOptions, spawn } from 'node:child_process';
+import type { SpawnOptions } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import os from 'node:os';
@@ -39,41 +39,15 @@ import {
   markdownBlocks,
   needsHubStack,
 } from './support/doc-examples.js';
+import { type ProcessRun as Run, startProcess } from './support/processes.js';
 import { hasTorch, repoRoot } from './support/shared-data.js';
 
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
 /** Runs a command (no shell), collecting its output; never rejects. */
-function run(cmd: string, args: string[], options: SpawnOptions & { timeoutMs?: number } = {}): Promise<Run> {
-  const started = performance.now();
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-    });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
-    const done = (code: number | null, signal: NodeJS.Signals | null) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: performance.now() - started });
-    };
-    child.on('error', (err) => {
-      stderr += String(err);
-      done(null, null);
-    });
-    child.on('close', done);
-  });
-}
+const run = (
+  cmd: string,
+  args: string[],
+  options: SpawnOptions & { timeoutMs?: number } = {},
+): Promise<Run> => startProcess(cmd, args, options).exited;
 
 interface Pkg {
   name: string;
@@ -248,7 +222,8 @@ describe('package contract: the tarballs (d)', () => {
       for (const f of p.files.filter((f) => f.endsWith('.d.ts'))) {
         const text = readFileSync(installed(p, f), 'utf8');
         const specs = [
-          ...text.matchAll(/(?:from\s*|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g),
+          // Not inside a name: a quoted property such as 'inputs-from' is no import.
+          ...text.matchAll(/(?<![-\w$])(?:from\s*|import\s*\(\s*|import\s+)['"]([^'"]+)['"]/g),
           ...text.matchAll(/\/\/\/\s*<reference\s+types=['"]([^'"]+)['"]/g),
         ].map((m) => m[1]!);
         for (const spec of specs) {

@@ -136,6 +136,32 @@ describe('the image, built by running the Dockerfile’s own commands', () => {
     expect(res.body.prediction).toMatchObject({ class_id: 35, label: 'mud turtle' });
   });
 
+  it('carries the mtailor CLI: a batch shard runs from /app (what examples/kubernetes-batch starts)', () => {
+    const out = path.join(tmp, 'batch-out');
+    const run = spawnSync(
+      process.execPath,
+      [
+        relocate('/app/node_modules/@mtailor/cli/bin/mtailor.js'),
+        'classify',
+        shared.mudTurtle,
+        '--out',
+        out,
+        '--model',
+        relocate('/app/model/model.onnx'),
+      ],
+      {
+        cwd: appDir,
+        env: { PATH: process.env.PATH, JOB_COMPLETION_INDEX: '0', MTAILOR_SHARD_COUNT: '1' },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    expect(run.status, run.stderr).toBe(0);
+    const line = JSON.parse(readFileSync(path.join(out, 'part-00000-of-00001.jsonl'), 'utf8'));
+    expect(line.predictions[0]).toMatchObject({ index: 35, label: 'mud turtle' });
+    expect(existsSync(path.join(out, '_SUCCESS'))).toBe(true);
+  });
+
   it('the HEALTHCHECK command passes against it', () => {
     expect(healthcheck[0]).toBe('node');
     const check = spawnSync(process.execPath, healthcheck.slice(1), {

@@ -1,7 +1,9 @@
 /**
  * `@mtailor/preprocess`: Pillow/torchvision-exact image preprocessing on typed arrays, zero dependencies, no Node
  * APIs. The data path: {@link RawImage} → {@link toRGB} → {@link resize} / {@link resizeShorterSide} →
- * {@link centerCrop} → {@link toTensor}, or all of it from a JSON recipe with {@link preprocess}.
+ * {@link centerCrop} → {@link toTensor}, or all of it from a JSON recipe with {@link preprocess}. Resizes reproduce
+ * Pillow (default) or torch's uint8 tensor resize (`backend: 'torchvision'`); recipes also express timm's eval
+ * transforms and transformers' image processors exactly.
  *
  * @example
  * ```ts

@@ -9,12 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  type ChannelCount,
   centerCrop,
   getPreset,
   type PresetName,
   preprocess,
-  type RawImage,
   type ResampleFilter,
   resampleBackend,
   resize,
@@ -24,20 +22,13 @@ import {
 } from '@mtailor/preprocess';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasPillow, hasTorch, python, shared } from '../../../test/support/shared-data.js';
+import { type ReferenceCase, referenceFolder } from './support/reference-folder.js';
 
 const script = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'pil_reference.py');
 
-interface BaseCase {
-  id: string;
+interface BaseCase extends ReferenceCase {
   kind: 'resize' | 'resizeShorterSide' | 'centerCrop' | 'tensor';
   source: 'image' | 'synthetic';
-  input: string;
-  width: number;
-  height: number;
-  channels: ChannelCount;
-  outWidth: number;
-  outHeight: number;
-  expected: string;
   filter?: ResampleFilter;
   size?: number;
   maxSize?: number;
@@ -59,7 +50,7 @@ const torch = pillow && hasTorch();
 describe.skipIf(!pillow)('parity with Pillow 9.4 / torchvision 0.14', () => {
   let dir = '';
   let manifest: Manifest;
-  const inputs = new Map<string, RawImage>();
+  const { input, compareBytes } = referenceFolder(() => dir);
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'mtailor-pil-ref-'));
@@ -72,42 +63,7 @@ describe.skipIf(!pillow)('parity with Pillow 9.4 / torchvision 0.14', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function input(c: BaseCase): RawImage {
-    let image = inputs.get(c.input);
-    if (!image) {
-      image = {
-        data: readFileSync(path.join(dir, c.input)),
-        width: c.width,
-        height: c.height,
-        channels: c.channels,
-      };
-      inputs.set(c.input, image);
-    }
-    return image;
-  }
   const cases = (kind: BaseCase['kind']) => manifest.cases.filter((c) => c.kind === kind);
-
-  /** Compares uint8 outputs; returns the ids of failing cases and the largest difference seen. */
-  function compareBytes(list: BaseCase[], run: (c: BaseCase) => RawImage) {
-    const failures: string[] = [];
-    let maxDiff = 0;
-    for (const c of list) {
-      const expected = readFileSync(path.join(dir, c.expected));
-      const out = run(c);
-      if (out.width !== c.outWidth || out.height !== c.outHeight || out.data.length !== expected.length) {
-        failures.push(`${c.id}: size ${out.width}×${out.height} ≠ ${c.outWidth}×${c.outHeight}`);
-        continue;
-      }
-      let caseMax = 0;
-      for (let i = 0; i < expected.length; i++) {
-        const d = Math.abs(out.data[i]! - expected[i]!);
-        if (d > caseMax) caseMax = d;
-      }
-      if (caseMax > 0) failures.push(`${c.id}: max diff ${caseMax}`);
-      maxDiff = Math.max(maxDiff, caseMax);
-    }
-    return { failures, maxDiff };
-  }
 
   it('runs the reference script and covers every shared image', () => {
     expect(manifest.pillow).toBe('9.4.0');

@@ -11,11 +11,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type CenterCropOffsets,
-  type ChannelCount,
   centerCrop,
   type PreprocessRecipe,
   preprocess,
-  type RawImage,
   type ResampleFilter,
   resize,
   resizeShorterSide,
@@ -23,6 +21,7 @@ import {
 } from '@mtailor/preprocess';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasTodaysTorch, pythonToday, shared } from '../../../test/support/shared-data.js';
+import { type ReferenceCase, referenceFolder } from './support/reference-folder.js';
 
 const script = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -31,17 +30,9 @@ const script = path.join(
   'torchvision_reference.py',
 );
 
-interface Case {
-  id: string;
+interface Case extends ReferenceCase {
   kind: 'resize' | 'centerCrop' | 'pipeline';
   source: 'image' | 'synthetic';
-  input: string;
-  width: number;
-  height: number;
-  channels: ChannelCount;
-  outWidth: number;
-  outHeight: number;
-  expected: string;
   filter?: ResampleFilter;
   size?: number[];
   formatsAgree?: boolean;
@@ -62,7 +53,7 @@ interface Manifest {
 describe.skipIf(!hasTodaysTorch())('parity with torch 2 / torchvision / timm / transformers 5', () => {
   let dir = '';
   let manifest: Manifest;
-  const inputs = new Map<string, RawImage>();
+  const { input, compareBytes } = referenceFolder(() => dir);
 
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'mtailor-tv-ref-'));
@@ -76,38 +67,7 @@ describe.skipIf(!hasTodaysTorch())('parity with torch 2 / torchvision / timm / t
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  function input(c: Case): RawImage {
-    let image = inputs.get(c.input);
-    if (!image) {
-      const data = readFileSync(path.join(dir, c.input));
-      image = { data, width: c.width, height: c.height, channels: c.channels };
-      inputs.set(c.input, image);
-    }
-    return image;
-  }
   const cases = (kind: Case['kind']) => manifest.cases.filter((c) => c.kind === kind);
-
-  /** Compares uint8 outputs; returns the failing cases and the largest difference seen. */
-  function compareBytes(list: Case[], run: (c: Case) => RawImage) {
-    const failures: string[] = [];
-    let maxDiff = 0;
-    for (const c of list) {
-      const expected = readFileSync(path.join(dir, c.expected));
-      const out = run(c);
-      if (out.width !== c.outWidth || out.height !== c.outHeight || out.data.length !== expected.length) {
-        failures.push(`${c.id}: size ${out.width}×${out.height} ≠ ${c.outWidth}×${c.outHeight}`);
-        continue;
-      }
-      let caseMax = 0;
-      for (let i = 0; i < expected.length; i++) {
-        const d = Math.abs(out.data[i]! - expected[i]!);
-        if (d > caseMax) caseMax = d;
-      }
-      if (caseMax > 0) failures.push(`${c.id}: max diff ${caseMax}`);
-      maxDiff = Math.max(maxDiff, caseMax);
-    }
-    return { failures, maxDiff };
-  }
 
   const torchvisionResize = (c: Case) =>
     c.size!.length === 1

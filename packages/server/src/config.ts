@@ -10,6 +10,7 @@ import type { ResizeEngine } from '@mtailor/core';
 import { availableCpus } from '@mtailor/core/internal';
 import { PRESETS, type PresetName } from '@mtailor/preprocess';
 import { AddressPolicy } from './url/address-policy.js';
+import { URL_FETCH_LIMITS } from './url/fetch-image.js';
 
 /** pino log levels. */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -249,7 +250,7 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     bodyTimeoutMs: r.int('MTAILOR_BODY_TIMEOUT_MS', 30_000, 0, 3_600_000),
     maxImagesPerRequest: r.int('MTAILOR_MAX_IMAGES_PER_REQUEST', 64, 1, 4096),
     maxBodyBytes: r.int('MTAILOR_MAX_BODY_BYTES', 16 * MIB, 1024, 1024 * MIB),
-    maxImageBytes: r.int('MTAILOR_MAX_IMAGE_BYTES', 10 * MIB, 1024, 1024 * MIB),
+    maxImageBytes: r.int('MTAILOR_MAX_IMAGE_BYTES', URL_FETCH_LIMITS.maxBytes, 1024, 1024 * MIB),
     maxPixels: r.int('MTAILOR_MAX_PIXELS', 40_000_000, 1, 1_000_000_000),
     resizeEngine: r.oneOf<ResizeEngine>('MTAILOR_ENGINE', 'exact', ['exact', 'fast']),
     recipe:
@@ -257,9 +258,14 @@ export function loadConfig(env: Env = process.env): ServerConfig {
         ? undefined
         : r.oneOf<PresetName>('MTAILOR_RECIPE', 'resize-224', Object.keys(PRESETS) as PresetName[]),
     autoOrient: r.bool('MTAILOR_AUTO_ORIENT', true),
-    urlConnectTimeoutMs: r.int('MTAILOR_URL_CONNECT_TIMEOUT_MS', 3000, 1, 600_000),
-    urlTimeoutMs: r.int('MTAILOR_URL_TIMEOUT_MS', 10_000, 1, 600_000),
-    urlMaxRedirects: r.int('MTAILOR_URL_MAX_REDIRECTS', 3, 0, 20),
+    urlConnectTimeoutMs: r.int(
+      'MTAILOR_URL_CONNECT_TIMEOUT_MS',
+      URL_FETCH_LIMITS.connectTimeoutMs,
+      1,
+      600_000,
+    ),
+    urlTimeoutMs: r.int('MTAILOR_URL_TIMEOUT_MS', URL_FETCH_LIMITS.totalTimeoutMs, 1, 600_000),
+    urlMaxRedirects: r.int('MTAILOR_URL_MAX_REDIRECTS', URL_FETCH_LIMITS.maxRedirects, 0, 20),
     urlAllowlist,
     testImagePath: testImagePath === undefined ? undefined : path.resolve(testImagePath),
     testExpectedClass,

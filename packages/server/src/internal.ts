@@ -1,6 +1,7 @@
 /**
- * `@mtailor/server/internal`: the server's building blocks, for its own tests and benches. Not part of the public
- * API: no stability promise.
+ * `@mtailor/server/internal`: the server's building blocks, for its own tests and benches and for `@mtailor/cli`
+ * (`classify --inputs-from` downloads URLs with {@link fetchImage}; the packages are released together). Not part
+ * of the public API: no stability promise.
  * @module
  */
 export { bearerChecker } from './auth.js';
@@ -35,5 +36,6 @@ export {
   type ResolveOptions,
   type SystemResolverOptions,
   systemResolver,
+  URL_FETCH_LIMITS,
 } from './url/fetch-image.js';
 export { runtimeVersions, SERVER_VERSION } from './versions.js';

@@ -2,22 +2,23 @@
  * `mtailor classify <files or folders…>`: top-k ImageNet predictions for images, one line (or JSON object) each.
  */
 import { existsSync } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ImageClassifier, type MtailorError, type StreamItem } from '@mtailor/core';
 import { availableCpus } from '@mtailor/core/internal';
 import cliProgress from 'cli-progress';
 import { EXIT_USAGE, parseOrReportUsage, UsageError } from '../args.js';
+import { IMAGE_EXTENSIONS, listInputs } from '../batch/inputs.js';
+import { recordLine, recordOf } from '../batch/records.js';
+import { BATCH_ARG_OPTIONS, BATCH_USAGE, parseBatchOptions, runBatch } from '../batch/run-batch.js';
 import type { Command } from '../main.js';
 
 /** From this many images on, the CLI decodes in worker threads by default. */
 const WORKERS_FROM = 500;
 
-/** File name endings taken from folders (files named explicitly are always tried). */
-const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
-
 const USAGE = `Usage: mtailor classify <files or folders…> [options]
+       mtailor classify <files or folders…> --out <dir> [--shard <i>/<n>] [options]
+       mtailor classify --inputs-from <list> --out <dir> [--shard <i>/<n>] [options]
 
 Classifies images with an ONNX image classifier (PyTorch-identical preprocessing) and prints the top-k classes.
 Folders are searched recursively for ${[...IMAGE_EXTENSIONS].join(' ')} files.
@@ -35,10 +36,15 @@ Options:
   --json                 one JSON object per line per image: {"file", "predictions", "timings"} or {"file", "error"}
   -h, --help             this text
 
+${BATCH_USAGE}
+
 No model yet? \`mtailor convert\` turns a PyTorch checkpoint into one; any ONNX classifier with one float32
 [N,3,H,W] (or [N,H,W,3]) input and one [N,classes] output works (\`mtailor validate model.onnx\` checks it).
 
-Exit codes: 0 all images classified, 1 some image or the model failed, 2 usage error (no model given is one).`;
+Exit codes: 0 all images classified, 1 some image or the model failed, 2 usage error (no model given is one).
+With --out: 0 the shard is published (now or by an earlier run; failed images are lines of the output), 1 the
+model failed, 2 usage or configuration error (also: the output folder belongs to another job), 3 more than
+--max-errors images failed.`;
 
 /** Said when no model is given: exactly what to pass, and where a model comes from. */
 const NO_MODEL = `mtailor classify: no model given. Pass one of:
@@ -58,31 +64,6 @@ function positiveInt(name: string, value: string | undefined, fallback: number, 
   return n;
 }
 
-/**
- * The files to classify, in argument order (folders expanded recursively, sorted). Arguments that are not folders
- * are kept as files even when missing: reading them reports the error in its place.
- */
-async function collectFiles(args: string[]): Promise<{ files: string[]; hadFolder: boolean }> {
-  const files: string[] = [];
-  let hadFolder = false;
-  const walk = async (dir: string): Promise<void> => {
-    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
-    for (const e of entries) {
-      const full = path.join(dir, e.name);
-      if (e.isDirectory()) await walk(full);
-      else if (IMAGE_EXTENSIONS.has(path.extname(e.name).toLowerCase())) files.push(full);
-    }
-  };
-  for (const arg of args) {
-    const s = await stat(arg).catch(() => undefined);
-    if (s?.isDirectory()) {
-      hadFolder = true;
-      await walk(arg);
-    } else files.push(arg);
-  }
-  return { files, hadFolder };
-}
-
 /** The command line, checked: {@link UsageError} on a mistake (util.parseArgs throws its own for unknown options). */
 function parse(args: string[]) {
   const { values, positionals } = parseArgs({
@@ -99,9 +80,12 @@ function parse(args: string[]) {
       threads: { type: 'string' },
       json: { type: 'boolean', default: false },
       'no-auto-orient': { type: 'boolean', default: false },
+      ...BATCH_ARG_OPTIONS,
     },
   });
-  if (positionals.length === 0) throw new UsageError('no files or folders given');
+  const batch = parseBatchOptions(values, positionals);
+  if (positionals.length === 0 && batch?.inputsFrom === undefined)
+    throw new UsageError('no files or folders given');
   const resize = values.resize ?? 'exact';
   if (resize !== 'exact' && resize !== 'fast')
     throw new UsageError(`--resize expects exact or fast, got "${resize}"`);
@@ -115,7 +99,33 @@ function parse(args: string[]) {
     workers: values.workers === undefined ? undefined : positiveInt('workers', values.workers, 0, true),
     threads: values.threads === undefined ? undefined : positiveInt('threads', values.threads, 1),
     resize: resize as 'exact' | 'fast',
+    batch,
   };
+}
+
+/**
+ * Loads the classifier the command line asks for, sized for `imageCount` images: worker threads from
+ * {@link WORKERS_FROM} images on unless `--workers` says otherwise.
+ */
+function openClassifier(
+  parsed: ReturnType<typeof parse>,
+  modelPath: string | undefined,
+  imageCount: number,
+): Promise<ImageClassifier> {
+  // Measured here on the 104 shared images: 0.67 s on the calling thread (sharp still decodes on libuv's pool)
+  // against 1.0 s with 2 workers, whose start-up and JIT warm-up a short job never wins back.
+  const workers = parsed.workers ?? (imageCount >= WORKERS_FROM ? availableCpus() : 0);
+  const threads = parsed.threads ?? (workers > 0 ? 1 : availableCpus());
+  return ImageClassifier.create({
+    ...(modelPath ? { model: modelPath } : { manifest: parsed.values.manifest! }),
+    resize: parsed.resize,
+    autoOrient: !parsed.values['no-auto-orient'],
+    maxBatchSize: parsed.batchSize,
+    intraOpThreads: threads,
+    workers,
+    // A short job on the calling thread skips the inference worker's start-up; a long one keeps this thread free.
+    inferenceThread: workers > 0 ? 'worker' : 'caller',
+  });
 }
 
 function formatHuman(item: StreamItem<string>): string {
@@ -136,8 +146,7 @@ export const command: Command = {
   async run(args: string[]): Promise<number> {
     const parsed = parseOrReportUsage('classify', USAGE, () => parse(args));
     if (parsed === undefined) return EXIT_USAGE;
-    const { values, positionals, topK, batchSize, resize } = parsed;
-    let { workers, threads } = parsed;
+    const { values, positionals, topK, resize } = parsed;
 
     // No built-in default: an installed CLI has no model beside it. (In this repository, `pnpm mtailor` sets
     // MTAILOR_MODEL to the shared int8 MobileNetV2, so the README's first command needs no flags.)
@@ -156,11 +165,16 @@ export const command: Command = {
       return EXIT_USAGE;
     }
 
-    const { files, hadFolder } = await collectFiles(positionals);
-    // Measured here on the 104 shared images: 0.67 s on the calling thread (sharp still decodes on libuv's pool)
-    // against 1.0 s with 2 workers, whose start-up and JIT warm-up a short job never wins back.
-    workers ??= files.length >= WORKERS_FROM ? availableCpus() : 0;
-    threads ??= workers > 0 ? 1 : availableCpus();
+    if (parsed.batch)
+      return runBatch(parsed.batch, {
+        positionals,
+        topK,
+        resize,
+        autoOrient: !values['no-auto-orient'],
+        openClassifier: (imageCount) => openClassifier(parsed, modelPath, imageCount),
+      });
+
+    const { inputs: files, hadFolder } = await listInputs(positionals);
     let failed = 0;
     // A closed stdout (e.g. `| head`) ends the run quietly instead of crashing on EPIPE.
     let stdoutClosed = false;
@@ -171,16 +185,7 @@ export const command: Command = {
 
     let classifier: ImageClassifier;
     try {
-      classifier = await ImageClassifier.create({
-        ...(modelPath ? { model: modelPath } : { manifest: values.manifest! }),
-        resize,
-        autoOrient: !values['no-auto-orient'],
-        maxBatchSize: batchSize,
-        intraOpThreads: threads,
-        workers,
-        // A short job on the calling thread skips the inference worker's start-up; a long one keeps this thread free.
-        inferenceThread: workers > 0 ? 'worker' : 'caller',
-      });
+      classifier = await openClassifier(parsed, modelPath, files.length);
     } catch (err) {
       const e = err as MtailorError;
       process.stderr.write(`mtailor classify: cannot load the model: ${e.code ?? 'ERROR'}: ${e.message}\n`);
@@ -211,17 +216,12 @@ export const command: Command = {
       for await (const item of classifier.classifyStream(files, { topK })) {
         done++;
         if (item.ok) {
-          write(
-            process.stdout,
-            values.json
-              ? `${JSON.stringify({ file: item.input, predictions: item.predictions, timings: item.timings })}\n`
-              : formatHuman(item),
-          );
+          write(process.stdout, values.json ? recordLine(recordOf(item.input, item)) : formatHuman(item));
         } else {
           failed++;
           const error = { code: item.error.code, message: item.error.message };
           write(process.stderr, errorLine(item.input, error));
-          if (values.json) write(process.stdout, `${JSON.stringify({ file: item.input, error })}\n`);
+          if (values.json) write(process.stdout, recordLine({ file: item.input, error }));
         }
         bar?.update(done, { rate: (done / ((performance.now() - start) / 1000)).toFixed(0) });
         if (stdoutClosed) break;

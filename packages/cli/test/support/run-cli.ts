@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { type StartedProcess, startProcess } from '../../../../test/support/processes.js';
 import { repoRoot } from '../../../../test/support/shared-data.js';
 
 /** The CLI's entry point in this checkout (needs `pnpm build`). */
@@ -30,4 +31,15 @@ export async function mtailor(...args: string[]): Promise<CliRun> {
     if (typeof e.code !== 'number') throw err;
     return { code: e.code, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
+}
+
+/**
+ * Starts `mtailor ...args` without waiting for it (a worker of a simulated cluster), with `env` added to this
+ * process's environment (an `undefined` value removes a variable); killed after 4 minutes.
+ */
+export function startMtailor(args: string[], env: Record<string, string | undefined> = {}): StartedProcess {
+  return startProcess(process.execPath, [mtailorBin, ...args], {
+    env: { ...process.env, ...env },
+    timeoutMs: 240_000,
+  });
 }

@@ -74,6 +74,18 @@ export interface FetchedImage {
   redirects: number;
 }
 
+/**
+ * The server's default `image_url` limits (its `MTAILOR_MAX_IMAGE_BYTES`, `MTAILOR_URL_CONNECT_TIMEOUT_MS`,
+ * `MTAILOR_URL_TIMEOUT_MS` and `MTAILOR_URL_MAX_REDIRECTS` defaults), also what `mtailor classify --inputs-from`
+ * downloads URLs with.
+ */
+export const URL_FETCH_LIMITS = {
+  maxBytes: 10 * 1024 * 1024,
+  connectTimeoutMs: 3000,
+  totalTimeoutMs: 10_000,
+  maxRedirects: 3,
+} as const satisfies Omit<FetchImageOptions, 'policy'>;
+
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** Options of {@link createSystemResolver}. */

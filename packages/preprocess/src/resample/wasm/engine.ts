@@ -48,6 +48,13 @@ interface KernelExports {
     precision: number,
   ): void;
 }
+type PairKernel = (...args: number[]) => void;
+interface PairKernels {
+  /** `horizontal`'s arguments with `kpairs` (weight pairs per output pixel) for `ksize`: int16 weights only. */
+  horizontalPairs: PairKernel;
+  /** `vertical`'s arguments with `kpairs` for `ksize`: int16 weights only. */
+  verticalPairs: PairKernel;
+}
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => object;
@@ -64,7 +71,7 @@ interface WasmApi {
  */
 export type ResampleBackend = 'wasm' | 'js';
 
-let kernels: KernelExports | null | undefined;
+let kernels: (KernelExports & PairKernels) | null | undefined;
 let forceJs = false;
 
 function decodeBase64(text: string): Uint8Array {
@@ -85,13 +92,13 @@ function decodeBase64(text: string): Uint8Array {
   return out;
 }
 
-function instantiate(): KernelExports | null {
+function instantiate(): (KernelExports & PairKernels) | null {
   try {
     const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
     if (!api) return null;
     const bytes = decodeBase64(KERNELS_WASM_BASE64);
     if (!api.validate(bytes)) return null; // e.g. no SIMD support
-    return new api.Instance(new api.Module(bytes), {}).exports as KernelExports;
+    return new api.Instance(new api.Module(bytes), {}).exports as KernelExports & PairKernels;
   } catch {
     return null; // CSP without 'wasm-unsafe-eval', or any other refusal: the JS passes do the same work
   }
@@ -105,7 +112,7 @@ function instantiate(): KernelExports | null {
  * const kernels = wasmKernels(); // null → use the JS passes
  * ```
  */
-export function wasmKernels(): KernelExports | null {
+export function wasmKernels(): (KernelExports & PairKernels) | null {
   if (forceJs) return null;
   if (kernels === undefined) kernels = instantiate();
   return kernels;
@@ -147,6 +154,29 @@ export function resampleBackend(): ResampleBackend {
 const align16 = (n: number) => (n + 15) & ~15;
 const SLACK = 16;
 
+/** Whether every weight fits in int16 (torch's do; Pillow's 22-bit ones do not): then the pair kernels run. */
+function fitsInt16(weights: Int32Array): boolean {
+  for (let i = 0; i < weights.length; i++) if (weights[i] < -32768 || weights[i] > 32767) return false;
+  return true;
+}
+
+/**
+ * Writes the weights as int16 pairs (`ceil(ksize / 2)` per output, an odd window padded with a zero) at `offset`
+ * (the region of the int32 weights, which is at least as large); returns the pairs per output.
+ */
+function writeWeightPairs(
+  memory: ArrayBuffer,
+  offset: number,
+  { ksize, bounds, weights }: AxisCoefficients,
+): number {
+  const kpairs = (ksize + 1) >> 1;
+  const outputs = bounds.length >> 1;
+  const pairs = new Int16Array(memory, offset, outputs * kpairs * 2);
+  pairs.fill(0);
+  for (let i = 0; i < outputs; i++) pairs.set(weights.subarray(i * ksize, (i + 1) * ksize), i * kpairs * 2);
+  return kpairs;
+}
+
 /**
  * Both passes in WebAssembly (1, 3 or 4 channels); `null` when the JS passes must run instead (no
  * WebAssembly, or its memory cannot grow that far). `vertical.bounds` must not have been shifted yet.
@@ -176,15 +206,17 @@ export function convolveWasm(
     : inHeight;
   const rows = yLast - yFirst;
 
-  // Layout: coefficients, source, horizontal result, vertical result (each 16-byte aligned, with slack).
+  // Layout: coefficients, source, horizontal result, vertical result (each 16-byte aligned, with slack; the
+  // vertical pass's input with one more row, which the pair kernel reads past an odd window).
+  const rowSlack = SLACK + outWidth * channels;
   const hBounds = 0;
   const hWeights = align16(hBounds + horizontal.bounds.byteLength);
   const vBounds = align16(hWeights + horizontal.weights.byteLength);
   const vWeights = align16(vBounds + vertical.bounds.byteLength);
   const srcOff = align16(vWeights + vertical.weights.byteLength);
-  const tmpOff = align16(srcOff + src.length + SLACK);
+  const tmpOff = align16(srcOff + src.length + rowSlack);
   const tmpLength = needHorizontal ? outWidth * rows * channels : 0;
-  const dstOff = align16(tmpOff + tmpLength + SLACK);
+  const dstOff = align16(tmpOff + tmpLength + rowSlack);
   const dstLength = outWidth * outHeight * channels;
   const end = dstOff + dstLength + SLACK;
   const missing = end - k.memory.buffer.byteLength;
@@ -196,11 +228,15 @@ export function convolveWasm(
     }
   }
   const memory = k.memory.buffer;
+  const hPairs = channels !== 1 && fitsInt16(horizontal.weights);
+  const vPairs = fitsInt16(vertical.weights);
   new Int32Array(memory, hBounds, horizontal.bounds.length).set(horizontal.bounds);
-  new Int32Array(memory, hWeights, horizontal.weights.length).set(horizontal.weights);
+  const hStep = hPairs ? writeWeightPairs(memory, hWeights, horizontal) : horizontal.ksize;
+  if (!hPairs) new Int32Array(memory, hWeights, horizontal.weights.length).set(horizontal.weights);
   const vb = new Int32Array(memory, vBounds, vertical.bounds.length);
   vb.set(vertical.bounds);
-  new Int32Array(memory, vWeights, vertical.weights.length).set(vertical.weights);
+  const vStep = vPairs ? writeWeightPairs(memory, vWeights, vertical) : vertical.ksize;
+  if (!vPairs) new Int32Array(memory, vWeights, vertical.weights.length).set(vertical.weights);
   if (needHorizontal) for (let i = 0; i < outHeight; i++) vb[i * 2] -= yFirst;
   new Uint8Array(memory, srcOff, src.length).set(src);
 
@@ -209,44 +245,22 @@ export function convolveWasm(
   if (needHorizontal) {
     const stride = inWidth * channels;
     const first = srcOff + yFirst * stride;
-    if (channels === 1) {
-      k.horizontal1(
-        first,
-        stride,
-        rows,
-        tmpOff,
-        outWidth,
-        hBounds,
-        hWeights,
-        horizontal.ksize,
-        horizontal.precision,
-      );
-    } else {
-      k.horizontal(
-        first,
-        stride,
-        channels,
-        rows,
-        tmpOff,
-        outWidth,
-        hBounds,
-        hWeights,
-        horizontal.ksize,
-        horizontal.precision,
-      );
-    }
+    // The same window and output arguments for both kernels; gray has its own scalar one.
+    const out = [tmpOff, outWidth, hBounds, hWeights, hStep, horizontal.precision] as const;
+    if (channels === 1) k.horizontal1(first, stride, rows, ...out);
+    else (hPairs ? k.horizontalPairs : k.horizontal)(first, stride, channels, rows, ...out);
     result = tmpOff;
     resultLength = tmpLength;
   }
   if (needVertical) {
-    k.vertical(
+    (vPairs ? k.verticalPairs : k.vertical)(
       result,
       outWidth * channels,
       outHeight,
       dstOff,
       vBounds,
       vWeights,
-      vertical.ksize,
+      vStep,
       vertical.precision,
     );
     result = dstOff;

@@ -160,4 +160,126 @@
             (br $iLoop)))
         (local.set $yy (i32.add (local.get $yy) (i32.const 1)))
         (br $rowsLoop))))
+
+  ;; int16 weights (torch's fit; Pillow's 22-bit ones do not): two taps per i32x4.dot_i16x8_s. Weight pair j of
+  ;; output pixel (or row) xx is the i32 at $weights + (xx*$kpairs + j)*4, its low half the even tap. A window of odd
+  ;; length ends with a zero weight whose pixel (one past the window) lies in the row or in the caller's slack.
+
+  ;; Horizontal pass for 3- or 4-channel pixels: the 8 bytes at the pair's first pixel are swizzled so that byte c of
+  ;; both pixels becomes i16 lanes 2c, 2c+1 (indices 255 give 0), then dotted with the weight pair.
+  (func (export "horizontalPairs")
+    (param $src i32) (param $srcStride i32) (param $ch i32) (param $rows i32)
+    (param $dst i32) (param $outWidth i32) (param $bounds i32) (param $weights i32) (param $kpairs i32) (param $precision i32)
+    (local $row i32) (local $y i32) (local $xx i32) (local $b i32) (local $p i32) (local $t i32)
+    (local $k i32) (local $kRow i32) (local $kStep i32) (local $o i32) (local $step i32)
+    (local $acc v128) (local $half v128) (local $mask v128)
+    (local.set $half (i32x4.splat (i32.shl (i32.const 1) (i32.sub (local.get $precision) (i32.const 1)))))
+    (local.set $kStep (i32.shl (local.get $kpairs) (i32.const 2)))
+    (local.set $step (i32.shl (local.get $ch) (i32.const 1)))
+    (local.set $mask
+      (select (result v128)
+        (v128.const i8x16 0 255 4 255 1 255 5 255 2 255 6 255 3 255 7 255)
+        (v128.const i8x16 0 255 3 255 1 255 4 255 2 255 5 255 255 255 255 255)
+        (i32.eq (local.get $ch) (i32.const 4))))
+    (local.set $row (local.get $src))
+    (local.set $o (local.get $dst))
+    (block $rowsDone
+      (loop $rowsLoop
+        (br_if $rowsDone (i32.ge_u (local.get $y) (local.get $rows)))
+        (local.set $xx (i32.const 0))
+        (local.set $b (local.get $bounds))
+        (local.set $kRow (local.get $weights))
+        (block $xDone
+          (loop $xLoop
+            (br_if $xDone (i32.ge_u (local.get $xx) (local.get $outWidth)))
+            (local.set $p (i32.add (local.get $row) (i32.mul (i32.load (local.get $b)) (local.get $ch))))
+            (local.set $t (i32.shr_u (i32.add (i32.load offset=4 (local.get $b)) (i32.const 1)) (i32.const 1)))
+            (local.set $k (local.get $kRow))
+            (local.set $acc (local.get $half))
+            (block $tDone
+              (loop $tLoop
+                (br_if $tDone (i32.eqz (local.get $t)))
+                (local.set $acc
+                  (i32x4.add (local.get $acc)
+                    (i32x4.dot_i16x8_s
+                      (i8x16.swizzle (v128.load64_zero (local.get $p)) (local.get $mask))
+                      (v128.load32_splat (local.get $k)))))
+                (local.set $p (i32.add (local.get $p) (local.get $step)))
+                (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+                (br $tLoop)))
+            (local.set $acc (i32x4.shr_s (local.get $acc) (local.get $precision)))
+            (local.set $acc (i16x8.narrow_i32x4_s (local.get $acc) (local.get $acc)))
+            (v128.store32_lane 0 (local.get $o) (i8x16.narrow_i16x8_u (local.get $acc) (local.get $acc)))
+            (local.set $o (i32.add (local.get $o) (local.get $ch)))
+            (local.set $b (i32.add (local.get $b) (i32.const 8)))
+            (local.set $kRow (i32.add (local.get $kRow) (local.get $kStep)))
+            (local.set $xx (i32.add (local.get $xx) (i32.const 1)))
+            (br $xLoop)))
+        (local.set $row (i32.add (local.get $row) (local.get $srcStride)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rowsLoop))))
+
+  ;; Vertical pass, two source rows per step: their 16-byte blocks are interleaved byte by byte, widened to i16
+  ;; pairs and dotted with the weight pair. The odd window's extra row is read from the caller's one-row slack.
+  (func (export "verticalPairs")
+    (param $src i32) (param $rowLen i32) (param $outRows i32) (param $dst i32)
+    (param $bounds i32) (param $weights i32) (param $kpairs i32) (param $precision i32)
+    (local $yy i32) (local $i i32) (local $base i32) (local $pairs i32) (local $t i32) (local $p i32) (local $k i32)
+    (local $kRow i32) (local $o i32) (local $twoRows i32) (local $va v128) (local $vb v128) (local $lo v128)
+    (local $hi v128) (local $ks v128) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128)
+    (local $half v128)
+    (local.set $half (i32x4.splat (i32.shl (i32.const 1) (i32.sub (local.get $precision) (i32.const 1)))))
+    (local.set $twoRows (i32.shl (local.get $rowLen) (i32.const 1)))
+    (block $rowsDone
+      (loop $rowsLoop
+        (br_if $rowsDone (i32.ge_u (local.get $yy) (local.get $outRows)))
+        (local.set $base
+          (i32.add (local.get $src)
+            (i32.mul (i32.load (i32.add (local.get $bounds) (i32.shl (local.get $yy) (i32.const 3)))) (local.get $rowLen))))
+        (local.set $pairs
+          (i32.shr_u
+            (i32.add (i32.load offset=4 (i32.add (local.get $bounds) (i32.shl (local.get $yy) (i32.const 3)))) (i32.const 1))
+            (i32.const 1)))
+        (local.set $kRow (i32.add (local.get $weights) (i32.shl (i32.mul (local.get $yy) (local.get $kpairs)) (i32.const 2))))
+        (local.set $o (i32.add (local.get $dst) (i32.mul (local.get $yy) (local.get $rowLen))))
+        (local.set $i (i32.const 0))
+        (block $iDone
+          (loop $iLoop
+            (br_if $iDone (i32.ge_u (local.get $i) (local.get $rowLen)))
+            (local.set $a0 (local.get $half))
+            (local.set $a1 (local.get $half))
+            (local.set $a2 (local.get $half))
+            (local.set $a3 (local.get $half))
+            (local.set $p (i32.add (local.get $base) (local.get $i)))
+            (local.set $k (local.get $kRow))
+            (local.set $t (local.get $pairs))
+            (block $tDone
+              (loop $tLoop
+                (br_if $tDone (i32.eqz (local.get $t)))
+                (local.set $va (v128.load (local.get $p)))
+                (local.set $vb (v128.load (i32.add (local.get $p) (local.get $rowLen))))
+                (local.set $ks (v128.load32_splat (local.get $k)))
+                (local.set $lo (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $va) (local.get $vb)))
+                (local.set $hi (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $va) (local.get $vb)))
+                (local.set $a0 (i32x4.add (local.get $a0) (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $lo)) (local.get $ks))))
+                (local.set $a1 (i32x4.add (local.get $a1) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_u (local.get $lo)) (local.get $ks))))
+                (local.set $a2 (i32x4.add (local.get $a2) (i32x4.dot_i16x8_s (i16x8.extend_low_i8x16_u (local.get $hi)) (local.get $ks))))
+                (local.set $a3 (i32x4.add (local.get $a3) (i32x4.dot_i16x8_s (i16x8.extend_high_i8x16_u (local.get $hi)) (local.get $ks))))
+                (local.set $p (i32.add (local.get $p) (local.get $twoRows)))
+                (local.set $k (i32.add (local.get $k) (i32.const 4)))
+                (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+                (br $tLoop)))
+            (v128.store (i32.add (local.get $o) (local.get $i))
+              (i8x16.narrow_i16x8_u
+                (i16x8.narrow_i32x4_s
+                  (i32x4.shr_s (local.get $a0) (local.get $precision))
+                  (i32x4.shr_s (local.get $a1) (local.get $precision)))
+                (i16x8.narrow_i32x4_s
+                  (i32x4.shr_s (local.get $a2) (local.get $precision))
+                  (i32x4.shr_s (local.get $a3) (local.get $precision)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 16)))
+            (br $iLoop)))
+        (local.set $yy (i32.add (local.get $yy) (i32.const 1)))
+        (br $rowsLoop))))
 )
