@@ -44,6 +44,7 @@ IMAGENET_STD = [0.229, 0.224, 0.225]
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 HALF = [0.5, 0.5, 0.5]
+EFFICIENTNET_STD = [0.47853944, 0.4732864, 0.47434163]  # google/efficientnet-* preprocessor_config.json
 
 # Resizes of every shared image: (filter, size) with size [h, w] or [shorter side].
 IMAGE_RESIZES = [
@@ -192,7 +193,14 @@ def timm_pipelines():
 
 def transformers_pipelines():
     """(label, processor, recipe steps, tensor options) for transformers' processors, both backends."""
-    from transformers import ConvNextImageProcessor, ConvNextImageProcessorPil, ViTImageProcessor, ViTImageProcessorPil
+    from transformers import (
+        ConvNextImageProcessor,
+        ConvNextImageProcessorPil,
+        EfficientNetImageProcessor,
+        EfficientNetImageProcessorPil,
+        ViTImageProcessor,
+        ViTImageProcessorPil,
+    )
 
     out = []
     for backend, vit_cls, convnext_cls in (
@@ -210,6 +218,22 @@ def transformers_pipelines():
                     [{"op": "resizeShorterSide", "size": 256, "filter": "bicubic", "backend": backend},
                      {"op": "centerCrop", "width": 224, "height": 224, "offsets": formula}],
                     tensor_recipe(IMAGENET_MEAN, IMAGENET_STD, formula)))
+    # EfficientNet: include_top (its default) divides by std a second time; rescale_offset maps pixels to [-1, 1]
+    # and stops the torchvision backend from fusing rescale and normalize.
+    effnet = dict(size={"height": 224, "width": 224}, image_mean=IMAGENET_MEAN, image_std=EFFICIENTNET_STD)
+    resize = [{"op": "resize", "width": 224, "height": 224, "filter": "bicubic"}]
+    for backend, cls, offset in (
+        ("torchvision", EfficientNetImageProcessor, False),
+        ("torchvision", EfficientNetImageProcessor, True),
+        ("pil", EfficientNetImageProcessorPil, True),
+    ):
+        tensor = tensor_recipe(IMAGENET_MEAN, EFFICIENTNET_STD, f"transformers-{backend}")
+        tensor["divideByStdTwice"] = True
+        if offset:
+            tensor["rescaleOffset"] = 1
+        out.append((f"transformers EfficientNet {backend} rescale_offset={offset}",
+                    cls(rescale_offset=offset, include_top=True, **effnet),
+                    [dict(step, backend=backend) for step in resize], tensor))
     return out
 
 

@@ -29,7 +29,16 @@ const STEP_KEYS: Readonly<Record<PreprocessStep['op'], readonly string[]>> = {
 };
 const STEP_OPS = Object.keys(STEP_KEYS) as PreprocessStep['op'][];
 const RECIPE_KEYS = ['name', 'steps', 'tensor'];
-const TENSOR_KEYS = ['mean', 'std', 'scale', 'channelOrder', 'layout', 'formula'];
+const TENSOR_KEYS = [
+  'mean',
+  'std',
+  'scale',
+  'channelOrder',
+  'layout',
+  'formula',
+  'rescaleOffset',
+  'divideByStdTwice',
+];
 
 function recipeError(message: string): PreprocessError {
   return new PreprocessError('INVALID_RECIPE', message);

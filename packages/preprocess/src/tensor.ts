@@ -62,6 +62,8 @@ export interface ResolvedTensorOptions {
   channelOrder: ChannelOrder;
   layout: TensorLayout;
   formula: TensorFormula;
+  rescaleOffset: number;
+  divideByStdTwice: boolean;
 }
 
 function assertTriple(
@@ -94,6 +96,8 @@ export function resolveTensorOptions(options: TensorOptions | undefined, prefix 
     channelOrder = 'RGB',
     layout = 'NCHW',
     formula = 'torchvision',
+    rescaleOffset = 0,
+    divideByStdTwice = false,
   } = options;
   assertTriple(mean, 'mean', prefix);
   assertTriple(std, 'std', prefix);
@@ -112,6 +116,12 @@ export function resolveTensorOptions(options: TensorOptions | undefined, prefix 
   if (!is.oneOf(formula, TENSOR_FORMULAS)) {
     throw is.invalidParameterError(`${prefix}formula`, `one of ${TENSOR_FORMULAS.join(', ')}`, formula);
   }
+  if (!is.number(rescaleOffset)) {
+    throw is.invalidParameterError(`${prefix}rescaleOffset`, 'finite number', rescaleOffset);
+  }
+  if (typeof divideByStdTwice !== 'boolean') {
+    throw is.invalidParameterError(`${prefix}divideByStdTwice`, 'boolean', divideByStdTwice);
+  }
   return {
     mean: [mean[0], mean[1], mean[2]],
     std: [std[0], std[1], std[2]],
@@ -119,6 +129,8 @@ export function resolveTensorOptions(options: TensorOptions | undefined, prefix 
     channelOrder,
     layout,
     formula,
+    rescaleOffset,
+    divideByStdTwice,
   };
 }
 
@@ -133,26 +145,36 @@ export function resolveTensorOptions(options: TensorOptions | undefined, prefix 
  * tensorLookupTable(resolveTensorOptions(undefined))[255]; // ≈ 2.2489 (red channel, byte 255)
  * ```
  */
-export function tensorLookupTable({ mean, std, scale, formula }: ResolvedTensorOptions): Float32Array {
+export function tensorLookupTable({
+  mean,
+  std,
+  scale,
+  formula,
+  rescaleOffset,
+  divideByStdTwice,
+}: ResolvedTensorOptions): Float32Array {
   const lut = new Float32Array(768);
   const s = Math.fround(scale);
   // transformers holds rescale_factor (= 1 / scale, a double); its torchvision backend multiplies mean and std
-  // (float32 tensors) by the float32 of 1 / rescale_factor, its PIL backend multiplies bytes by it in float64.
+  // (float32 tensors) by the float32 of 1 / rescale_factor, or, unfused, the uint8 tensor by float32(rescale_factor);
+  // its PIL backend multiplies bytes by it in float64.
   const rescaleFactor = 1 / scale;
+  const fused = formula === 'transformers-torchvision' && rescaleOffset === 0;
   const fusedScale = Math.fround(1 / rescaleFactor);
+  const offset = Math.fround(rescaleOffset);
   for (let c = 0; c < 3; c++) {
-    let m = Math.fround(mean[c]);
-    let d = Math.fround(std[c]);
-    if (formula === 'transformers-torchvision') {
-      m = Math.fround(m * fusedScale);
-      d = Math.fround(d * fusedScale);
-    }
+    const d = Math.fround(std[c]);
+    const m = fused ? Math.fround(Math.fround(mean[c]) * fusedScale) : Math.fround(mean[c]);
+    const dNorm = fused ? Math.fround(d * fusedScale) : d;
     for (let p = 0; p < 256; p++) {
       let x: number;
-      if (formula === 'transformers-torchvision') x = p;
+      if (fused) x = p;
+      else if (formula === 'transformers-torchvision') x = Math.fround(p * Math.fround(rescaleFactor));
       else if (formula === 'transformers-pil') x = Math.fround(p * rescaleFactor);
       else x = Math.fround(p / s);
-      const v = Math.fround(Math.fround(x - m) / d);
+      if (rescaleOffset !== 0) x = Math.fround(x - offset);
+      let v = Math.fround(Math.fround(x - m) / dNorm);
+      if (divideByStdTwice) v = Math.fround(v / d);
       if (!Number.isFinite(v)) {
         throw new PreprocessError(
           'INVALID_OPTION',

@@ -215,6 +215,17 @@ export interface TensorOptions {
   layout?: TensorLayout;
   /** Which library's float32 arithmetic, default `'torchvision'`; see {@link TensorFormula}. */
   formula?: TensorFormula;
+  /**
+   * Subtracted right after the rescale, in float32, default 0: transformers' EfficientNet `rescale_offset: true`
+   * is 1 (pixels in [−1, 1]). transformers then rescales and normalises separately, so with
+   * `'transformers-torchvision'` the rescale is `p × float32(1 / scale)` in float32 instead of the fused formula.
+   */
+  rescaleOffset?: number;
+  /**
+   * Divide by `std` once more after normalising, in float32, default false: transformers' EfficientNet
+   * `include_top: true` (its default) runs `normalize(image, 0, std)` after the normalisation.
+   */
+  divideByStdTwice?: boolean;
 }
 
 /**

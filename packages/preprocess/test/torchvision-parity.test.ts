@@ -158,7 +158,7 @@ describe.skipIf(!hasTodaysTorch())('parity with torch 2 / torchvision / timm / t
           max = Math.max(max, Math.abs(tensor[i]! - expected[i]!));
         }
       }
-      if (c.recipe!.tensor.formula !== 'torchvision') {
+      if (c.recipe!.tensor.formula !== 'torchvision' && !label.includes('EfficientNet')) {
         const plain: PreprocessRecipe = {
           steps: c.recipe!.steps.map((step) =>
             step.op === 'centerCrop' ? { ...step, offsets: undefined } : step,
@@ -179,7 +179,7 @@ describe.skipIf(!hasTodaysTorch())('parity with torch 2 / torchvision / timm / t
         `[torchvision parity] ${label}: ${s.identical}/${s.cases} bit-identical, max |Δ| ${s.maxDiff}`,
       );
     }
-    expect(byPipeline.size).toBe(8);
+    expect(byPipeline.size).toBe(11);
     expect([...byPipeline].filter(([, s]) => s.identical !== s.cases)).toEqual([]);
     expect(withoutTransformersRules.size).toBe(4);
     for (const [label, differing] of withoutTransformersRules) {

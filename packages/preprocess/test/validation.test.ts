@@ -281,6 +281,16 @@ describe('INVALID_RECIPE', () => {
       /for recipe\.steps\[0\]\.fill but received "mean"/,
     ],
     [
+      'bad rescaleOffset',
+      { steps: [], tensor: { rescaleOffset: '1' } },
+      /finite number for recipe\.tensor\.rescaleOffset but received "1"/,
+    ],
+    [
+      'bad divideByStdTwice',
+      { steps: [], tensor: { divideByStdTwice: 1 } },
+      /boolean for recipe\.tensor\.divideByStdTwice but received 1/,
+    ],
+    [
       'bad tensor formula',
       { steps: [], tensor: { formula: 'fused' } },
       /one of torchvision, transformers-torchvision, transformers-pil for recipe\.tensor\.formula/,
