@@ -135,9 +135,7 @@ def choose_exporter(torch, requested: str) -> str:
     if requested == "auto":
         exporter = "dynamo" if version >= NEW_EXPORTER_DEFAULT_FROM else "torchscript"
     if exporter == "dynamo":
-        import inspect
-
-        if "dynamo" not in inspect.signature(torch.onnx.export).parameters:
+        if not _has_dynamo_flag(torch):
             raise ExportError(
                 "EXPORTER_UNSUPPORTED",
                 f"torch {torch.__version__} has no new ONNX exporter (torch.onnx.export(dynamo=True), torch >= 2.5; "

@@ -43,6 +43,8 @@ describeWithTorch('convertCheckpoint with real PyTorch', () => {
         modelPath: path.join(dir, 'seed', 'classifier.onnx'),
         arch: 'seed-resnet18',
         opset: 17,
+        exporter: 'torchscript', // torch < 2.9: the TorchScript exporter
+        externalData: null,
         irVersion: 8,
         inputShape: ['batch', 3, 224, 224],
         outputShape: ['batch', 1000],
@@ -57,6 +59,7 @@ describeWithTorch('convertCheckpoint with real PyTorch', () => {
     it("writes the manifest beside the model: the seed's resize-224, ImageNet labels, read back by @mtailor/core", async () => {
       expect(seed.manifestPath).toBe(path.join(dir, 'seed', 'classifier.manifest.json'));
       expect(seed.manifest).toMatchObject({
+        export: { exporter: 'torchscript', opset: 17, irVersion: 8 },
         model: 'classifier.onnx',
         recipe: 'resize-224',
         labels: 'imagenet1k',

@@ -164,12 +164,26 @@ describe('each broken model → its own code', () => {
     expect(validateModelBytes(base, { opsetMin: 13, opsetMax: 13 }).ok).toBe(true);
   });
 
-  it('opset 20 (beyond the onnx 1.12 op table) → only an OPSET_BEYOND_TABLE warning', () => {
+  it("opsets 20 and 23 (torch 2.14's TorchScript and new exporter) are in the op table: no warning", () => {
+    for (const version of [20, 23]) {
+      const report = validateModelBytes(
+        variant((m) => {
+          m.irVersion = 10;
+          m.opsetImport = [{ domain: '', version }];
+        }),
+      );
+      expect(report.ok).toBe(true);
+      expect(report.warnings).toEqual([]);
+    }
+  });
+
+  it('opset 27 (beyond the op table of opsets ≤ 26, allowed by opsetMax) → only an OPSET_BEYOND_TABLE warning', () => {
     const report = validateModelBytes(
       variant((m) => {
-        m.irVersion = 9;
-        m.opsetImport = [{ domain: '', version: 20 }];
+        m.irVersion = 10;
+        m.opsetImport = [{ domain: '', version: 27 }];
       }),
+      { opsetMax: 27 },
     );
     expect(report.ok).toBe(true);
     expect(codes(report.warnings)).toEqual(['OPSET_BEYOND_TABLE']);
