@@ -49,8 +49,11 @@ export interface TransformersProcessor {
   backend: 'pil' | 'torchvision';
   /** True when no backend was asked for: this is the one `AutoImageProcessor` picks by default. */
   defaultBackend: boolean;
-  /** `generic` (the backend's own resize / crop / rescale / normalize) or `convnext` (ConvNeXt's crop_pct resize). */
-  rule: 'generic' | 'convnext';
+  /**
+   * `generic` (the backend's own resize / crop / rescale / normalize), `convnext` (ConvNeXt's crop_pct resize) or
+   * `efficientnet` (EfficientNet's rescale offset and second division by std).
+   */
+  rule: 'generic' | 'convnext' | 'efficientnet';
   doConvertRgb: boolean | null;
   doResize: boolean;
   /** `{ height, width }` or `{ shortest_edge }` (other keys are refused). */
@@ -64,6 +67,10 @@ export interface TransformersProcessor {
   doRescale: boolean;
   rescaleFactor: number;
   doNormalize: boolean;
+  /** EfficientNet's `rescale_offset`: 1 is subtracted after the rescale (pixels in [−1, 1]). */
+  rescaleOffset: boolean;
+  /** EfficientNet's `include_top`: the normalised pixels are divided by std once more. */
+  includeTop: boolean;
   mean: number[];
   std: number[];
   /** The installed transformers' version. */
@@ -179,7 +186,7 @@ export function recipeFromTimm(t: TimmEvalTransform): PreprocessRecipe {
  * `int(shortest_edge / crop_pct)` and crop, else resize to a square), center crop, rescale and normalize — each
  * with that backend's arithmetic: PIL's resize, floor crop offsets and numpy's rescale-then-normalize for
  * `*ImageProcessorPil`; torch's antialiased uint8 resize, its crop offsets and the fused
- * `(x − 255·mean) / (255·std)` for the torchvision classes.
+ * `(x − 255·mean) / (255·std)` for the torchvision classes; EfficientNet's `rescale_offset` and `include_top`.
  *
  * @throws {ConverterError} RECIPE_UNSUPPORTED for a processor `@mtailor/preprocess` does not reproduce exactly.
  *
@@ -230,7 +237,13 @@ export function recipeFromTransformers(t: TransformersProcessor): PreprocessReci
       where,
       `it ${t.doRescale ? `rescales by ${t.rescaleFactor}` : 'does not rescale'} and ${t.doNormalize ? 'normalizes' : 'does not normalize'} (reproduced: both, with 1 / rescale_factor exact)`,
     );
-  const tensor = { ...tensorOf(t.mean, t.std, where), scale, formula: offsets } as const;
+  const tensor = {
+    ...tensorOf(t.mean, t.std, where),
+    scale,
+    formula: offsets,
+    ...(t.rescaleOffset ? { rescaleOffset: 1 } : {}),
+    ...(t.includeTop ? { divideByStdTwice: true } : {}),
+  } as const;
   return validateRecipe({ name: where, steps, tensor });
 }
 

@@ -81,6 +81,18 @@ const HF_PROCESSORS = [
   { id: 'mobilenet-v2', processor: 'MobileNetV2ImageProcessor', kwargs: {} }, // 256 → crop 224, bilinear
   { id: 'mobilenet-v1', processor: 'MobileNetV1ImageProcessor', kwargs: {} },
   { id: 'vit-lanczos', processor: 'ViTImageProcessor', kwargs: { resample: 1 } }, // torchvision ≥ 0.27 on CPU
+  { id: 'efficientnet', processor: 'EfficientNetImageProcessor', kwargs: {} }, // 346 → crop off, include_top
+  {
+    id: 'efficientnet-offset', // google/efficientnet-b7 style: 600 px, crop, pixels in [-1, 1]
+    processor: 'EfficientNetImageProcessor',
+    kwargs: {
+      size: { height: 320, width: 320 },
+      do_center_crop: true,
+      crop_size: { height: 288, width: 288 },
+      rescale_offset: true,
+      rescale_factor: 1 / 127.5,
+    },
+  },
 ] as const;
 
 const HF = HF_PROCESSORS.flatMap((p) =>
@@ -107,7 +119,7 @@ describe.skipIf(!hasTodaysTorch())("hub recipes = the families' own tensors (tod
         out: dir,
         images,
         timm: TIMM,
-        hf: [...HF, { id: 'efficientnet-pil', processor: 'EfficientNetImageProcessor', backend: 'pil' }],
+        hf: [...HF, { id: 'levit-pil', processor: 'LevitImageProcessor', backend: 'pil' }],
       }),
     );
     references = JSON.parse(
@@ -156,9 +168,9 @@ describe.skipIf(!hasTodaysTorch())("hub recipes = the families' own tensors (tod
       expect(await differences(p.id)).toMatchObject({ differing: 0, maxAbs: 0 });
     });
 
-  it('refuses a processor it does not reproduce (EfficientNet normalises twice) before anything is exported', () => {
-    expect(references['efficientnet-pil']!.error).toMatchObject({ code: 'RECIPE_UNSUPPORTED' });
-    expect(references['efficientnet-pil']!.error!.message).toContain('EfficientNetImageProcessorPil');
+  it("refuses a processor it does not reproduce (LeViT's own resize) before anything is exported", () => {
+    expect(references['levit-pil']!.error).toMatchObject({ code: 'RECIPE_UNSUPPORTED' });
+    expect(references['levit-pil']!.error!.message).toContain('LevitImageProcessorPil');
   });
 
   it('the recipes say which backend and formula they reproduce', () => {
@@ -228,6 +240,8 @@ describe('hub recipe refusals (no Python)', () => {
       doRescale: true,
       rescaleFactor: 1 / 255,
       doNormalize: true,
+      rescaleOffset: false,
+      includeTop: false,
       mean: [0.5, 0.5, 0.5],
       std: [0.5, 0.5, 0.5],
       transformersVersion: '5.18.0',

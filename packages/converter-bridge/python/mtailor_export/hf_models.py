@@ -10,8 +10,9 @@ float32; `XImageProcessorPil` resizes with PIL and computes float32(x · rescale
 by default in the installed transformers.
 
 Processors whose `_preprocess` is the backend's own (resize, center crop, rescale, normalize: ViT, DeiT, BEiT,
-MobileNet V1/V2, Swin's ViT processor, …) and ConvNeXt's crop_pct resize (ResNet, ConvNeXt, RegNet, … use it) are
-described; any other (e.g. EfficientNet's second normalisation) is refused with RECIPE_UNSUPPORTED.
+MobileNet V1/V2, Swin's ViT processor, …), ConvNeXt's crop_pct resize (ResNet, ConvNeXt, RegNet, … use it) and
+EfficientNet's (rescale_offset, include_top's second division by std) are described; any other (e.g. LeViT's or
+PoolFormer's own resize) is refused with RECIPE_UNSUPPORTED.
 """
 import json
 import os
@@ -133,6 +134,8 @@ def processor_transform(folder: str, backend) -> dict:
     rule = "generic"
     if cls.__name__.startswith("ConvNextImageProcessor"):
         rule = "convnext"
+    elif cls.__name__.startswith("EfficientNetImageProcessor"):
+        rule = "efficientnet"  # rescale_offset (pixels in [-1, 1]) and include_top (a second division by std)
     else:
         checked = ("_preprocess", "resize", "center_crop", "rescale", "normalize", "rescale_and_normalize")
         if cls.__name__.removesuffix("Pil") in SAME_STEPS_FOR_IMAGES:
@@ -167,6 +170,8 @@ def processor_transform(folder: str, backend) -> dict:
         "doRescale": bool(processor.do_rescale),
         "rescaleFactor": float(processor.rescale_factor),
         "doNormalize": bool(processor.do_normalize),
+        "rescaleOffset": bool(getattr(processor, "rescale_offset", False)) if rule == "efficientnet" else False,
+        "includeTop": bool(getattr(processor, "include_top", False)) if rule == "efficientnet" else False,
         "mean": [float(m) for m in (mean if isinstance(mean, (list, tuple)) else [mean] * 3)],
         "std": [float(s) for s in (std if isinstance(std, (list, tuple)) else [std] * 3)],
         "transformersVersion": transformers.__version__,
