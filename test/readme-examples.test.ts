@@ -10,6 +10,9 @@
  * shared images) and `held-out-images/` (the next 8), plus each block marked `<!-- doc-test: file … -->`.
  * An example must end on its own (close what it opens): there is no `process.exit` after it.
  * `test/package-contract.test.ts` runs some of the same blocks against the packed tarballs installed with npm.
+ * The timm and Hugging Face examples (and their `<!-- doc-test: command -->` commands) run with today's PyTorch stack
+ * (`MTAILOR_PYTHON` = `pythonToday`) on small random-weight models made beside them by
+ * `packages/converter-bridge/test/support/hub_models.py` (`timm-convnext.safetensors`, `hf-vit/`, …).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -19,8 +22,14 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ImageClassifier } from '@mtailor/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DocBlock, exampleModule, linkExampleFiles, markdownBlocks } from './support/doc-examples.js';
-import { hasTorch, repoRoot, shared } from './support/shared-data.js';
+import {
+  type DocBlock,
+  exampleModule,
+  linkExampleFiles,
+  markdownBlocks,
+  needsHubStack,
+} from './support/doc-examples.js';
+import { hasTodaysTorch, hasTorch, pythonToday, repoRoot, shared } from './support/shared-data.js';
 
 /** The packages whose READMEs ship, and the API each README must show running. */
 const PACKAGES: Record<string, string[]> = {
@@ -60,6 +69,8 @@ const PACKAGES: Record<string, string[]> = {
 /** Examples that need PyTorch (the converter's export). */
 const needsTorch = (b: DocBlock) => b.code.includes('convertCheckpoint(');
 const torch = hasTorch();
+const hubStack = hasTodaysTorch();
+const hubModels = path.join(repoRoot, 'packages', 'converter-bridge', 'test', 'support', 'hub_models.py');
 
 /** The Markdown files each package ships (its README and, for core, the decoding document). */
 const docs = (pkg: string) =>
@@ -75,7 +86,14 @@ beforeAll(() => {
   linkExampleFiles(work);
   for (const pkg of Object.keys(PACKAGES))
     for (const b of blocksOf(pkg)) if (b.writeAs) writeFileSync(path.join(work, b.writeAs), `${b.code}\n`);
-});
+  if (hubStack) {
+    const made = spawnSync(pythonToday, [hubModels, work, shared.tench], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    expect(made.status, made.stderr).toBe(0);
+  }
+}, 300_000);
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
@@ -94,9 +112,9 @@ function run(pkg: string, block: DocBlock): void {
   writeFileSync(file, code);
   const r = spawnSync(process.execPath, [file], {
     cwd: work,
-    env: { ...process.env, PORT: '0' },
+    env: { ...process.env, PORT: '0', ...(needsHubStack(block) ? { MTAILOR_PYTHON: pythonToday } : {}) },
     encoding: 'utf8',
-    timeout: 120_000,
+    timeout: needsHubStack(block) ? 600_000 : 120_000,
   });
   const stderr = r.stderr.replace(/\(node:\d+\) \[MTAILOR_CUDA_FALLBACK\][^\n]*\n/g, '');
   expect(r.signal, `${block.where} did not end on its own (${file})`).toBeNull();
@@ -118,9 +136,29 @@ describe.each(Object.keys(PACKAGES))('@mtailor/%s README', (pkg) => {
   for (const block of blocks) {
     const title = `${block.where}${block.skip ? ` — not run: ${block.skip}` : ''}`;
     if (block.skip) it.skip(title, () => {});
+    else if (needsHubStack(block)) it.skipIf(!hubStack)(title, () => run(pkg, block), 600_000);
     else if (needsTorch(block)) it.skipIf(!torch)(title, () => run(pkg, block));
     else it(title, () => run(pkg, block));
   }
+
+  for (const block of blocksOf(pkg).filter((b) => b.command))
+    it.skipIf(needsHubStack(block) && !hubStack)(
+      `${block.where} (command)`,
+      () => {
+        const cli = path.join(repoRoot, 'packages', 'cli', 'dist', 'main.js');
+        for (const line of block.code.split('\n').filter((l) => l.startsWith('mtailor '))) {
+          const r = spawnSync(process.execPath, [cli, ...line.split(/\s+/).slice(1)], {
+            cwd: work,
+            env: needsHubStack(block) ? { ...process.env, MTAILOR_PYTHON: pythonToday } : process.env,
+            encoding: 'utf8',
+            timeout: 600_000,
+          });
+          expect(r.status, `${block.where}: ${line}\n${r.stderr}`).toBe(0);
+          expect(r.stdout, `${block.where}: ${line}`).toMatch(/VALID[\s\S]*parity: OK/);
+        }
+      },
+      600_000,
+    );
 });
 
 describe('one probability for one image', () => {

@@ -7,7 +7,8 @@
  *   Other lines run as they are.
  * - In Markdown, `<!-- doc-test: skip (why) -->` just before a block keeps it from running (the reason is
  *   reported), and `<!-- doc-test: file name.json -->` writes the block as that file into the example's folder
- *   before the examples run (so a manifest shown in a README is the one the examples load).
+ *   before the examples run (so a manifest shown in a README is the one the examples load);
+ *   `<!-- doc-test: command -->` before a `sh` block runs its `mtailor …` lines as the built CLI, which must exit 0.
  * - TypeScript is transpiled with the repository's `typescript` (types stripped, nothing checked: the package
  *   contract test type-checks the same blocks against the published `.d.ts`).
  * @module
@@ -29,6 +30,16 @@ export interface DocBlock {
   skip?: string;
   /** File name to write the block as, from `<!-- doc-test: file name -->`. */
   writeAs?: string;
+  /** A `sh` block whose `mtailor` command lines run, from `<!-- doc-test: command -->`. */
+  command?: boolean;
+}
+
+/**
+ * Whether a block converts a timm or Hugging Face model, which needs today's PyTorch stack (torch with timm and
+ * transformers) rather than the default interpreter.
+ */
+export function needsHubStack(block: DocBlock): boolean {
+  return /timm:|--hf |\bhf: '/.test(block.code);
 }
 
 /** The fenced code blocks of a Markdown file, in order, with their doc-test annotations. */
@@ -45,7 +56,8 @@ export function markdownBlocks(file: string): DocBlock[] {
       body.push(lines[j]!.startsWith(indent!) ? lines[j]!.slice(indent!.length) : lines[j]!);
     let k = i - 1;
     while (k >= 0 && lines[k]!.trim() === '') k--;
-    const note = k >= 0 ? /^\s*<!--\s*doc-test:\s*(skip|file)\s*(.*?)\s*-->\s*$/.exec(lines[k]!) : null;
+    const note =
+      k >= 0 ? /^\s*<!--\s*doc-test:\s*(skip|file|command)\s*(.*?)\s*-->\s*$/.exec(lines[k]!) : null;
     const block: DocBlock = {
       where: `${path.basename(path.dirname(file))}/${path.basename(file)}:${i + 1}`,
       lang: lang!,
@@ -53,6 +65,7 @@ export function markdownBlocks(file: string): DocBlock[] {
     };
     if (note?.[1] === 'skip') block.skip = note[2]!.replace(/^\((.*)\)$/, '$1') || 'no reason given';
     if (note?.[1] === 'file') block.writeAs = note[2]!;
+    if (note?.[1] === 'command') block.command = true;
     blocks.push(block);
     i = j;
   }

@@ -128,6 +128,29 @@ describe('mtailor usage errors', () => {
     }
   });
 
+  it('convert: --hf takes no --arch / --weights, --hf-backend is pil or torchvision and needs --hf', () => {
+    const cases: [string[], string][] = [
+      [
+        ['--hf', 'folder', '--arch', 'resnet18'],
+        '--hf takes the model from the folder: give no --arch or --weights',
+      ],
+      [
+        ['--hf', 'folder', '--hf-backend', 'tensorflow'],
+        "--hf-backend expects pil or torchvision, got 'tensorflow'",
+      ],
+      [
+        ['--arch', 'timm:resnet18', '--weights', 'w.pth', '--hf-backend', 'pil'],
+        '--hf-backend applies to --hf only',
+      ],
+      [['--arch', 'timm:resnet18'], '--weights is required (or --hf <folder>)'],
+    ];
+    for (const [args, message] of cases) {
+      const r = mtailor('convert', ...args, '--out', 'm.onnx');
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(`mtailor convert: ${message}`);
+    }
+  });
+
   it('closestName: a unique prefix, else the nearest within 2 edits', () => {
     const options = ['--model', '--manifest', '--top-k', '--threads', '--json'];
     expect(closestName('--modle', options)).toBe('--model');

@@ -52,8 +52,10 @@ def parse_args(argv):
         description="Export a PyTorch image classifier checkpoint to ONNX (+ parity vectors).",
         epilog=f"Exit codes: 0 ok, {codes}.",
     )
-    parser.add_argument("--arch", required=True, help="seed-resnet18 | torchvision builder (resnet18, mobilenet_v2, …) | module.path:ClassName")
-    parser.add_argument("--weights", required=True, help="state_dict checkpoint (.pth/.pt); {'state_dict': …} wrappers and 'module.' prefixes are handled")
+    parser.add_argument("--arch", default=None, help="seed-resnet18 | torchvision builder (resnet18, mobilenet_v2, …) | timm:<model>[.<tag>] | module.path:ClassName")
+    parser.add_argument("--weights", default=None, help="state_dict checkpoint (.pth/.pt; timm: also .safetensors or a timm Hugging Face-format folder); {'state_dict': …} wrappers and 'module.' prefixes are handled")
+    parser.add_argument("--hf", default=None, metavar="FOLDER", help="a Hugging Face transformers save_pretrained folder (AutoModelForImageClassification + preprocessor_config.json), instead of --arch/--weights")
+    parser.add_argument("--hf-backend", choices=["pil", "torchvision"], default=None, help="--hf: which of transformers' image processor classes the recipe reproduces (default: the installed transformers' default)")
     parser.add_argument("--out", required=True, help="output .onnx path (parity files are written beside it)")
     parser.add_argument("--opset", type=int, default=None, help="ONNX opset (default: highest both this torch exports and onnxruntime 1.30 runs)")
     parser.add_argument("--input-size", type=_positive_int, default=None, help="input height = width in pixels (default: the crop size of the torchvision weights' evaluation transform, else 224)")
@@ -71,7 +73,16 @@ def parse_args(argv):
     parser.add_argument("--no-parity", action="store_true", help="do not write parity vectors")
     parser.add_argument("--no-float64", action="store_true", help="do not record PyTorch's own float32-vs-float64 difference in the parity file (saves a float64 run of the parity inputs)")
     parser.add_argument("--allow-pickle", action="store_true", help="load the checkpoint with full pickle (runs code from the file: trusted files only)")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.hf and (args.arch or args.weights):
+        parser.error("--hf takes the model from the folder: give no --arch / --weights")
+    if not args.hf and not (args.arch and args.weights):
+        parser.error("--arch and --weights are required (or --hf <folder>)")
+    if args.hf_backend and not args.hf:
+        parser.error("--hf-backend applies to --hf only")
+    if args.hf:
+        args.arch = f"hf:{os.path.basename(os.path.normpath(args.hf))}"
+    return args
 
 
 def _positive_int(text: str) -> int:
@@ -174,14 +185,20 @@ def choose_opset(torch, exporter: str, requested):
     return requested
 
 
-def probe_output(model, torch, input_size: int):
+def _height_width(input_size):
+    """S (square) or (H, W) -> (H, W)."""
+    return (input_size, input_size) if isinstance(input_size, int) else tuple(input_size)
+
+
+def probe_output(model, torch, input_size):
     """Run the model once: its output must be one float tensor [batch, classes]."""
+    height, width = _height_width(input_size)
     with torch.no_grad():
         try:
-            out = model(torch.zeros(2, 3, input_size, input_size))
+            out = model(torch.zeros(2, 3, height, width))
         except Exception as err:
             raise ExportError(
-                "EXPORT_FAILED", f"The model fails on a [2, 3, {input_size}, {input_size}] input: {type(err).__name__}: {err}"
+                "EXPORT_FAILED", f"The model fails on a [2, 3, {height}, {width}] input: {type(err).__name__}: {err}"
             ) from err
     if not isinstance(out, torch.Tensor) or out.dim() != 2 or out.shape[0] != 2:
         shape = list(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
@@ -193,10 +210,10 @@ def probe_output(model, torch, input_size: int):
     return int(out.shape[1])
 
 
-def export(model, torch, out: str, opset: int, input_size: int, static_batch: bool, exporter: str,
+def export(model, torch, out: str, opset: int, input_size, static_batch: bool, exporter: str,
            external_data: bool) -> dict:
     """torch.onnx.export into a temporary folder, then move into place: a failed export never leaves a
-    half-written model at the destination. Returns how the weights were stored."""
+    half-written model at the destination. Returns how the weights were stored. input_size: S or (H, W)."""
     tmp_dir = f"{out}.tmp-{os.getpid()}"
     tmp = os.path.join(tmp_dir, os.path.basename(out))
     try:
@@ -217,8 +234,8 @@ def export(model, torch, out: str, opset: int, input_size: int, static_batch: bo
         shutil.rmtree(tmp_dir, ignore_errors=True)
 
 
-def _export_torchscript(model, torch, tmp: str, opset: int, input_size: int, static_batch: bool) -> None:
-    dummy = torch.randn(1, 3, input_size, input_size)
+def _export_torchscript(model, torch, tmp: str, opset: int, input_size, static_batch: bool) -> None:
+    dummy = torch.randn(1, 3, *_height_width(input_size))
     dynamic_axes = None if static_batch else {"input": {0: "batch"}, "logits": {0: "batch"}}
     kwargs = {"dynamo": False} if _has_dynamo_flag(torch) else {}
     with export_mode(model, torch):
@@ -236,14 +253,14 @@ def _export_torchscript(model, torch, tmp: str, opset: int, input_size: int, sta
         )
 
 
-def _export_dynamo(model, torch, tmp: str, opset: int, input_size: int, static_batch: bool) -> None:
+def _export_dynamo(model, torch, tmp: str, opset: int, input_size, static_batch: bool) -> None:
     """The new exporter. Its example input has batch 2 and the batch axis is declared dynamic: given a batch-1
     example and no dynamic shapes, torch.export specialises the batch axis to 1."""
     if static_batch:
-        dummy = torch.randn(1, 3, input_size, input_size)
+        dummy = torch.randn(1, 3, *_height_width(input_size))
         dynamic_shapes = None
     else:
-        dummy = torch.randn(2, 3, input_size, input_size)
+        dummy = torch.randn(2, 3, *_height_width(input_size))
         dynamic_shapes = ({0: torch.export.Dim("batch", min=1, max=1 << 20)},)
     torch.onnx.export(
         model,
@@ -413,7 +430,11 @@ def post_process(out: str, external_data) -> dict:
 def run(args) -> dict:
     started = time.time()
     progress = events.Progress(total=7 if not args.no_parity else 6)
-    if not os.path.isfile(args.weights):  # fail fast: importing torch alone takes seconds
+    from mtailor_export import hub  # standard library only until build()
+
+    if hub.wanted(args):
+        hub.check_inputs(args)
+    elif not os.path.isfile(args.weights):  # fail fast: importing torch alone takes seconds
         raise ExportError("WEIGHTS_NOT_FOUND", f"Weights file not found: {args.weights}", {"path": args.weights})
     out = os.path.abspath(args.out)
     try:
@@ -433,7 +454,13 @@ def run(args) -> dict:
     weights_entry = None
     transform = None
     implied = {}
-    if kind == "torchvision":
+    hub_model = None
+    if hub.wanted(args):
+        progress("build", f"building {args.arch} (weights from {args.hf or args.weights})")
+        hub_model = hub.build(args)
+        kind = hub_model["kind"]
+        emit("transform", **hub_model["transform"])  # the caller checks it can reproduce it before the export
+    elif kind == "torchvision":
         architectures.check_torchvision_arch(args.arch)
         weights_entry = tvw.resolve(args.arch, args.torchvision_weights)
         if weights_entry is not None:
@@ -444,7 +471,9 @@ def run(args) -> dict:
                 if not args.recipe_given:
                     raise  # refused before anything is built or exported
     input_size = args.input_size
-    if input_size is None:
+    if hub_model is not None:
+        input_size = hub.checked_input_size(hub_model["inputSize"], input_size, args.recipe_given)
+    elif input_size is None:
         input_size = transform["cropSize"][0] if transform else 224
     elif transform and input_size != transform["cropSize"][0] and not args.recipe_given:
         raise ExportError(
@@ -455,14 +484,26 @@ def run(args) -> dict:
             {"inputSize": input_size, "cropSize": transform["cropSize"][0]},
         )
 
-    progress("build", f"building {args.arch}" + (f" as for {tvw.full_name(weights_entry)}" if weights_entry else ""))
-    model, used_kwargs = architectures.build_model(
-        args.arch, args.num_classes, args.arch_kwargs, args.module_path, implied
-    )
-    progress("weights", f"loading {args.weights}")
-    state, load_mode = checkpoint.load_state_dict(args.weights, args.allow_pickle)
-    dropped = tvw.drop_aux_heads_if_absent(model, args.arch, state) if kind == "torchvision" else []
-    checkpoint.load_into(model, state, args.weights)
+    hub_transform = None
+    dropped = []
+    if hub_model is not None:
+        model, hub_transform = hub_model["model"], hub_model["transform"]
+        used_kwargs = hub_model["info"].get("builderKwargs", {})
+        load_mode = hub_model["info"].get("weightsLoad", "safetensors")
+        progress("weights", f"loaded {args.hf or args.weights}")
+    else:
+        progress("build", f"building {args.arch}" + (f" as for {tvw.full_name(weights_entry)}" if weights_entry else ""))
+        model, used_kwargs = architectures.build_model(
+            args.arch, args.num_classes, args.arch_kwargs, args.module_path, implied
+        )
+        progress("weights", f"loading {args.weights}")
+        state, load_mode = checkpoint.load_state_dict(args.weights, args.allow_pickle)
+        dropped = tvw.drop_aux_heads_if_absent(model, args.arch, state) if kind == "torchvision" else []
+        checkpoint.load_into(model, state, args.weights)
+        hub_transform = hub.timm_module_transform(args.arch, model)
+        if hub_transform is not None:
+            emit("transform", **hub_transform)
+            input_size = hub.module_input_size(hub_transform, args.input_size, args.recipe_given)
     model.eval()
     progress("probe", "running the model once in PyTorch")
     num_classes = probe_output(model, torch, input_size)
@@ -483,7 +524,14 @@ def run(args) -> dict:
     # 1000 outputs (their default head; every torchvision classification weights entry has ImageNet's categories,
     # checked when there is one).
     labels = None
-    if kind == "seed" and num_classes == 1000:
+    label_names = None
+    if hub_model is not None or hub_transform is not None:
+        labels, label_names = hub.labels(
+            "timm" if hub_transform and hub_transform["family"] == "timm" else kind,
+            num_classes,
+            hub_model["info"].get("labelNames") if hub_model else None,
+        )
+    elif kind == "seed" and num_classes == 1000:
         labels = "imagenet1k"
     elif kind == "torchvision" and num_classes == 1000:
         from torchvision.models._meta import _IMAGENET_CATEGORIES
@@ -497,13 +545,14 @@ def run(args) -> dict:
     except ImportError:
         torchvision_version = None
     batch = 1 if args.static_batch else "batch"
+    height, width = _height_width(input_size)
     return {
         "out": out,
         "parity": parity,
         "arch": args.arch,
         "opset": opset,
         "exporter": exporter,
-        "inputShape": [batch, 3, input_size, input_size],
+        "inputShape": [batch, 3, height, width],
         "outputShape": [batch, num_classes],
         "numClasses": num_classes,
         "dynamicBatch": not args.static_batch,
@@ -521,6 +570,9 @@ def run(args) -> dict:
         "droppedAuxHeads": dropped,
         "evalTransform": transform,
         "labels": labels,
+        "labelNames": label_names,
+        "hubTransform": hub_transform,
+        "hubInfo": {k: v for k, v in hub_model["info"].items() if k != "labelNames"} if hub_model else None,
         **checked,
     }
 

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { PreprocessRecipe } from '@mtailor/preprocess';
 import { ConverterError, type ConverterErrorCode, invalidOption } from './errors.js';
+import { describeHubTransform, type HubTransform, recipeFromHub } from './hub-recipes.js';
 import {
   defaultManifestPath,
   loadRecipe,
@@ -23,10 +24,30 @@ import { exportScriptPath, resolvePython } from './python.js';
 
 /** Options of {@link convertCheckpoint}. */
 export interface ConvertOptions {
-  /** `seed-resnet18`, a torchvision.models builder (`resnet18`, `mobilenet_v2`, …) or `module.path:ClassName`. */
-  arch: string;
-  /** The checkpoint: a state_dict file (`{'state_dict': …}` / `{'model': …}` wrappers and `module.` prefixes are handled). */
-  weights: string;
+  /**
+   * `seed-resnet18`, a torchvision.models builder (`resnet18`, `mobilenet_v2`, …), `timm:<model>[.<tag>]` (e.g.
+   * `timm:convnext_tiny.in12k_ft_in1k`: built with `timm.create_model(name, pretrained=False)`, the tag selects its
+   * pretrained config) or `module.path:ClassName`. Not with `hf`.
+   */
+  arch?: string;
+  /**
+   * The checkpoint: a state_dict file (`{'state_dict': …}` / `{'model': …}` wrappers and `module.` prefixes are
+   * handled); for `timm:` also a `.safetensors` file or a timm Hugging Face-format folder (`config.json` with
+   * `pretrained_cfg` + `model.safetensors`). Not with `hf`.
+   */
+  weights?: string;
+  /**
+   * A Hugging Face transformers `save_pretrained` folder (`config.json` with `id2label`, the weights,
+   * `preprocessor_config.json`) of an `AutoModelForImageClassification` model, instead of `arch` + `weights`. The
+   * ONNX model returns its logits; the manifest's labels come from `id2label` and its recipe from the image processor.
+   */
+  hf?: string;
+  /**
+   * With `hf`: which of transformers' image processor classes the manifest's recipe reproduces — `'pil'`
+   * (`XImageProcessorPil`) or `'torchvision'` (`XImageProcessor`). Default: the one `AutoImageProcessor` picks in
+   * the installed transformers (torchvision in 5.x). The manifest's description records it.
+   */
+  hfBackend?: 'pil' | 'torchvision';
   /** Where to write the `.onnx` file; parity files go beside it (`<out>.parity.json`, `<out>.parity.bin`). */
   out: string;
   /**
@@ -149,8 +170,8 @@ export interface ConvertResult {
   dynamicBatch: boolean;
   /** Size of the ONNX file in bytes. */
   fileBytes: number;
-  /** `weights_only` (safe) or `pickle` (with allowPickle). */
-  weightsLoad: 'weights_only' | 'pickle';
+  /** `weights_only` (safe), `pickle` (with allowPickle) or `safetensors` (timm and Hugging Face weights). */
+  weightsLoad: 'weights_only' | 'pickle' | 'safetensors';
   /** Version of the torch that exported the model. */
   torchVersion: string;
   /** Version of torchvision (null when not installed). */
@@ -178,6 +199,8 @@ export interface ConvertResult {
   builderKwargs: Record<string, unknown>;
   /** The torchvision weights' evaluation transform, or null. */
   evalTransform: TorchvisionEvalTransform | null;
+  /** timm's evaluation transform or the transformers image processor of a hub model, or null. */
+  hubTransform: HubTransform | null;
   /** Absolute path of the written manifest, or undefined when none was written (see `manifestSkipped`). */
   manifestPath: string | undefined;
   /** The manifest as written. */
@@ -202,6 +225,10 @@ const SCRIPT_CODES: readonly ConverterErrorCode[] = [
   'ARCH_UNSUPPORTED',
   'RECIPE_UNSUPPORTED',
   'TORCHVISION_WEIGHTS_UNKNOWN',
+  'TIMM_MISSING',
+  'TRANSFORMERS_MISSING',
+  'HF_FOLDER_INVALID',
+  'HF_PREPROCESSOR_MISSING',
 ];
 
 /**
@@ -233,8 +260,15 @@ export async function convertCheckpoint(options: ConvertOptions): Promise<Conver
     if (size !== undefined) args.push('--input-size', String(size));
   }
   const python = resolvePython(options.python);
-  const script = await runExportScript(python, args, options.onProgress, options.signal);
-  return finishManifest(script, options, plan);
+  // A hub model's own preprocessing is turned into a recipe as soon as the script reports it, before the export:
+  // one that cannot be reproduced exactly stops the conversion (unless the caller gives the recipe or no manifest).
+  let hubRecipe: PreprocessRecipe | undefined;
+  const onTransform = (t: HubTransform): void => {
+    if (plan.recipe !== undefined || plan.manifestPath === undefined) return;
+    hubRecipe = recipeFromHub(t);
+  };
+  const script = await runExportScript(python, args, options.onProgress, options.signal, onTransform);
+  return finishManifest(script, options, plan, hubRecipe);
 }
 
 interface ManifestPlan {
@@ -284,7 +318,10 @@ function manifestPlan(o: ConvertOptions): ManifestPlan {
     (typeof o.torchvisionWeights !== 'string' || !o.torchvisionWeights)
   )
     throw invalidOption('torchvisionWeights', 'non-empty string', o.torchvisionWeights);
-  if (o.torchvisionWeights !== undefined && (o.arch === 'seed-resnet18' || o.arch.includes(':')))
+  if (
+    o.torchvisionWeights !== undefined &&
+    (o.arch === undefined || o.arch === 'seed-resnet18' || o.arch.includes(':'))
+  )
     throw new ConverterError(
       'INVALID_OPTION',
       `torchvisionWeights applies to torchvision builders, not to ${o.arch}: give recipe (and labels) instead`,
@@ -296,12 +333,16 @@ async function finishManifest(
   script: ScriptResult,
   o: ConvertOptions,
   plan: ManifestPlan,
+  hubRecipe: PreprocessRecipe | undefined,
 ): Promise<ConvertResult> {
   const { result, archKind, labels: scriptLabels } = script;
   const size = result.inputShape[2] as number;
   let recipe = plan.recipe;
   let recipeFrom = recipe === undefined ? '' : 'given';
-  if (recipe === undefined && result.evalTransform) {
+  if (recipe === undefined && hubRecipe !== undefined && result.hubTransform) {
+    recipe = hubRecipe;
+    recipeFrom = describeHubTransform(result.hubTransform);
+  } else if (recipe === undefined && result.evalTransform) {
     recipe = recipeFromTorchvision(result.evalTransform);
     recipeFrom = `the evaluation transform of torchvision ${result.evalTransform.weights}`;
   } else if (recipe === undefined && archKind === 'seed') {
@@ -310,7 +351,10 @@ async function finishManifest(
   }
   let labels: string | string[] | undefined = plan.labels;
   if (typeof labels === 'string' && labels !== 'imagenet1k') labels = path.resolve(labels);
-  labels ??= scriptLabels ?? undefined;
+  labels ??= scriptLabels ?? script.labelNames ?? undefined;
+  // A hub model's head without names (e.g. timm's in12k / in22k heads): its class indices.
+  if (labels === undefined && result.hubTransform)
+    labels = Array.from({ length: result.numClasses }, (_, i) => String(i));
   let skipped: string | undefined;
   if (plan.manifestPath === undefined) skipped = 'no manifest requested (manifest: false)';
   else if (recipe === undefined)
@@ -327,7 +371,7 @@ async function finishManifest(
   if (typeof labels === 'string' && labels !== 'imagenet1k')
     labels = relativeToManifest(plan.manifestPath, labels);
   const description =
-    `${result.arch} converted by mtailor from ${path.basename(o.weights)} (torch ${result.torchVersion}, ${result.exporter} exporter, opset ${result.opset}); ` +
+    `${result.arch} converted by mtailor from ${path.basename(o.hf ?? o.weights ?? '')} (torch ${result.torchVersion}, ${result.exporter} exporter, opset ${result.opset}); ` +
     `preprocessing: ${recipeFrom}${result.evalTransform && recipeFrom !== 'given' ? ` (${describeTransform(result.evalTransform)})` : ''}`;
   const manifest = await writeManifest(plan.manifestPath, {
     modelPath: result.modelPath,
@@ -390,8 +434,23 @@ function scriptArguments(o: ConvertOptions): string[] {
       throw invalidOption(name, 'array of non-empty strings', v);
     return v as string[];
   };
-  text('arch', '--arch');
-  text('weights', '--weights');
+  if (o.hf !== undefined) {
+    text('hf', '--hf');
+    if (o.arch !== undefined || o.weights !== undefined)
+      throw new ConverterError(
+        'INVALID_OPTION',
+        'hf takes the model from its folder: give no arch or weights',
+      );
+    if (o.hfBackend !== undefined) {
+      if (o.hfBackend !== 'pil' && o.hfBackend !== 'torchvision')
+        throw invalidOption('hfBackend', "'pil' or 'torchvision'", o.hfBackend);
+      args.push('--hf-backend', o.hfBackend);
+    }
+  } else {
+    if (o.hfBackend !== undefined) throw new ConverterError('INVALID_OPTION', 'hfBackend applies to hf only');
+    text('arch', '--arch');
+    text('weights', '--weights');
+  }
   text('out', '--out');
   if (o.torchvisionWeights !== undefined) text('torchvisionWeights', '--torchvision-weights');
   if (o.python !== undefined && (typeof o.python !== 'string' || o.python.length === 0))
@@ -438,6 +497,8 @@ interface ScriptResult {
   archKind: string;
   /** 'imagenet1k' when the script knows the classes are ImageNet's, else null. */
   labels: string | null;
+  /** The model's own class names (Hugging Face id2label, a timm folder's label_names), when they fit its head. */
+  labelNames: string[] | undefined;
 }
 
 interface ScriptLine {
@@ -450,6 +511,7 @@ function runExportScript(
   args: string[],
   onProgress: ((p: ConvertProgress) => void) | undefined,
   signal: AbortSignal | undefined,
+  onTransform: (t: HubTransform) => void,
 ): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
@@ -458,7 +520,7 @@ function runExportScript(
     }
     const child = spawn(python, ['-u', exportScriptPath, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, PYTHONUNBUFFERED: '1' },
+      env: { ...process.env, PYTHONUNBUFFERED: '1', HF_HUB_OFFLINE: '1', TRANSFORMERS_OFFLINE: '1' },
     });
     let stderrTail = '';
     let result: ScriptResult | undefined;
@@ -476,11 +538,13 @@ function runExportScript(
     createInterface({ input: child.stdout }).on('line', (line) => {
       const msg = parseLine(line);
       if (!msg) return;
-      if (msg.event === 'progress') {
+      if (msg.event === 'progress' || msg.event === 'transform') {
         try {
-          onProgress?.(msg as unknown as ConvertProgress);
+          if (msg.event === 'progress') onProgress?.(msg as unknown as ConvertProgress);
+          else onTransform(msg as unknown as HubTransform);
         } catch (err) {
-          // The caller's callback failed: stop the export and hand its error back instead of crashing the process.
+          // The caller's callback failed, or the hub model's preprocessing cannot be reproduced: stop the export
+          // and hand that error back instead of crashing the process.
           failure ??= err instanceof Error ? err : new Error(String(err));
           child.kill('SIGTERM');
         }
@@ -551,7 +615,8 @@ function toResult(msg: ScriptLine): ScriptResult {
     numClasses: Number(msg.numClasses),
     dynamicBatch: Boolean(msg.dynamicBatch),
     fileBytes: Number(msg.fileBytes),
-    weightsLoad: msg.weightsLoad === 'pickle' ? 'pickle' : 'weights_only',
+    weightsLoad:
+      msg.weightsLoad === 'pickle' || msg.weightsLoad === 'safetensors' ? msg.weightsLoad : 'weights_only',
     torchVersion: String(msg.torchVersion),
     torchvisionVersion: typeof msg.torchvisionVersion === 'string' ? msg.torchvisionVersion : null,
     onnxVersion: typeof msg.onnxVersion === 'string' ? msg.onnxVersion : null,
@@ -570,10 +635,15 @@ function toResult(msg: ScriptLine): ScriptResult {
       typeof msg.evalTransform === 'object' && msg.evalTransform !== null
         ? (msg.evalTransform as TorchvisionEvalTransform)
         : null,
+    hubTransform:
+      typeof msg.hubTransform === 'object' && msg.hubTransform !== null
+        ? (msg.hubTransform as HubTransform)
+        : null,
   };
   return {
     result,
     archKind: String(msg.archKind),
     labels: typeof msg.labels === 'string' ? msg.labels : null,
+    labelNames: Array.isArray(msg.labelNames) ? msg.labelNames.map(String) : undefined,
   };
 }

@@ -46,6 +46,14 @@ export type ConverterErrorCode =
   | 'RECIPE_UNSUPPORTED'
   /** The torchvision weights entry named by `torchvisionWeights` does not exist for the builder. */
   | 'TORCHVISION_WEIGHTS_UNKNOWN'
+  /** timm is needed (`timm:` architecture) but not importable by the export's Python. */
+  | 'TIMM_MISSING'
+  /** transformers is needed (`hf` folder) but not importable by the export's Python. */
+  | 'TRANSFORMERS_MISSING'
+  /** The `hf` path is not a save_pretrained model folder (not a folder, no config.json, an unreadable config). */
+  | 'HF_FOLDER_INVALID'
+  /** The `hf` folder has no (loadable) preprocessor_config.json, so its preprocessing is unknown. */
+  | 'HF_PREPROCESSOR_MISSING'
   /** The conversion was cancelled through its AbortSignal. */
   | 'ABORTED'
   /** The model file cannot be read from disk (missing, a directory, no permission). */

@@ -22,6 +22,7 @@ export {
   convertCheckpoint,
 } from './convert.js';
 export { ConverterError, type ConverterErrorCode } from './errors.js';
+export type { HubTransform, TimmEvalTransform, TransformersProcessor } from './hub-recipes.js';
 export {
   defaultManifestPath,
   type WrittenManifest,

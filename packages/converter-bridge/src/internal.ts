@@ -3,6 +3,12 @@
  * CLI) and this package's tests and scripts use. Not part of the public API: no stability promise.
  * @module
  */
+export {
+  describeHubTransform,
+  recipeFromHub,
+  recipeFromTimm,
+  recipeFromTransformers,
+} from './hub-recipes.js';
 export { recipeFromTorchvision, recipeSquareSize, type TorchvisionEvalTransform } from './manifest.js';
 export { compareLogits } from './parity.js';
 export { exportScriptPath } from './python.js';

@@ -23,6 +23,7 @@ import { EXIT_USAGE, parityToleranceArgs, parseOrReportUsage, positiveInt, Usage
 import type { Command } from '../command.js';
 
 const usage = `Usage: mtailor convert --arch <name> --weights <file.pth> --out <model.onnx> [options]
+       mtailor convert --hf <save_pretrained folder> [--hf-backend pil|torchvision] --out <model.onnx> [options]
 
 Exports a PyTorch image classifier to ONNX (input 'input' [batch,3,S,S], output 'logits' [batch,classes]),
 writes parity vectors beside it (<out>.parity.json + .parity.bin) and a manifest (<out minus .onnx>.manifest.json:
@@ -30,8 +31,16 @@ model file, preprocessing recipe, labels, class count), then validates the model
 reproduces PyTorch's logits. Nothing is downloaded.
 
   --arch <name>                 seed-resnet18 (the seed's ResNet-18 Classifier), a torchvision.models builder
-                                (resnet18, mobilenet_v2, vit_b_16, …) or module.path:ClassName
-  --weights <file.pth>          state_dict checkpoint ({'state_dict': …} wrappers, 'module.' prefixes handled)
+                                (resnet18, mobilenet_v2, vit_b_16, …), timm:<model>[.<tag>] (e.g.
+                                timm:convnext_tiny.in12k_ft_in1k; recipe = timm's eval transform for it) or
+                                module.path:ClassName
+  --weights <file.pth>          state_dict checkpoint ({'state_dict': …} wrappers, 'module.' prefixes handled);
+                                timm: also .safetensors or a timm Hugging Face-format folder
+  --hf <folder>                 a Hugging Face transformers save_pretrained image classifier (config.json,
+                                weights, preprocessor_config.json) instead of --arch/--weights: exports its logits,
+                                labels from id2label, recipe from its image processor
+  --hf-backend <pil|torchvision> which transformers image processor class the recipe reproduces (default: the
+                                installed transformers' default, torchvision in 5.x)
   --out <model.onnx>            output path
   --torchvision-weights <entry> torchvision builders: the weights entry the checkpoint follows (default DEFAULT;
                                 e.g. IMAGENET1K_V1, or none for weights=None). Its metadata gives the constructor
@@ -98,6 +107,8 @@ function parse(args: string[]): ConvertArgs {
     options: {
       arch: { type: 'string' },
       weights: { type: 'string' },
+      hf: { type: 'string' },
+      'hf-backend': { type: 'string' },
       out: { type: 'string' },
       opset: { type: 'string' },
       'input-size': { type: 'string' },
@@ -125,9 +136,26 @@ function parse(args: string[]): ConvertArgs {
     },
   });
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-  for (const required of ['arch', 'weights', 'out'] as const)
-    if (!values[required]) throw new UsageError(`--${required} is required`);
-  const options: ConvertOptions = { arch: values.arch!, weights: values.weights!, out: values.out! };
+  if (!values.out) throw new UsageError('--out is required');
+  const options: ConvertOptions = { out: values.out };
+  if (values.hf !== undefined) {
+    if (values.arch !== undefined || values.weights !== undefined)
+      throw new UsageError('--hf takes the model from the folder: give no --arch or --weights');
+    if (!values.hf) throw new UsageError('--hf expects a folder');
+    options.hf = values.hf;
+    const backend = values['hf-backend'];
+    if (backend !== undefined) {
+      if (backend !== 'pil' && backend !== 'torchvision')
+        throw new UsageError(`--hf-backend expects pil or torchvision, got '${backend}'`);
+      options.hfBackend = backend;
+    }
+  } else {
+    if (values['hf-backend'] !== undefined) throw new UsageError('--hf-backend applies to --hf only');
+    for (const required of ['arch', 'weights'] as const)
+      if (!values[required]) throw new UsageError(`--${required} is required (or --hf <folder>)`);
+    options.arch = values.arch!;
+    options.weights = values.weights!;
+  }
   const opset = positiveInt('opset', values.opset);
   if (opset !== undefined) options.opset = opset;
   const inputSize = positiveInt('input-size', values['input-size']);
@@ -220,9 +248,8 @@ export const command: Command = {
       if (parsed.json) process.stdout.write(`${JSON.stringify({ ok: true, conversion }, null, 2)}\n`);
       return 0;
     }
-    const size = conversion.inputShape[2] as number;
     const validation: ValidationReport = await validateModel(conversion.modelPath, {
-      inputShape: [null, 3, size, size],
+      inputShape: [null, 3, conversion.inputShape[2] as number, conversion.inputShape[3] as number],
       numClasses: conversion.numClasses,
     });
     let parity: ParityResult | undefined;

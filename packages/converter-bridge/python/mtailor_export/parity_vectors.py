@@ -16,17 +16,20 @@ DEFAULT_RTOL = 1e-4
 DEFAULT_ATOL = 1e-5
 
 
-def make_inputs(input_size: int, calibration_images, samples: int, seed: int):
-    """Inputs as a float32 tensor [N, 3, S, S] plus a description of their origin."""
+def make_inputs(input_size, calibration_images, samples: int, seed: int):
+    """Inputs as a float32 tensor [N, 3, H, W] (input_size: S for S×S, or (H, W)) plus a description of their
+    origin."""
     import torch
 
+    height, width = (input_size, input_size) if isinstance(input_size, int) else input_size
+
     if calibration_images:
-        return _preprocess_images(calibration_images, input_size), {
+        return _preprocess_images(calibration_images, (height, width)), {
             "kind": "images",
             "images": [os.path.abspath(p) for p in calibration_images],
             "preprocessing": {
                 "decode": "PIL.Image.open(path).convert('RGB')",
-                "resize": [input_size, input_size],
+                "resize": [height, width],
                 "interpolation": "bilinear (torchvision Resize((s, s)), antialias as torchvision's default)",
                 "scale": "ToTensor (x / 255)",
                 "mean": IMAGENET_MEAN,
@@ -35,11 +38,11 @@ def make_inputs(input_size: int, calibration_images, samples: int, seed: int):
         }
     generator = torch.Generator().manual_seed(seed)
     # Standard normal values look like normalised ImageNet pixels (mean 0, std 1 per channel).
-    inputs = torch.randn(samples, 3, input_size, input_size, generator=generator, dtype=torch.float32)
+    inputs = torch.randn(samples, 3, height, width, generator=generator, dtype=torch.float32)
     return inputs, {"kind": "random", "seed": seed, "distribution": "standard normal (torch.randn)"}
 
 
-def _preprocess_images(paths, input_size: int):
+def _preprocess_images(paths, input_size):
     import torch
 
     from .events import ExportError
@@ -51,7 +54,7 @@ def _preprocess_images(paths, input_size: int):
         raise ExportError("CALIBRATION_FAILED", f"--calibration-images needs Pillow and torchvision: {err}") from err
     transform = transforms.Compose(
         [
-            transforms.Resize((input_size, input_size)),
+            transforms.Resize(tuple(input_size)),
             transforms.ToTensor(),
             transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),
         ]
