@@ -8,7 +8,9 @@ cd "$(dirname "$0")/.."
 # when something is missing:
 # - the PyTorch stack for the converter and the parity tests;
 # - libtiff's tools (tiffcp, tiffset) for the decode tests' generated TIFF corpus;
-# - Chromium for the in-browser example's tests (driven by playwright-core).
+# - Chromium for the in-browser example's tests (driven by playwright-core);
+# - libjpeg-turbo's headers and a C toolchain for @mtailor/native-jpeg, core's exact JPEG fast path, which pnpm
+#   install builds (without them it stays unbuilt and sharp decodes every JPEG).
 PY=${MTAILOR_PYTHON:-/usr/bin/python3}
 CHROMIUM=${MTAILOR_CHROMIUM:-/usr/bin/chromium}
 missing=()
@@ -17,6 +19,12 @@ if ! "$PY" -c 'import torch, torchvision, onnx, PIL' >/dev/null 2>&1; then
 fi
 if ! command -v tiffcp >/dev/null || ! command -v tiffset >/dev/null; then
   missing+=(libtiff-tools)
+fi
+if [ ! -f /usr/include/jpeglib.h ]; then
+  missing+=(libjpeg62-turbo-dev)
+fi
+if ! command -v cc >/dev/null || ! command -v make >/dev/null; then
+  missing+=(gcc make)
 fi
 if [ ! -x "$CHROMIUM" ]; then
   missing+=(chromium)
