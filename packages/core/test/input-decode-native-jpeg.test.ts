@@ -14,7 +14,9 @@ import { byteDiff, pilDecode } from './input-support.js';
 if (!nativeJpegAvailable) {
   if (process.env.CI === 'true')
     throw new Error('CI=true but @mtailor/native-jpeg is not built: run scripts/setup.sh');
-  console.warn('\n*** SKIPPING native JPEG tests: @mtailor/native-jpeg is not built (run scripts/setup.sh) ***\n');
+  console.warn(
+    '\n*** SKIPPING native JPEG tests: @mtailor/native-jpeg is not built (run scripts/setup.sh) ***\n',
+  );
 }
 const pillow = hasPillow();
 

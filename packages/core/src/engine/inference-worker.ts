@@ -4,8 +4,9 @@
  * the shared slots and writes the output rows back there; messages carry slot numbers only.
  * @module
  */
-import { BatchRunner, loadEngineModel } from './batch-runner.js';
+import { BatchRunner } from './batch-runner.js';
 import { toErrorData } from './error-transfer.js';
+import { type EngineModel, loadEngineModel } from './load-model.js';
 import type {
   InferenceHello,
   InferenceReply,
@@ -17,7 +18,7 @@ import { enterWorkerThread, INFERENCE_WORKER_NICE } from './worker-thread.js';
 const { port, data } = enterWorkerThread<InferenceWorkerData>('inference-worker', INFERENCE_WORKER_NICE);
 
 async function main(): Promise<void> {
-  let loaded: Awaited<ReturnType<typeof loadEngineModel>>;
+  let loaded: EngineModel;
   try {
     loaded = await loadEngineModel(data.model, data.options);
   } catch (err) {

@@ -7,8 +7,8 @@
  */
 import { performance } from 'node:perf_hooks';
 
-/** Runs one batch made of these slots (their output rows are written by the runner). */
-export type BatchRunner = (slots: readonly number[]) => Promise<{ runMs: number }>;
+/** Runs one batch made of these tensor slots (the inference executor writes their output rows). */
+export type RunBatch = (batch: readonly number[]) => Promise<{ runMs: number }>;
 
 /** What one submitted image gets back once its batch ran. */
 export interface BatchedRun {
@@ -24,7 +24,7 @@ export interface BatchedRun {
 export interface MicroBatcherOptions {
   maxBatchSize: number;
   maxDelayMs: number;
-  run: BatchRunner;
+  run: RunBatch;
   /** Called with the size and onnxruntime time of each batch once it ran (metrics). */
   onBatch?: ((size: number, runMs: number) => void) | undefined;
   /**

@@ -73,14 +73,14 @@ export class WorkerDecodeExecutor implements DecodeExecutor {
     return channel;
   }
 
-  /** Gives the workers their settings and the slots they write tensors into; resolves once all have them. */
-  async configure(settings: DecodeSettings, slots: TensorSlots): Promise<void> {
+  /** Gives the workers their settings and the tensor slots they write into; resolves once all have them. */
+  async configure(settings: DecodeSettings, tensorSlots: TensorSlots): Promise<void> {
     this.#configuration = {
       type: 'configure',
       id: 0,
       settings,
-      inputBuffer: slots.inputBuffer,
-      elementsPerImage: slots.elementsPerImage,
+      inputBuffer: tensorSlots.inputBuffer,
+      elementsPerImage: tensorSlots.elementsPerImage,
     };
     const { id: _, ...message } = this.#configuration;
     await Promise.all(this.#channels.map((c) => c.call(message)));
@@ -198,14 +198,14 @@ export class WorkerInferenceExecutor implements InferenceExecutor {
     return this.#channel.alive;
   }
 
-  attach(slots: TensorSlots): void {
+  attach(tensorSlots: TensorSlots): void {
     void this.#channel
-      .call({ type: 'attach', inputBuffer: slots.inputBuffer, scoreBuffer: slots.scoreBuffer })
+      .call({ type: 'attach', inputBuffer: tensorSlots.inputBuffer, scoreBuffer: tensorSlots.scoreBuffer })
       .catch(() => {});
   }
 
-  async run(slots: readonly number[]): Promise<{ runMs: number }> {
-    const reply = await this.#channel.call({ type: 'run', slots: [...slots] });
+  async run(batch: readonly number[]): Promise<{ runMs: number }> {
+    const reply = await this.#channel.call({ type: 'run', slots: [...batch] });
     return { runMs: reply.runMs };
   }
 

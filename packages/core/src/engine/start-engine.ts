@@ -1,0 +1,95 @@
+/**
+ * The engine's front door: {@link startEngine} picks the decode and inference executors for the options (in the
+ * style of onnxruntime-common's `backend-impl.ts`: the choice lives beside the implementations, not in their user),
+ * starts them, sizes the tensor slots and returns the running {@link ClassificationEngine}. `ImageClassifier` keeps
+ * what is about classification (manifest, labels, recipe, self-test) and calls it.
+ * @module
+ */
+import type { ONNXModel } from '../model/onnx-model.js';
+import type { ModelOptions } from '../model/session-options.js';
+import { createPreprocessor, type DecodeSettings } from './decode-into-slot.js';
+import { ClassificationEngine, type EngineOptions } from './engine.js';
+import type { DecodeExecutor, InferenceExecutor, ModelInfo } from './executors.js';
+import { InThreadDecodeExecutor, InThreadInferenceExecutor } from './in-thread.js';
+import { loadEngineModel } from './load-model.js';
+import { TensorSlots } from './tensor-slots.js';
+import { type WarningHandler, WorkerDecodeExecutor, WorkerInferenceExecutor } from './worker-threads.js';
+
+/** What {@link startEngine} needs: the model, where each stage runs, batching, and the decode settings. */
+export interface StartEngineOptions extends EngineOptions {
+  /** Model file, its bytes, or a loaded {@link ONNXModel} (which runs on the calling thread; the caller owns it). */
+  model: string | Uint8Array | ONNXModel;
+  /** Session options for a model the engine loads. */
+  modelOptions: ModelOptions;
+  /** Decode worker threads; `0` decodes on the calling thread. */
+  workers: number;
+  /** Where onnxruntime runs: its own worker thread, or the calling thread. */
+  inferenceThread: 'worker' | 'caller';
+  /** Told about problems that are no request's fault (a worker thread died). */
+  onWarning: WarningHandler;
+  /**
+   * Called once the model is loaded, with what is known about it: checks it against the caller's expectations and
+   * returns the decode settings (the recipe resolved against the model's input). Throwing stops the start-up.
+   */
+  configure(model: ModelInfo): Promise<DecodeSettings>;
+}
+
+/**
+ * Starts the engine: decode workers (now, so their start-up overlaps the model's load), the inference executor with
+ * the warmed model, then — once `configure` has accepted the model — the tensor slots and the decode settings.
+ * Whatever started is stopped again if a step fails.
+ *
+ * @throws the model's load error (`ModelLoadError`, `ModelShapeError`, …) or what `configure` throws.
+ *
+ * @example
+ * ```ts
+ * const engine = await startEngine({ model: 'model.onnx', modelOptions: {}, workers: 2, inferenceThread: 'worker',
+ *   maxBatchSize: 8, maxDelayMs: 2, maxQueue: 512, maxInputBytes: 50 * 2 ** 20, onWarning: console.warn,
+ *   configure: async () => ({ recipe, resize: 'exact', autoOrient: false, maxInputBytes: undefined, maxPixels: undefined }) });
+ * ```
+ */
+export async function startEngine(options: StartEngineOptions): Promise<ClassificationEngine> {
+  const { workers, onWarning } = options;
+  const decodePool = workers > 0 ? new WorkerDecodeExecutor(workers, onWarning) : undefined;
+  let inference: InferenceExecutor;
+  try {
+    inference = await startInference(options);
+  } catch (err) {
+    await decodePool?.close();
+    throw err;
+  }
+  let decode: DecodeExecutor | undefined = decodePool;
+  try {
+    const model = inference.model;
+    const settings = await options.configure(model);
+    const batch = model.batchDim === 'dynamic' ? options.maxBatchSize : model.batchDim;
+    // Enough slots for a running batch, the next one forming, and two images per decoder in flight.
+    const tensorSlots = new TensorSlots(
+      2 * batch + 2 * Math.max(workers, 2),
+      model.inputElementsPerImage,
+      model.numClasses,
+    );
+    if (decodePool) await decodePool.configure(settings, tensorSlots);
+    else decode = new InThreadDecodeExecutor(createPreprocessor(settings), tensorSlots);
+    const { maxBatchSize, maxDelayMs, maxQueue, maxInputBytes, onBatch } = options;
+    return new ClassificationEngine(decode as DecodeExecutor, inference, tensorSlots, {
+      maxBatchSize,
+      maxDelayMs,
+      maxQueue,
+      maxInputBytes,
+      onBatch,
+    });
+  } catch (err) {
+    await Promise.allSettled([inference.close(), decode?.close()]);
+    throw err;
+  }
+}
+
+/** The inference executor: the model loaded in its own worker thread, or on the calling thread. */
+async function startInference(options: StartEngineOptions): Promise<InferenceExecutor> {
+  const { model, modelOptions, maxBatchSize } = options;
+  if (options.inferenceThread === 'worker' && (typeof model === 'string' || model instanceof Uint8Array))
+    return WorkerInferenceExecutor.start(model, modelOptions, maxBatchSize, options.onWarning);
+  const loaded = await loadEngineModel(model, modelOptions);
+  return new InThreadInferenceExecutor(loaded.model, loaded.info, loaded.owned, maxBatchSize);
+}
