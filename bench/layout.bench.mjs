@@ -75,7 +75,10 @@ if (!isMainThread) {
   };
   const show = (name, runs) =>
     console.log(
-      `${name.padEnd(34)} ${spread(runs.map((r) => r.rate))} img/s   ${spread(runs.map((r) => r.cpu), 2)} CPU-ms/img   (load ${os.loadavg()[0].toFixed(2)})`,
+      `${name.padEnd(34)} ${spread(runs.map((r) => r.rate))} img/s   ${spread(
+        runs.map((r) => r.cpu),
+        2,
+      )} CPU-ms/img   (load ${os.loadavg()[0].toFixed(2)})`,
     );
 
   for (const workers of workerCounts) {
@@ -88,7 +91,8 @@ if (!isMainThread) {
     show(
       `engine, ${workers} decode + 1 inference`,
       await timed(async () => {
-        for await (const item of classifier.classifyStream(files, { topK: 1 })) if (!item.ok) throw item.error;
+        for await (const item of classifier.classifyStream(files, { topK: 1 }))
+          if (!item.ok) throw item.error;
       }),
     );
     await classifier.close();
