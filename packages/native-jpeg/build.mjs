@@ -16,7 +16,16 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const prefix = path.dirname(path.dirname(process.execPath));
-const bundled = path.join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js');
+const bundled = path.join(
+  prefix,
+  'lib',
+  'node_modules',
+  'npm',
+  'node_modules',
+  'node-gyp',
+  'bin',
+  'node-gyp.js',
+);
 const nodeGyp = process.env.npm_config_node_gyp || (existsSync(bundled) ? bundled : undefined);
 const localHeaders = existsSync(path.join(prefix, 'include', 'node', 'common.gypi'));
 const args = ['rebuild', ...(localHeaders ? [`--nodedir=${prefix}`] : [])];

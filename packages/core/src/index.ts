@@ -30,6 +30,7 @@ export type { Prediction, SoftmaxMode } from './classifier/predictions.js';
 export type { SelfTestImage, SelfTestResult, TestImage } from './classifier/self-test.js';
 export type { TensorImage } from './engine/engine.js';
 export type { Base64Image, ModelInfo } from './engine/executors.js';
+export type { InferenceThread } from './engine/start-engine.js';
 export {
   DisposedError,
   ImageReadError,

@@ -8,7 +8,7 @@ import { availableCpus } from '../engine/available-cpus.js';
 import { createPreprocessor, type DecodeSettings } from '../engine/decode-into-slot.js';
 import type { ClassificationEngine, EngineInput, EngineStatus, EngineTimings } from '../engine/engine.js';
 import type { ModelInfo } from '../engine/executors.js';
-import { startEngine } from '../engine/start-engine.js';
+import { type InferenceThread, startEngine } from '../engine/start-engine.js';
 import { InvalidOptionError, ManifestError, type MtailorError, NotReadyError } from '../errors.js';
 import { DEFAULT_MAX_INPUT_BYTES, type ResizeEngine } from '../input/image-preprocessor.js';
 import * as is from '../is.js';
@@ -57,9 +57,11 @@ export interface ImageClassifierOptions extends ModelOptions {
   /**
    * Where onnxruntime runs. Default `'worker'`: its own thread, so the calling thread's event loop never blocks on
    * a batch. `'caller'`: the calling thread (fine for scripts; required for an `ONNXModel` you pass in, whose
-   * session lives on this thread).
+   * session lives on this thread). `'decode-workers'`: each decode worker loads its own session (one intra-op
+   * thread unless `intraOpThreads` says otherwise) and runs batches too — the most images per CPU-second, for bulk
+   * jobs (what `mtailor classify` uses on large folders); a batch may then wait behind a decode.
    */
-  inferenceThread?: 'worker' | 'caller';
+  inferenceThread?: InferenceThread;
   /** Most images per onnxruntime call when the model's batch dim is dynamic. Default 8. */
   maxBatchSize?: number;
   /**
@@ -162,7 +164,7 @@ interface Resolved {
   softmax: SoftmaxMode;
   manifest: Manifest | undefined;
   workers: number;
-  inferenceThread: 'worker' | 'caller';
+  inferenceThread: InferenceThread;
   selfTest: SelfTestImage | boolean;
 }
 
@@ -196,7 +198,7 @@ export class ImageClassifier {
   /** Decode worker threads (0: decoding on the calling thread). */
   readonly workers: number;
   /** Where onnxruntime runs. */
-  readonly inferenceThread: 'worker' | 'caller';
+  readonly inferenceThread: InferenceThread;
   readonly #engine: ClassificationEngine;
   readonly #selfTestImage: SelfTestImage | boolean;
   #testImage: Promise<TestImage> | undefined;
@@ -522,9 +524,15 @@ function checkCreateOptions(options: ImageClassifierOptions): {
   if (!is.bool(autoOrient)) throw is.invalidParameterError('autoOrient', 'boolean', autoOrient);
   if (
     options.inferenceThread !== undefined &&
-    !is.oneOf(options.inferenceThread, ['worker', 'caller'] as const)
+    !is.oneOf(options.inferenceThread, ['worker', 'caller', 'decode-workers'] as const)
   )
-    throw is.invalidParameterError('inferenceThread', 'one of worker, caller', options.inferenceThread);
+    throw is.invalidParameterError(
+      'inferenceThread',
+      'one of worker, caller, decode-workers',
+      options.inferenceThread,
+    );
+  if (options.inferenceThread === 'decode-workers' && workers === 0)
+    throw new InvalidOptionError("inferenceThread 'decode-workers' needs workers ≥ 1");
   if (options.model === undefined && options.manifest === undefined)
     throw new InvalidOptionError('Expected model or manifest in options but received neither');
   const { selfTest } = options;
@@ -559,13 +567,13 @@ function pickModelOptions(options: ImageClassifierOptions): ModelOptions {
  */
 function resolveInferenceThread(
   source: string | Uint8Array | ONNXModel,
-  asked: 'worker' | 'caller' | undefined,
+  asked: InferenceThread | undefined,
   modelOptions: ModelOptions,
-): 'worker' | 'caller' {
+): InferenceThread {
   if (!(source instanceof ONNXModel)) return asked ?? 'worker';
-  if (asked === 'worker')
+  if (asked !== undefined && asked !== 'caller')
     throw new InvalidOptionError(
-      "An ONNXModel you pass in runs on the calling thread; drop inferenceThread: 'worker' or pass the model path",
+      `An ONNXModel you pass in runs on the calling thread; drop inferenceThread: '${asked}' or pass the model path`,
     );
   if (source.disposed)
     throw new InvalidOptionError('Expected a live ONNXModel for model but it was disposed');

@@ -118,6 +118,7 @@ export class ClassificationEngine {
       maxBatchSize: this.maxBatchSize,
       maxDelayMs: options.maxDelayMs,
       run: (batch) => this.#inference.run(batch),
+      maxRunning: inference.concurrency,
       expectMore: () => this.#decoding > 0,
       onBatch: (size, runMs) => {
         this.#lastInference = { at: new Date(), ms: runMs };

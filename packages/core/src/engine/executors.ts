@@ -91,6 +91,8 @@ export interface InferenceExecutor {
   readonly model: ModelInfo;
   /** False once its thread has died: the engine is then no longer ready. */
   readonly alive: boolean;
+  /** Batches it runs at once (one per session it has). */
+  readonly concurrency: number;
   /** Gives the executor the tensor slots it reads inputs from and writes scores to (once, before the first run). */
   attach(tensorSlots: TensorSlots): void;
   /**

@@ -77,6 +77,11 @@ export class InThreadInferenceExecutor implements InferenceExecutor {
     return !this.#session.disposed;
   }
 
+  /** One batch at a time: the session runs on this thread. */
+  get concurrency(): number {
+    return 1;
+  }
+
   attach(tensorSlots: TensorSlots): void {
     this.#runner = new BatchRunner(
       this.#session,

@@ -25,6 +25,8 @@ export interface MicroBatcherOptions {
   maxBatchSize: number;
   maxDelayMs: number;
   run: RunBatch;
+  /** Batches running at once (the inference executor's sessions). Default 1. */
+  maxRunning?: number;
   /** Called with the size and onnxruntime time of each batch once it ran (metrics). */
   onBatch?: ((size: number, runMs: number) => void) | undefined;
   /**
@@ -42,14 +44,14 @@ interface Waiting {
 }
 
 /**
- * Collects slots into batches; one batch runs at a time (one session). Internal to the engine, which builds it with
+ * Collects slots into batches; `maxRunning` batches run at once (one per session, usually one). Internal to the engine, which builds it with
  * `run: (slots) => inference.run(slots)` and awaits `submit(slot)` for each decoded image: when it resolves, the
  * slot's output row holds its scores.
  */
 export class MicroBatcher {
   readonly #queue: Waiting[] = [];
   readonly #options: MicroBatcherOptions;
-  #running = false;
+  #running = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopped: Error | undefined;
 
@@ -64,7 +66,12 @@ export class MicroBatcher {
 
   /** Whether a batch is running. */
   get running(): boolean {
-    return this.#running;
+    return this.#running > 0;
+  }
+
+  /** Whether another batch may start now. */
+  #free(): boolean {
+    return this.#running < (this.#options.maxRunning ?? 1);
   }
 
   /** Queues one preprocessed image; resolves when its batch has run and its output row is written. */
@@ -95,7 +102,7 @@ export class MicroBatcher {
   }
 
   #schedule(): void {
-    if (this.#running || this.#queue.length === 0 || this.#stopped) return;
+    if (!this.#free() || this.#queue.length === 0 || this.#stopped) return;
     const { maxBatchSize, maxDelayMs, expectMore } = this.#options;
     if (this.#queue.length >= maxBatchSize || maxDelayMs === 0 || expectMore?.() === false) {
       this.#dispatch();
@@ -115,9 +122,9 @@ export class MicroBatcher {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#running || this.#queue.length === 0 || this.#stopped) return;
+    if (!this.#free() || this.#queue.length === 0 || this.#stopped) return;
     const batch = this.#queue.splice(0, this.#options.maxBatchSize);
-    this.#running = true;
+    this.#running += 1;
     const started = performance.now();
     this.#options
       .run(batch.map((w) => w.slot))
@@ -131,9 +138,11 @@ export class MicroBatcher {
         for (const w of batch) w.reject(error);
       })
       .finally(() => {
-        this.#running = false;
+        this.#running -= 1;
         // Images that arrived while this batch ran have waited long enough: send them now.
         if (this.#queue.length > 0) this.#dispatch();
       });
+    // Another session free and a batch already waiting: it need not wait for this one.
+    this.#schedule();
   }
 }

@@ -5,6 +5,7 @@
  * what is about classification (manifest, labels, recipe, self-test) and calls it.
  * @module
  */
+import { InvalidOptionError } from '../errors.js';
 import type { ONNXModel } from '../model/onnx-model.js';
 import type { ModelOptions } from '../model/session-options.js';
 import { createPreprocessor, type DecodeSettings } from './decode-into-slot.js';
@@ -13,7 +14,18 @@ import type { DecodeExecutor, InferenceExecutor, ModelInfo } from './executors.j
 import { InThreadDecodeExecutor, InThreadInferenceExecutor } from './in-thread.js';
 import { loadEngineModel } from './load-model.js';
 import { TensorSlots } from './tensor-slots.js';
+import type { InferenceWorkerData } from './worker-protocol.js';
 import { type WarningHandler, WorkerDecodeExecutor, WorkerInferenceExecutor } from './worker-threads.js';
+
+/**
+ * Where onnxruntime runs:
+ * - `'worker'`: its own thread (one session), fed by the decode workers — a batch never waits behind a decode, so
+ *   latency stays low while the calling thread's event loop stays free;
+ * - `'caller'`: the calling thread (blocks it for each batch; required for an `ONNXModel` passed in);
+ * - `'decode-workers'`: every decode worker loads its own session and also runs batches — as many batches at once as
+ *   workers and no thread beyond them: the cheapest layout per image, for bulk jobs on any number of cores.
+ */
+export type InferenceThread = 'worker' | 'caller' | 'decode-workers';
 
 /** What {@link startEngine} needs: the model, where each stage runs, batching, and the decode settings. */
 export interface StartEngineOptions extends EngineOptions {
@@ -23,8 +35,8 @@ export interface StartEngineOptions extends EngineOptions {
   modelOptions: ModelOptions;
   /** Decode worker threads; `0` decodes on the calling thread. */
   workers: number;
-  /** Where onnxruntime runs: its own worker thread, or the calling thread. */
-  inferenceThread: 'worker' | 'caller';
+  /** Where onnxruntime runs: see {@link InferenceThread}. */
+  inferenceThread: InferenceThread;
   /** Told about problems that are no request's fault (a worker thread died). */
   onWarning: WarningHandler;
   /**
@@ -50,10 +62,11 @@ export interface StartEngineOptions extends EngineOptions {
  */
 export async function startEngine(options: StartEngineOptions): Promise<ClassificationEngine> {
   const { workers, onWarning } = options;
-  const decodePool = workers > 0 ? new WorkerDecodeExecutor(workers, onWarning) : undefined;
+  const batchModel = options.inferenceThread === 'decode-workers' ? workerModel(options) : undefined;
+  const decodePool = workers > 0 ? new WorkerDecodeExecutor(workers, onWarning, batchModel) : undefined;
   let inference: InferenceExecutor;
   try {
-    inference = await startInference(options);
+    inference = batchModel && decodePool ? await decodePool.startInference() : await startInference(options);
   } catch (err) {
     await decodePool?.close();
     throw err;
@@ -63,9 +76,9 @@ export async function startEngine(options: StartEngineOptions): Promise<Classifi
     const model = inference.model;
     const settings = await options.configure(model);
     const batch = model.batchDim === 'dynamic' ? options.maxBatchSize : model.batchDim;
-    // Enough slots for a running batch, the next one forming, and two images per decoder in flight.
+    // Enough slots for the running batches, the next one forming, and two images per decoder in flight.
     const tensorSlots = new TensorSlots(
-      2 * batch + 2 * Math.max(workers, 2),
+      (inference.concurrency + 1) * batch + 2 * Math.max(workers, 2),
       model.inputElementsPerImage,
       model.numClasses,
     );
@@ -83,6 +96,19 @@ export async function startEngine(options: StartEngineOptions): Promise<Classifi
     await Promise.allSettled([inference.close(), decode?.close()]);
     throw err;
   }
+}
+
+/**
+ * The model as each decode worker loads it: by path or bytes, one intra-op thread unless asked otherwise (the
+ * workers are the parallelism).
+ */
+function workerModel(options: StartEngineOptions): InferenceWorkerData {
+  const { model, modelOptions, maxBatchSize } = options;
+  if (typeof model !== 'string' && !(model instanceof Uint8Array))
+    throw new InvalidOptionError("inferenceThread 'decode-workers' loads the model from its path or bytes");
+  if (options.workers < 1)
+    throw new InvalidOptionError("inferenceThread 'decode-workers' needs at least one decode worker");
+  return { model, options: { intraOpThreads: 1, ...modelOptions }, maxBatchSize };
 }
 
 /** The inference executor: the model loaded in its own worker thread, or on the calling thread. */
