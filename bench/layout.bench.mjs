@@ -1,15 +1,21 @@
 #!/usr/bin/env node
 /**
- * Engine layout on this machine's cores (issue 23, point 3): the same ≥ 1000 files classified
+ * Engine layout on this machine's cores (issue 23, point 3), and where the time goes per image. First the cost of
+ * each stage alone on one thread (CPU time): decode (`decodeImagePixels`), preprocess (`ImagePreprocessor.process`
+ * minus its decode), inference (onnxruntime at batch 8, 1 intra-op thread). Then the same ≥ 1000 files classified
  *
- * - `engine`: the classifier as `mtailor classify` runs it — `workers` decode threads writing tensors into shared
- *   slots, one inference thread (1 intra-op thread) running micro-batches of 8;
- * - `per-worker`: Python's layout in Node — `workers` threads, each loading its own session (1 intra-op thread) and
- *   running decode → preprocess → infer on its contiguous share of the files in batches of 8, no hand-offs.
+ * - `split`: the classifier with `workers` decode threads writing tensors into shared slots and one inference thread
+ *   (1 intra-op thread) running micro-batches of 8 — the server's layout;
+ * - `decode-workers`: the classifier with `workers` threads that each decode and run batches on their own session
+ *   (1 intra-op thread) — what `mtailor classify` uses on large folders;
+ * - `static shares`: Python's layout without an engine — `workers` threads, each running decode → preprocess →
+ *   infer → argmax on its contiguous share of the files in batches of 8, no messages per image (a floor for the
+ *   engine's overhead, not a product: no back-pressure, no top-k, an uneven end).
  *
- * Both in this process, after one warm-up pass, timed by wall clock and process CPU time (all threads). Prints
- * img/s and CPU-ms/img, median [min–max] over BENCH_REPEATS (3). Settings (env): BENCH_IMAGES (1040), BENCH_WORKERS
- * (comma list, default the CPUs here), MTAILOR_MODEL.
+ * All in this process, after one warm-up pass, timed by wall clock and process CPU time (all threads). Prints img/s
+ * and CPU-ms/img, median [min–max] over BENCH_REPEATS (3), and per image: decode + preprocess + inference + overhead
+ * (the rest of the CPU: messages, wake-ups, GC, file reads, top-k) and the cores' idle share. Settings (env):
+ * BENCH_IMAGES (1040), BENCH_WORKERS (comma list, default the CPUs here), MTAILOR_MODEL.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,9 +24,12 @@ import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { benchModel, repoRoot, sharedImagesDir } from './support/bench-env.mjs';
-import { spread } from './support/stats.mjs';
+import { median, spread } from './support/stats.mjs';
 
 const core = await import(pathToFileURL(path.join(repoRoot, 'packages', 'core', 'dist', 'index.js')).href);
+const internal = await import(
+  pathToFileURL(path.join(repoRoot, 'packages', 'core', 'dist', 'internal.js')).href
+);
 
 if (!isMainThread) {
   // One worker of the per-worker layout: its own preprocessor and session, its own share of the files.
@@ -58,6 +67,34 @@ if (!isMainThread) {
     `# engine layout: ${os.cpus()[0]?.model} × ${cpus}, ${path.basename(benchModel)}, ${imageCount} files, load ${os.loadavg()[0].toFixed(2)}`,
   );
 
+  /** CPU-ms per call of `step` over `items`, median of 5 passes after one warm-up pass. */
+  const cpuPer = async (items, step) => {
+    const passes = [];
+    for (let rep = 0; rep < 6; rep++) {
+      const c0 = process.cpuUsage();
+      for (const item of items) await step(item);
+      const c = process.cpuUsage(c0);
+      if (rep > 0) passes.push((c.user + c.system) / 1000 / items.length);
+    }
+    return median(passes);
+  };
+  const bytes = shared.map((f) => readFileSync(f));
+  const preprocessor = new core.ImagePreprocessor({ autoOrient: false });
+  const out = new Float32Array(3 * 224 * 224);
+  const decodeMs = await cpuPer(bytes, (b) =>
+    internal.decodeImagePixels(b, { autoOrient: false, maxPixels: 1e8 }),
+  );
+  const preprocessMs = (await cpuPer(bytes, (b) => preprocessor.process(b, { out, offset: 0 }))) - decodeMs;
+  const session = await core.ONNXModel.load(benchModel, { intraOpThreads: 1, interOpThreads: 1 });
+  const batch = new Float32Array(8 * session.inputElementsPerImage);
+  for (let i = 0; i < 8; i++) await preprocessor.process(bytes[i], { out: batch, offset: i * out.length });
+  const inferenceMs = (await cpuPer([1, 2, 3, 4, 5], () => session.run(batch, 8))) / 8;
+  session.dispose();
+  const stages = decodeMs + preprocessMs + inferenceMs;
+  console.log(
+    `one thread, CPU-ms/img: decode ${decodeMs.toFixed(2)} (${internal.nativeJpegAvailable ? 'libjpeg-turbo' : 'sharp'}), preprocess ${preprocessMs.toFixed(2)}, inference ${inferenceMs.toFixed(2)} (batch 8, 1 thread) = ${stages.toFixed(2)}`,
+  );
+
   const timed = async (pass) => {
     await pass();
     const runs = [];
@@ -73,29 +110,40 @@ if (!isMainThread) {
     }
     return runs;
   };
-  const show = (name, runs) =>
+  const show = (name, runs) => {
+    const cpu = median(runs.map((r) => r.cpu));
+    const busy = (cpu * median(runs.map((r) => r.rate))) / (cpus * 1000);
     console.log(
-      `${name.padEnd(34)} ${spread(runs.map((r) => r.rate))} img/s   ${spread(
+      `${name.padEnd(36)} ${spread(runs.map((r) => r.rate))} img/s   ${spread(
         runs.map((r) => r.cpu),
         2,
       )} CPU-ms/img   (load ${os.loadavg()[0].toFixed(2)})`,
     );
+    console.log(
+      `${''.padEnd(36)} per image: decode ${decodeMs.toFixed(2)} + preprocess ${preprocessMs.toFixed(2)} + inference ${inferenceMs.toFixed(2)} + overhead ${(cpu - stages).toFixed(2)}; idle ${Math.max(0, (1 - busy) * 100).toFixed(0)} % of ${cpus} cores`,
+    );
+  };
 
   for (const workers of workerCounts) {
-    const classifier = await core.ImageClassifier.create({
-      model: benchModel,
-      autoOrient: false,
-      workers,
-      intraOpThreads: 1,
-    });
-    show(
-      `engine, ${workers} decode + 1 inference`,
-      await timed(async () => {
-        for await (const item of classifier.classifyStream(files, { topK: 1 }))
-          if (!item.ok) throw item.error;
-      }),
-    );
-    await classifier.close();
+    for (const inferenceThread of ['worker', 'decode-workers']) {
+      const classifier = await core.ImageClassifier.create({
+        model: benchModel,
+        autoOrient: false,
+        workers,
+        intraOpThreads: 1,
+        inferenceThread,
+      });
+      show(
+        inferenceThread === 'worker'
+          ? `split, ${workers} decode + 1 inference`
+          : `decode-workers, ${workers} × (decode + infer)`,
+        await timed(async () => {
+          for await (const item of classifier.classifyStream(files, { topK: 1 }))
+            if (!item.ok) throw item.error;
+        }),
+      );
+      await classifier.close();
+    }
 
     const threads = await Promise.all(
       Array.from({ length: workers }, async () => {
@@ -106,7 +154,7 @@ if (!isMainThread) {
     );
     const per = Math.ceil(files.length / workers);
     show(
-      `per-worker, ${workers} × (decode → infer)`,
+      `static shares, ${workers} × (decode → infer)`,
       await timed(() =>
         Promise.all(
           threads.map((w, i) => {

@@ -31,7 +31,7 @@ Options:
   --no-auto-orient       ignore EXIF orientation, as torchvision does (default: photos are turned upright)
   --workers <n>          preprocessing worker threads (default: available CPUs from ${WORKERS_FROM} images on,
                          0 below: workers cost start-up time a short job does not win back)
-  --threads <n>          onnxruntime intra-op threads (default 1 per worker when decoding in workers, else all CPUs)
+  --threads <n>          onnxruntime intra-op threads (default 1 when decoding in workers, else all CPUs)
   --json                 one JSON object per line per image: {"file", "predictions", "timings"} or {"file", "error"}
   -h, --help             this text
 
@@ -178,10 +178,11 @@ export const command: Command = {
         maxBatchSize: batchSize,
         intraOpThreads: threads,
         workers,
-        // A short job on the calling thread skips the workers' start-up. A long one runs the whole pipeline in each
-        // worker (its own session, `threads` intra-op threads): no thread beyond the workers, and inference scales
-        // with them — one inference thread would cap a many-core machine at one core of inference.
-        inferenceThread: workers > 0 ? 'decode-workers' : 'caller',
+        // A short job on the calling thread skips the workers' start-up. A long one on up to two workers feeds one
+        // inference thread, which then keeps about one core busy — the cheapest split of two cores. Beyond that one
+        // inference thread (at `threads` intra-op threads) would cap the job, so each worker also runs batches on
+        // its own session and inference grows with the workers (see bench/layout.bench.mjs).
+        inferenceThread: workers === 0 ? 'caller' : workers > 2 ? 'decode-workers' : 'worker',
       });
     } catch (err) {
       const e = err as MtailorError;

@@ -49,16 +49,10 @@ export interface StartEngineOptions extends EngineOptions {
 /**
  * Starts the engine: decode workers (now, so their start-up overlaps the model's load), the inference executor with
  * the warmed model, then — once `configure` has accepted the model — the tensor slots and the decode settings.
- * Whatever started is stopped again if a step fails.
+ * Whatever started is stopped again if a step fails. Internal: `ImageClassifier.create` is its caller (and through
+ * it the CLI and the server).
  *
  * @throws the model's load error (`ModelLoadError`, `ModelShapeError`, …) or what `configure` throws.
- *
- * @example
- * ```ts
- * const engine = await startEngine({ model: 'model.onnx', modelOptions: {}, workers: 2, inferenceThread: 'worker',
- *   maxBatchSize: 8, maxDelayMs: 2, maxQueue: 512, maxInputBytes: 50 * 2 ** 20, onWarning: console.warn,
- *   configure: async () => ({ recipe, resize: 'exact', autoOrient: false, maxInputBytes: undefined, maxPixels: undefined }) });
- * ```
  */
 export async function startEngine(options: StartEngineOptions): Promise<ClassificationEngine> {
   const { workers, onWarning } = options;
