@@ -22,9 +22,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { agreement, runTransformersJs } from './baselines/transformers-js.mjs';
-import { imageGlibcTunables, repoRoot, sharedDir, sharedModel } from './support/bench-env.mjs';
+import { repoRoot, sharedDir, sharedModel } from './support/bench-env.mjs';
 import { replicatedImageFolder } from './support/image-folder.mjs';
 import { runMeasured } from './support/measured-process.mjs';
+import { mtailorClassifyArgs, mtailorClassifyEnv } from './support/mtailor-classify.mjs';
 import { median, spread } from './support/stats.mjs';
 
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
@@ -67,21 +68,7 @@ const agreeText = (top1, model) => {
 };
 
 function ours(model) {
-  const r = runMeasured(
-    process.execPath,
-    [
-      path.join(repoRoot, 'packages', 'cli', 'bin', 'mtailor.js'),
-      'classify',
-      folder,
-      '--model',
-      model.file,
-      '--top-k',
-      '1',
-      '--json',
-      '--no-auto-orient',
-    ],
-    { ...process.env, ...(imageGlibcTunables ? { GLIBC_TUNABLES: imageGlibcTunables } : {}) },
-  );
+  const r = runMeasured(process.execPath, mtailorClassifyArgs(folder, model.file), mtailorClassifyEnv());
   if (r.status !== 0) throw new Error(`mtailor classify exited ${r.status}: ${r.stderr}`);
   const byFile = new Map();
   for (const line of r.stdout.trim().split('\n')) {

@@ -24,6 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { startServerProcess } from '../packages/server/bench/support/sigterm-scenario.mjs';
 import { benchModel, imageGlibcTunables, repoRoot, sharedDir } from './support/bench-env.mjs';
 import { replicatedImageFolder } from './support/image-folder.mjs';
+import { mtailorClassifyArgs, mtailorClassifyEnv } from './support/mtailor-classify.mjs';
 import { median, spread } from './support/stats.mjs';
 
 const model = benchModel;
@@ -211,25 +212,11 @@ if (!skip.has('cli')) {
   let agreement = '';
   for (let rep = 0; rep < repeats; rep++) {
     const t0 = performance.now();
-    const r = spawnSync(
-      process.execPath,
-      [
-        path.join(repoRoot, 'packages', 'cli', 'bin', 'mtailor.js'),
-        'classify',
-        folder,
-        '--model',
-        model,
-        '--top-k',
-        '1',
-        '--json',
-        '--no-auto-orient',
-      ],
-      {
-        encoding: 'utf8',
-        maxBuffer: 256 * 1024 * 1024,
-        env: { ...process.env, ...(glibcTunables ? { GLIBC_TUNABLES: glibcTunables } : {}) },
-      },
-    );
+    const r = spawnSync(process.execPath, mtailorClassifyArgs(folder, model), {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+      env: mtailorClassifyEnv(),
+    });
     const seconds = (performance.now() - t0) / 1000;
     if (r.status !== 0) throw new Error(`mtailor classify exited ${r.status}: ${r.stderr}`);
     samples.push(imageCount / seconds);
