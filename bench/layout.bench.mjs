@@ -7,7 +7,7 @@
  * - `split`: the classifier with `workers` decode threads writing tensors into shared slots and one inference thread
  *   (1 intra-op thread) running micro-batches of 8 — the server's layout;
  * - `decode-workers`: the classifier with `workers` threads that each decode and run batches on their own session
- *   (1 intra-op thread) — what `mtailor classify` uses on large folders;
+ *   (1 intra-op thread, batches waiting up to 50 ms for company) — what `mtailor classify` uses on large folders;
  * - `static shares`: Python's layout without an engine — `workers` threads, each running decode → preprocess →
  *   infer → argmax on its contiguous share of the files in batches of 8, no messages per image (a floor for the
  *   engine's overhead, not a product: no back-pressure, no top-k, an uneven end).
@@ -132,6 +132,8 @@ if (!isMainThread) {
         workers,
         intraOpThreads: 1,
         inferenceThread,
+        // As mtailor classify runs it: in a folder job a batch may wait for company.
+        ...(inferenceThread === 'decode-workers' ? { maxDelayMs: 50 } : {}),
       });
       show(
         inferenceThread === 'worker'

@@ -13,6 +13,11 @@ import type { Command } from '../main.js';
 
 /** From this many images on, the CLI decodes in worker threads by default. */
 const WORKERS_FROM = 500;
+/**
+ * Longest a batch of a folder job waits for more decoded images, in ms. It ends a wait only when decoding stalls:
+ * while images arrive a batch fills well before, and when none is being decoded it leaves at once.
+ */
+const BULK_MAX_DELAY_MS = 50;
 
 /** File name endings taken from folders (files named explicitly are always tried). */
 const IMAGE_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif']);
@@ -178,11 +183,12 @@ export const command: Command = {
         maxBatchSize: batchSize,
         intraOpThreads: threads,
         workers,
-        // A short job on the calling thread skips the workers' start-up. A long one on up to two workers feeds one
-        // inference thread, which then keeps about one core busy — the cheapest split of two cores. Beyond that one
-        // inference thread (at `threads` intra-op threads) would cap the job, so each worker also runs batches on
-        // its own session and inference grows with the workers (see bench/layout.bench.mjs).
-        inferenceThread: workers === 0 ? 'caller' : workers > 2 ? 'decode-workers' : 'worker',
+        // A short job on the calling thread skips the workers' start-up. A long one runs the whole pipeline in each
+        // worker (its own session): no thread beyond the workers, and inference grows with them — one inference
+        // thread would cap a many-core machine at one core of inference. In a folder more images are always on their
+        // way, so a batch may wait for company (BULK_MAX_DELAY_MS): full batches cost less per image.
+        inferenceThread: workers === 0 ? 'caller' : 'decode-workers',
+        ...(workers === 0 ? {} : { maxDelayMs: BULK_MAX_DELAY_MS }),
       });
     } catch (err) {
       const e = err as MtailorError;

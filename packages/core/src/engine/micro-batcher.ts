@@ -139,8 +139,10 @@ export class MicroBatcher {
       })
       .finally(() => {
         this.#running -= 1;
-        // Images that arrived while this batch ran have waited long enough: send them now.
-        if (this.#queue.length > 0) this.#dispatch();
+        // With one session, images that arrived while this batch ran have waited for it long enough: send them now.
+        // With several, they waited for no session: they leave by the usual rules (full, nothing else coming, delay).
+        if ((this.#options.maxRunning ?? 1) === 1 && this.#queue.length > 0) this.#dispatch();
+        else this.#schedule();
       });
     // Another session free and a batch already waiting: it need not wait for this one.
     this.#schedule();
