@@ -89,17 +89,23 @@ export const pythonToday =
 export function hasTodaysTorch(): boolean {
   let ok = false;
   try {
-    execFileSync(pythonToday, ['-c', 'import torch, torchvision, onnx, onnxscript, timm, transformers, PIL'], {
-      stdio: 'ignore',
-      timeout: 180_000,
-    });
+    execFileSync(
+      pythonToday,
+      ['-c', 'import torch, torchvision, onnx, onnxscript, timm, transformers, PIL'],
+      {
+        stdio: 'ignore',
+        timeout: 180_000,
+      },
+    );
     ok = true;
   } catch {
     ok = false;
   }
   if (!ok) {
     if (process.env.CI === 'true') {
-      throw new Error(`CI=true but today's PyTorch stack is not importable by ${pythonToday}: run scripts/setup.sh`);
+      throw new Error(
+        `CI=true but today's PyTorch stack is not importable by ${pythonToday}: run scripts/setup.sh`,
+      );
     }
     console.warn(
       `\n*** SKIPPING today's-PyTorch tests: ${pythonToday} cannot import torch/timm/transformers (run scripts/setup.sh or set MTAILOR_PYTHON_TODAY) ***\n`,
