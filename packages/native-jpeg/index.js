@@ -1,10 +1,9 @@
+'use strict';
 /**
  * The addon, or `undefined` when it was not built (see build.mjs): callers fall back to their general decoder.
- * @module
+ * CommonJS, so that an ES module can load it synchronously (`createRequire`) without a top-level await, which would
+ * stop `require()` of its importers.
  */
-import { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
 
 function load() {
   if (process.env.MTAILOR_NATIVE_JPEG === '0') return undefined;
@@ -16,4 +15,4 @@ function load() {
 }
 
 /** @type {import('./index.d.ts').NativeJpeg | undefined} */
-export const nativeJpeg = load();
+exports.nativeJpeg = load();

@@ -6,6 +6,7 @@
  * decoded by sharp as before, so the pixels never depend on which decoder ran.
  * @module
  */
+import { createRequire } from 'node:module';
 import { isMainThread } from 'node:worker_threads';
 import type { NativeJpeg } from '@mtailor/native-jpeg';
 import type { RawImage } from '@mtailor/preprocess';
@@ -13,8 +14,11 @@ import type { SharpDecodeSettings } from './sharp-input.js';
 
 let addon: NativeJpeg | undefined;
 try {
-  // Imported dynamically: the package is optional, and an install without it must still load.
-  ({ nativeJpeg: addon } = await import('@mtailor/native-jpeg'));
+  // Required, not imported: the package is optional (an install without it must still load), and a top-level await
+  // would stop `require('@mtailor/core')` (Node's require(esm) refuses asynchronous module graphs).
+  ({ nativeJpeg: addon } = createRequire(import.meta.url)('@mtailor/native-jpeg') as {
+    nativeJpeg: NativeJpeg | undefined;
+  });
 } catch {
   addon = undefined;
 }
