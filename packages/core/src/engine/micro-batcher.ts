@@ -1,8 +1,8 @@
 /**
  * Dynamic micro-batching, like Triton's dynamic batcher: preprocessed images (tensor slots) wait in a queue; a batch
  * leaves when it is full (`maxBatchSize`), when its oldest image has waited `maxDelayMs`, when nothing else is on its
- * way, or at once when the runner frees up and images are waiting (they have already waited for it). Each batch is
- * one onnxruntime call.
+ * way, or — with one session — at once when the session frees up and images are waiting (they have already waited
+ * for it). Each batch is one onnxruntime call; `maxRunning` of them run at once (one per session).
  * @module
  */
 import { performance } from 'node:perf_hooks';
