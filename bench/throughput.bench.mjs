@@ -16,22 +16,18 @@
  * (comma list of cli,tfjs,server), MTAILOR_MODEL (default: the shared int8 model), MTAILOR_SHARED_DIR.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { startServerProcess } from '../packages/server/bench/support/sigterm-scenario.mjs';
-import {
-  benchModel,
-  imageGlibcTunables,
-  repoRoot,
-  sharedDir,
-  sharedImagesDir,
-} from './support/bench-env.mjs';
+import { benchModel, imageGlibcTunables, repoRoot, sharedDir } from './support/bench-env.mjs';
+import { replicatedImageFolder } from './support/image-folder.mjs';
+import { mtailorClassifyArgs, mtailorClassifyEnv } from './support/mtailor-classify.mjs';
+import { median, spread } from './support/stats.mjs';
 
 const model = benchModel;
-const imagesDir = sharedImagesDir;
 const repeats = Number(process.env.BENCH_REPEATS ?? 3);
 const imageCount = Number(process.env.BENCH_IMAGES ?? 1040);
 const serverRequests = Number(process.env.BENCH_SERVER_REQUESTS ?? 1040);
@@ -47,18 +43,14 @@ const ort = require('onnxruntime-node');
 const sharp = require('sharp');
 const core = await import(pathToFileURL(path.join(repoRoot, 'packages', 'core', 'dist', 'index.js')).href);
 
-const sharedFiles = readdirSync(imagesDir)
-  .filter((f) => /\.jpe?g$/i.test(f))
-  .sort()
-  .map((f) => path.join(imagesDir, f));
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-const spread = (xs) =>
-  `${median(xs).toFixed(1)} [${Math.min(...xs).toFixed(1)}–${Math.max(...xs).toFixed(1)}]`;
 const load = () => os.loadavg()[0].toFixed(2);
+// The folder of ≥ 1000 images: made first, so that every part measures the same files.
+const {
+  folder,
+  files: folderFiles,
+  shared: sharedFiles,
+  remove: removeFolder,
+} = replicatedImageFolder(imageCount);
 
 console.log('# throughput against the machine bound');
 console.log(
@@ -146,7 +138,7 @@ console.log('\n## bound');
 console.log(
   `decode + resize: ${pillow ? `${spread(pillow.ms)} CPU-ms/img (${pillow.source})` : 'Pillow not available'}`,
 );
-console.log(`ours (sharp decode + exact preprocess, one thread): ${spread(ours)} CPU-ms/img`);
+console.log(`ours (decode + exact preprocess, one thread): ${spread(ours)} CPU-ms/img`);
 console.log(`onnxruntime only, batch 8, ${cores} intra-op threads: ${spread(inference)} core-ms/img`);
 console.log(
   `bound = ${cores} cores × 1000 / (${decodeMs.toFixed(2)} + ${inferMs.toFixed(2)}) = ${bound.toFixed(0)} img/s` +
@@ -154,14 +146,6 @@ console.log(
 );
 
 // ---------------------------------------------------------------- the folder of ≥ 1000 images
-const folder = mkdtempSync(path.join(os.tmpdir(), 'mtailor-bench-images-'));
-const folderFiles = [];
-for (let i = 0; i < imageCount; i++) {
-  const src = sharedFiles[i % sharedFiles.length];
-  const name = `${String(Math.floor(i / sharedFiles.length)).padStart(2, '0')}_${path.basename(src)}`;
-  symlinkSync(src, path.join(folder, name));
-  folderFiles.push({ name, src });
-}
 const reference = JSON.parse(
   readFileSync(
     path.join(sharedDir, 'reference', 'ort_mobilenet_v2_int8_on_torchvision_tensors.json'),
@@ -228,25 +212,11 @@ if (!skip.has('cli')) {
   let agreement = '';
   for (let rep = 0; rep < repeats; rep++) {
     const t0 = performance.now();
-    const r = spawnSync(
-      process.execPath,
-      [
-        path.join(repoRoot, 'packages', 'cli', 'bin', 'mtailor.js'),
-        'classify',
-        folder,
-        '--model',
-        model,
-        '--top-k',
-        '1',
-        '--json',
-        '--no-auto-orient',
-      ],
-      {
-        encoding: 'utf8',
-        maxBuffer: 256 * 1024 * 1024,
-        env: { ...process.env, ...(glibcTunables ? { GLIBC_TUNABLES: glibcTunables } : {}) },
-      },
-    );
+    const r = spawnSync(process.execPath, mtailorClassifyArgs(folder, model), {
+      encoding: 'utf8',
+      maxBuffer: 256 * 1024 * 1024,
+      env: mtailorClassifyEnv(),
+    });
     const seconds = (performance.now() - t0) / 1000;
     if (r.status !== 0) throw new Error(`mtailor classify exited ${r.status}: ${r.stderr}`);
     samples.push(imageCount / seconds);
@@ -346,7 +316,7 @@ if (!skip.has('server')) {
   await new Promise((r) => child.once('exit', r));
 }
 
-rmSync(folder, { recursive: true, force: true });
+removeFolder();
 
 console.log('\n## summary');
 console.log(

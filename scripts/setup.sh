@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 # - libtiff's tools (tiffcp, tiffset) for the decode tests' generated TIFF corpus;
 # - Chromium for the in-browser example's tests (driven by playwright-core);
 # - qemu-user (x86-64 hosts): the int8 tests run Node + onnxruntime under `qemu-x86_64 -cpu Haswell`, an AVX2 CPU
-#   without VNNI, whatever CPU the machine has.
+#   without VNNI, whatever CPU the machine has;
+# - libjpeg-turbo's headers and a C toolchain for @mtailor/native-jpeg, core's exact JPEG fast path, which pnpm
+#   install builds (without them it stays unbuilt and sharp decodes every JPEG).
 PY=${MTAILOR_PYTHON:-/usr/bin/python3}
 CHROMIUM=${MTAILOR_CHROMIUM:-/usr/bin/chromium}
 missing=()
@@ -19,6 +21,12 @@ if ! "$PY" -c 'import torch, torchvision, onnx, PIL' >/dev/null 2>&1; then
 fi
 if ! command -v tiffcp >/dev/null || ! command -v tiffset >/dev/null; then
   missing+=(libtiff-tools)
+fi
+if [ ! -f /usr/include/jpeglib.h ]; then
+  missing+=(libjpeg62-turbo-dev)
+fi
+if ! command -v cc >/dev/null || ! command -v make >/dev/null; then
+  missing+=(gcc make)
 fi
 if [ ! -x "$CHROMIUM" ]; then
   missing+=(chromium)
@@ -43,6 +51,12 @@ VENV_TODAY=${MTAILOR_VENV_TODAY:-.venv-today}
 if ! "$VENV_TODAY/bin/python" -c 'import torch, torchvision, onnx, onnxscript, timm, transformers, PIL' >/dev/null 2>&1 \
   || ! cmp -s python/today.lock "$VENV_TODAY/today.lock"; then
   echo "setup: creating today's PyTorch stack in $VENV_TODAY" >&2
+  # Where this machine's Python packages come from is set in the account's own pip configuration. CI runs with an
+  # empty HOME (for caches), so pip is pointed at that file, found from the account's home in the passwd database.
+  account_home=$(getent passwd "$(id -u)" | cut -d: -f6)
+  if [ -z "${PIP_CONFIG_FILE:-}" ] && [ -n "$account_home" ] && [ -f "$account_home/.config/pip/pip.conf" ]; then
+    export PIP_CONFIG_FILE="$account_home/.config/pip/pip.conf"
+  fi
   rm -rf "$VENV_TODAY"
   python3 -m venv "$VENV_TODAY"
   "$VENV_TODAY/bin/pip" install -q --no-deps --retries 0 --require-hashes -r python/today.lock 2>&1 \

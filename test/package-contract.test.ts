@@ -159,11 +159,12 @@ function shippedBlocks(p: Pkg): DocBlock[] {
 const tsExamples = (p: Pkg) => shippedBlocks(p).filter((b) => b.lang === 'ts' && !b.skip);
 
 describe('package contract: the tarballs (d)', () => {
-  it('are the five packages, each with a README, no source maps, no source map comments', () => {
+  it('are the six packages, each with a README, no source maps, no source map comments', () => {
     expect(packages.map((p) => p.name).sort()).toEqual([
       '@mtailor/cli',
       '@mtailor/converter-bridge',
       '@mtailor/core',
+      '@mtailor/native-jpeg',
       '@mtailor/preprocess',
       '@mtailor/server',
     ]);

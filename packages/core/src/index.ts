@@ -31,6 +31,7 @@ export type { SelfTestImage, SelfTestResult, TestImage } from './classifier/self
 export { CLASSIFIER_DEFAULTS } from './defaults.js';
 export type { TensorImage } from './engine/engine.js';
 export type { Base64Image, ModelInfo } from './engine/executors.js';
+export type { InferenceThread } from './engine/start-engine.js';
 export {
   DisposedError,
   ExternalDataMissingError,

@@ -14,6 +14,7 @@ export { decodeImage, decodeImagePixels } from './input/decode-image.js';
 export { FAST_ENGINE_KERNELS } from './input/fast-resize.js';
 export { detectImageFormat, SUPPORTED_IMAGE_FORMATS } from './input/image-format.js';
 export { DEFAULT_MAX_INPUT_BYTES, DEFAULT_MAX_PIXELS } from './input/image-preprocessor.js';
+export { decodeJpegNatively, nativeJpegAvailable } from './input/native-jpeg.js';
 export { readImageBytes } from './input/read-image-bytes.js';
 export { IMAGENET1K_WNIDS } from './labels/imagenet1k.js';
 export { loadLabels, parseLabels } from './labels/load-labels.js';

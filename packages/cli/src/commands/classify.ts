@@ -21,6 +21,11 @@ import type { Command } from '../command.js';
 
 /** From this many images on, the CLI decodes in worker threads by default. */
 const WORKERS_FROM = 500;
+/**
+ * Longest a batch of a folder job waits for more decoded images, in ms. It ends a wait only when decoding stalls:
+ * while images arrive a batch fills well before, and when none is being decoded it leaves at once.
+ */
+const BULK_MAX_DELAY_MS = 50;
 
 const USAGE = `Usage: mtailor classify <files or folders…> [options]
        mtailor classify <files or folders…> --out <dir> [--shard <i>/<n>] [options]
@@ -131,8 +136,12 @@ function openClassifier(
     intraOpThreads: threads,
     int8Kernels: parsed.int8Kernels,
     workers,
-    // A short job on the calling thread skips the inference worker's start-up; a long one keeps this thread free.
-    inferenceThread: workers > 0 ? 'worker' : 'caller',
+    // A short job on the calling thread skips the workers' start-up. A long one runs the whole pipeline in each
+    // worker (its own session): no thread beyond the workers, and inference grows with them — one inference
+    // thread would cap a many-core machine at one core of inference. In a folder more images are always on their
+    // way, so a batch may wait for company (BULK_MAX_DELAY_MS): full batches cost less per image.
+    inferenceThread: workers === 0 ? 'caller' : 'decode-workers',
+    ...(workers === 0 ? {} : { maxDelayMs: BULK_MAX_DELAY_MS }),
   });
 }
 

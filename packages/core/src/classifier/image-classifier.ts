@@ -6,18 +6,10 @@
 import type { PreprocessRecipe, PresetName } from '@mtailor/preprocess';
 import { CLASSIFIER_DEFAULTS } from '../defaults.js';
 import { availableCpus } from '../engine/available-cpus.js';
-import { loadEngineModel } from '../engine/batch-runner.js';
 import { createPreprocessor, type DecodeSettings } from '../engine/decode-into-slot.js';
-import {
-  ClassificationEngine,
-  type EngineInput,
-  type EngineStatus,
-  type EngineTimings,
-} from '../engine/engine.js';
-import type { DecodeExecutor, InferenceExecutor, ModelInfo } from '../engine/executors.js';
-import { InThreadDecodeExecutor, InThreadInferenceExecutor } from '../engine/in-thread.js';
-import { TensorSlots } from '../engine/tensor-slots.js';
-import { WorkerDecodeExecutor, WorkerInferenceExecutor } from '../engine/worker-threads.js';
+import type { ClassificationEngine, EngineInput, EngineStatus, EngineTimings } from '../engine/engine.js';
+import type { ModelInfo } from '../engine/executors.js';
+import { type InferenceThread, startEngine } from '../engine/start-engine.js';
 import { InvalidOptionError, ManifestError, type MtailorError, NotReadyError } from '../errors.js';
 import { DEFAULT_MAX_INPUT_BYTES, type ResizeEngine } from '../input/image-preprocessor.js';
 import * as is from '../is.js';
@@ -66,9 +58,11 @@ export interface ImageClassifierOptions extends ModelOptions {
   /**
    * Where onnxruntime runs. Default `'worker'`: its own thread, so the calling thread's event loop never blocks on
    * a batch. `'caller'`: the calling thread (fine for scripts; required for an `ONNXModel` you pass in, whose
-   * session lives on this thread).
+   * session lives on this thread). `'decode-workers'`: each decode worker loads its own session (one intra-op
+   * thread unless `intraOpThreads` says otherwise) and runs batches too — the most images per CPU-second, for bulk
+   * jobs (what `mtailor classify` uses on large folders); a batch may then wait behind a decode.
    */
-  inferenceThread?: 'worker' | 'caller';
+  inferenceThread?: InferenceThread;
   /** Most images per onnxruntime call when the model's batch dim is dynamic. Default 8. */
   maxBatchSize?: number;
   /**
@@ -171,7 +165,7 @@ interface Resolved {
   softmax: SoftmaxMode;
   manifest: Manifest | undefined;
   workers: number;
-  inferenceThread: 'worker' | 'caller';
+  inferenceThread: InferenceThread;
   selfTest: SelfTestImage | boolean;
 }
 
@@ -205,7 +199,7 @@ export class ImageClassifier {
   /** Decode worker threads (0: decoding on the calling thread). */
   readonly workers: number;
   /** Where onnxruntime runs. */
-  readonly inferenceThread: 'worker' | 'caller';
+  readonly inferenceThread: InferenceThread;
   readonly #engine: ClassificationEngine;
   readonly #selfTestImage: SelfTestImage | boolean;
   #testImage: Promise<TestImage> | undefined;
@@ -225,9 +219,9 @@ export class ImageClassifier {
   }
 
   /**
-   * Loads the model (in the inference thread), the labels and the recipe, checks that they fit together (recipe
-   * output size = model input size, labels count = classes), starts the decode workers, and runs the self-test
-   * when asked for.
+   * Reads the manifest, starts the engine (`startEngine`: decode workers, the model loaded in the inference thread),
+   * checks that model, labels and recipe fit together (recipe output size = model input size, labels count =
+   * classes), and runs the self-test when asked for.
    *
    * @throws {@link InvalidOptionError}, {@link ManifestError}, {@link ModelLoadError}, {@link ModelShapeError};
    *   {@link NotReadyError} when the self-test fails.
@@ -242,119 +236,62 @@ export class ImageClassifier {
     checkKnownKeys(options, CREATE_OPTION_KEYS, 'ImageClassifier.create');
     const settings = checkCreateOptions(options);
     const manifest = options.manifest === undefined ? undefined : await readManifest(options.manifest);
-    const modelOptions: ModelOptions = {};
-    for (const key of MODEL_OPTION_NAMES)
-      if (options[key] !== undefined) Object.assign(modelOptions, { [key]: options[key] });
+    const modelOptions = pickModelOptions(options);
     const source = options.model ?? (manifest as Manifest).modelPath;
-    const inferenceThread = source instanceof ONNXModel ? 'caller' : (options.inferenceThread ?? 'worker');
-    if (source instanceof ONNXModel) {
-      if (options.inferenceThread === 'worker')
-        throw new InvalidOptionError(
-          "An ONNXModel you pass in runs on the calling thread; drop inferenceThread: 'worker' or pass the model path",
-        );
-      if (source.disposed)
-        throw new InvalidOptionError('Expected a live ONNXModel for model but it was disposed');
-      const given = Object.keys(modelOptions);
-      if (given.length > 0)
-        throw new InvalidOptionError(
-          `Session options (${given.join(', ')}) apply when the classifier loads the model; pass them to ONNXModel.load for a model you load yourself`,
-        );
-    }
-    const onWarning =
-      options.onWarning ?? ((message: string) => process.emitWarning(message, 'MtailorWarning'));
-    // Decode workers start now, while the model loads: their start-up (sharp, the resize kernels) overlaps it.
-    const decodePool =
-      settings.workers > 0 ? new WorkerDecodeExecutor(settings.workers, onWarning) : undefined;
-    let inference: InferenceExecutor;
+    const inferenceThread = resolveInferenceThread(source, options.inferenceThread, modelOptions);
+    let resolved: { labels: readonly string[] | undefined; recipe: PreprocessRecipe } | undefined;
+    const engine = await startEngine({
+      model: source,
+      modelOptions,
+      workers: settings.workers,
+      inferenceThread,
+      maxBatchSize: settings.maxBatchSize,
+      maxDelayMs: settings.maxDelayMs,
+      maxQueue: settings.maxQueue,
+      maxInputBytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
+      onBatch: options.onBatch,
+      onWarning: options.onWarning ?? ((message: string) => process.emitWarning(message, 'MtailorWarning')),
+      configure: async (model) => {
+        if (manifest) checkManifestAgainstModel(manifest, model);
+        const labels = await resolveLabels(options.labels, manifest, model.numClasses);
+        const recipe = resolveRecipe(options.recipe ?? manifest?.recipe, model);
+        const decodeSettings: DecodeSettings = {
+          recipe,
+          resize: settings.resize,
+          autoOrient: settings.autoOrient,
+          maxInputBytes: options.maxInputBytes,
+          maxPixels: options.maxPixels,
+        };
+        checkRecipeSize(decodeSettings, model, options.recipe === undefined ? manifest : undefined);
+        resolved = { labels, recipe };
+        return decodeSettings;
+      },
+    });
+    const { labels, recipe } = resolved as NonNullable<typeof resolved>;
+    const classifier = new ImageClassifier({
+      engine,
+      labels,
+      recipe,
+      softmax: settings.softmax !== 'auto' || !manifest ? settings.softmax : manifest.outputKind === 'logits',
+      manifest,
+      workers: settings.workers,
+      inferenceThread,
+      selfTest: options.selfTest ?? false,
+    });
+    if (options.selfTest !== undefined && options.selfTest !== false) await classifier.#passSelfTest();
+    return classifier;
+  }
+
+  /** Runs the self-test at creation; on a miss (or an error) closes the classifier and throws. */
+  async #passSelfTest(): Promise<void> {
     try {
-      if (inferenceThread === 'worker') {
-        inference = await WorkerInferenceExecutor.start(
-          source as string | Uint8Array,
-          modelOptions,
-          settings.maxBatchSize,
-          onWarning,
+      const result = await this.selfTest();
+      if (!result.ok)
+        throw new NotReadyError(
+          `self-test failed: ${result.source} classified as ${result.top1.index} (${result.top1.label}), expected ${result.expectedClass}`,
         );
-      } else {
-        const loaded = await loadEngineModel(source, modelOptions);
-        inference = new InThreadInferenceExecutor(
-          loaded.model,
-          loaded.info,
-          loaded.owned,
-          settings.maxBatchSize,
-        );
-      }
     } catch (err) {
-      await decodePool?.close();
-      throw err;
-    }
-    let decode: DecodeExecutor | undefined = decodePool;
-    try {
-      const model = inference.model;
-      if (manifest) checkManifestAgainstModel(manifest, model);
-      const labels = await resolveLabels(options.labels, manifest, model.numClasses);
-      const recipe = resolveRecipe(options.recipe ?? manifest?.recipe, model);
-      const decodeSettings: DecodeSettings = {
-        recipe,
-        resize: settings.resize,
-        autoOrient: settings.autoOrient,
-        maxInputBytes: options.maxInputBytes,
-        maxPixels: options.maxPixels,
-      };
-      const preprocessor = createPreprocessor(decodeSettings);
-      const { width, height } = model.inputSize;
-      if (preprocessor.outputWidth !== width || preprocessor.outputHeight !== height) {
-        const where = options.recipe === undefined && manifest ? `${manifest.path}: ` : '';
-        const Err = where ? ManifestError : InvalidOptionError;
-        const makes =
-          preprocessor.outputWidth === undefined
-            ? 'images whose size depends on the input (end it with resize or centerCrop)'
-            : `${preprocessor.outputWidth}×${preprocessor.outputHeight} images`;
-        throw new Err(
-          `${where}recipe ${recipe.name ?? '(unnamed)'} makes ${makes} but model ${model.source} takes ${width}×${height}`,
-        );
-      }
-      const batch = model.batchDim === 'dynamic' ? settings.maxBatchSize : model.batchDim;
-      // Enough slots for a running batch, the next one forming, and two images per decoder in flight.
-      const slots = new TensorSlots(
-        2 * batch + 2 * Math.max(settings.workers, 2),
-        model.inputElementsPerImage,
-        model.numClasses,
-      );
-      if (decodePool) await decodePool.configure(decodeSettings, slots);
-      else decode = new InThreadDecodeExecutor(preprocessor, slots);
-      const engine = new ClassificationEngine(decode as DecodeExecutor, inference, slots, {
-        maxBatchSize: settings.maxBatchSize,
-        maxDelayMs: settings.maxDelayMs,
-        maxQueue: settings.maxQueue,
-        maxInputBytes: options.maxInputBytes ?? DEFAULT_MAX_INPUT_BYTES,
-        onBatch: options.onBatch,
-      });
-      const classifier = new ImageClassifier({
-        engine,
-        labels,
-        recipe,
-        softmax:
-          settings.softmax !== 'auto' || !manifest ? settings.softmax : manifest.outputKind === 'logits',
-        manifest,
-        workers: settings.workers,
-        inferenceThread,
-        selfTest: options.selfTest ?? false,
-      });
-      if (options.selfTest !== undefined && options.selfTest !== false) {
-        const result = await classifier.selfTest().catch(async (err: unknown) => {
-          await classifier.close({ timeoutMs: 0 });
-          throw err;
-        });
-        if (!result.ok) {
-          await classifier.close({ timeoutMs: 0 });
-          throw new NotReadyError(
-            `self-test failed: ${result.source} classified as ${result.top1.index} (${result.top1.label}), expected ${result.expectedClass}`,
-          );
-        }
-      }
-      return classifier;
-    } catch (err) {
-      await Promise.allSettled([inference.close(), decode?.close()]);
+      await this.close({ timeoutMs: 0 });
       throw err;
     }
   }
@@ -588,9 +525,15 @@ function checkCreateOptions(options: ImageClassifierOptions): {
   if (!is.bool(autoOrient)) throw is.invalidParameterError('autoOrient', 'boolean', autoOrient);
   if (
     options.inferenceThread !== undefined &&
-    !is.oneOf(options.inferenceThread, ['worker', 'caller'] as const)
+    !is.oneOf(options.inferenceThread, ['worker', 'caller', 'decode-workers'] as const)
   )
-    throw is.invalidParameterError('inferenceThread', 'one of worker, caller', options.inferenceThread);
+    throw is.invalidParameterError(
+      'inferenceThread',
+      'one of worker, caller, decode-workers',
+      options.inferenceThread,
+    );
+  if (options.inferenceThread === 'decode-workers' && workers === 0)
+    throw new InvalidOptionError("inferenceThread 'decode-workers' needs workers ≥ 1");
   if (options.model === undefined && options.manifest === undefined)
     throw new InvalidOptionError('Expected model or manifest in options but received neither');
   const { selfTest } = options;
@@ -609,4 +552,55 @@ function checkCreateOptions(options: ImageClassifierOptions): {
     if (options[hook] !== undefined && typeof options[hook] !== 'function')
       throw is.invalidParameterError(hook, 'function', options[hook]);
   return { maxBatchSize, maxDelayMs, maxQueue, workers, softmax, resize, autoOrient };
+}
+
+/** The onnxruntime session options given among the create options. */
+function pickModelOptions(options: ImageClassifierOptions): ModelOptions {
+  const modelOptions: ModelOptions = {};
+  for (const key of MODEL_OPTION_NAMES)
+    if (options[key] !== undefined) Object.assign(modelOptions, { [key]: options[key] });
+  return modelOptions;
+}
+
+/**
+ * Where onnxruntime runs: as asked (default its own worker thread), except that an {@link ONNXModel} passed in runs on
+ * the calling thread, where its session lives — and then asking for a worker, or for session options, is an error.
+ */
+function resolveInferenceThread(
+  source: string | Uint8Array | ONNXModel,
+  asked: InferenceThread | undefined,
+  modelOptions: ModelOptions,
+): InferenceThread {
+  if (!(source instanceof ONNXModel)) return asked ?? 'worker';
+  if (asked !== undefined && asked !== 'caller')
+    throw new InvalidOptionError(
+      `An ONNXModel you pass in runs on the calling thread; drop inferenceThread: '${asked}' or pass the model path`,
+    );
+  if (source.disposed)
+    throw new InvalidOptionError('Expected a live ONNXModel for model but it was disposed');
+  const given = Object.keys(modelOptions);
+  if (given.length > 0)
+    throw new InvalidOptionError(
+      `Session options (${given.join(', ')}) apply when the classifier loads the model; pass them to ONNXModel.load for a model you load yourself`,
+    );
+  return 'caller';
+}
+
+/**
+ * The recipe must make images of the model's input size. The error names the manifest when the recipe came from it
+ * (`ManifestError`), else it is the caller's option (`InvalidOptionError`).
+ */
+function checkRecipeSize(settings: DecodeSettings, model: ModelInfo, manifest: Manifest | undefined): void {
+  const preprocessor = createPreprocessor(settings);
+  const { width, height } = model.inputSize;
+  if (preprocessor.outputWidth === width && preprocessor.outputHeight === height) return;
+  const where = manifest ? `${manifest.path}: ` : '';
+  const Err = manifest ? ManifestError : InvalidOptionError;
+  const makes =
+    preprocessor.outputWidth === undefined
+      ? 'images whose size depends on the input (end it with resize or centerCrop)'
+      : `${preprocessor.outputWidth}×${preprocessor.outputHeight} images`;
+  throw new Err(
+    `${where}recipe ${settings.recipe.name ?? '(unnamed)'} makes ${makes} but model ${model.source} takes ${width}×${height}`,
+  );
 }

@@ -2,22 +2,33 @@
  * Decode worker thread: encoded image (path, bytes, base64) → decode → preprocess → tensor, written straight into
  * the slot the request names. Started by {@link WorkerDecodeExecutor} before the model has loaded (loading sharp and
  * the resize kernels overlaps the model's load), then configured once with the settings that depend on the model.
- * Runs from the built `dist/` JavaScript.
+ * Started with a model (the `decode-workers` layout), it also loads its own session and runs batches, like the
+ * inference worker. Runs from the built `dist/` JavaScript.
  * @module
  */
 import type { ImagePreprocessor } from '../input/image-preprocessor.js';
 import { createPreprocessor, decodeIntoSlot } from './decode-into-slot.js';
 import { toErrorData } from './error-transfer.js';
-import type { DecodeReply, DecodeRequest } from './worker-protocol.js';
+import { serveBatches } from './serve-batches.js';
+import type { DecodeReply, DecodeRequest, InferenceRequest, InferenceWorkerData } from './worker-protocol.js';
 import { DECODE_WORKER_NICE, enterWorkerThread } from './worker-thread.js';
 
-const { port } = enterWorkerThread<undefined>('decode-worker', DECODE_WORKER_NICE);
+const { port, data } = enterWorkerThread<InferenceWorkerData | undefined>(
+  'decode-worker',
+  DECODE_WORKER_NICE,
+);
+// Batches wait for the model: chained on its load, they keep their order.
+const batches = data === undefined ? undefined : serveBatches(port, data);
 let configured:
   | { preprocessor: ImagePreprocessor; inputs: Float32Array; elementsPerImage: number }
   | undefined;
 const NO_TIMINGS = { readMs: 0, decodeMs: 0, preprocessMs: 0 };
 
-port.on('message', (request: DecodeRequest) => {
+port.on('message', (request: DecodeRequest | InferenceRequest) => {
+  if (request.type === 'attach' || request.type === 'run') {
+    void batches?.then((handle) => handle?.(request));
+    return;
+  }
   if (request.type === 'configure') {
     try {
       configured = {

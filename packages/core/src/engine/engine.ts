@@ -94,7 +94,7 @@ function isBase64Image(input: EngineInput): input is Base64Image {
 export class ClassificationEngine {
   readonly #decode: DecodeExecutor;
   readonly #inference: InferenceExecutor;
-  readonly #slots: TensorSlots;
+  readonly #tensorSlots: TensorSlots;
   readonly #options: EngineOptions;
   readonly #batcher: MicroBatcher;
   #state: EngineStatus['state'] = 'running';
@@ -107,24 +107,25 @@ export class ClassificationEngine {
   constructor(
     decode: DecodeExecutor,
     inference: InferenceExecutor,
-    slots: TensorSlots,
+    tensorSlots: TensorSlots,
     options: EngineOptions,
   ) {
     this.#decode = decode;
     this.#inference = inference;
-    this.#slots = slots;
+    this.#tensorSlots = tensorSlots;
     this.#options = options;
     this.#batcher = new MicroBatcher({
       maxBatchSize: this.maxBatchSize,
       maxDelayMs: options.maxDelayMs,
       run: (batch) => this.#inference.run(batch),
+      maxRunning: inference.concurrency,
       expectMore: () => this.#decoding > 0,
       onBatch: (size, runMs) => {
         this.#lastInference = { at: new Date(), ms: runMs };
         options.onBatch?.(size, runMs);
       },
     });
-    inference.attach(slots);
+    inference.attach(tensorSlots);
   }
 
   /** The model the engine runs. */
@@ -140,7 +141,7 @@ export class ClassificationEngine {
 
   /** Tensor slots: images that can be in decode, batch or inference at once. */
   get slotCount(): number {
-    return this.#slots.count;
+    return this.#tensorSlots.count;
   }
 
   /** The settings it runs with. */
@@ -154,7 +155,7 @@ export class ClassificationEngine {
       state: this.#state,
       ready: this.#state === 'running' && this.#inference.alive,
       inProgress: this.#inProgress,
-      waitingForSlot: this.#slots.waiting,
+      waitingForSlot: this.#tensorSlots.waiting,
       decoding: this.#decoding,
       queued: this.#batcher.queued,
       lastInference: this.#lastInference,
@@ -210,7 +211,7 @@ export class ClassificationEngine {
     let readMs = 0;
     let image: EncodedImage | TensorImage;
     if (isTensorImage(input)) {
-      const per = this.#slots.elementsPerImage;
+      const per = this.#tensorSlots.elementsPerImage;
       if (!(input.tensor instanceof Float32Array) || input.tensor.length !== per)
         throw new InvalidInputError(
           `an image tensor must be a Float32Array of ${per} floats (3 × ${this.model.inputSize.height} × ${this.model.inputSize.width}), not ${describe(input.tensor)}`,
@@ -224,11 +225,11 @@ export class ClassificationEngine {
       image = await readImageBytes(input, this.#options.maxInputBytes);
       readMs = performance.now() - t0;
     }
-    const slot = await this.#slots.acquire(signal);
+    const slot = await this.#tensorSlots.acquire(signal);
     try {
       let decode = { readMs: 0, decodeMs: 0, preprocessMs: 0 };
       if (isTensorImage(image)) {
-        this.#slots.input(slot).set(image.tensor);
+        this.#tensorSlots.input(slot).set(image.tensor);
       } else {
         this.#decoding += 1;
         try {
@@ -240,7 +241,7 @@ export class ClassificationEngine {
         }
       }
       const batch = await this.#batcher.submit(slot);
-      const value = consume(this.#slots.scores(slot));
+      const value = consume(this.#tensorSlots.scores(slot));
       const totalMs = performance.now() - start;
       const worked = readMs + decode.readMs + decode.decodeMs + decode.preprocessMs + batch.inferenceMs;
       return {
@@ -257,7 +258,7 @@ export class ClassificationEngine {
         },
       };
     } finally {
-      this.#slots.release(slot);
+      this.#tensorSlots.release(slot);
     }
   }
 
@@ -281,7 +282,7 @@ export class ClassificationEngine {
       clearTimeout(timer);
     }
     this.#state = 'closed';
-    this.#slots.rejectWaiters(
+    this.#tensorSlots.rejectWaiters(
       new ShuttingDownError('the classifier closed before this image got a tensor slot'),
     );
     await Promise.allSettled([this.#decode.close(), this.#inference.close()]);

@@ -94,13 +94,15 @@ export interface InferenceExecutor {
   readonly model: ModelInfo;
   /** False once its thread has died: the engine is then no longer ready. */
   readonly alive: boolean;
-  /** Gives the executor the slots it reads tensors from and writes scores to (once, before the first run). */
-  attach(slots: TensorSlots): void;
+  /** Batches it runs at once (one per session it has). */
+  readonly concurrency: number;
+  /** Gives the executor the tensor slots it reads inputs from and writes scores to (once, before the first run). */
+  attach(tensorSlots: TensorSlots): void;
   /**
-   * Runs the images in `slots` as one batch (padded with zeros to a fixed batch dim) and writes each image's output
-   * row into its slot.
+   * Runs the images in the tensor slots numbered `batch` as one batch (padded with zeros to a fixed batch dim) and
+   * writes each image's output row into its slot.
    */
-  run(slots: readonly number[]): Promise<{ runMs: number }>;
+  run(batch: readonly number[]): Promise<{ runMs: number }>;
   /** Releases the session (and its thread). */
   close(): Promise<void>;
 }

@@ -24,13 +24,13 @@ import type { TensorSlots } from './tensor-slots.js';
  */
 export class InThreadDecodeExecutor implements DecodeExecutor {
   readonly #preprocessor: ImagePreprocessor;
-  readonly #slots: TensorSlots;
+  readonly #tensorSlots: TensorSlots;
   readonly #waiting: (() => void)[] = [];
   #busy = 0;
 
-  constructor(preprocessor: ImagePreprocessor, slots: TensorSlots) {
+  constructor(preprocessor: ImagePreprocessor, tensorSlots: TensorSlots) {
     this.#preprocessor = preprocessor;
-    this.#slots = slots;
+    this.#tensorSlots = tensorSlots;
   }
 
   get busy(): number {
@@ -42,7 +42,7 @@ export class InThreadDecodeExecutor implements DecodeExecutor {
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     this.#busy += 1;
     try {
-      return await decodeIntoSlot(this.#preprocessor, image, this.#slots.input(slot), 0);
+      return await decodeIntoSlot(this.#preprocessor, image, this.#tensorSlots.input(slot), 0);
     } finally {
       this.#busy -= 1;
       this.#waiting.shift()?.();
@@ -77,18 +77,23 @@ export class InThreadInferenceExecutor implements InferenceExecutor {
     return !this.#session.disposed;
   }
 
-  attach(slots: TensorSlots): void {
+  /** One batch at a time: the session runs on this thread. */
+  get concurrency(): number {
+    return 1;
+  }
+
+  attach(tensorSlots: TensorSlots): void {
     this.#runner = new BatchRunner(
       this.#session,
-      new Float32Array(slots.inputBuffer),
-      new Float32Array(slots.scoreBuffer),
+      new Float32Array(tensorSlots.inputBuffer),
+      new Float32Array(tensorSlots.scoreBuffer),
       this.#maxBatchSize,
     );
   }
 
-  run(slots: readonly number[]): Promise<{ runMs: number }> {
+  run(batch: readonly number[]): Promise<{ runMs: number }> {
     if (!this.#runner) throw new Error('InThreadInferenceExecutor.run before attach');
-    const run = this.#runner.run(slots);
+    const run = this.#runner.run(batch);
     this.#running = run.catch(() => {});
     return run;
   }

@@ -1,14 +1,14 @@
 /**
  * Dynamic micro-batching, like Triton's dynamic batcher: preprocessed images (tensor slots) wait in a queue; a batch
  * leaves when it is full (`maxBatchSize`), when its oldest image has waited `maxDelayMs`, when nothing else is on its
- * way, or at once when the runner frees up and images are waiting (they have already waited for it). Each batch is
- * one onnxruntime call.
+ * way, or — with one session — at once when the session frees up and images are waiting (they have already waited
+ * for it). Each batch is one onnxruntime call; `maxRunning` of them run at once (one per session).
  * @module
  */
 import { performance } from 'node:perf_hooks';
 
-/** Runs one batch made of these slots (their output rows are written by the runner). */
-export type BatchRunner = (slots: readonly number[]) => Promise<{ runMs: number }>;
+/** Runs one batch made of these tensor slots (the inference executor writes their output rows). */
+export type RunBatch = (batch: readonly number[]) => Promise<{ runMs: number }>;
 
 /** What one submitted image gets back once its batch ran. */
 export interface BatchedRun {
@@ -24,7 +24,9 @@ export interface BatchedRun {
 export interface MicroBatcherOptions {
   maxBatchSize: number;
   maxDelayMs: number;
-  run: BatchRunner;
+  run: RunBatch;
+  /** Batches running at once (the inference executor's sessions). Default 1. */
+  maxRunning?: number;
   /** Called with the size and onnxruntime time of each batch once it ran (metrics). */
   onBatch?: ((size: number, runMs: number) => void) | undefined;
   /**
@@ -42,14 +44,14 @@ interface Waiting {
 }
 
 /**
- * Collects slots into batches; one batch runs at a time (one session). Internal to the engine, which builds it with
+ * Collects slots into batches; `maxRunning` batches run at once (one per session, usually one). Internal to the engine, which builds it with
  * `run: (slots) => inference.run(slots)` and awaits `submit(slot)` for each decoded image: when it resolves, the
  * slot's output row holds its scores.
  */
 export class MicroBatcher {
   readonly #queue: Waiting[] = [];
   readonly #options: MicroBatcherOptions;
-  #running = false;
+  #running = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopped: Error | undefined;
 
@@ -64,7 +66,12 @@ export class MicroBatcher {
 
   /** Whether a batch is running. */
   get running(): boolean {
-    return this.#running;
+    return this.#running > 0;
+  }
+
+  /** Whether another batch may start now. */
+  #free(): boolean {
+    return this.#running < (this.#options.maxRunning ?? 1);
   }
 
   /** Queues one preprocessed image; resolves when its batch has run and its output row is written. */
@@ -95,7 +102,7 @@ export class MicroBatcher {
   }
 
   #schedule(): void {
-    if (this.#running || this.#queue.length === 0 || this.#stopped) return;
+    if (!this.#free() || this.#queue.length === 0 || this.#stopped) return;
     const { maxBatchSize, maxDelayMs, expectMore } = this.#options;
     if (this.#queue.length >= maxBatchSize || maxDelayMs === 0 || expectMore?.() === false) {
       this.#dispatch();
@@ -115,9 +122,9 @@ export class MicroBatcher {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#running || this.#queue.length === 0 || this.#stopped) return;
+    if (!this.#free() || this.#queue.length === 0 || this.#stopped) return;
     const batch = this.#queue.splice(0, this.#options.maxBatchSize);
-    this.#running = true;
+    this.#running += 1;
     const started = performance.now();
     this.#options
       .run(batch.map((w) => w.slot))
@@ -131,9 +138,13 @@ export class MicroBatcher {
         for (const w of batch) w.reject(error);
       })
       .finally(() => {
-        this.#running = false;
-        // Images that arrived while this batch ran have waited long enough: send them now.
-        if (this.#queue.length > 0) this.#dispatch();
+        this.#running -= 1;
+        // With one session, images that arrived while this batch ran have waited for it long enough: send them now.
+        // With several, they waited for no session: they leave by the usual rules (full, nothing else coming, delay).
+        if ((this.#options.maxRunning ?? 1) === 1 && this.#queue.length > 0) this.#dispatch();
+        else this.#schedule();
       });
+    // Another session free and a batch already waiting: it need not wait for this one.
+    this.#schedule();
   }
 }

@@ -28,7 +28,10 @@ export type DecodeReply =
   | { id: number; ok: true; timings: DecodeTimings }
   | { id: number; ok: false; error: ErrorData };
 
-/** Start-up data of the inference worker. */
+/**
+ * Start-up data of the inference worker, and of a decode worker that also runs batches (the `decode-workers`
+ * layout: it then answers {@link InferenceRequest}s too, after its {@link InferenceHello}).
+ */
 export interface InferenceWorkerData {
   /** Model file path or bytes. */
   model: string | Uint8Array;

@@ -29,6 +29,22 @@ import type {
 } from './worker-protocol.js';
 import { workerExecArgv } from './worker-thread.js';
 
+/** What a decode worker is asked (decodes; batches too when it runs the model). */
+type WorkerRequest = DecodeRequest | InferenceRequest;
+/** What a decode worker answers. */
+type WorkerReply = DecodeReply | InferenceReply;
+
+/** The first message of a worker loading a model: loaded, or why not; a worker that exits first failed to load. */
+function modelLoaded(worker: Worker, name: string): Promise<InferenceHello> {
+  return new Promise<InferenceHello>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) =>
+      reject(new ModelLoadError(`${name} exited (code ${code}) while loading the model`)),
+    );
+  });
+}
+
 /** Called with a message about a problem that is no request's fault (a worker thread died). */
 export type WarningHandler = (message: string) => void;
 
@@ -45,42 +61,110 @@ function startWorker(file: string, workerData: unknown): Worker {
  * kernels overlaps the model's load — and take their settings with {@link configure} once the model is known.
  */
 export class WorkerDecodeExecutor implements DecodeExecutor {
-  readonly #channels: WorkerChannel<DecodeRequest, DecodeReply>[] = [];
+  readonly #channels: WorkerChannel<WorkerRequest, WorkerReply>[] = [];
   readonly #onWarning: WarningHandler;
   /** Images waiting for a worker with room. */
   readonly #waiting: (() => void)[] = [];
+  /** The model every worker also loads and runs batches on (the `decode-workers` layout). */
+  readonly #batchModel: InferenceWorkerData | undefined;
+  /** Each first worker's model load (`#batchModel` only). */
+  readonly #hellos: Promise<InferenceHello>[] = [];
+  /** Workers running a batch now. */
+  readonly #runningBatch = new Set<WorkerChannel<WorkerRequest, WorkerReply>>();
   #configuration: Extract<DecodeRequest, { type: 'configure' }> | undefined;
+  #attachment: Extract<InferenceRequest, { type: 'attach' }> | undefined;
   #closed = false;
 
-  constructor(size: number, onWarning: WarningHandler) {
+  /**
+   * @param batchModel - when given, every worker also loads this model and runs batches: see {@link startInference}.
+   */
+  constructor(size: number, onWarning: WarningHandler, batchModel?: InferenceWorkerData) {
     this.#onWarning = onWarning;
+    this.#batchModel = batchModel;
     for (let i = 0; i < size; i++) this.#channels.push(this.#spawn(i));
   }
 
-  #spawn(index: number): WorkerChannel<DecodeRequest, DecodeReply> {
+  #spawn(index: number): WorkerChannel<WorkerRequest, WorkerReply> {
     const name = `decode worker ${index + 1}`;
-    const channel = new WorkerChannel<DecodeRequest, DecodeReply>(
-      startWorker('./decode-worker.js', undefined),
-      name,
-      (code) => {
-        if (this.#closed) return;
-        this.#onWarning(`${name} exited (code ${code}); starting a new one`);
-        this.#channels[index] = this.#spawn(index);
-      },
-    );
+    const worker = startWorker('./decode-worker.js', this.#batchModel);
+    const channel = new WorkerChannel<WorkerRequest, WorkerReply>(worker, name, (code) => {
+      if (this.#closed) return;
+      this.#onWarning(`${name} exited (code ${code}); starting a new one`);
+      this.#channels[index] = this.#spawn(index);
+    });
+    if (this.#batchModel && this.#hellos.length === index) {
+      // The model load is awaited (startInference): the thread keeps the process alive until it answers.
+      worker.ref();
+      const hello = modelLoaded(worker, name);
+      hello.then(
+        () => worker.unref(),
+        () => {}, // startInference reports it; a pool closed before that must not leave it unhandled
+      );
+      this.#hellos.push(hello);
+    }
     // A replacement is configured like the worker it replaces (messages are handled in order).
     if (this.#configuration) void channel.call(this.#configuration).catch(() => {});
+    if (this.#attachment) void channel.call(this.#attachment).catch(() => {});
     return channel;
   }
 
-  /** Gives the workers their settings and the slots they write tensors into; resolves once all have them. */
-  async configure(settings: DecodeSettings, slots: TensorSlots): Promise<void> {
+  /**
+   * For a pool started with a model: waits until every worker has loaded it, and returns the inference executor
+   * that runs batches on these workers — as many batches at once as there are workers, each on a worker not running
+   * one, the least busy first. Closing either executor closes the pool.
+   *
+   * @throws the load error a worker reports (`ModelLoadError`, `ModelShapeError`, …).
+   */
+  async startInference(): Promise<InferenceExecutor> {
+    const hellos = await Promise.all(this.#hellos);
+    const first = hellos[0];
+    if (first === undefined) throw new Error('startInference on a pool started without a model');
+    for (const hello of hellos) if (!hello.loaded) throw fromErrorData(hello.error);
+    const model = (first as Extract<InferenceHello, { loaded: true }>).model;
+    const channels = this.#channels;
+    return {
+      model,
+      concurrency: channels.length,
+      get alive() {
+        return channels.some((c) => c.alive);
+      },
+      attach: (tensorSlots) => {
+        this.#attachment = {
+          type: 'attach',
+          id: 0,
+          inputBuffer: tensorSlots.inputBuffer,
+          scoreBuffer: tensorSlots.scoreBuffer,
+        };
+        const { id: _, ...message } = this.#attachment;
+        for (const c of this.#channels) void c.call(message).catch(() => {});
+      },
+      run: (batch) => this.#runBatch(batch),
+      close: () => this.close(),
+    };
+  }
+
+  async #runBatch(batch: readonly number[]): Promise<{ runMs: number }> {
+    let target: WorkerChannel<WorkerRequest, WorkerReply> | undefined;
+    for (const c of this.#channels)
+      if (!this.#runningBatch.has(c) && (!target || c.inFlight < target.inFlight)) target = c;
+    target ??= this.#leastBusy();
+    this.#runningBatch.add(target);
+    try {
+      const reply = (await target.call({ type: 'run', slots: [...batch] })) as { runMs: number };
+      return { runMs: reply.runMs };
+    } finally {
+      this.#runningBatch.delete(target);
+    }
+  }
+
+  /** Gives the workers their settings and the tensor slots they write into; resolves once all have them. */
+  async configure(settings: DecodeSettings, tensorSlots: TensorSlots): Promise<void> {
     this.#configuration = {
       type: 'configure',
       id: 0,
       settings,
-      inputBuffer: slots.inputBuffer,
-      elementsPerImage: slots.elementsPerImage,
+      inputBuffer: tensorSlots.inputBuffer,
+      elementsPerImage: tensorSlots.elementsPerImage,
     };
     const { id: _, ...message } = this.#configuration;
     await Promise.all(this.#channels.map((c) => c.call(message)));
@@ -98,14 +182,14 @@ export class WorkerDecodeExecutor implements DecodeExecutor {
   }
 
   /** The worker with the fewest images in flight. */
-  #leastBusy(): WorkerChannel<DecodeRequest, DecodeReply> {
-    let target = this.#channels[0] as WorkerChannel<DecodeRequest, DecodeReply>;
+  #leastBusy(): WorkerChannel<WorkerRequest, WorkerReply> {
+    let target = this.#channels[0] as WorkerChannel<WorkerRequest, WorkerReply>;
     for (const c of this.#channels) if (c.inFlight < target.inFlight) target = c;
     return target;
   }
 
   /** The least busy worker once it has room; images wait in arrival order, one woken per finished decode. */
-  async #worker(): Promise<WorkerChannel<DecodeRequest, DecodeReply>> {
+  async #worker(): Promise<WorkerChannel<WorkerRequest, WorkerReply>> {
     const target = this.#leastBusy();
     if (target.inFlight < DECODES_PER_WORKER && this.#waiting.length === 0) return target;
     await new Promise<void>((resolve) => this.#waiting.push(resolve));
@@ -131,7 +215,7 @@ export class WorkerDecodeExecutor implements DecodeExecutor {
     }
     try {
       const reply = await target.call({ type: 'decode', slot, image: message }, transfer);
-      return reply.timings;
+      return (reply as Extract<DecodeReply, { ok: true }>).timings;
     } finally {
       // A worker has room again: the longest waiting image goes next.
       this.#waiting.shift()?.();
@@ -139,6 +223,7 @@ export class WorkerDecodeExecutor implements DecodeExecutor {
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     for (const wake of this.#waiting.splice(0)) wake();
     await Promise.all(this.#channels.map((c) => c.terminate()));
@@ -198,14 +283,19 @@ export class WorkerInferenceExecutor implements InferenceExecutor {
     return this.#channel.alive;
   }
 
-  attach(slots: TensorSlots): void {
+  /** One batch at a time: one session on one thread. */
+  get concurrency(): number {
+    return 1;
+  }
+
+  attach(tensorSlots: TensorSlots): void {
     void this.#channel
-      .call({ type: 'attach', inputBuffer: slots.inputBuffer, scoreBuffer: slots.scoreBuffer })
+      .call({ type: 'attach', inputBuffer: tensorSlots.inputBuffer, scoreBuffer: tensorSlots.scoreBuffer })
       .catch(() => {});
   }
 
-  async run(slots: readonly number[]): Promise<{ runMs: number }> {
-    const reply = await this.#channel.call({ type: 'run', slots: [...slots] });
+  async run(batch: readonly number[]): Promise<{ runMs: number }> {
+    const reply = await this.#channel.call({ type: 'run', slots: [...batch] });
     return { runMs: reply.runMs };
   }
 

@@ -9,6 +9,7 @@ import sharp from 'sharp';
 import { ImageTooLargeError } from '../errors.js';
 import { gifTransparentColour } from './gif-transparency.js';
 import { detectImageFormat, type ImageFormat } from './image-format.js';
+import { decodeJpegNatively } from './native-jpeg.js';
 import {
   type GraySampleFormat,
   graySampleFormat,
@@ -352,6 +353,10 @@ export async function decodeImagePixels(
 ): Promise<{ image: RawImage; format: ImageFormat }> {
   const format = detectImageFormat(bytes);
   let route = pixelRouteFromBytes(bytes, format);
+  if (format === 'jpeg' && route === 'rgb') {
+    const image = await decodeJpegNatively(bytes, settings);
+    if (image) return { image, format };
+  }
   if (route === undefined) route = pixelRouteFromMetadata(await readHeader(bytes, format, settings), format);
   try {
     return { image: await decodePixels(bytes, format, route, settings), format };
