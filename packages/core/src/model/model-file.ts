@@ -40,8 +40,12 @@ export interface ModelFile {
  *
  * @example
  * ```ts
- * const { model, externalDataFiles } = await readModelFile('out/mnv2.onnx'); // + out/mnv2.onnx.data
- * const session = await ort.InferenceSession.create(model); // works from any working directory
+ * import { readModelFile } from '@mtailor/core/internal';
+ * // For torch's new exporter's `mnv2.onnx` + `mnv2.onnx.data`, `model` is one self-contained model and
+ * // `externalDataFiles` names the data file, from any working directory; this model has no external data.
+ * const { model, externalDataFiles } = await readModelFile('../shared/models/mobilenet_v2_float.onnx');
+ * console.log(externalDataFiles.length); // 0
+ * console.log(model instanceof Uint8Array); // true
  * ```
  */
 export async function readModelFile(file: string): Promise<ModelFile> {
