@@ -9,8 +9,8 @@
  *
  * How: the body is read as bytes; the large string values at the paths a rule selects (`image_base64`, an OIP
  * BYTES tensor's `inputs[].data[]`) that contain no escape are cut out and replaced by a short placeholder before
- * `JSON.parse` (secure-json-parse, as Fastify's default parser, with the same errors); their bytes are kept beside
- * the parsed object (see {@link largeJsonString}). Everything else — other fields, other paths, strings with
+ * `JSON.parse` (secure-json-parse, as Fastify's default parser, with the same errors); their bytes travel beside
+ * the parsed object, on the request (`request.largeJsonStrings`, see {@link largeJsonString}). Everything else — other fields, other paths, strings with
  * escapes — parses exactly as before, so schema validation is unchanged.
  * @module
  */
@@ -18,7 +18,21 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ServerError } from './errors.js';
 
-const LARGE_VALUES = Symbol('mtailor.largeJsonValues');
+/** The bytes of the large strings one body's parse kept as bytes, by the placeholder standing in their place. */
+export type LargeJsonStrings = ReadonlyMap<string, Uint8Array>;
+
+/** A parsed JSON body and the large strings kept as bytes beside it (`undefined`: none). */
+export interface ParsedJsonBody {
+  body: unknown;
+  largeStrings: LargeJsonStrings | undefined;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The large JSON strings of this request's body kept as bytes by the JSON parser (json-body.ts), or null. */
+    largeJsonStrings: LargeJsonStrings | null;
+  }
+}
 
 /** String values at least this long (in bytes) are kept as bytes. Well below V8's 128 KB large-object size. */
 export const LARGE_JSON_STRING_BYTES = 16 * 1024;
@@ -35,8 +49,6 @@ const BACKSLASH = 0x5c;
 /** A per-process random placeholder: a client cannot forge one to make us substitute its value. */
 const placeholderPrefix = `\u0000mtailor:${randomBytes(12).toString('hex')}:`;
 
-type Parsed = Record<string | symbol, unknown>;
-
 /**
  * Which string values to keep as bytes, by path: object keys joined by `.`, each array level as `[]` — the
  * top-level `image_base64` is `"image_base64"`, an element of an OIP tensor's flat `data` is `"inputs[].data[]"`
@@ -46,20 +58,25 @@ export type LargeStringRule = (path: string) => boolean;
 
 /**
  * The bytes (UTF-8, no escapes) of a large string the parser kept as bytes, given the placeholder string found in
- * the parsed `body` where that string was; `undefined` for any other value. Each value has its own `ArrayBuffer`,
- * so it can be transferred to a worker.
+ * the parsed body where that string was and the request's `largeStrings`; `undefined` for any other value. Each
+ * value has its own `ArrayBuffer`, so it can be transferred to a worker.
  */
-export function largeJsonString(body: unknown, value: unknown): Uint8Array | undefined {
-  if (typeof body !== 'object' || body === null || typeof value !== 'string') return undefined;
-  if (!value.startsWith(placeholderPrefix)) return undefined;
-  const values = (body as Parsed)[LARGE_VALUES] as Map<string, Uint8Array> | undefined;
-  return values?.get(value);
+export function largeJsonString(
+  largeStrings: LargeJsonStrings | null | undefined,
+  value: unknown,
+): Uint8Array | undefined {
+  if (!largeStrings || typeof value !== 'string' || !value.startsWith(placeholderPrefix)) return undefined;
+  return largeStrings.get(value);
 }
 
 /** The bytes of the large top-level string `body[key]` if the parser kept it as bytes, else `undefined`. */
-export function largeJsonValue(body: unknown, key: string): Uint8Array | undefined {
+export function largeJsonValue(
+  largeStrings: LargeJsonStrings | null | undefined,
+  body: unknown,
+  key: string,
+): Uint8Array | undefined {
   if (typeof body !== 'object' || body === null) return undefined;
-  return largeJsonString(body, (body as Parsed)[key]);
+  return largeJsonString(largeStrings, (body as Record<string, unknown>)[key]);
 }
 
 function isWhitespace(c: number | undefined): boolean {
@@ -145,8 +162,8 @@ function findLargeValues(body: Buffer, rule: LargeStringRule, minBytes: number):
 
 /**
  * Parses a JSON body (bytes), keeping the large string values that `rule` selects as bytes: the parsed object
- * holds a placeholder string there (it passes `type: 'string'` schemas) and {@link largeJsonString} returns the
- * bytes. `parse` is the JSON text parser to use (Fastify's default one, for its prototype-poisoning checks and
+ * holds a placeholder string there (it passes `type: 'string'` schemas) and {@link largeJsonString}, given the
+ * returned `largeStrings`, returns the bytes. `parse` is the JSON text parser to use (Fastify's default one, for its prototype-poisoning checks and
  * errors). A document whose top level is not an object is parsed as it is.
  */
 export function parseJsonKeepingLargeStrings(
@@ -154,9 +171,9 @@ export function parseJsonKeepingLargeStrings(
   rule: LargeStringRule,
   parse: (text: string) => unknown,
   minBytes = LARGE_JSON_STRING_BYTES,
-): unknown {
+): ParsedJsonBody {
   const spans = body.length >= minBytes ? findLargeValues(body, rule, minBytes) : [];
-  if (spans.length === 0) return parse(body.toString('utf8'));
+  if (spans.length === 0) return { body: parse(body.toString('utf8')), largeStrings: undefined };
   const parts: Buffer[] = [];
   let from = 0;
   spans.forEach(([start, end], n) => {
@@ -167,14 +184,13 @@ export function parseJsonKeepingLargeStrings(
   const parsed = parse(Buffer.concat(parts).toString('utf8'));
   // Nowhere to keep the bytes: parse the original text instead (placeholders must never reach a route).
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-    return parse(body.toString('utf8'));
+    return { body: parse(body.toString('utf8')), largeStrings: undefined };
   const values = new Map<string, Uint8Array>();
   // A copy each (a memcpy, cheap): its own ArrayBuffer, movable to a worker without detaching the others.
   for (const [n, [start, end]] of spans.entries()) {
     values.set(`${placeholderPrefix}${n}`, new Uint8Array(body.subarray(start, end)));
   }
-  Object.defineProperty(parsed, LARGE_VALUES, { value: values, enumerable: false });
-  return parsed;
+  return { body: parsed, largeStrings: values };
 }
 
 /**
@@ -196,10 +212,13 @@ export function useLargeStringJsonParser(app: FastifyInstance, rule: LargeString
     if (error) throw error;
     return result;
   };
+  if (!app.hasRequestDecorator('largeJsonStrings')) app.decorateRequest('largeJsonStrings', null);
   if (app.hasContentTypeParser('application/json')) app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     try {
-      done(null, parseJsonKeepingLargeStrings(body as Buffer, rule, parseText));
+      const parsed = parseJsonKeepingLargeStrings(body as Buffer, rule, parseText);
+      request.largeJsonStrings = parsed.largeStrings ?? null;
+      done(null, parsed.body);
     } catch (err) {
       done(err as Error, undefined);
     }

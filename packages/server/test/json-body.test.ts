@@ -27,11 +27,12 @@ describe('parseJsonKeepingLargeStrings', () => {
       JSON.stringify({ top_k: 3, image_base64: b64 }),
       `{ "top_k" : 3 ,\n "image_base64"  :\t"${b64}" }`,
     ]) {
-      const body = parseBody(text) as { image_base64: unknown; top_k: number };
+      const parsed = parseBody(text);
+      const body = parsed.body as { image_base64: unknown; top_k: number };
       expect(body.top_k).toBe(3);
       expect(Object.keys(body).sort()).toEqual(['image_base64', 'top_k']);
       expect(typeof body.image_base64).toBe('string'); // a placeholder: `type: 'string'` schemas still pass
-      const bytes = largeJsonValue(body, 'image_base64');
+      const bytes = largeJsonValue(parsed.largeStrings, body, 'image_base64');
       expect(Buffer.from(bytes as Uint8Array).toString('latin1')).toBe(b64);
     }
   });
@@ -46,23 +47,23 @@ describe('parseJsonKeepingLargeStrings', () => {
       ],
       outputs: [{ name: 'logits' }],
     };
-    const body = parseBody(JSON.stringify(request)) as typeof request & {
-      inputs: Array<{ data: unknown[] }>;
-    };
+    const parsed = parseBody(JSON.stringify(request));
+    const large = parsed.largeStrings;
+    const body = parsed.body as typeof request & { inputs: Array<{ data: unknown[] }> };
     expect(body.id).toBe('r1');
     expect(body.outputs).toEqual(request.outputs);
     const [a, b] = body.inputs as unknown as [{ data: unknown[] }, { data: unknown[][] }];
-    const first = largeJsonString(body, a.data[0]);
-    const second = largeJsonString(body, a.data[1]);
-    const nested = largeJsonString(body, b.data[0]?.[0]);
+    const first = largeJsonString(large, a.data[0]);
+    const second = largeJsonString(large, a.data[1]);
+    const nested = largeJsonString(large, b.data[0]?.[0]);
     expect(Buffer.from(first as Uint8Array).toString('latin1')).toBe(b64);
     expect(Buffer.from(second as Uint8Array).toString('latin1')).toBe(turtle);
     expect(Buffer.from(nested as Uint8Array).toString('latin1')).toBe(turtle);
     // Separate ArrayBuffers: moving one to a worker must not detach another.
     expect(new Set([first?.buffer, second?.buffer, nested?.buffer]).size).toBe(3);
     // Anything else is not a kept value.
-    expect(largeJsonString(body, b64)).toBeUndefined();
-    expect(largeJsonString(body, 'r1')).toBeUndefined();
+    expect(largeJsonString(large, b64)).toBeUndefined();
+    expect(largeJsonString(large, 'r1')).toBeUndefined();
   });
 
   it('leaves small values, escaped values, other paths and top-level arrays to JSON.parse', () => {
@@ -79,23 +80,25 @@ describe('parseJsonKeepingLargeStrings', () => {
       [{ image_base64: b64 }],
     ];
     for (const value of cases) {
-      const body = parseBody(JSON.stringify(value));
+      const { body, largeStrings } = parseBody(JSON.stringify(value));
       expect(body).toEqual(value);
-      expect(largeJsonValue(body, 'image_base64')).toBeUndefined();
+      expect(largeStrings).toBeUndefined();
+      expect(largeJsonValue(largeStrings, body, 'image_base64')).toBeUndefined();
     }
   });
 
   it('a document whose top level is not an object parses as it is, placeholders never leak', () => {
     const everything = () => true;
-    expect(parseJsonKeepingLargeStrings(Buffer.from(JSON.stringify([b64])), everything, parse)).toEqual([
-      b64,
-    ]);
+    expect(parseJsonKeepingLargeStrings(Buffer.from(JSON.stringify([b64])), everything, parse)).toEqual({
+      body: [b64],
+      largeStrings: undefined,
+    });
   });
 
   it('a later duplicate key wins, as with JSON.parse, and gets no bytes attached', () => {
-    const body = parseBody(`{"image_base64": "${b64}", "image_base64": "x"}`);
+    const { body, largeStrings } = parseBody(`{"image_base64": "${b64}", "image_base64": "x"}`);
     expect(body).toEqual({ image_base64: 'x' });
-    expect(largeJsonValue(body, 'image_base64')).toBeUndefined();
+    expect(largeJsonValue(largeStrings, body, 'image_base64')).toBeUndefined();
   });
 
   it('malformed JSON is refused by the text parser', () => {

@@ -20,7 +20,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteContext } from '../context.js';
 import { ServerError } from '../errors.js';
 import { intakeHook } from '../intake-gate.js';
-import { largeJsonString } from '../json-body.js';
+import { type LargeJsonStrings, largeJsonString } from '../json-body.js';
 import { SERVER_VERSION } from '../versions.js';
 
 /** One tensor of an OIP v2 request or reply. */
@@ -274,7 +274,7 @@ function imagesFromFp32(m: ModelInfo, input: OipTensor): Float32Array[] {
  * cheaply size and the start of its base64 — so a bad element is refused without first decoding the others.
  */
 function bytesElements(
-  body: unknown,
+  largeStrings: LargeJsonStrings | null,
   input: OipTensor,
   maxImages: number,
   maxImageBytes: number,
@@ -299,7 +299,7 @@ function bytesElements(
         throw new InvalidInputError(`BYTES input ${input.name}: element ${i} must be a base64 string`);
       }
       // A large element arrives as the body's bytes (json-body.ts), moved to the decode worker, never a V8 string.
-      const bytes = largeJsonString(body, v);
+      const bytes = largeJsonString(largeStrings, v);
       const length = bytes ? bytes.length : v.length;
       if (length === 0) throw new InvalidInputError(`${field} is empty`);
       if (length > maxChars) {
@@ -432,7 +432,7 @@ function classificationAsked(m: ModelInfo, outputs: OipInferRequest['outputs']):
  * decoding is checked here, before any work starts.
  */
 function checkInput(
-  body: OipInferRequest,
+  largeStrings: LargeJsonStrings | null,
   input: OipTensor,
   m: ModelInfo,
   maxImages: number,
@@ -442,7 +442,7 @@ function checkInput(
     checkFp32Input(m, input, maxImages);
     return undefined;
   }
-  if (input.datatype === 'BYTES') return bytesElements(body, input, maxImages, maxImageBytes);
+  if (input.datatype === 'BYTES') return bytesElements(largeStrings, input, maxImages, maxImageBytes);
   throw new InvalidInputError(
     `datatype ${JSON.stringify(input.datatype)} is not supported; send FP32 or BYTES`,
   );
@@ -483,7 +483,7 @@ function inferHandler(ctx: RouteContext, maxImages: number) {
     const input = body.inputs[0] as OipTensor;
     const m = classifier.model;
     const classification = classificationAsked(m, body.outputs);
-    const encoded = checkInput(body, input, m, maxImages, ctx.config.maxImageBytes);
+    const encoded = checkInput(request.largeJsonStrings, input, m, maxImages, ctx.config.maxImageBytes);
     // A slot for the CPU work (given back if the body was slow to arrive).
     await request.intakePass?.reclaim();
     const images = encoded ?? imagesFromFp32(m, input).map((tensor) => ({ tensor }));

@@ -176,7 +176,7 @@ async function readImage(ctx: RouteContext, request: FastifyRequest): Promise<Im
   if (json.image_base64 !== undefined) {
     // Decoded in a preprocess worker, not here on the event loop. A large value arrives as the body's own bytes
     // (json-body.ts), which are moved to the worker: nothing reads the body after this.
-    const large = largeJsonValue(json, 'image_base64');
+    const large = largeJsonValue(request.largeJsonStrings, json, 'image_base64');
     return {
       bytes: large ? { base64: large, transfer: true } : { base64: json.image_base64 },
       fetchMs: 0,
