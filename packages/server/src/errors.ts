@@ -188,8 +188,8 @@ export const oipErrorBodySchema = {
 /**
  * Whether an error reply to `request` takes OIP v2's `{ error: message }` shape: on an OIP route (route config
  * `oip`), and — when `unmatchedUnder` is given (the not-found handlers) — on any URL under `<unmatchedUnder>/v2`
- * that matched no route, so a KServe client reads every `/v2` reply the same way. Errors found before routing (a
- * malformed URL, an over-long path parameter) keep the usual shape: no route, OIP or not, was chosen.
+ * that matched no route or was refused before routing (a malformed URL, an over-long path parameter), so a KServe
+ * client reads every `/v2` reply the same way.
  */
 export function repliesInOipShape(request: FastifyRequest, unmatchedUnder?: string): boolean {
   if (request.routeOptions?.config?.oip === true) return true;

@@ -72,8 +72,10 @@ export async function createServer(
     clientErrorHandler: clientErrorReply,
     // Node answers an HTTP/1.1 request without Host with a bare 400 of its own; checked in our onRequest hook instead.
     http: { requireHostHeader: false },
-    // A malformed URL (`/%zz`) or an over-long path parameter: the one error shape, not Fastify's.
-    frameworkErrors: (err, _request, reply) => void sendError(reply as FastifyReply, err),
+    // A malformed URL (`/%zz`) or an over-long path parameter: the one error shape, not Fastify's — OIP's under
+    // /v2 (the plugin is mounted at the root here), so a KServe client reads every /v2 reply the same way.
+    frameworkErrors: (err, _request, reply) =>
+      void sendError(reply as FastifyReply, err, { unmatchedUnder: '' }),
     // Our own id from X-Request-Id (when it is a sane token) so logs and replies share the caller's id.
     requestIdHeader: false,
     genReqId: requestIdFor,
