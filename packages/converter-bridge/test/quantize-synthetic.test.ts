@@ -82,7 +82,7 @@ async function refusal(options: Partial<QuantizeOptions>): Promise<ConverterErro
   throw new Error('quantizeModel did not refuse');
 }
 
-/** The hand-computed model quantized with min/max ranges on the three images, measured on them too. */
+/** The hand-computed model (or `options.model`) quantized with min/max ranges on the three images, measured on them too. */
 function quantizeHand(out: string, options: Partial<QuantizeOptions> = {}) {
   return quantizeModel({
     model: file('hand.onnx', handModel()),
@@ -187,15 +187,8 @@ describe('quantizeModel on a model computed by hand', () => {
     w.dataLocation = 1;
     w.rawData = new Uint8Array(0);
     const out = path.join(dir, 'hand-ext-int8.onnx');
-    const report = await quantizeModel({
+    const report = await quantizeHand(out, {
       model: file('hand-ext.onnx', onnxProto.onnx.ModelProto.encode(m).finish()),
-      calibration: images,
-      eval: images,
-      recipe: plainRecipe(1),
-      method: 'minmax',
-      out,
-      speed: false,
-      minAgreement: 0,
     });
     expect(report.validation.ok).toBe(true);
     expect(decoded(out).graph!.initializer!.every((t) => t.dataLocation !== 1)).toBe(true);
