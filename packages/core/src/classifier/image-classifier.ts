@@ -384,6 +384,10 @@ export class ImageClassifier {
         ? (inputs as AsyncIterable<I>)[Symbol.asyncIterator]()
         : (inputs as Iterable<I>)[Symbol.iterator]();
     const pending: { input: I; index: number; outcome: Promise<ClassifyOutcome> }[] = [];
+    // With the decode-workers layout, paths and bytes go in chunks of a batch, each decoded and run by one thread.
+    const chunks = this.#engine.runsChunks
+      ? new ChunkGatherer(this.#engine.maxBatchSize, this.#chunkRunner(topK))
+      : undefined;
     let exhausted = false;
     let index = 0;
     try {
@@ -394,10 +398,20 @@ export class ImageClassifier {
             exhausted = true;
             break;
           }
-          pending.push({ input: r.value, index: index++, outcome: this.#outcome(r.value, { topK }) });
+          const input = r.value;
+          let outcome: Promise<ClassifyOutcome>;
+          if (chunks && (typeof input === 'string' || input instanceof Uint8Array))
+            outcome = chunks.add(input);
+          else {
+            chunks?.flush();
+            outcome = this.#outcome(input, { topK });
+          }
+          pending.push({ input, index: index++, outcome });
         }
         const head = pending.shift();
         if (!head) return;
+        // The head's chunk may still be filling: it leaves now, part full, rather than wait for inputs not read yet.
+        if (exhausted || chunks?.holds(head.outcome)) chunks?.flush();
         yield { input: head.input, index: head.index, ...(await head.outcome) };
       }
     } finally {
@@ -468,6 +482,23 @@ export class ImageClassifier {
     if (!is.integer(timeoutMs) || timeoutMs < 0)
       throw is.invalidParameterError('timeoutMs', 'non-negative integer', timeoutMs);
     return this.#engine.close(timeoutMs);
+  }
+
+  /** Runs one chunk of paths and bytes through the engine: each image's outcome, in order. */
+  #chunkRunner(topK: number): (inputs: readonly (string | Uint8Array)[]) => Promise<ClassifyOutcome[]> {
+    const toResult = (row: Float32Array) => ({
+      predictions: toPredictions(row, 0, this.model.numClasses, topK, this.labels, this.softmax),
+    });
+    return async (inputs) => {
+      try {
+        const items = await this.#engine.runChunk(inputs, toResult);
+        return items.map((item) =>
+          item.ok ? { ok: true, predictions: item.value.predictions, timings: item.timings } : item,
+        );
+      } catch (err) {
+        return inputs.map(() => ({ ok: false, error: err as MtailorError }));
+      }
+    };
   }
 
   async #outcome(input: ClassifierInput, options: ClassifyOptions): Promise<ClassifyOutcome> {
@@ -603,4 +634,51 @@ function checkRecipeSize(settings: DecodeSettings, model: ModelInfo, manifest: M
   throw new Err(
     `${where}recipe ${settings.recipe.name ?? '(unnamed)'} makes ${makes} but model ${model.source} takes ${width}×${height}`,
   );
+}
+
+/**
+ * Gathers stream inputs into chunks of up to a batch: each input gets the promise of its own outcome at once; the
+ * chunk runs when full or flushed.
+ */
+class ChunkGatherer {
+  readonly #size: number;
+  readonly #run: (inputs: readonly (string | Uint8Array)[]) => Promise<ClassifyOutcome[]>;
+  #inputs: (string | Uint8Array)[] = [];
+  #settlers: ((outcomes: ClassifyOutcome[]) => void)[] = [];
+  #outcomes = new Set<Promise<ClassifyOutcome>>();
+
+  constructor(size: number, run: (inputs: readonly (string | Uint8Array)[]) => Promise<ClassifyOutcome[]>) {
+    this.#size = size;
+    this.#run = run;
+  }
+
+  /** Adds an input to the filling chunk; runs the chunk once it is full. */
+  add(input: string | Uint8Array): Promise<ClassifyOutcome> {
+    const position = this.#inputs.length;
+    this.#inputs.push(input);
+    const outcome = new Promise<ClassifyOutcome[]>((resolve) => this.#settlers.push(resolve)).then(
+      (outcomes) => outcomes[position] as ClassifyOutcome,
+    );
+    this.#outcomes.add(outcome);
+    if (this.#inputs.length >= this.#size) this.flush();
+    return outcome;
+  }
+
+  /** Whether `outcome` belongs to the chunk still filling. */
+  holds(outcome: Promise<ClassifyOutcome>): boolean {
+    return this.#outcomes.has(outcome);
+  }
+
+  /** Runs the filling chunk now, however full. */
+  flush(): void {
+    if (this.#inputs.length === 0) return;
+    const inputs = this.#inputs;
+    const settlers = this.#settlers;
+    this.#inputs = [];
+    this.#settlers = [];
+    this.#outcomes = new Set();
+    void this.#run(inputs).then((outcomes) => {
+      for (const settle of settlers) settle(outcomes);
+    });
+  }
 }

@@ -10,7 +10,15 @@ import type { ImagePreprocessor } from '../input/image-preprocessor.js';
 import { createPreprocessor, decodeIntoSlot } from './decode-into-slot.js';
 import { toErrorData } from './error-transfer.js';
 import { serveBatches } from './serve-batches.js';
-import type { DecodeReply, DecodeRequest, InferenceRequest, InferenceWorkerData } from './worker-protocol.js';
+import type {
+  ChunkImageResult,
+  ChunkReply,
+  ChunkRequest,
+  DecodeReply,
+  DecodeRequest,
+  InferenceRequest,
+  InferenceWorkerData,
+} from './worker-protocol.js';
 import { DECODE_WORKER_NICE, enterWorkerThread } from './worker-thread.js';
 
 const { port, data } = enterWorkerThread<InferenceWorkerData | undefined>(
@@ -24,9 +32,17 @@ let configured:
   | undefined;
 const NO_TIMINGS = { readMs: 0, decodeMs: 0, preprocessMs: 0 };
 
-port.on('message', (request: DecodeRequest | InferenceRequest) => {
+port.on('message', (request: DecodeRequest | InferenceRequest | ChunkRequest) => {
   if (request.type === 'attach' || request.type === 'run') {
-    void batches?.then((handle) => handle?.(request));
+    void batches?.then((service) => service?.handle(request));
+    return;
+  }
+  if (request.type === 'chunk') {
+    runChunk(request).then(
+      (reply) => port.postMessage(reply),
+      (err: unknown) =>
+        port.postMessage({ id: request.id, ok: false, error: toErrorData(err) } satisfies ChunkReply),
+    );
     return;
   }
   if (request.type === 'configure') {
@@ -54,3 +70,27 @@ port.on('message', (request: DecodeRequest | InferenceRequest) => {
       port.postMessage({ id: request.id, ok: false, error: toErrorData(err) } satisfies DecodeReply),
   );
 });
+
+/**
+ * A chunk: each image decoded into its slot in turn, then the ones that decoded run as one batch. An image that fails
+ * to decode fails alone; the batch's failure fails the chunk.
+ */
+async function runChunk(request: ChunkRequest): Promise<ChunkReply> {
+  const service = await batches;
+  if (!service || !configured) throw new Error('chunk before the model loaded and the worker was configured');
+  const { preprocessor, inputs, elementsPerImage } = configured;
+  const images: ChunkImageResult[] = [];
+  const decoded: number[] = [];
+  for (const [i, image] of request.images.entries()) {
+    const slot = request.slots[i] as number;
+    try {
+      const timings = await decodeIntoSlot(preprocessor, image, inputs, slot * elementsPerImage);
+      images.push({ ok: true, timings });
+      decoded.push(slot);
+    } catch (err) {
+      images.push({ ok: false, error: toErrorData(err) });
+    }
+  }
+  const { runMs } = decoded.length > 0 ? await service.run(decoded) : { runMs: 0 };
+  return { id: request.id, ok: true, runMs, images };
+}

@@ -5,10 +5,23 @@
  * @module
  */
 import { performance } from 'node:perf_hooks';
-import { InvalidInputError, NotReadyError, OverloadedError, ShuttingDownError } from '../errors.js';
+import {
+  InvalidInputError,
+  type MtailorError,
+  NotReadyError,
+  OverloadedError,
+  ShuttingDownError,
+} from '../errors.js';
 import { type ImageInput, readImageBytes } from '../input/read-image-bytes.js';
 import { toMtailorError } from './error-transfer.js';
-import type { Base64Image, DecodeExecutor, EncodedImage, InferenceExecutor, ModelInfo } from './executors.js';
+import type {
+  Base64Image,
+  ChunkOutcome,
+  DecodeExecutor,
+  EncodedImage,
+  InferenceExecutor,
+  ModelInfo,
+} from './executors.js';
 import { MicroBatcher } from './micro-batcher.js';
 import type { TensorSlots } from './tensor-slots.js';
 
@@ -59,6 +72,11 @@ export interface EngineTimings {
   /** From admission to the output row. */
   totalMs: number;
 }
+
+/** One image of {@link ClassificationEngine.runChunk}: its value and timings, or its error. */
+export type ChunkItem<T> =
+  | { ok: true; value: T; timings: EngineTimings }
+  | { ok: false; error: MtailorError };
 
 /** What the engine is doing, for health and readiness checks and metrics. */
 export interface EngineStatus {
@@ -175,27 +193,13 @@ export class ClassificationEngine {
     consume: (scores: Float32Array) => T,
     signal?: AbortSignal,
   ): Promise<{ value: T; timings: EngineTimings }> {
-    if (this.#state !== 'running')
-      throw new ShuttingDownError(
-        `the classifier is ${this.#state === 'closing' ? 'shutting down' : 'closed'}`,
-      );
-    if (!this.#inference.alive) throw new NotReadyError('the inference thread is not running');
-    if (this.#inProgress >= this.#options.maxQueue)
-      throw new OverloadedError(
-        `${this.#options.maxQueue} images are already in progress (maxQueue); retry later`,
-      );
+    this.#admit(1);
     this.#inProgress += 1;
     const start = performance.now();
     try {
       return await this.#runAdmitted(input, consume, start, signal);
     } catch (err) {
-      const error = toMtailorError(err);
-      // A thread stopped or a session released by close() is the close's doing, not the image's. (The state may have
-      // moved on while this image was in progress: TypeScript narrowed it above.)
-      const closed = (this.#state as EngineStatus['state']) === 'closed';
-      throw closed && (error.code === 'INFERENCE_FAILED' || error.code === 'DISPOSED')
-        ? new ShuttingDownError('the classifier closed before this image was finished', { cause: err })
-        : error;
+      throw this.#closeAware(err);
     } finally {
       this.#inProgress -= 1;
       if (this.#inProgress === 0) this.#drained?.();
@@ -260,6 +264,93 @@ export class ClassificationEngine {
     } finally {
       this.#tensorSlots.release(slot);
     }
+  }
+
+  /**
+   * Whether {@link runChunk} works here: the `decode-workers` layout, whose threads decode and run whole batches.
+   */
+  get runsChunks(): boolean {
+    return this.#inference.runChunk !== undefined;
+  }
+
+  /**
+   * Classifies up to a batch of files or encoded images as one unit of work for one thread — decoded there and run
+   * there as one batch, with one message each way instead of several per image (bulk jobs: the CLI's folders).
+   * Each image gets its own outcome: one that fails to decode fails alone. Needs {@link runsChunks}.
+   *
+   * @throws {@link OverloadedError} when the chunk does not fit under `maxQueue`; {@link ShuttingDownError} after
+   *   `close()`; {@link NotReadyError} when the threads died. A failed batch rejects each image's outcome, not this.
+   */
+  async runChunk<T>(
+    inputs: readonly (string | Uint8Array)[],
+    consume: (scores: Float32Array) => T,
+  ): Promise<ChunkItem<T>[]> {
+    const runChunk = this.#inference.runChunk?.bind(this.#inference);
+    if (!runChunk) throw new Error('runChunk needs the decode-workers layout');
+    if (inputs.length === 0) return [];
+    if (inputs.length > this.maxBatchSize || inputs.length > this.#tensorSlots.count)
+      throw new InvalidInputError(`a chunk holds at most ${this.maxBatchSize} images, not ${inputs.length}`);
+    this.#admit(inputs.length);
+    this.#inProgress += inputs.length;
+    const start = performance.now();
+    const slots: number[] = [];
+    try {
+      for (let i = 0; i < inputs.length; i++) slots.push(await this.#tensorSlots.acquire());
+      let outcome: ChunkOutcome;
+      try {
+        outcome = await runChunk(inputs, slots);
+      } catch (err) {
+        const error = this.#closeAware(err);
+        return inputs.map(() => ({ ok: false, error }));
+      }
+      const decoded = outcome.images.filter((r) => r.ok).length;
+      const totalMs = performance.now() - start;
+      return outcome.images.map((r, i): ChunkItem<T> => {
+        if (!r.ok) return { ok: false, error: r.error };
+        const { readMs, decodeMs, preprocessMs } = r.timings;
+        const worked = readMs + decodeMs + preprocessMs + outcome.runMs;
+        return {
+          ok: true,
+          value: consume(this.#tensorSlots.scores(slots[i] as number)),
+          timings: {
+            readMs,
+            decodeMs,
+            preprocessMs,
+            queueMs: Math.max(0, totalMs - worked),
+            inferenceMs: outcome.runMs,
+            batchSize: decoded,
+            totalMs,
+          },
+        };
+      });
+    } finally {
+      for (const slot of slots) this.#tensorSlots.release(slot);
+      this.#inProgress -= inputs.length;
+      if (this.#inProgress === 0) this.#drained?.();
+    }
+  }
+
+  /** Refuses new work when closing, not ready, or when `count` more images would exceed `maxQueue`. */
+  #admit(count: number): void {
+    if (this.#state !== 'running')
+      throw new ShuttingDownError(
+        `the classifier is ${this.#state === 'closing' ? 'shutting down' : 'closed'}`,
+      );
+    if (!this.#inference.alive) throw new NotReadyError('the inference thread is not running');
+    if (this.#inProgress + count > this.#options.maxQueue)
+      throw new OverloadedError(
+        `${this.#options.maxQueue} images are already in progress (maxQueue); retry later`,
+      );
+  }
+
+  /** An error of work in progress: a thread stopped or a session released by close() is the close's doing. */
+  #closeAware(err: unknown): MtailorError {
+    const error = toMtailorError(err);
+    // (The state may have moved on while the work was in progress: TypeScript narrowed it at admission.)
+    const closed = (this.#state as EngineStatus['state']) === 'closed';
+    return closed && (error.code === 'INFERENCE_FAILED' || error.code === 'DISPOSED')
+      ? new ShuttingDownError('the classifier closed before this image was finished', { cause: err })
+      : error;
   }
 
   /**

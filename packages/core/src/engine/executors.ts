@@ -5,6 +5,7 @@
  * (`in-thread.ts`: on the calling thread) and a worker-thread implementation (`worker-threads.ts`).
  * @module
  */
+import type { MtailorError } from '../errors.js';
 import type { Int8KernelsReport } from '../model/int8-kernels.js';
 import type { InputLayout, TensorInfo } from '../model/signature.js';
 import type { TensorSlots } from './tensor-slots.js';
@@ -103,8 +104,19 @@ export interface InferenceExecutor {
    * writes each image's output row into its slot.
    */
   run(batch: readonly number[]): Promise<{ runMs: number }>;
+  /**
+   * Decodes `images[i]` into `slots[i]` and runs the ones that decoded as one batch, on the thread that decodes them:
+   * only executors whose threads both decode and infer (the `decode-workers` layout) have it.
+   */
+  runChunk?(images: readonly (string | Uint8Array)[], slots: readonly number[]): Promise<ChunkOutcome>;
   /** Releases the session (and its thread). */
   close(): Promise<void>;
+}
+
+/** What {@link InferenceExecutor.runChunk} did: each image's decode (or its error), and the batch's onnxruntime time. */
+export interface ChunkOutcome {
+  runMs: number;
+  images: ({ ok: true; timings: DecodeTimings } | { ok: false; error: MtailorError })[];
 }
 
 /**
@@ -114,3 +126,9 @@ export interface InferenceExecutor {
  * beyond two a worker holds multiplies the server's memory for large uploads.
  */
 export const DECODES_PER_WORKER = 2;
+
+/**
+ * Most chunks one worker of the `decode-workers` layout holds at once: the one it runs and the next, so that it never
+ * waits for the calling thread between chunks.
+ */
+export const CHUNKS_PER_WORKER = 2;

@@ -9,5 +9,5 @@ import type { InferenceWorkerData } from './worker-protocol.js';
 import { enterWorkerThread, INFERENCE_WORKER_NICE } from './worker-thread.js';
 
 const { port, data } = enterWorkerThread<InferenceWorkerData>('inference-worker', INFERENCE_WORKER_NICE);
-const handle = await serveBatches(port, data);
-if (handle) port.on('message', handle);
+const service = await serveBatches(port, data);
+if (service) port.on('message', service.handle);

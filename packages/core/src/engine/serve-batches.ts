@@ -1,6 +1,6 @@
 /**
  * The inference side of a worker thread, the same in the inference worker and in a decode worker that also runs
- * batches: load the model and say so (the thread's first message), then answer `attach` and `run` requests.
+ * batches: load the model and say so (the thread's first message), then answer `attach` and `run` requests (and run the batches of a decode worker's own chunks).
  * @module
  */
 import type { MessagePort } from 'node:worker_threads';
@@ -14,14 +14,22 @@ import type {
   InferenceWorkerData,
 } from './worker-protocol.js';
 
+/** The batches side of a worker: answers `attach`/`run` requests, and runs batches for the worker's own use. */
+export interface BatchService {
+  /** Answers an inference request on the port. */
+  handle(request: InferenceRequest): void;
+  /** Runs the slots as one batch (after `attach`): what a chunk does once its images are decoded. */
+  run(slots: readonly number[]): Promise<{ runMs: number }>;
+}
+
 /**
- * Loads the model of `data` and posts the {@link InferenceHello}; resolves with the handler of inference requests,
- * or `undefined` when the model did not load (the hello said why).
+ * Loads the model of `data` and posts the {@link InferenceHello}; resolves with the {@link BatchService}, or
+ * `undefined` when the model did not load (the hello said why).
  */
 export async function serveBatches(
   port: MessagePort,
   data: InferenceWorkerData,
-): Promise<((request: InferenceRequest) => void) | undefined> {
+): Promise<BatchService | undefined> {
   let loaded: Awaited<ReturnType<typeof loadEngineModel>>;
   try {
     loaded = await loadEngineModel(data.model, data.options);
@@ -31,7 +39,9 @@ export async function serveBatches(
   }
   port.postMessage({ loaded: true, model: loaded.info } satisfies InferenceHello);
   let runner: BatchRunner | undefined;
-  return (request) => {
+  const run = (slots: readonly number[]): Promise<{ runMs: number }> =>
+    runner ? runner.run(slots) : Promise.reject(new Error('run before attach'));
+  const handle = (request: InferenceRequest): void => {
     if (request.type === 'attach') {
       runner = new BatchRunner(
         loaded.model,
@@ -42,15 +52,11 @@ export async function serveBatches(
       port.postMessage({ id: request.id, ok: true, runMs: 0 } satisfies InferenceReply);
       return;
     }
-    if (!runner) {
-      const error = toErrorData(new Error('run before attach'));
-      port.postMessage({ id: request.id, ok: false, error } satisfies InferenceReply);
-      return;
-    }
-    runner.run(request.slots).then(
+    run(request.slots).then(
       ({ runMs }) => port.postMessage({ id: request.id, ok: true, runMs } satisfies InferenceReply),
       (err: unknown) =>
         port.postMessage({ id: request.id, ok: false, error: toErrorData(err) } satisfies InferenceReply),
     );
   };
+  return { handle, run };
 }

@@ -10,7 +10,12 @@ import type { ONNXModel } from '../model/onnx-model.js';
 import type { ModelOptions } from '../model/session-options.js';
 import { createPreprocessor, type DecodeSettings } from './decode-into-slot.js';
 import { ClassificationEngine, type EngineOptions } from './engine.js';
-import type { DecodeExecutor, InferenceExecutor, ModelInfo } from './executors.js';
+import {
+  CHUNKS_PER_WORKER,
+  type DecodeExecutor,
+  type InferenceExecutor,
+  type ModelInfo,
+} from './executors.js';
 import { InThreadDecodeExecutor, InThreadInferenceExecutor } from './in-thread.js';
 import { loadEngineModel } from './load-model.js';
 import { TensorSlots } from './tensor-slots.js';
@@ -70,9 +75,13 @@ export async function startEngine(options: StartEngineOptions): Promise<Classifi
     const model = inference.model;
     const settings = await options.configure(model);
     const batch = model.batchDim === 'dynamic' ? options.maxBatchSize : model.batchDim;
-    // Enough slots for the running batches, the next one forming, and two images per decoder in flight.
+    // Enough slots for the running batches and the next one forming (with chunks: each worker's running and queued
+    // chunk), and two images per decoder in flight.
+    const batchesHeld = inference.runChunk
+      ? inference.concurrency * CHUNKS_PER_WORKER
+      : inference.concurrency + 1;
     const tensorSlots = new TensorSlots(
-      (inference.concurrency + 1) * batch + 2 * Math.max(workers, 2),
+      batchesHeld * batch + 2 * Math.max(workers, 2),
       model.inputElementsPerImage,
       model.numClasses,
     );

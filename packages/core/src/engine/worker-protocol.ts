@@ -51,3 +51,17 @@ export type InferenceRequest =
 export type InferenceReply =
   | { id: number; ok: true; runMs: number }
   | { id: number; ok: false; error: ErrorData };
+
+/**
+ * Engine → a decode worker that runs batches (the `decode-workers` layout): decode `images[i]` into `slots[i]`, then
+ * run the ones that decoded as one batch — a whole batch in one message each way, no hand-offs per image.
+ */
+export type ChunkRequest = { type: 'chunk'; id: number; slots: number[]; images: (string | Uint8Array)[] };
+
+/** One image of a chunk: decoded (its timings; its scores are in its slot) or its error. */
+export type ChunkImageResult = { ok: true; timings: DecodeTimings } | { ok: false; error: ErrorData };
+
+/** Worker → engine: each image's result in request order, and the batch's onnxruntime time (0 when none decoded). */
+export type ChunkReply =
+  | { id: number; ok: true; runMs: number; images: ChunkImageResult[] }
+  | { id: number; ok: false; error: ErrorData };

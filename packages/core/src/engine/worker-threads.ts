@@ -10,6 +10,8 @@ import type { ModelOptions } from '../model/session-options.js';
 import type { DecodeSettings } from './decode-into-slot.js';
 import { fromErrorData } from './error-transfer.js';
 import {
+  CHUNKS_PER_WORKER,
+  type ChunkOutcome,
   DECODES_PER_WORKER,
   type DecodeExecutor,
   type DecodeTimings,
@@ -20,6 +22,8 @@ import {
 import type { TensorSlots } from './tensor-slots.js';
 import { WorkerChannel } from './worker-channel.js';
 import type {
+  ChunkReply,
+  ChunkRequest,
   DecodeReply,
   DecodeRequest,
   InferenceHello,
@@ -29,10 +33,10 @@ import type {
 } from './worker-protocol.js';
 import { workerExecArgv } from './worker-thread.js';
 
-/** What a decode worker is asked (decodes; batches too when it runs the model). */
-type WorkerRequest = DecodeRequest | InferenceRequest;
+/** What a decode worker is asked (decodes; batches and chunks too when it runs the model). */
+type WorkerRequest = DecodeRequest | InferenceRequest | ChunkRequest;
 /** What a decode worker answers. */
-type WorkerReply = DecodeReply | InferenceReply;
+type WorkerReply = DecodeReply | InferenceReply | ChunkReply;
 
 /** The first message of a worker loading a model: loaded, or why not; a worker that exits first failed to load. */
 function modelLoaded(worker: Worker, name: string): Promise<InferenceHello> {
@@ -63,7 +67,7 @@ function startWorker(file: string, workerData: unknown): Worker {
 export class WorkerDecodeExecutor implements DecodeExecutor {
   readonly #channels: WorkerChannel<WorkerRequest, WorkerReply>[] = [];
   readonly #onWarning: WarningHandler;
-  /** Images waiting for a worker with room. */
+  /** Images and chunks waiting for a worker with room. */
   readonly #waiting: (() => void)[] = [];
   /** The model every worker also loads and runs batches on (the `decode-workers` layout). */
   readonly #batchModel: InferenceWorkerData | undefined;
@@ -139,8 +143,39 @@ export class WorkerDecodeExecutor implements DecodeExecutor {
         for (const c of this.#channels) void c.call(message).catch(() => {});
       },
       run: (batch) => this.#runBatch(batch),
+      runChunk: (images, slots) => this.#runChunk(images, slots),
       close: () => this.close(),
     };
+  }
+
+  /**
+   * A chunk on the worker with the fewest calls in flight, once one has fewer than {@link CHUNKS_PER_WORKER}: each
+   * worker has its next chunk queued while it runs one, and no worker gets ahead of the others.
+   */
+  async #runChunk(images: readonly (string | Uint8Array)[], slots: readonly number[]): Promise<ChunkOutcome> {
+    const target = await this.#worker(CHUNKS_PER_WORKER);
+    try {
+      // Bytes travel as private copies that are moved: the caller's may be a view into a larger (or pooled) buffer,
+      // which cloning would copy whole.
+      const transfer: ArrayBuffer[] = [];
+      const message = images.map((image) => {
+        if (typeof image === 'string') return image;
+        const copy = new Uint8Array(image);
+        transfer.push(copy.buffer as ArrayBuffer);
+        return copy;
+      });
+      const reply = (await target.call(
+        { type: 'chunk', slots: [...slots], images: message },
+        transfer,
+      )) as Extract<ChunkReply, { ok: true }>;
+      return {
+        runMs: reply.runMs,
+        images: reply.images.map((r) => (r.ok ? r : { ok: false, error: fromErrorData(r.error) })),
+      };
+    } finally {
+      // A worker has room again: the longest waiting image or chunk goes next.
+      this.#waiting.shift()?.();
+    }
   }
 
   async #runBatch(batch: readonly number[]): Promise<{ runMs: number }> {
@@ -188,16 +223,19 @@ export class WorkerDecodeExecutor implements DecodeExecutor {
     return target;
   }
 
-  /** The least busy worker once it has room; images wait in arrival order, one woken per finished decode. */
-  async #worker(): Promise<WorkerChannel<WorkerRequest, WorkerReply>> {
+  /**
+   * The least busy worker once it has fewer than `room` calls in flight; images and chunks wait in one queue, in
+   * arrival order, one woken per finished decode or chunk.
+   */
+  async #worker(room: number): Promise<WorkerChannel<WorkerRequest, WorkerReply>> {
     const target = this.#leastBusy();
-    if (target.inFlight < DECODES_PER_WORKER && this.#waiting.length === 0) return target;
+    if (target.inFlight < room && this.#waiting.length === 0) return target;
     await new Promise<void>((resolve) => this.#waiting.push(resolve));
     return this.#leastBusy();
   }
 
   async prepare(image: EncodedImage, slot: number): Promise<DecodeTimings> {
-    const target = await this.#worker();
+    const target = await this.#worker(DECODES_PER_WORKER);
     let message: EncodedImage = image;
     const transfer: ArrayBuffer[] = [];
     if (image instanceof Uint8Array) {
