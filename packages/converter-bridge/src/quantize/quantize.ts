@@ -686,7 +686,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
       quantizeOn: async (images, fold) => {
         progress({
           stage: 'cross-validate',
-          message: `fold ${fold + 1} of ${folds}: calibrating on ${images.count} images`,
+          message: `fold ${fold + 1} of ${folds}: calibrating on ${images.count} image${images.count === 1 ? '' : 's'}`,
         });
         return encodeModel((await quantizeOn(images, 'cross-validate')).model);
       },

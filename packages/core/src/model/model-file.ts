@@ -159,7 +159,12 @@ async function refuseSymlinkOutside(
     return;
   }
   const relative = path.relative(realDir, real);
-  if (relative === '' || relative === '..' || relative.startsWith(`..${path.sep}`) || path.isAbsolute(relative))
+  if (
+    relative === '' ||
+    relative === '..' ||
+    relative.startsWith(`..${path.sep}`) ||
+    path.isAbsolute(relative)
+  )
     throw new ExternalDataPathError(
       `${modelPath}: tensor "${ref.name}" names external data '${ref.location}', a symlink to ${real}, outside the model's folder ${realDir}; it is not read`,
     );
