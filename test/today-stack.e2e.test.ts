@@ -5,8 +5,8 @@
  * with torch 2.14 running `MobileNet_V2_Weights.IMAGENET1K_V2.transforms()` on Pillow 12.3 (computed here):
  * the same top-1 on every image. `mtailor validate` of the export prints no warning.
  *
- * The CLI runs under this test's own Node (`process.execPath`): under Node 20 in `pnpm test`, under Node 24 in
- * .ci/run's Node 24 block.
+ * The CLI runs under this test's own Node (`process.execPath`): under Node 20 in `pnpm test`, under Node 22 and 24
+ * in .ci/run's Node LTS blocks.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';

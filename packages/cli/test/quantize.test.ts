@@ -104,8 +104,23 @@ describe('mtailor quantize', () => {
     const manifest = path.join(build, 'int8', 'm-int8.manifest.json');
     expect(JSON.parse(r.stdout)).toMatchObject({
       files: { int8: out, manifest },
-      settings: { recipe: 'imagenet-eval', calibrationImages: 2 },
+      settings: { recipe: 'imagenet-eval', calibrationImages: 2, folds: 2 },
+      // No --eval: judged held out, each image measured on a model calibrated on the other one.
+      judgedOn: 'cross-validation',
+      accuracy: {
+        calibration: { images: 2 },
+        eval: null,
+        crossValidated: {
+          folds: 2,
+          perFold: [
+            { calibrationImages: 1, heldOutImages: 1 },
+            { calibrationImages: 1, heldOutImages: 1 },
+          ],
+          heldOut: { images: 2 },
+        },
+      },
     });
+    expect(r.stderr).toContain('[cross-validate] fold 2 of 2: calibrating on 1 image\n');
     expect(JSON.parse(readFileSync(manifest, 'utf8'))).toEqual({
       model: 'm-int8.onnx',
       recipe: 'imagenet-eval',
@@ -199,6 +214,25 @@ describe('mtailor quantize', () => {
           '97',
         ],
         /--min-agreement expects a fraction in \[0, 1\], got '97'/,
+      ],
+      [
+        ['quantize', shared.floatModel, '--calibration', shared.images, '--out', 'x.onnx', '--folds', '1'],
+        /--folds expects an integer ≥ 2, got '1'/,
+      ],
+      [
+        [
+          'quantize',
+          shared.floatModel,
+          '--calibration',
+          shared.images,
+          '--eval',
+          shared.tench,
+          '--out',
+          'x.onnx',
+          '--folds',
+          '3',
+        ],
+        /--folds and --no-folds apply without --eval/,
       ],
       [
         [

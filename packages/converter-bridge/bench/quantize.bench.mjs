@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `quantizeModel` on the shared float MobileNetV2: held-out agreement and logit error of each setting (two folds:
- * calibrate on the even-numbered shared images and measure on the odd ones, then the other way round), the shared
+ * `quantizeModel` on the shared float MobileNetV2: held-out agreement and logit error of each setting (two folds, the
+ * split `quantizeModel`'s own cross-validation makes: calibrate on the even-numbered shared images and measure on the
+ * odd ones, then the other way round), the shared
  * int8 model on the same images, and onnxruntime speed of float vs int8 (uint8 and int8 activations, the shared
  * model) at 1 and 2 threads, batch 1 and 8, runs interleaved so machine load hits every model alike.
  *
@@ -15,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compareModels, quantizeModel } from '@mtailor/converter-bridge';
+import { crossValidationFolds } from '@mtailor/converter-bridge/internal';
 import { ImagePreprocessor } from '@mtailor/core';
 import ort from 'onnxruntime-node';
 
@@ -36,8 +38,10 @@ const images = readdirSync(imagesDir)
   .filter((f) => /\.jpe?g$/i.test(f))
   .sort()
   .map((f) => path.join(imagesDir, f));
-const even = images.filter((_, i) => i % 2 === 0);
-const odd = images.filter((_, i) => i % 2 === 1);
+// Fold 1 holds out the even-numbered images, fold 2 the odd ones.
+const [evenHeldOut, oddHeldOut] = crossValidationFolds(images, 2);
+const even = evenHeldOut.heldOut;
+const odd = oddHeldOut.heldOut;
 const dir = mkdtempSync(path.join(os.tmpdir(), 'mtailor-quantize-bench-'));
 
 const CONFIGS = {

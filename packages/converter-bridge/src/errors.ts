@@ -66,6 +66,8 @@ export type ConverterErrorCode =
   | 'PARITY_FILE_INVALID'
   /** onnxruntime cannot load the model or run it on the parity inputs. */
   | 'PARITY_RUN_FAILED'
+  /** quantize: fewer calibration images than cross-validation folds (give eval images, fewer folds, or no folds). */
+  | 'TOO_FEW_IMAGES'
   /** quantize: the input already holds quantized operators (QuantizeLinear/DequantizeLinear, QLinear*, *Integer). */
   | 'ALREADY_QUANTIZED'
   /** quantize: no Conv, Gemm or MatMul of the model has float32 weights to quantize. */

@@ -15,7 +15,9 @@ export { exportScriptPath } from './python.js';
 export {
   type ActivationType,
   activationParams,
+  crossValidationFolds,
   entropyThreshold,
+  type Fold,
   HISTOGRAM_BINS,
   type QuantParams,
   quantizeWeights,

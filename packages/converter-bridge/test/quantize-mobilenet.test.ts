@@ -1,20 +1,32 @@
 /**
  * The quantizer on the shared float MobileNetV2 and the 104 shared ImageNet images, as the issue sets it: half of
  * the images calibrate, the other half measure, and then the other way round (two folds, so every image is once a
- * held-out image). Real onnxruntime-node, real preprocessing (the exact engine the server uses).
+ * held-out image), by hand with `eval`; and the same two folds as `quantizeModel` runs them itself without `eval`
+ * (its cross-validation), which must give the same held-out figures. Real onnxruntime-node, real preprocessing (the
+ * exact engine the server uses).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { compareModels, type QuantizationReport, quantizeModel } from '@mtailor/converter-bridge';
+import {
+  compareModels,
+  DEFAULT_MIN_AGREEMENT,
+  type QuantizationReport,
+  quantizeModel,
+} from '@mtailor/converter-bridge';
+import { crossValidationFolds } from '@mtailor/converter-bridge/internal';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { shared, sharedImages } from '../../../test/support/shared-data.js';
 import { tempDir } from './support/torch-suite.js';
 
 const dir = tempDir('mtailor-quantize-mobilenet-');
 const images = sharedImages();
-const even = images.filter((_, i) => i % 2 === 0);
-const odd = images.filter((_, i) => i % 2 === 1);
+// The split quantizeModel's cross-validation makes: fold 1 holds out the even-numbered images, fold 2 the odd ones.
+const [{ heldOut: even, calibration: odd }] = crossValidationFolds(images, 2) as [
+  { heldOut: string[]; calibration: string[] },
+];
 let folds: [QuantizationReport, QuantizationReport];
+/** All 104 images as calibration, no eval: the written model on all, the agreement cross-validated. */
+let whole: QuantizationReport;
 
 beforeAll(async () => {
   const fold = (calibration: string[], evalImages: string[], name: string, timed: boolean) =>
@@ -28,7 +40,13 @@ beforeAll(async () => {
       minAgreement: 0.96,
     });
   folds = [await fold(even, odd, 'even.onnx', true), await fold(odd, even, 'odd.onnx', false)];
-}, 300_000);
+  whole = await quantizeModel({
+    model: shared.floatModel,
+    calibration: images,
+    out: path.join(dir, 'whole.onnx'),
+    speed: false,
+  });
+}, 400_000);
 
 describe('quantizeModel on the shared float MobileNetV2 (calibrate on one half, measure on the other)', () => {
   it('writes a valid model whose every Conv, Add, pool and Gemm runs as an onnxruntime int8 kernel', () => {
@@ -106,5 +124,61 @@ describe('quantizeModel on the shared float MobileNetV2 (calibrate on one half, 
     expect(speed.speedup).toBeGreaterThan(0);
     expect(Number.isFinite(speed.speedup)).toBe(true);
     expect(folds[1].speed).toBeNull();
+  });
+});
+
+describe('quantizeModel without eval images: the agreement is held out, by cross-validation', () => {
+  it('equals calibrating on one half by hand and measuring on the other, both ways', () => {
+    const cv = whole.accuracy.crossValidated!;
+    // Fold 1 holds out the even images (calibrated on the odd ones: the hand-made folds[1]), fold 2 the odd ones.
+    const byHand = [folds[1].accuracy.eval!, folds[0].accuracy.eval!];
+    expect(cv.folds).toBe(2);
+    expect(cv.perFold).toEqual(
+      byHand.map((h) => ({ calibrationImages: 52, heldOutImages: 52, top1Agree: h.top1Agree })),
+    );
+    expect(cv.heldOut.images).toBe(104);
+    expect(cv.heldOut.top1Agree).toBe(byHand[0]!.top1Agree + byHand[1]!.top1Agree);
+    expect(cv.heldOut.top5Agreement).toBeCloseTo(
+      (byHand[0]!.top5Agreement + byHand[1]!.top5Agreement) / 2,
+      12,
+    );
+    expect(cv.heldOut.disagreements.map((d) => d.file).sort()).toEqual(
+      byHand.flatMap((h) => h.disagreements.map((d) => d.file)).sort(),
+    );
+    // Same models on the same images; the float logits of a batch of 8 may differ in the last bits from the hand
+    // runs' other batches, hence closeness rather than equality for the error figures.
+    const rms = Math.sqrt((byHand[0]!.logitError.rms ** 2 + byHand[1]!.logitError.rms ** 2) / 2);
+    expect(cv.heldOut.logitError.rms).toBeCloseTo(rms, 5);
+    expect(cv.heldOut.logitError.maxAbs).toBeCloseTo(
+      Math.max(byHand[0]!.logitError.maxAbs, byHand[1]!.logitError.maxAbs),
+      4,
+    );
+  });
+
+  it('judges --min-agreement on the held-out figure; the in-sample one is reported apart', () => {
+    const cv = whole.accuracy.crossValidated!;
+    const inSample = whole.accuracy.calibration;
+    console.log(
+      `all 104 images: held-out (2-fold) top-1 ${cv.heldOut.top1Agree}/104, in-sample ${inSample.top1Agree}/104`,
+    );
+    expect(whole.judgedOn).toBe('cross-validation');
+    expect(whole.settings).toMatchObject({
+      calibrationImages: 104,
+      folds: 2,
+      minAgreement: DEFAULT_MIN_AGREEMENT,
+    });
+    expect(inSample.images).toBe(104);
+    expect(cv.heldOut.top1Agreement).toBeGreaterThanOrEqual(DEFAULT_MIN_AGREEMENT);
+    expect(whole.ok).toBe(true);
+    // On these images the in-sample agreement is below the threshold: judged on it, this run would fail.
+    expect(inSample.top1Agreement).toBeLessThan(DEFAULT_MIN_AGREEMENT);
+  });
+
+  it('with eval images, nothing is cross-validated and the eval images are judged, as before', () => {
+    for (const report of folds) {
+      expect(report.judgedOn).toBe('eval');
+      expect(report.accuracy.crossValidated).toBeNull();
+      expect(report.settings.folds).toBeNull();
+    }
   });
 });

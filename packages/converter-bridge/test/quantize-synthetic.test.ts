@@ -331,6 +331,15 @@ describe('quantizeModel refusals', () => {
       'Expected positive integer for speed.runs but received 0 of type number',
     );
     expect((await refusal({ model, out: model })).code).toBe('INVALID_OPTION');
+    expect((await refusal({ model, folds: 1 })).message).toBe(
+      'Expected integer ≥ 2, or false for folds but received 1 of type number',
+    );
+    expect((await refusal({ model, folds: 2, eval: images })).message).toContain('not both');
+    // Three images cannot fill four folds: each needs an image to hold out and one to calibrate on.
+    const tooFew = await refusal({ model, recipe: plainRecipe(4), folds: 4 });
+    expect(tooFew.code).toBe('TOO_FEW_IMAGES');
+    expect(tooFew.details).toEqual({ images: 3, folds: 4 });
+    expect(tooFew.message).toContain('--no-folds');
     expect((await refusal({ model: path.join(dir, 'missing.onnx') })).code).toBe('MODEL_UNREADABLE');
     const notOnnx = file('not-onnx.onnx', new TextEncoder().encode('not an onnx model at all'));
     expect((await refusal({ model: notOnnx })).code).toBe('MODEL_UNREADABLE');
@@ -348,7 +357,12 @@ describe('quantizeModel refusals', () => {
     const noImages = await refusal({ model, recipe: plainRecipe(4), calibration: empty });
     expect(noImages.code).toBe('CALIBRATION_FAILED');
     const broken = file('broken.png', new TextEncoder().encode('not a png'));
-    const unreadable = await refusal({ model, recipe: plainRecipe(4), calibration: [broken] });
+    const unreadable = await refusal({
+      model,
+      recipe: plainRecipe(4),
+      calibration: [broken],
+      folds: false, // one image: no folds to cross-validate
+    });
     expect(unreadable.code).toBe('CALIBRATION_FAILED');
     expect(unreadable.message).toContain('broken.png');
   });

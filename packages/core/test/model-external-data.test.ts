@@ -7,7 +7,9 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
+  symlinkSync,
   truncateSync,
   unlinkSync,
   writeFileSync,
@@ -139,6 +141,34 @@ describe.skipIf(!torch)('models with external data', () => {
     expect((err as MtailorError).code).toBe('EXTERNAL_DATA_PATH');
     expect((err as Error).message).toContain(`'${location}'`);
     expect((err as Error).message).toContain(file);
+  });
+
+  it.each([
+    ['a data file that is a symlink', false],
+    ['a data file under a symlinked folder', true],
+  ])('%s leading out of the model folder is EXTERNAL_DATA_PATH', async (_what, viaFolder) => {
+    const name = viaFolder ? 'linked-folder' : 'linked-file';
+    const location = viaFolder ? `elsewhere/${name}.data` : `${name}.data`;
+    const file = saveExternal(`${name}.onnx`, `${name}.data`, location);
+    const outside = path.join(root, `outside-${name}`);
+    mkdirSync(outside);
+    renameSync(path.join(dir, `${name}.data`), path.join(outside, `${name}.data`));
+    if (viaFolder) symlinkSync(outside, path.join(dir, 'elsewhere'));
+    else symlinkSync(path.join(outside, `${name}.data`), path.join(dir, `${name}.data`));
+    const err = await readModelFile(file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ExternalDataPathError);
+    expect((err as MtailorError).code).toBe('EXTERNAL_DATA_PATH');
+    expect((err as Error).message).toContain(`'${location}'`);
+    expect((err as Error).message).toContain(path.join(outside, `${name}.data`));
+  });
+
+  it('a symlink that stays inside the folder is followed', async () => {
+    const file = saveExternal('alias.onnx', 'alias-real.data', 'alias.data');
+    symlinkSync('alias-real.data', path.join(dir, 'alias.data'));
+    const { model, externalDataFiles } = await readModelFile(file);
+    expect(externalDataFiles).toEqual([path.join(dir, 'alias.data')]);
+    const original = readFileSync(shared.floatModel).byteLength;
+    expect(Math.abs((model as Uint8Array).byteLength - original)).toBeLessThan(original * 0.01);
   });
 
   it('a self-contained model is handed over as read, byte for byte', async () => {

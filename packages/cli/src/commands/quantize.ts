@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import {
   type CalibrationMethod,
   ConverterError,
+  DEFAULT_FOLDS,
   DEFAULT_MIN_AGREEMENT,
   DEFAULT_PERCENTILE,
   formatQuantizationReport,
@@ -42,8 +43,13 @@ Options:
   --no-reduce-range         8-bit weights in [-127, 127] instead of 7-bit [-64, 64]: a little more precise, but
                             on x86 CPUs without VNNI served on the exact, slower U8U8 kernels
   --eval <path>             held-out images to measure agreement on (folder or files, repeatable)
+  --folds <n>               without --eval: held-out agreement by n-fold cross-validation over the calibration
+                            images (default ${DEFAULT_FOLDS}, n ≥ 2): image i of the sorted list is held out by fold
+                            i mod n and measured on a model calibrated on the other folds; the model written is
+                            calibrated on all of them
+  --no-folds                no cross-validation: agreement judged on the calibration images themselves (in-sample)
   --min-agreement <x>       exit 1 below this top-1 agreement with the float model (default ${DEFAULT_MIN_AGREEMENT}),
-                            judged on --eval when given, else on the calibration images
+                            judged on --eval when given, else on the cross-validated held-out agreement
   --speed-runs <n>          timed runs of each model for the speed ratio (default 40)
   --speed-threads <n>       onnxruntime threads while timing (default 1)
   --no-speed                skip the speed measurement
@@ -88,6 +94,8 @@ function parse(args: string[]): QuantizeArgs {
       'no-bias-correction': { type: 'boolean', default: false },
       'no-reduce-range': { type: 'boolean', default: false },
       eval: { type: 'string', multiple: true },
+      folds: { type: 'string' },
+      'no-folds': { type: 'boolean', default: false },
       'min-agreement': { type: 'string' },
       'speed-runs': { type: 'string' },
       'speed-threads': { type: 'string' },
@@ -121,6 +129,14 @@ function parse(args: string[]): QuantizeArgs {
   const minAgreement = nonNegativeNumber('min-agreement', values['min-agreement']);
   if (minAgreement !== undefined && minAgreement > 1)
     throw new UsageError(`--min-agreement expects a fraction in [0, 1], got '${values['min-agreement']}'`);
+  const folds = positiveInt('folds', values.folds);
+  if (folds !== undefined && folds < 2)
+    throw new UsageError(`--folds expects an integer ≥ 2, got '${values.folds}'`);
+  if ((folds !== undefined || values['no-folds']) && values.eval?.length)
+    throw new UsageError(
+      '--folds and --no-folds apply without --eval (the --eval images are the held-out set)',
+    );
+  if (folds !== undefined && values['no-folds']) throw new UsageError('give --folds or --no-folds, not both');
   const speedRuns = positiveInt('speed-runs', values['speed-runs']);
   const speedThreads = positiveInt('speed-threads', values['speed-threads']);
   if (values['no-speed'] && (speedRuns !== undefined || speedThreads !== undefined))
@@ -154,6 +170,8 @@ function parse(args: string[]): QuantizeArgs {
   if (exclude) options.exclude = exclude;
   if (evalImages?.length) options.eval = evalImages.length === 1 ? evalImages[0]! : evalImages;
   if (minAgreement !== undefined) options.minAgreement = minAgreement;
+  if (folds !== undefined) options.folds = folds;
+  if (values['no-folds']) options.folds = false;
   return { options, json: values.json ?? false };
 }
 
@@ -172,8 +190,8 @@ export const command: Command = {
     const options: QuantizeOptions = {
       ...parsed.options,
       onProgress: (p) => {
-        // One line per stage: the image counts would flood a log.
-        if (p.stage === lastStage) return;
+        // One line per stage and per uncounted step (a cross-validation fold): the image counts would flood a log.
+        if (p.stage === lastStage && p.done !== undefined) return;
         lastStage = p.stage;
         process.stderr.write(`[${p.stage}] ${p.message}\n`);
       },

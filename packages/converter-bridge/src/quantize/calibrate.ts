@@ -81,7 +81,8 @@ export function pickEvenly<T>(files: readonly T[], count: number | undefined): T
 
 /** Images and their preprocessed tensors, kept in memory up to a budget so the passes do not decode twice. */
 export class ImageTensors {
-  readonly #cache = new Map<number, Float32Array>();
+  /** Tensors by file path: shared with the {@link ImageTensors.subset | subsets}, so no image is decoded twice. */
+  #cache = new Map<string, Float32Array>();
   readonly #cacheLimit: number;
 
   /**
@@ -99,6 +100,13 @@ export class ImageTensors {
     this.#cacheLimit = Math.floor(cacheBytes / (size * 4));
   }
 
+  /** Some of these images (e.g. one cross-validation fold), sharing this set's cache of decoded tensors. */
+  subset(files: readonly string[]): ImageTensors {
+    const view = new ImageTensors(files, this.preprocessor, this.size, this.#cacheLimit * this.size * 4);
+    view.#cache = this.#cache;
+    return view;
+  }
+
   /** Number of images. */
   get count(): number {
     return this.files.length;
@@ -110,12 +118,12 @@ export class ImageTensors {
    * @throws {ConverterError} CALIBRATION_FAILED naming the file and the reason (unreadable, not an image, …).
    */
   async load(i: number, out: Float32Array, offset: number): Promise<void> {
-    const cached = this.#cache.get(i);
+    const file = this.files[i]!;
+    const cached = this.#cache.get(file);
     if (cached) {
       out.set(cached, offset);
       return;
     }
-    const file = this.files[i]!;
     let tensor: Float32Array;
     try {
       ({ tensor } = await this.preprocessor.process(file, { out, offset }));
@@ -133,7 +141,7 @@ export class ImageTensors {
         `Image ${file} preprocesses to ${tensor.length} values, the model takes ${this.size}`,
         { details: { file } },
       );
-    if (this.#cache.size < this.#cacheLimit) this.#cache.set(i, tensor.slice());
+    if (this.#cache.size < this.#cacheLimit) this.#cache.set(file, tensor.slice());
   }
 
   /**

@@ -60,49 +60,53 @@ export interface LogitPairs {
   int8: Float32Array;
 }
 
+/** A model to run on images, for {@link runModels}. */
+export interface ModelToRun {
+  /** Its bytes or file. */
+  model: Uint8Array | string;
+  /** What to call it in errors ("float model", "quantized model"). */
+  what: string;
+  /** onnxruntime session options (see {@link servedInt8Model}). */
+  sessionOptions?: ort.InferenceSession.SessionOptions;
+}
+
+/** How to feed the models of {@link runModels} and {@link computeLogits}. */
+export interface LogitRun {
+  inputName: string;
+  outputName: string;
+  batch: number | 'dynamic';
+  imageShape: readonly [number, number, number];
+  onProgress?: StageProgress;
+  signal?: AbortSignal;
+}
+
 /**
- * Run the float and the quantized model on every image (batches of up to 8).
+ * Run models on every image (batches of up to 8, each batch through every model in turn, so each image is
+ * preprocessed once): their logits, [images × classes] per model.
  *
  * @throws {ConverterError} QUANTIZE_RUN_FAILED | CALIBRATION_FAILED | ABORTED
  */
-export async function computeLogits(
-  floatModel: Uint8Array | string,
-  int8Model: Uint8Array | string,
+export async function runModels(
+  models: readonly ModelToRun[],
   images: ImageTensors,
-  run: {
-    inputName: string;
-    outputName: string;
-    batch: number | 'dynamic';
-    imageShape: readonly [number, number, number];
-    /** Session options of the int8 model (see {@link servedInt8Model}). */
-    int8SessionOptions?: ort.InferenceSession.SessionOptions;
-    onProgress?: StageProgress;
-    signal?: AbortSignal;
-  },
-): Promise<LogitPairs> {
-  const sessions = [
-    await createSession(floatModel, 'float model'),
-    await createSession(int8Model, 'quantized model', run.int8SessionOptions),
-  ] as const;
+  run: LogitRun,
+): Promise<{ classes: number; logits: Float32Array[] }> {
+  const sessions: ort.InferenceSession[] = [];
   const fixed = run.batch !== 'dynamic';
   const batchSize = fixed ? (run.batch as number) : 8;
   const [c, h, w] = run.imageShape;
-  const chunks: [Float32Array[], Float32Array[]] = [[], []];
+  const chunks: Float32Array[][] = models.map(() => []);
   let classes = 0;
   try {
+    for (const m of models) sessions.push(await createSession(m.model, m.what, m.sessionOptions));
     for await (const batch of images.batches(batchSize, fixed, run.signal)) {
       const rows = batch.data.length / (c * h * w);
       const input = new ort.Tensor('float32', batch.data, [rows, c, h, w]);
-      for (const k of [0, 1] as const) {
-        const out = await runSession(
-          sessions[k],
-          { [run.inputName]: input },
-          [run.outputName],
-          k ? 'quantized model' : 'float model',
-        );
+      for (const [k, session] of sessions.entries()) {
+        const out = await runSession(session, { [run.inputName]: input }, [run.outputName], models[k]!.what);
         const t = out[run.outputName]!;
         classes = t.dims[t.dims.length - 1] ?? 0;
-        chunks[k].push((t.data as Float32Array).slice(0, batch.count * classes));
+        chunks[k]!.push((t.data as Float32Array).slice(0, batch.count * classes));
         t.dispose();
       }
       run.onProgress?.(batch.first + batch.count, images.count);
@@ -119,7 +123,31 @@ export async function computeLogits(
     }
     return all;
   };
-  return { files: [...images.files], classes, float: join(chunks[0]), int8: join(chunks[1]) };
+  return { classes, logits: chunks.map(join) };
+}
+
+/**
+ * Run the float and the quantized model on every image.
+ *
+ * @throws {ConverterError} QUANTIZE_RUN_FAILED | CALIBRATION_FAILED | ABORTED
+ */
+export async function computeLogits(
+  floatModel: Uint8Array | string,
+  int8Model: Uint8Array | string,
+  images: ImageTensors,
+  run: LogitRun & {
+    /** Session options of the int8 model (see {@link servedInt8Model}). */
+    int8SessionOptions?: ort.InferenceSession.SessionOptions;
+  },
+): Promise<LogitPairs> {
+  const int8: ModelToRun = { model: int8Model, what: 'quantized model' };
+  if (run.int8SessionOptions) int8.sessionOptions = run.int8SessionOptions;
+  const { classes, logits } = await runModels(
+    [{ model: floatModel, what: 'float model' }, int8],
+    images,
+    run,
+  );
+  return { files: [...images.files], classes, float: logits[0]!, int8: logits[1]! };
 }
 
 function topK(row: Float32Array, k: number): number[] {

@@ -1,10 +1,11 @@
 /**
  * Static int8 quantization of float ONNX image classifiers (QDQ format), with calibration on served-exactly
  * preprocessed images and an accuracy report. One file per stage: preflight, fold-batchnorm, plan, calibrate,
- * ranges, rewrite, evaluate, report; `quantize.ts` runs them in order.
+ * ranges, rewrite, evaluate, cross-validate, report; `quantize.ts` runs them in order.
  * @module
  */
 
+export { crossValidationFolds, DEFAULT_FOLDS, type Fold } from './cross-validate.js';
 export {
   type CompareOptions,
   compareModels,
@@ -29,6 +30,7 @@ export { formatQuantizationReport } from './report.js';
 export type {
   AccuracyReport,
   ClassError,
+  CrossValidationReport,
   Disagreement,
   KernelReport,
   SpeedOptions,

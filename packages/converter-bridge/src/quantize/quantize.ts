@@ -1,6 +1,7 @@
 /**
  * `quantizeModel`: float ONNX image classifier + calibration images → static int8 QDQ model + accuracy report.
- * preflight → fold BatchNorm → plan → calibrate → ranges → QDQ rewrite → write + validate → kernels, accuracy, speed.
+ * preflight → fold BatchNorm → plan → calibrate → ranges → QDQ rewrite → write + validate → kernels, accuracy
+ * (in-sample, on eval images, or k-fold cross-validated), speed.
  * @module
  */
 import { existsSync } from 'node:fs';
@@ -14,10 +15,12 @@ import { modelForRuntime } from '../model-file.js';
 import { describeValue } from '../validate/onnx-proto.js';
 import { type ValidationReport, validateModel } from '../validate/validate-model.js';
 import { collectStatistics, ImageTensors, listImageFiles, pickEvenly } from './calibrate.js';
+import { checkFoldsFit, crossValidate, DEFAULT_FOLDS } from './cross-validate.js';
 import {
   accuracyAgainstFloat,
   computeLogits,
   inspectKernels,
+  type LogitPairs,
   measureSpeed,
   servedInt8Model,
 } from './evaluate.js';
@@ -43,7 +46,14 @@ import {
   WEIGHT_MAX,
 } from './ranges.js';
 import { rewriteToQdq } from './rewrite.js';
-import type { AccuracyReport, KernelReport, RewriteSummary, SpeedOptions, SpeedReport } from './summary.js';
+import type {
+  AccuracyReport,
+  CrossValidationReport,
+  KernelReport,
+  RewriteSummary,
+  SpeedOptions,
+  SpeedReport,
+} from './summary.js';
 
 /**
  * Default `minAgreement`: the quantized top-1 must match the float top-1 on at least 97 % of the images.
@@ -118,7 +128,19 @@ export interface QuantizeOptions {
   exclude?: readonly string[];
   /** Held-out images to measure agreement on (folder or files). */
   eval?: string | readonly string[];
-  /** `ok` requires at least this top-1 agreement (on `eval` when given, else on the calibration images). Default 0.97. */
+  /**
+   * Without `eval`: k-fold cross-validation over the calibration images (default 2 folds, at least 2): image `i` of
+   * the sorted list is held out by fold `i % k`, and each fold is measured on a model calibrated, with the same
+   * settings, on the other folds, which gives a held-out agreement ({@link QuantizationReport} `accuracy.crossValidated`)
+   * that `minAgreement` is judged on. The model written is calibrated on all the images. `false`: no
+   * cross-validation, judged on the calibration images themselves (in-sample). A number is refused with `eval`
+   * (the eval images are the held-out set then); fewer images than folds is a TOO_FEW_IMAGES error.
+   */
+  folds?: number | false;
+  /**
+   * `ok` requires at least this top-1 agreement: on `eval` when given, else the cross-validated held-out agreement
+   * (else, with `folds: false`, the in-sample one on the calibration images). Default 0.97.
+   */
   minAgreement?: number;
   /** Speed measurement settings, or false to skip it. */
   speed?: SpeedOptions | false;
@@ -131,7 +153,7 @@ export interface QuantizeOptions {
 /** A progress event of {@link quantizeModel}. */
 export interface QuantizeProgress {
   /** The stage running. */
-  stage: 'prepare' | 'calibrate' | 'rewrite' | 'validate' | 'evaluate' | 'speed';
+  stage: 'prepare' | 'calibrate' | 'rewrite' | 'validate' | 'evaluate' | 'cross-validate' | 'speed';
   /** A line for a person. */
   message: string;
   /** Work done in this stage (images), when counted. */
@@ -161,6 +183,8 @@ export interface QuantizationReport {
     calibrationImages: number;
     exclude: string[];
     minAgreement: number;
+    /** Cross-validation folds (null: none, because `eval` images were given or `folds: false`). */
+    folds: number | null;
   };
   /** What changed in the graph. */
   graph: {
@@ -175,10 +199,18 @@ export interface QuantizationReport {
   } & Omit<RewriteSummary, 'removedActivations'>;
   /** The kernels onnxruntime runs after its QDQ fusions. */
   kernels: KernelReport;
-  /** Agreement with the float model. */
-  accuracy: { calibration: AccuracyReport; eval: AccuracyReport | null };
-  /** Which set `ok` was judged on. */
-  judgedOn: 'eval' | 'calibration';
+  /**
+   * Agreement with the float model: `calibration` is the written model's on its own calibration images (in-sample);
+   * `eval` on the `eval` images; `crossValidated` the k-fold held-out estimate from the calibration images (when
+   * there are no `eval` images, unless `folds: false`).
+   */
+  accuracy: {
+    calibration: AccuracyReport;
+    eval: AccuracyReport | null;
+    crossValidated: CrossValidationReport | null;
+  };
+  /** Which figure `ok` was judged on: `eval`, else `cross-validation`, else (`folds: false`) `calibration`. */
+  judgedOn: 'eval' | 'cross-validation' | 'calibration';
   /**
    * How `@mtailor/core` runs the int8 model on this machine by default (`int8Kernels: 'exact'`), which the accuracy
    * and speed above were measured with: the kernels, why, and the CPU (int8 flags, saturation probe — always run
@@ -209,6 +241,7 @@ const OPTION_KEYS = new Set([
   'biasCorrection',
   'exclude',
   'eval',
+  'folds',
   'minAgreement',
   'speed',
   'onProgress',
@@ -239,6 +272,14 @@ function checkOptions(options: QuantizeOptions): void {
     throw invalidOption('calibration', 'folder path or array of image paths', calibration);
   if (options.eval !== undefined && !isList(options.eval))
     throw invalidOption('eval', 'folder path or array of image paths', options.eval);
+  const { folds } = options;
+  if (folds !== undefined && folds !== false && !(Number.isSafeInteger(folds) && folds >= 2))
+    throw invalidOption('folds', 'integer ≥ 2, or false', folds);
+  if (typeof folds === 'number' && options.eval !== undefined)
+    throw new ConverterError(
+      'INVALID_OPTION',
+      'Give eval images or cross-validation folds, not both (the eval images are the held-out set)',
+    );
   if (method !== undefined && !METHODS.includes(method))
     throw invalidOption('method', `one of ${METHODS.join(', ')}`, method);
   if (percentile !== undefined && !(typeof percentile === 'number' && percentile > 50 && percentile <= 100))
@@ -446,7 +487,8 @@ export async function compareModels(options: CompareOptions): Promise<AccuracyRe
  *
  * @throws {ConverterError} INVALID_OPTION | MODEL_UNREADABLE | MANIFEST_INVALID | ALREADY_QUANTIZED |
  *   MODEL_INVALID | SHAPE_UNSUPPORTED | NO_FLOAT_WEIGHTS | OPSET_UNSUPPORTED | CALIBRATION_FAILED |
- *   OUTPUT_NOT_WRITABLE | QUANTIZE_RUN_FAILED | ABORTED. A model that quantizes but agrees too little is not an
+ *   TOO_FEW_IMAGES (fewer calibration images than cross-validation folds) | OUTPUT_NOT_WRITABLE |
+ *   QUANTIZE_RUN_FAILED | ABORTED. A model that quantizes but agrees too little is not an
  *   error: the report says `ok: false`.
  *
  * @example
@@ -499,6 +541,8 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
     options.calibrationSize,
   );
   const evalFiles = options.eval === undefined ? undefined : await listImageFiles(options.eval, 'evaluation');
+  const folds = evalFiles || options.folds === false ? null : (options.folds ?? DEFAULT_FOLDS);
+  if (folds !== null) checkFoldsFit(calibrationFiles.length, folds);
   const imageShape = [3, facts.height, facts.width] as const;
   const size = 3 * facts.height * facts.width;
   const calibrationImages = new ImageTensors(calibrationFiles, preprocessor, size);
@@ -507,11 +551,8 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
   const folded = cloneModel(model);
   const batchNormsFolded = foldBatchNorms(folded, new NameAllocator(folded.graph));
   pruneDeadCode(folded.graph);
-  const plan = planQuantization(new GraphIndex(folded.graph), {
-    exclude: options.exclude ?? [],
-    perChannel,
-    symmetricActivations: symmetric,
-  });
+  const planOptions = { exclude: options.exclude ?? [], perChannel, symmetricActivations: symmetric };
+  const plan = planQuantization(new GraphIndex(folded.graph), planOptions);
   if (plan.quantized.size === 0)
     throw new ConverterError(
       'NO_FLOAT_WEIGHTS',
@@ -519,41 +560,54 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
       { details: { skipped: plan.skipped } },
     );
 
+  /** Calibrate on `images` and rewrite a copy of the folded graph (the plan is per copy: it holds its nodes). */
+  const quantizeOn = async (
+    images: ImageTensors,
+    stage: 'calibrate' | 'cross-validate',
+  ): Promise<{ model: LoadedModel; rewrite: RewriteSummary }> => {
+    const target = cloneModel(folded);
+    const targetPlan = planQuantization(new GraphIndex(target.graph), planOptions);
+    const stats = await collectStatistics({
+      model: target,
+      inputName: facts.inputName,
+      batch: facts.batch,
+      imageShape,
+      targets: targetPlan.calibrate,
+      images,
+      method,
+      ...(stage === 'calibrate'
+        ? {
+            onProgress: (done: number, total: number) =>
+              progress({ stage, message: 'calibrating', done, total }),
+          }
+        : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const params = new Map<string, QuantParams>();
+    for (const [tensor, s] of stats)
+      params.set(
+        tensor,
+        activationParams(chooseRange(s, method, { percentile, symmetric }), activations, symmetric),
+      );
+    const inputMeans = new Map<string, Float64Array>();
+    if (biasCorrection)
+      for (const [tensor, s] of stats) {
+        const means = s.channelMeans();
+        if (means) inputMeans.set(tensor, means);
+      }
+    const rewrite = rewriteToQdq(target, targetPlan, params, {
+      inputMeans,
+      weightMax: reduceRange ? WEIGHT_MAX.reduced : WEIGHT_MAX.full,
+    });
+    return { model: target, rewrite };
+  };
+
   progress({
     stage: 'calibrate',
     message: `calibrating ${plan.calibrate.length} tensors on ${calibrationFiles.length} images (${method})`,
   });
-  const stats = await collectStatistics({
-    model: folded,
-    inputName: facts.inputName,
-    batch: facts.batch,
-    imageShape,
-    targets: plan.calibrate,
-    images: calibrationImages,
-    method,
-    onProgress: (done, total) => progress({ stage: 'calibrate', message: 'calibrating', done, total }),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  const params = new Map<string, QuantParams>();
-  for (const [tensor, s] of stats)
-    params.set(
-      tensor,
-      activationParams(chooseRange(s, method, { percentile, symmetric }), activations, symmetric),
-    );
-
+  const { model: quantized, rewrite } = await quantizeOn(calibrationImages, 'calibrate');
   progress({ stage: 'rewrite', message: 'writing the QDQ graph' });
-  // The calibration ran on its own copy: `folded` can be rewritten in place.
-  const quantized = folded;
-  const inputMeans = new Map<string, Float64Array>();
-  if (biasCorrection)
-    for (const [tensor, s] of stats) {
-      const means = s.channelMeans();
-      if (means) inputMeans.set(tensor, means);
-    }
-  const rewrite = rewriteToQdq(quantized, plan, params, {
-    inputMeans,
-    weightMax: reduceRange ? WEIGHT_MAX.reduced : WEIGHT_MAX.full,
-  });
   const settings: QuantizationReport['settings'] = {
     method,
     percentile: method === 'percentile' ? percentile : null,
@@ -566,9 +620,10 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
     calibrationImages: calibrationFiles.length,
     exclude: plan.excluded,
     minAgreement,
+    folds,
   };
-  // The model records how it was made; the acceptance threshold is about this run, not about the model.
-  const { minAgreement: _threshold, ...howMade } = settings;
+  // The model records how it was made; the acceptance threshold and the measurement are about this run.
+  const { minAgreement: _threshold, folds: _folds, ...howMade } = settings;
   quantized.metadataProps = [
     ...(quantized.metadataProps ?? []).filter((p) => p.key !== 'mtailor.quantize'),
     { key: 'mtailor.quantize', value: JSON.stringify(howMade) },
@@ -597,23 +652,48 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
     imageShape,
     ...(options.signal ? { signal: options.signal } : {}),
   };
-  const evaluate = async (images: ImageTensors, what: string): Promise<AccuracyReport> => {
-    const pairs = await computeLogits(floatBytes, served.bytes, images, {
+  const logitPairs = (images: ImageTensors, what: string): Promise<LogitPairs> =>
+    computeLogits(floatBytes, served.bytes, images, {
       ...logitRun,
       int8SessionOptions: served.sessionOptions,
       onProgress: (done, total) =>
         progress({ stage: 'evaluate', message: `comparing on ${what} images`, done, total }),
     });
-    // As the classifier names classes: the manifest's labels, else ImageNet-1k's for a 1000-class model.
-    const labels =
-      manifest?.labels ??
-      (pairs.classes === 1000 ? (await import('@mtailor/core')).IMAGENET1K_LABELS : undefined);
-    return accuracyAgainstFloat(pairs, labels);
-  };
-  const calibrationAccuracy = await evaluate(calibrationImages, 'calibration');
+  const calibrationPairs = await logitPairs(calibrationImages, 'calibration');
+  // As the classifier names classes: the manifest's labels, else ImageNet-1k's for a 1000-class model.
+  const labels =
+    manifest?.labels ??
+    (calibrationPairs.classes === 1000 ? (await import('@mtailor/core')).IMAGENET1K_LABELS : undefined);
+  const calibrationAccuracy = accuracyAgainstFloat(calibrationPairs, labels);
   const evalAccuracy = evalFiles
-    ? await evaluate(new ImageTensors(evalFiles, preprocessor, size), 'evaluation')
+    ? accuracyAgainstFloat(
+        await logitPairs(new ImageTensors(evalFiles, preprocessor, size), 'evaluation'),
+        labels,
+      )
     : null;
+
+  let crossValidated: CrossValidationReport | null = null;
+  if (folds !== null) {
+    progress({
+      stage: 'cross-validate',
+      message: `${folds}-fold cross-validation: quantizing on ${folds - 1} of ${folds} parts of the calibration images, measuring on the rest`,
+    });
+    crossValidated = await crossValidate({
+      folds,
+      images: calibrationImages,
+      // The float logits do not depend on the fold: computed once, above.
+      floatLogits: calibrationPairs.float,
+      quantizeOn: async (images, fold) => {
+        progress({
+          stage: 'cross-validate',
+          message: `fold ${fold + 1} of ${folds}: calibrating on ${images.count} image${images.count === 1 ? '' : 's'}`,
+        });
+        return encodeModel((await quantizeOn(images, 'cross-validate')).model);
+      },
+      logitRun,
+      ...(labels ? { labels } : {}),
+    });
+  }
 
   let speed: SpeedReport | null = null;
   if (options.speed !== false) {
@@ -629,7 +709,7 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
     );
   }
 
-  const judged = evalAccuracy ?? calibrationAccuracy;
+  const judged = evalAccuracy ?? crossValidated?.heldOut ?? calibrationAccuracy;
   const quantizedOps: Record<string, number> = {};
   for (const node of plan.quantized)
     quantizedOps[node.opType ?? ''] = (quantizedOps[node.opType ?? ''] ?? 0) + 1;
@@ -647,8 +727,8 @@ export async function quantizeModel(options: QuantizeOptions): Promise<Quantizat
       ...rewriteCounts,
     },
     kernels,
-    accuracy: { calibration: calibrationAccuracy, eval: evalAccuracy },
-    judgedOn: evalAccuracy ? 'eval' : 'calibration',
+    accuracy: { calibration: calibrationAccuracy, eval: evalAccuracy, crossValidated },
+    judgedOn: evalAccuracy ? 'eval' : crossValidated ? 'cross-validation' : 'calibration',
     int8Kernels: served.report,
     speed,
     validation,

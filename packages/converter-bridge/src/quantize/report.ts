@@ -77,7 +77,23 @@ export function formatQuantizationReport(report: QuantizationReport): string {
     `  onnxruntime kernels: ${counts(k.int8)}; float Conv/Gemm/MatMul left: ${counts(k.floatCompute)}`,
     `int8 kernels here: ${describeInt8Kernels(report.int8Kernels)}`,
     'agreement with the float model (the exact integer arithmetic, as @mtailor/core serves the model):',
-    ...accuracyLines('calibration images', report.accuracy.calibration),
+  );
+  const { crossValidated: cv } = report.accuracy;
+  if (cv) {
+    const folds = cv.perFold
+      .map((f, i) => `fold ${i + 1} ${f.top1Agree}/${f.heldOutImages} (calibrated on ${f.calibrationImages})`)
+      .join(', ');
+    const [head, ...rest] = accuracyLines(
+      `held-out, ${cv.folds}-fold cross-validation over the calibration images`,
+      cv.heldOut,
+    );
+    lines.push(head!, `    each image measured on a model calibrated without it: ${folds}`, ...rest);
+  }
+  lines.push(
+    ...accuracyLines(
+      'in-sample, the written model on its own calibration images',
+      report.accuracy.calibration,
+    ),
   );
   if (report.accuracy.eval) lines.push(...accuracyLines('evaluation images', report.accuracy.eval));
   if (report.speed) {
@@ -87,9 +103,14 @@ export function formatQuantizationReport(report: QuantizationReport): string {
         `float ${ms(sp.floatMs)}, int8 ${ms(sp.int8Ms)}: int8 ${sp.speedup.toFixed(2)}× as fast`,
     );
   }
-  const judged = report.judgedOn === 'eval' ? report.accuracy.eval! : report.accuracy.calibration;
+  const [judged, where] =
+    report.judgedOn === 'eval'
+      ? [report.accuracy.eval!, 'on the evaluation images']
+      : report.judgedOn === 'cross-validation'
+        ? [cv!.heldOut, `held out (${cv!.folds}-fold cross-validation)`]
+        : [report.accuracy.calibration, 'on the calibration images (in-sample)'];
   lines.push(
-    `${report.ok ? 'OK' : 'FAILED'}: top-1 agreement ${pct(judged.top1Agreement)} on the ${report.judgedOn === 'eval' ? 'evaluation' : 'calibration'} images ` +
+    `${report.ok ? 'OK' : 'FAILED'}: top-1 agreement ${pct(judged.top1Agreement)} ${where} ` +
       `${judged.top1Agreement >= s.minAgreement ? '≥' : '<'} ${pct(s.minAgreement)}` +
       (report.validation.ok ? '' : '; the quantized model is invalid'),
   );

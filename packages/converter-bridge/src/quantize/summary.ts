@@ -87,6 +87,27 @@ export interface AccuracyReport {
   disagreements: Disagreement[];
 }
 
+/**
+ * The held-out estimate of agreement from the calibration images alone (k-fold cross-validation): each fold's images
+ * are measured on a model calibrated, with the same settings, on the other folds only. What `quantizeModel` judges
+ * `minAgreement` on when it has no `eval` images.
+ *
+ * @example
+ * ```ts
+ * const report = await quantizeModel({ model: 'float.onnx', calibration: 'images/', out: 'int8.onnx' });
+ * const cv = report.accuracy.crossValidated; // { folds: 2, perFold: [{ calibrationImages: 52, heldOutImages: 52, top1Agree: 51 }, …], heldOut: {…} }
+ * if (cv) console.log(`held-out top-1 ${cv.heldOut.top1Agree}/${cv.heldOut.images}`);
+ * ```
+ */
+export interface CrossValidationReport {
+  /** Number of folds. */
+  folds: number;
+  /** Each fold: images calibrated on, images held out, held-out images whose top-1 agrees. */
+  perFold: { calibrationImages: number; heldOutImages: number; top1Agree: number }[];
+  /** Agreement and logit error over the held-out images of all folds (every calibration image once). */
+  heldOut: AccuracyReport;
+}
+
 /** Milliseconds per run: median and quartiles. */
 export interface Timing {
   median: number;

@@ -10,7 +10,7 @@
  * byte for byte.
  * @module
  */
-import { open, stat } from 'node:fs/promises';
+import { open, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ExternalDataMissingError, ExternalDataPathError, ModelLoadError } from '../errors.js';
 
@@ -73,10 +73,13 @@ export async function inlineExternalData(bytes: Uint8Array, modelPath: string): 
   const dir = path.dirname(path.resolve(modelPath));
   const files = new Map<string, { path: string; size: number; data?: Uint8Array }>();
   let total = bytes.byteLength;
+  let realDir: string | undefined;
   for (const ref of refs) {
     const dataPath = resolveLocation(ref, dir, modelPath);
     let entry = files.get(dataPath);
     if (!entry) {
+      realDir ??= await realpath(dir);
+      await refuseSymlinkOutside(dataPath, realDir, ref, modelPath);
       entry = { path: dataPath, size: await dataFileSize(dataPath, ref, modelPath) };
       files.set(dataPath, entry);
     }
@@ -137,6 +140,34 @@ function resolveLocation(ref: ExternalRef, dir: string, modelPath: string): stri
       `${modelPath}: tensor "${ref.name}" names external data '${location}', outside the model's folder ${dir}; it is not read`,
     );
   return path.join(dir, normalized);
+}
+
+/**
+ * A location inside the model's folder by name can still lead out of it through a symlink (the file or a folder on
+ * the way): what counts is where the real path is. A missing file is left to {@link dataFileSize} to report.
+ */
+async function refuseSymlinkOutside(
+  dataPath: string,
+  realDir: string,
+  ref: ExternalRef,
+  modelPath: string,
+): Promise<void> {
+  let real: string;
+  try {
+    real = await realpath(dataPath);
+  } catch {
+    return;
+  }
+  const relative = path.relative(realDir, real);
+  if (
+    relative === '' ||
+    relative === '..' ||
+    relative.startsWith(`..${path.sep}`) ||
+    path.isAbsolute(relative)
+  )
+    throw new ExternalDataPathError(
+      `${modelPath}: tensor "${ref.name}" names external data '${ref.location}', a symlink to ${real}, outside the model's folder ${realDir}; it is not read`,
+    );
 }
 
 async function dataFileSize(dataPath: string, ref: ExternalRef, modelPath: string): Promise<number> {
