@@ -5,9 +5,9 @@
  *
  * How: Linux's CPUID faulting (arch_prctl ARCH_SET_CPUID 0, on CPUs and hypervisors that offer it: the `cpuid_fault`
  * flag) turns every CPUID into SIGSEGV. The handler runs the real CPUID with faulting briefly off, clears the bits of
- * the chosen profile, writes the registers back and steps over the instruction. A SIGSEGV that is not a CPUID goes to
- * the handler installed before (or the default action). Handlers installed later (Node's, V8's WebAssembly trap
- * handler) chain to this one for faults that are not theirs.
+ * the chosen profile, writes the registers back and steps over the instruction. The handler stays installed: the
+ * library's sigaction() keeps what the program installs for SIGSEGV (Node's and V8's WebAssembly trap handler, for
+ * instance) and reports it back, and every SIGSEGV that is not a CPUID goes to that handler (or the default action).
  *
  * CPUID_MASK_PROFILE selects what is hidden:
  *   avx2           AVX-512 (all of it, VNNI included), AVX-VNNI and AMX: an AVX2 CPU such as AMD EPYC Milan (Zen 3)
@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <asm/prctl.h>
 #include <cpuid.h>
+#include <dlfcn.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,7 +58,8 @@ static const struct mask avx512_no_vnni[] = {
 
 static const struct mask *profile;
 static size_t profile_len;
-static struct sigaction previous;
+static struct sigaction program; /* what the program installed for SIGSEGV, or what was there before */
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 
 static long cpuid_faulting(int on) { return syscall(SYS_arch_prctl, ARCH_SET_CPUID, on ? 0 : 1); }
 
@@ -85,14 +87,25 @@ static void on_segv(int sig, siginfo_t *info, void *context) {
     regs[REG_RIP] += 2;
     return;
   }
-  if (previous.sa_flags & SA_SIGINFO && previous.sa_sigaction) {
-    previous.sa_sigaction(sig, info, context);
-  } else if (previous.sa_handler != SIG_DFL && previous.sa_handler != SIG_IGN) {
-    previous.sa_handler(sig);
+  if (program.sa_flags & SA_SIGINFO && program.sa_sigaction) {
+    program.sa_sigaction(sig, info, context);
+  } else if (!(program.sa_flags & SA_SIGINFO) && program.sa_handler != SIG_DFL && program.sa_handler != SIG_IGN) {
+    program.sa_handler(sig);
   } else {
     /* The fault happens again on return, now with the default action (a core dump), as without this library. */
-    signal(SIGSEGV, SIG_DFL);
+    struct sigaction fallback;
+    memset(&fallback, 0, sizeof fallback);
+    fallback.sa_handler = SIG_DFL;
+    real_sigaction(SIGSEGV, &fallback, NULL);
   }
+}
+
+int sigaction(int sig, const struct sigaction *action, struct sigaction *old) {
+  if (!real_sigaction) real_sigaction = (int (*)(int, const struct sigaction *, struct sigaction *))dlsym(RTLD_NEXT, "sigaction");
+  if (sig != SIGSEGV || !profile) return real_sigaction(sig, action, old);
+  if (old) *old = program;
+  if (action) program = *action;
+  return 0;
 }
 
 __attribute__((constructor)) static void install(void) {
@@ -113,7 +126,8 @@ __attribute__((constructor)) static void install(void) {
   action.sa_sigaction = on_segv;
   action.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&action.sa_mask);
-  if (sigaction(SIGSEGV, &action, &previous) != 0 || cpuid_faulting(1) != 0) {
+  real_sigaction = (int (*)(int, const struct sigaction *, struct sigaction *))dlsym(RTLD_NEXT, "sigaction");
+  if (!real_sigaction || real_sigaction(SIGSEGV, &action, &program) != 0 || cpuid_faulting(1) != 0) {
     fprintf(stderr, "cpuid-mask: this kernel or CPU offers no CPUID faulting (arch_prctl ARCH_SET_CPUID)\n");
     _exit(2);
   }
