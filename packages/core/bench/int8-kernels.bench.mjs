@@ -71,9 +71,14 @@ const models = [
   ['U8U8 (uint8 weights)', await ONNXModel.load(uint8, { int8Kernels: 'native', intraOpThreads: 1 })],
 ];
 if (floatPath !== 'none')
-  models.push([`float (${path.basename(floatPath)})`, await ONNXModel.load(floatPath, { intraOpThreads: 1 })]);
+  models.push([
+    `float (${path.basename(floatPath)})`,
+    await ONNXModel.load(floatPath, { intraOpThreads: 1 }),
+  ]);
 const here8 = await ONNXModel.load(bytes, { intraOpThreads: 1 });
-console.log(`int8Kernels 'exact' (the default) runs here: ${here8.int8Kernels.kernels} (${here8.int8Kernels.reason})`);
+console.log(
+  `int8Kernels 'exact' (the default) runs here: ${here8.int8Kernels.kernels} (${here8.int8Kernels.reason})`,
+);
 here8.dispose();
 for (const batch of [1, 8]) {
   const data = new Float32Array(batch * tensor.length);
@@ -98,7 +103,8 @@ for (const batch of [1, 8]) {
     }
     ratios.push(quantile(blockSamples[1], 0.5) / quantile(blockSamples[0], 0.5));
     if (models[2])
-      for (const i of [0, 1]) floatRatios[i].push(quantile(blockSamples[2], 0.5) / quantile(blockSamples[i], 0.5));
+      for (const i of [0, 1])
+        floatRatios[i].push(quantile(blockSamples[2], 0.5) / quantile(blockSamples[i], 0.5));
   }
   console.log(
     `batch ${batch}, 1 intra-op thread (ms per image; ${blocks} blocks × ${rounds} interleaved runs)`,
@@ -108,7 +114,9 @@ for (const batch of [1, 8]) {
     const r = floatRatios[i].sort((a, b) => a - b);
     console.log(
       `  ${name.padEnd(24)} median ${quantile(s, 0.5).toFixed(2)} (p25–p75 ${quantile(s, 0.25).toFixed(2)}–${quantile(s, 0.75).toFixed(2)})` +
-        (r.length ? `   float/this ${quantile(r, 0.5).toFixed(2)}× [${r[0].toFixed(2)}–${r.at(-1).toFixed(2)}]` : ''),
+        (r.length
+          ? `   float/this ${quantile(r, 0.5).toFixed(2)}× [${r[0].toFixed(2)}–${r.at(-1).toFixed(2)}]`
+          : ''),
     );
   }
   ratios.sort((a, b) => a - b);

@@ -49,3 +49,47 @@ export function nodeUnderQemu(args: string[], timeoutMs = 240_000): string {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
+
+/**
+ * `scripts/run-on-cpu.sh`: the same AVX2-without-VNNI CPU at native speed (CPUID faulting and a masked
+ * /proc/cpuinfo), where the CPU and kernel offer CPUID faulting. Not every machine does (CI's may not), so a test
+ * on it is skipped loudly there, also under `CI=true`: the qemu-x86_64 tests above are the guarantee.
+ */
+export const RUN_ON_CPU = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  '..',
+  '..',
+  '..',
+  'scripts',
+  'run-on-cpu.sh',
+);
+
+/** Whether `scripts/run-on-cpu.sh --cpu avx2` works here; says loudly why not when it does not. */
+export function hasRunOnCpu(): boolean {
+  if (process.arch !== 'x64') {
+    console.warn(`\n*** SKIPPING the native-speed AVX2 int8 tests: ${process.arch} is not x86-64 ***\n`);
+    return false;
+  }
+  try {
+    execFileSync(RUN_ON_CPU, ['--quiet', '--', 'true'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 120_000,
+    });
+    return true;
+  } catch (e) {
+    const why = String((e as { stderr?: Buffer }).stderr ?? e).trim();
+    console.warn(`\n*** SKIPPING the native-speed AVX2 int8 tests: ${why} ***\n`);
+    return false;
+  }
+}
+
+/** Runs `node <args…>` through `scripts/run-on-cpu.sh --cpu avx2` and returns its stdout. */
+export function nodeOnAvx2Cpu(args: string[], timeoutMs = 120_000): string {
+  return execFileSync(RUN_ON_CPU, ['--quiet', '--cpu', 'avx2', '--', process.execPath, ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
