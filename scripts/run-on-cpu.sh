@@ -14,8 +14,8 @@
 # How: scripts/cpuid-mask.c, compiled once with cc into $MTAILOR_CPU_MASK_CACHE (default ~/.cache/mtailor/run-on-cpu),
 # is preloaded (LD_PRELOAD, inherited by child processes). It turns on Linux's CPUID faulting (the `cpuid_fault` CPU
 # flag; KVM offers it to its guests) and answers each CPUID itself without the hidden bits. /proc/cpuinfo is replaced
-# by a copy without the hidden flags in a private mount namespace (needs root or user namespaces; without them it
-# still shows the real flags, with a warning). Not hidden: the XCR0 register (xgetbv), which dispatchers only read
+# by a copy without the hidden flags in a private mount namespace (needs root; without it /proc/cpuinfo still shows
+# the real flags, with a warning). Not hidden: the XCR0 register (xgetbv), which dispatchers only read
 # after CPUID reported the feature; statically linked programs that never load the library.
 # A KVM guest with `-cpu EPYC-Milan` would be the other way; on machines whose KVM is PVM (nested, no hardware
 # virtualization) it cannot boot a stock kernel.
@@ -70,17 +70,12 @@ mask_cpuinfo='
   copy=$(mktemp) && sed -E "/^flags/ s/ ($1)\b//g" /proc/cpuinfo >"$copy" && mount --bind "$copy" /proc/cpuinfo && rm "$copy" || exit 2
   shift
   exec "$@"'
-if [ "$(id -u)" = 0 ] && unshare --mount --propagation private true 2>/dev/null; then
-  ns=(unshare --mount --propagation private)
-elif unshare --user --map-current-user --mount true 2>/dev/null; then
-  ns=(unshare --user --map-current-user --mount)
-else
-  ns=()
-fi
+ns=(unshare --mount --propagation private)
+"${ns[@]}" mount --bind /proc/cpuinfo /proc/cpuinfo 2>/dev/null || ns=()
 if [ $quiet = 0 ]; then
   where="CPUID${ns:+ and /proc/cpuinfo}"
   echo "run-on-cpu: $where of this $(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: //') without ${shown:-nothing (none present)}(--cpu $profile)" >&2
-  [ ${#ns[@]} -gt 0 ] || echo "run-on-cpu: WARNING: no mount namespace here; /proc/cpuinfo still shows every flag" >&2
+  [ ${#ns[@]} -gt 0 ] || echo "run-on-cpu: WARNING: cannot mount in a private namespace here (not root?): /proc/cpuinfo still shows every flag" >&2
 fi
 if [ ${#ns[@]} -gt 0 ]; then
   exec "${ns[@]}" bash -c "$mask_cpuinfo" run-on-cpu "$(echo "$hidden" | sed 's/ /|/g')" "$@"
