@@ -6,6 +6,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { repoRoot } from '../../../../test/support/shared-data.js';
 
 /** Haswell: AVX2 + FMA, no AVX-512, no VNNI. The features qemu's TCG cannot emulate are turned off so it does not warn. */
 export const QEMU_CPU = 'Haswell-v4,-pcid,-x2apic,-tsc-deadline,-invpcid';
@@ -55,15 +56,7 @@ export function nodeUnderQemu(args: string[], timeoutMs = 240_000): string {
  * /proc/cpuinfo), where the CPU and kernel offer CPUID faulting. Not every machine does (CI's may not), so a test
  * on it is skipped loudly there, also under `CI=true`: the qemu-x86_64 tests above are the guarantee.
  */
-export const RUN_ON_CPU = path.join(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  '..',
-  '..',
-  'scripts',
-  'run-on-cpu.sh',
-);
+export const RUN_ON_CPU = path.join(repoRoot, 'scripts', 'run-on-cpu.sh');
 
 /** Whether `scripts/run-on-cpu.sh --cpu avx2` works here; says loudly why not when it does not. */
 export function hasRunOnCpu(): boolean {
