@@ -67,14 +67,15 @@ shown=$(printf '%s\n' $flags | grep -E -x "$(echo "$hidden" | sed 's/ /|/g')" | 
 export CPUID_MASK_PROFILE=$profile
 export LD_PRELOAD=$lib${LD_PRELOAD:+ $LD_PRELOAD}
 mask_cpuinfo='
-  copy=$(mktemp) && sed -E "/^flags/ s/ ($1)\b//g" /proc/cpuinfo >"$copy" && mount --bind "$copy" /proc/cpuinfo && rm "$copy" || exit 2
+  copy=$(mktemp) && sed -E "/^flags/ s/ ($1)\b//g" /proc/cpuinfo >"$copy" && mount --bind "$copy" /proc/cpuinfo && rm "$copy" ||
+    { echo "run-on-cpu: cannot replace /proc/cpuinfo" >&2; exit 2; }
   shift
   exec "$@"'
 ns=(unshare --mount --propagation private)
 "${ns[@]}" mount --bind /proc/cpuinfo /proc/cpuinfo 2>/dev/null || ns=()
 if [ $quiet = 0 ]; then
   where="CPUID${ns:+ and /proc/cpuinfo}"
-  echo "run-on-cpu: $where of this $(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: //') without ${shown:-nothing (none present)}(--cpu $profile)" >&2
+  echo "run-on-cpu: $where of this $(grep -m1 '^model name' /proc/cpuinfo | sed 's/^[^:]*: //') without ${shown:-nothing (none present) }(--cpu $profile)" >&2
   [ ${#ns[@]} -gt 0 ] || echo "run-on-cpu: WARNING: cannot mount in a private namespace here (not root?): /proc/cpuinfo still shows every flag" >&2
 fi
 if [ ${#ns[@]} -gt 0 ]; then
