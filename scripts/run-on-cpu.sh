@@ -60,7 +60,7 @@ if [ ! -f "$lib" ]; then
     die "cannot compile $src: $(head -3 "$cache/build.log")"
   mv "$lib.$$" "$lib"
 fi
-CPUID_MASK_PROFILE=$profile LD_PRELOAD=$lib /bin/true 2>/dev/null ||
+CPUID_MASK_REQUIRED=1 CPUID_MASK_PROFILE=$profile LD_PRELOAD=$lib /bin/true 2>/dev/null ||
   die "CPUID faulting does not work here (arch_prctl ARCH_SET_CPUID failed)"
 
 shown=$(printf '%s\n' $flags | grep -E -x "$(echo "$hidden" | sed 's/ /|/g')" | tr '\n' ' ' || true)
