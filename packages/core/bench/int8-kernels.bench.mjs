@@ -3,10 +3,13 @@
  * What `int8Kernels: 'exact'` costs where it matters: onnxruntime's U8S8 kernels (the model as given; exact on CPUs
  * with VNNI, saturating on x86 CPUs without) against the U8U8 kernels the exact path runs on CPUs without VNNI (the
  * int8 weights stored as uint8), on one image replicated to batch 1 and 8, one intra-op thread, runs interleaved so
- * machine load hits both alike. Also the load-time cost of the decision (probe + scan + rewrite).
+ * machine load hits both alike, and the float model of the same network beside them (what int8 gains over float
+ * on each path). Also the load-time cost of the decision (probe + scan + rewrite).
  *
  * Settings (environment): MTAILOR_SHARED_DIR (default ../shared beside the repo), BENCH_MODEL (default the shared
- * int8 MobileNetV2), BENCH_ROUNDS (timed runs per model and case, default 60), BENCH_BLOCKS (default 3).
+ * int8 MobileNetV2), BENCH_FLOAT_MODEL (default the shared float MobileNetV2; `none` leaves it out), BENCH_ROUNDS
+ * (timed runs per model and case, default 60), BENCH_BLOCKS (default 3).
+ * On an AVX2 CPU without VNNI on any x86 machine: scripts/run-on-cpu.sh -- node packages/core/bench/int8-kernels.bench.mjs
  * Usage: node packages/core/bench/int8-kernels.bench.mjs   (after pnpm build)
  */
 import { readFileSync } from 'node:fs';
@@ -27,6 +30,7 @@ const sharedDir = path.resolve(
   process.env.MTAILOR_SHARED_DIR ?? path.join(here, '..', '..', '..', '..', 'shared'),
 );
 const modelPath = process.env.BENCH_MODEL ?? path.join(sharedDir, 'models', 'mobilenet_v2_int8_qdq.onnx');
+const floatPath = process.env.BENCH_FLOAT_MODEL ?? path.join(sharedDir, 'models', 'mobilenet_v2_float.onnx');
 const rounds = Number(process.env.BENCH_ROUNDS ?? 60);
 const blocks = Number(process.env.BENCH_BLOCKS ?? 3);
 const quantile = (sorted, q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
@@ -66,15 +70,27 @@ const models = [
   ['U8S8 (native, as given)', await ONNXModel.load(bytes, { int8Kernels: 'native', intraOpThreads: 1 })],
   ['U8U8 (uint8 weights)', await ONNXModel.load(uint8, { int8Kernels: 'native', intraOpThreads: 1 })],
 ];
+if (floatPath !== 'none')
+  models.push([
+    `float (${path.basename(floatPath)})`,
+    await ONNXModel.load(floatPath, { intraOpThreads: 1 }),
+  ]);
+const here8 = await ONNXModel.load(bytes, { intraOpThreads: 1 });
+console.log(
+  `int8Kernels 'exact' (the default) runs here: ${here8.int8Kernels.kernels} (${here8.int8Kernels.reason})`,
+);
+here8.dispose();
 for (const batch of [1, 8]) {
   const data = new Float32Array(batch * tensor.length);
   for (let b = 0; b < batch; b++) data.set(tensor, b * tensor.length);
   const samples = models.map(() => []);
   const ratios = [];
+  const floatRatios = models.map(() => []);
   for (let block = 0; block < blocks; block++) {
     const blockSamples = models.map(() => []);
     for (let r = -3; r < rounds; r++) {
-      const order = r % 2 ? [1, 0] : [0, 1];
+      const order = models.map((_, i) => i);
+      if (r % 2) order.reverse();
       for (const i of order) {
         const start = performance.now();
         await models[i][1].run(data, batch);
@@ -86,14 +102,21 @@ for (const batch of [1, 8]) {
       samples[i].push(...s);
     }
     ratios.push(quantile(blockSamples[1], 0.5) / quantile(blockSamples[0], 0.5));
+    if (models[2])
+      for (const i of [0, 1])
+        floatRatios[i].push(quantile(blockSamples[2], 0.5) / quantile(blockSamples[i], 0.5));
   }
   console.log(
     `batch ${batch}, 1 intra-op thread (ms per image; ${blocks} blocks × ${rounds} interleaved runs)`,
   );
   for (const [i, [name]] of models.entries()) {
     const s = samples[i].sort((a, b) => a - b);
+    const r = floatRatios[i].sort((a, b) => a - b);
     console.log(
-      `  ${name.padEnd(24)} median ${quantile(s, 0.5).toFixed(2)} (p25–p75 ${quantile(s, 0.25).toFixed(2)}–${quantile(s, 0.75).toFixed(2)})`,
+      `  ${name.padEnd(24)} median ${quantile(s, 0.5).toFixed(2)} (p25–p75 ${quantile(s, 0.25).toFixed(2)}–${quantile(s, 0.75).toFixed(2)})` +
+        (r.length
+          ? `   float/this ${quantile(r, 0.5).toFixed(2)}× [${r[0].toFixed(2)}–${r.at(-1).toFixed(2)}]`
+          : ''),
     );
   }
   ratios.sort((a, b) => a - b);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ImagePreprocessor, InvalidOptionError, ONNXModel } from '@mtailor/core';
 import { analyzeInt8Weights, readOnnxGraph, rewriteInt8AsUint8, softmax } from '@mtailor/core/internal';
 import { describe, expect, it } from 'vitest';
-import { shared } from '../../../test/support/shared-data.js';
+import { shared, sharedImages } from '../../../test/support/shared-data.js';
 import {
   buildInt8Layer,
   CLASSES,
@@ -12,7 +12,7 @@ import {
   saturatingWeights,
   testInputs,
 } from './support/int8-layer.js';
-import { hasQemu, nodeUnderQemu, RUN_INT8_MODEL } from './support/qemu.js';
+import { hasQemu, hasRunOnCpu, nodeOnAvx2Cpu, nodeUnderQemu, RUN_INT8_MODEL } from './support/qemu.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'mtailor-int8-'));
 const layer = buildInt8Layer(saturatingWeights());
@@ -186,4 +186,44 @@ describe.runIf(hasQemu())('on an AVX2 CPU without VNNI (qemu-x86_64 -cpu Haswell
     const tench = softmax(Float32Array.from(exact.logits.slice(0, 1000)));
     expect(tench[0]!.toFixed(4)).toBe('0.9924');
   });
+});
+
+describe.runIf(hasRunOnCpu())('on an AVX2 CPU without VNNI at native speed (scripts/run-on-cpu.sh)', () => {
+  it("the shared int8 model on all 104 images: 'exact' gives onnxruntime-on-torchvision-tensors' top-5 logits, 'native' does not", async () => {
+    const ref = JSON.parse(
+      readFileSync(shared.reference('ort_mobilenet_v2_int8_on_torchvision_tensors.json'), 'utf8'),
+    ).images as Record<string, { top5: number[]; logits: number[] }>;
+    const images = sharedImages();
+    const preprocessor = new ImagePreprocessor({ recipe: 'resize-224', autoOrient: false });
+    const per = 3 * 224 * 224;
+    const batch = new Float32Array(images.length * per);
+    for (const [i, file] of images.entries())
+      await preprocessor.process(file, { out: batch, offset: i * per });
+    const tensors = path.join(tmp, 'all-shared-inputs.f32');
+    writeFileSync(tensors, batch);
+    const run = JSON.parse(
+      nodeOnAvx2Cpu([RUN_INT8_MODEL, shared.int8Model, tensors, String(images.length), 'native,exact']),
+    ) as QemuRun;
+    // What the masked CPU shows: AVX2 without AVX-512 or VNNI in /proc/cpuinfo, and saturating U8S8 GEMM kernels.
+    expect(run.exact!.report).toMatchObject({
+      kernels: 'uint8-weights',
+      exact: true,
+      rewritten: 36,
+      cpu: { flags: ['avx2'], u8s8Exact: false, u8s8DepthwiseExact: true },
+    });
+    expect(run.native!.report).toMatchObject({ kernels: 'native', exact: false });
+    const off = (mode: string): string[] =>
+      images
+        .map((file, i) => {
+          const name = path.basename(file);
+          const row = run[mode]!.logits.slice(i * 1000, (i + 1) * 1000);
+          const r = ref[name]!;
+          const worst = Math.max(...r.top5.map((c, k) => Math.abs(row[c]! - r.logits[k]!)));
+          return worst > 1e-4 ? `${name} (top-5 logit off by ${worst.toFixed(3)})` : '';
+        })
+        .filter(Boolean);
+    expect(off('exact')).toEqual([]);
+    // The saturation is real on this CPU: onnxruntime's own kernels move logits of many images.
+    expect(off('native').length).toBeGreaterThan(10);
+  }, 180_000);
 });
