@@ -11,8 +11,8 @@ import {
   type QuantizeOptions,
   quantizeModel,
 } from '@mtailor/converter-bridge';
-import onnxProto from 'onnx-proto';
 import { ONNXModel } from '@mtailor/core';
+import onnxProto from 'onnx-proto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { shared } from '../../../test/support/shared-data.js';
 import { valueInfo, variant } from './support/onnx-builder.js';

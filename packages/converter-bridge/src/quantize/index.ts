@@ -5,7 +5,7 @@
  * @module
  */
 
-export { crossValidationFolds, DEFAULT_FOLDS, type Fold } from './cross-validate.js';
+export { crossValidationFolds, DEFAULT_FOLDS, type Fold } from './folds.js';
 export {
   type CompareOptions,
   compareModels,

@@ -15,7 +15,7 @@ import { modelForRuntime } from '../model-file.js';
 import { describeValue } from '../validate/onnx-proto.js';
 import { type ValidationReport, validateModel } from '../validate/validate-model.js';
 import { collectStatistics, ImageTensors, listImageFiles, pickEvenly } from './calibrate.js';
-import { checkFoldsFit, crossValidate, DEFAULT_FOLDS } from './cross-validate.js';
+import { checkFoldsFit, crossValidate } from './cross-validate.js';
 import {
   accuracyAgainstFloat,
   computeLogits,
@@ -25,6 +25,7 @@ import {
   servedInt8Model,
 } from './evaluate.js';
 import { foldBatchNorms } from './fold-batchnorm.js';
+import { DEFAULT_FOLDS } from './folds.js';
 import {
   cloneModel,
   decodeModel,
