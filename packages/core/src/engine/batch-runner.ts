@@ -12,6 +12,8 @@ export class BatchRunner {
   readonly #inputs: Float32Array;
   readonly #scores: Float32Array;
   readonly #batch: Float32Array;
+  /** The run before this one (settled or not): the next waits for it. */
+  #previous: Promise<unknown> = Promise.resolve();
 
   /**
    * @param inputs - every slot's input tensor, slot after slot.
@@ -27,8 +29,18 @@ export class BatchRunner {
     this.#batch = new Float32Array(rows * model.inputElementsPerImage);
   }
 
-  /** Runs the tensor slots numbered `batch` as one batch; their output rows hold the scores when it resolves. */
-  async run(batch: readonly number[]): Promise<{ runMs: number }> {
+  /**
+   * Runs the tensor slots numbered `batch` as one batch; their output rows hold the scores when it resolves. Runs
+   * queue behind each other: onnxruntime reads the one batch tensor while it runs, off this thread, so a second run
+   * packing its images meanwhile would change the first one's inputs.
+   */
+  run(batch: readonly number[]): Promise<{ runMs: number }> {
+    const run = this.#previous.then(() => this.#runNow(batch));
+    this.#previous = run.catch(() => {});
+    return run;
+  }
+
+  async #runNow(batch: readonly number[]): Promise<{ runMs: number }> {
     const model = this.#model;
     const per = model.inputElementsPerImage;
     const classes = model.numClasses;
