@@ -3,10 +3,11 @@
  * so a second run asked for meanwhile (a decode worker's next chunk) must wait instead of packing its images into the
  * same tensor — each run's scores are those of its own images.
  */
-import { ONNXModel } from '@mtailor/core';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shared } from '../../../test/support/shared-data.js';
 import { BatchRunner } from '../src/engine/batch-runner.js';
+import { ONNXModel } from '../src/model/onnx-model.js';
 
 describe('BatchRunner', () => {
   let model: ONNXModel;
