@@ -410,8 +410,9 @@ export class ImageClassifier {
         }
         const head = pending.shift();
         if (!head) return;
-        // The head's chunk may still be filling: it leaves now, part full, rather than wait for inputs not read yet.
-        if (exhausted || chunks?.holds(head.outcome)) chunks?.flush();
+        // The filling chunk holds the newest inputs (anything else flushes it): when it holds the head too, it leaves
+        // now, part full, rather than wait for inputs not read yet.
+        if (chunks && (exhausted || chunks.filling > pending.length)) chunks.flush();
         yield { input: head.input, index: head.index, ...(await head.outcome) };
       }
     } finally {
@@ -644,41 +645,43 @@ class ChunkGatherer {
   readonly #size: number;
   readonly #run: (inputs: readonly (string | Uint8Array)[]) => Promise<ClassifyOutcome[]>;
   #inputs: (string | Uint8Array)[] = [];
-  #settlers: ((outcomes: ClassifyOutcome[]) => void)[] = [];
-  #outcomes = new Set<Promise<ClassifyOutcome>>();
+  /** The filling chunk's outcomes, once it has run; `#settle` gives them. */
+  #outcomes!: Promise<ClassifyOutcome[]>;
+  #settle!: (outcomes: ClassifyOutcome[]) => void;
 
   constructor(size: number, run: (inputs: readonly (string | Uint8Array)[]) => Promise<ClassifyOutcome[]>) {
     this.#size = size;
     this.#run = run;
+    this.#startChunk();
+  }
+
+  #startChunk(): void {
+    this.#inputs = [];
+    this.#outcomes = new Promise((resolve) => {
+      this.#settle = resolve;
+    });
   }
 
   /** Adds an input to the filling chunk; runs the chunk once it is full. */
   add(input: string | Uint8Array): Promise<ClassifyOutcome> {
     const position = this.#inputs.length;
     this.#inputs.push(input);
-    const outcome = new Promise<ClassifyOutcome[]>((resolve) => this.#settlers.push(resolve)).then(
-      (outcomes) => outcomes[position] as ClassifyOutcome,
-    );
-    this.#outcomes.add(outcome);
+    const outcome = this.#outcomes.then((outcomes) => outcomes[position] as ClassifyOutcome);
     if (this.#inputs.length >= this.#size) this.flush();
     return outcome;
   }
 
-  /** Whether `outcome` belongs to the chunk still filling. */
-  holds(outcome: Promise<ClassifyOutcome>): boolean {
-    return this.#outcomes.has(outcome);
+  /** Inputs in the chunk still filling. */
+  get filling(): number {
+    return this.#inputs.length;
   }
 
   /** Runs the filling chunk now, however full. */
   flush(): void {
     if (this.#inputs.length === 0) return;
     const inputs = this.#inputs;
-    const settlers = this.#settlers;
-    this.#inputs = [];
-    this.#settlers = [];
-    this.#outcomes = new Set();
-    void this.#run(inputs).then((outcomes) => {
-      for (const settle of settlers) settle(outcomes);
-    });
+    const settle = this.#settle;
+    this.#startChunk();
+    void this.#run(inputs).then(settle);
   }
 }
