@@ -288,7 +288,7 @@ export class ClassificationEngine {
     const runChunk = this.#inference.runChunk?.bind(this.#inference);
     if (!runChunk) throw new Error('runChunk needs the decode-workers layout');
     if (inputs.length === 0) return [];
-    if (inputs.length > this.maxBatchSize || inputs.length > this.#tensorSlots.count)
+    if (inputs.length > this.maxBatchSize)
       throw new InvalidInputError(`a chunk holds at most ${this.maxBatchSize} images, not ${inputs.length}`);
     this.#admit(inputs.length);
     this.#inProgress += inputs.length;
