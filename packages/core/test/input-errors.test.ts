@@ -20,6 +20,7 @@ import {
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { shared } from '../../../test/support/shared-data.js';
+import { readImageBytes, readImageFileSync } from '../src/input/read-image-bytes.js';
 
 const preprocessor = new ImagePreprocessor();
 const tench = readFileSync(shared.tench);
@@ -220,6 +221,37 @@ describe('ImageTooLargeError (IMAGE_TOO_LARGE)', () => {
     expect(pulled).toBeLessThanOrEqual(1024 / 64 + 3); // read up to the limit (plus stream read-ahead), not more
     expect(endless.destroyed).toBe(true);
     expect(finished).toBe(true);
+  });
+});
+
+describe('a file read on the calling thread (as engine workers read) fails as the asynchronous read does', () => {
+  const cases: [string, string, number][] = [
+    ['a missing file', path.join(dir, 'nope.jpg'), 1024 * 1024],
+    ['a directory', dir, 1024 * 1024],
+    ['a file over maxInputBytes', shared.tench, 10_000],
+  ];
+  it.each(cases)('%s', async (_what, file, maxBytes) => {
+    // Both from the source modules (the error classes of '@mtailor/core' are the built ones).
+    const asyncError = await readImageBytes(file, maxBytes).then(
+      () => undefined,
+      (err: unknown) => err as MtailorError,
+    );
+    let syncError: MtailorError | undefined;
+    try {
+      readImageFileSync(file, maxBytes);
+    } catch (err) {
+      syncError = err as MtailorError;
+    }
+    expect(asyncError?.code).toMatch(/^IMAGE_(READ_FAILED|TOO_LARGE)$/);
+    expect(syncError?.constructor).toBe(asyncError?.constructor);
+    expect(syncError?.code).toBe(asyncError?.code);
+    expect(syncError?.message).toBe(asyncError?.message);
+  });
+
+  it('a readable file: the same bytes', async () => {
+    expect(readImageFileSync(shared.tench, 1024 * 1024)).toEqual(
+      await readImageBytes(shared.tench, 1024 * 1024),
+    );
   });
 });
 

@@ -5,6 +5,7 @@
 import { PreprocessError } from './errors.js';
 import { assertRawImage } from './image.js';
 import * as is from './is.js';
+import { tensorWasm } from './resample/wasm/engine.js';
 import type {
   ChannelOrder,
   RawImage,
@@ -248,6 +249,7 @@ export function writeTensor(
   const bgr = resolved.channelOrder === 'BGR';
   const c0 = bgr ? 2 : 0;
   const c2 = bgr ? 0 : 2;
+  if (tensorWasm(src, pixels, lut, c0, c2, resolved.layout, out, offset)) return;
   const lut0 = lut.subarray(c0 * 256, c0 * 256 + 256);
   const lut1 = lut.subarray(256, 512);
   const lut2 = lut.subarray(c2 * 256, c2 * 256 + 256);

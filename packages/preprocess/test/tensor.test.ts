@@ -8,6 +8,10 @@ import {
   preprocess,
   type RawImage,
   recipeOutputSize,
+  resampleBackend,
+  setResampleBackend,
+  TENSOR_FORMULAS,
+  type TensorOptions,
   tensorShape,
   toTensor,
 } from '@mtailor/preprocess';
@@ -138,5 +142,37 @@ describe('presets and recipeOutputSize', () => {
     expect([width, height]).toEqual([224, 224]);
     expect(tensor).toHaveLength(3 * 224 * 224);
     expect(tensor.every(Number.isFinite)).toBe(true);
+  });
+});
+
+describe('toTensor: the WebAssembly table lookup and the JS loop write the same bits', () => {
+  // Every byte value in every channel, at a pixel count that is no multiple of anything the kernel might unroll by.
+  const width = 37;
+  const height = 7;
+  const img = image(width, height, 5);
+  const pixels = width * height;
+  const variants: TensorOptions[] = TENSOR_FORMULAS.flatMap((formula) =>
+    (['NCHW', 'NHWC'] as const).flatMap((layout) =>
+      (['RGB', 'BGR'] as const).map((channelOrder) => ({ formula, layout, channelOrder, scale: 255 })),
+    ),
+  );
+  variants.push({ mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], rescaleOffset: 1, divideByStdTwice: true });
+
+  it.each(variants)('%o', (options) => {
+    expect(resampleBackend()).toBe('wasm');
+    const offset = 11;
+    const wasm = new Float32Array(offset + 3 * pixels + 5).fill(-7);
+    toTensor(img, options, { out: wasm, offset });
+    expect(setResampleBackend('js')).toBe('js');
+    try {
+      const js = new Float32Array(offset + 3 * pixels + 5).fill(-7);
+      toTensor(img, options, { out: js, offset });
+      // Bit patterns, so that -0 and NaN payloads count too; the cells around the slot stay untouched.
+      expect(new Int32Array(wasm.buffer)).toEqual(new Int32Array(js.buffer));
+      expect(wasm[offset - 1]).toBe(-7);
+      expect(wasm[offset + 3 * pixels]).toBe(-7);
+    } finally {
+      setResampleBackend('auto');
+    }
   });
 });

@@ -47,6 +47,17 @@ interface KernelExports {
     ksize: number,
     precision: number,
   ): void;
+  tensor(
+    src: number,
+    pixels: number,
+    lut: number,
+    c0: number,
+    c2: number,
+    dst0: number,
+    dst1: number,
+    dst2: number,
+    step: number,
+  ): void;
 }
 type PairKernel = (...args: number[]) => void;
 interface PairKernels {
@@ -119,9 +130,9 @@ export function wasmKernels(): (KernelExports & PairKernels) | null {
 }
 
 /**
- * Chooses the implementation of the convolution passes: `'auto'` (default) uses WebAssembly SIMD where available,
- * `'js'` forces the plain-JS passes (e.g. to compare, or where compiling WebAssembly is unwanted). Both produce the
- * same bytes. `'js'` also releases the WebAssembly memory; `'auto'` instantiates afresh on the next resize.
+ * Chooses the implementation of the convolution passes and of the tensor's table lookups: `'auto'` (default) uses
+ * WebAssembly SIMD where available, `'js'` forces plain JS (e.g. to compare, or where compiling WebAssembly is
+ * unwanted). Both produce the same bytes. `'js'` also releases the WebAssembly memory; `'auto'` instantiates afresh on the next resize.
  * Returns the backend now in use.
  *
  * @example
@@ -267,4 +278,52 @@ export function convolveWasm(
     resultLength = dstLength;
   }
   return new Uint8Array(k.memory.buffer, result, resultLength).slice();
+}
+
+/**
+ * Writes the tensor of `pixels` RGB pixels (`src`, interleaved bytes) at `out[offset ..]` in WebAssembly: output
+ * channel k takes `lut[ck * 256 + byte]` of source byte ck (c0 = `c0`, c1 = 1, c2 = `c2`), planes for `'NCHW'`,
+ * interleaved for `'NHWC'`. The floats are copied as they are in `lut`. Returns `false` (nothing written) when the
+ * JS loop must run instead: no WebAssembly, or its memory cannot grow that far.
+ *
+ * @example
+ * ```ts
+ * if (!tensorWasm(image.data, 224 * 224, lut, 0, 2, 'NCHW', out, 0)) writeTensorInJs();
+ * ```
+ */
+export function tensorWasm(
+  src: Uint8Array | Uint8ClampedArray,
+  pixels: number,
+  lut: Float32Array,
+  c0: number,
+  c2: number,
+  layout: 'NCHW' | 'NHWC',
+  out: Float32Array,
+  offset: number,
+): boolean {
+  const k = wasmKernels();
+  if (!k) return false;
+  // Layout: the table (3 × 256 float32), the source bytes, the tensor.
+  const lutOff = 0;
+  const srcOff = align16(lutOff + lut.byteLength);
+  const dstOff = align16(srcOff + pixels * 3);
+  const end = dstOff + pixels * 12;
+  const missing = end - k.memory.buffer.byteLength;
+  if (missing > 0) {
+    try {
+      k.memory.grow(Math.ceil(missing / 65536));
+    } catch {
+      return false;
+    }
+  }
+  const memory = k.memory.buffer;
+  new Float32Array(memory, lutOff, lut.length).set(lut);
+  new Uint8Array(memory, srcOff, pixels * 3).set(src.subarray(0, pixels * 3));
+  if (layout === 'NCHW') {
+    k.tensor(srcOff, pixels, lutOff, c0, c2, dstOff, dstOff + pixels * 4, dstOff + pixels * 8, 4);
+  } else {
+    k.tensor(srcOff, pixels, lutOff, c0, c2, dstOff, dstOff + 4, dstOff + 8, 12);
+  }
+  out.set(new Float32Array(memory, dstOff, pixels * 3), offset);
+  return true;
 }

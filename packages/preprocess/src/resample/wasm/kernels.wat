@@ -282,4 +282,34 @@
             (br $iLoop)))
         (local.set $yy (i32.add (local.get $yy) (i32.const 1)))
         (br $rowsLoop))))
+
+  ;; Tensor from RGB bytes: output channel k of pixel i is the int32 (a float32's bits) at lut[ck * 256 + byte],
+  ;; byte = src[3i + ck], with c0 = $c0, c1 = 1, c2 = $c2 (0 and 2 for RGB, swapped for BGR; the table of a colour
+  ;; goes with its byte). Channel k of pixel i goes to $dstK + i * $step: NCHW passes three planes and step 4, NHWC
+  ;; one pixel's three floats and step 12. A table lookup, no arithmetic: the values are the caller's to the bit.
+  (func (export "tensor")
+    (param $src i32) (param $pixels i32) (param $lut i32) (param $c0 i32) (param $c2 i32)
+    (param $dst0 i32) (param $dst1 i32) (param $dst2 i32) (param $step i32)
+    (local $p i32) (local $end i32) (local $lut0 i32) (local $lut2 i32)
+    (local.set $lut0 (i32.add (local.get $lut) (i32.shl (local.get $c0) (i32.const 10))))
+    (local.set $lut2 (i32.add (local.get $lut) (i32.shl (local.get $c2) (i32.const 10))))
+    (local.set $p (local.get $src))
+    (local.set $end (i32.add (local.get $src) (i32.mul (local.get $pixels) (i32.const 3))))
+    (block $done
+      (loop $pixelLoop
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (i32.store (local.get $dst0)
+          (i32.load (i32.add (local.get $lut0)
+            (i32.shl (i32.load8_u (i32.add (local.get $p) (local.get $c0))) (i32.const 2)))))
+        (i32.store (local.get $dst1)
+          (i32.load offset=1024 (i32.add (local.get $lut)
+            (i32.shl (i32.load8_u offset=1 (local.get $p)) (i32.const 2)))))
+        (i32.store (local.get $dst2)
+          (i32.load (i32.add (local.get $lut2)
+            (i32.shl (i32.load8_u (i32.add (local.get $p) (local.get $c2))) (i32.const 2)))))
+        (local.set $dst0 (i32.add (local.get $dst0) (local.get $step)))
+        (local.set $dst1 (i32.add (local.get $dst1) (local.get $step)))
+        (local.set $dst2 (i32.add (local.get $dst2) (local.get $step)))
+        (local.set $p (i32.add (local.get $p) (i32.const 3)))
+        (br $pixelLoop))))
 )
