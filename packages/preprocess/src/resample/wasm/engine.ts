@@ -14,18 +14,6 @@ interface WasmMemory {
 }
 interface KernelExports {
   memory: WasmMemory;
-  horizontal(
-    src: number,
-    srcStride: number,
-    channels: number,
-    rows: number,
-    dst: number,
-    outWidth: number,
-    bounds: number,
-    weights: number,
-    ksize: number,
-    precision: number,
-  ): void;
   horizontal1(
     src: number,
     srcStride: number,
@@ -61,8 +49,13 @@ interface KernelExports {
 }
 type PairKernel = (...args: number[]) => void;
 interface PairKernels {
-  /** `horizontal`'s arguments with `kpairs` (weight pairs per output pixel) for `ksize`: int16 weights only. */
+  /**
+   * `(src, srcStride, channels, rows, dst, outWidth, bounds, weights, kpairs, precision)`: colour rows, `kpairs`
+   * weight pairs per output pixel; int16 weights only.
+   */
   horizontalPairs: PairKernel;
+  /** `horizontalPairs` for weights beyond int16 (Pillow's 22-bit ones), each split into two int16 halves. */
+  horizontalSplitPairs: PairKernel;
   /** `vertical`'s arguments with `kpairs` for `ksize`: int16 weights only. */
   verticalPairs: PairKernel;
 }
@@ -172,20 +165,37 @@ function fitsInt16(weights: Int32Array): boolean {
 }
 
 /**
- * Writes the weights as int16 pairs (`ceil(ksize / 2)` per output, an odd window padded with a zero) at `offset`
- * (the region of the int32 weights, which is at least as large); returns the pairs per output.
+ * Writes the weights as int16 pairs (`ceil(ksize / 2)` per output, an odd window padded with a zero) at `offset`;
+ * returns the pairs per output. With `split`, each pair is written twice, 8 bytes a step: the low 11 bits of both
+ * weights, then the rest (`w >> 11`), for weights beyond int16 (`horizontalSplitPairs`).
  */
 function writeWeightPairs(
   memory: ArrayBuffer,
   offset: number,
   { ksize, bounds, weights }: AxisCoefficients,
+  split = false,
 ): number {
   const kpairs = (ksize + 1) >> 1;
   const outputs = bounds.length >> 1;
-  const pairs = new Int16Array(memory, offset, outputs * kpairs * 2);
+  const perStep = split ? 4 : 2;
+  const pairs = new Int16Array(memory, offset, outputs * kpairs * perStep);
   pairs.fill(0);
-  for (let i = 0; i < outputs; i++) pairs.set(weights.subarray(i * ksize, (i + 1) * ksize), i * kpairs * 2);
+  for (let i = 0; i < outputs; i++) {
+    for (let t = 0; t < ksize; t++) {
+      const w = weights[i * ksize + t] as number;
+      const at = (i * kpairs + (t >> 1)) * perStep + (t & 1);
+      if (split) {
+        pairs[at] = w & 2047;
+        pairs[at + 2] = w >> 11;
+      } else pairs[at] = w;
+    }
+  }
   return kpairs;
+}
+
+/** Bytes the horizontal weights may take in WebAssembly memory: `ksize + 1` int32 per output (split pairs, the most). */
+function horizontalWeightBytes({ ksize, bounds }: AxisCoefficients): number {
+  return (bounds.length >> 1) * (ksize + 1) * 4;
 }
 
 /**
@@ -222,7 +232,7 @@ export function convolveWasm(
   const rowSlack = SLACK + outWidth * channels;
   const hBounds = 0;
   const hWeights = align16(hBounds + horizontal.bounds.byteLength);
-  const vBounds = align16(hWeights + horizontal.weights.byteLength);
+  const vBounds = align16(hWeights + horizontalWeightBytes(horizontal));
   const vWeights = align16(vBounds + vertical.bounds.byteLength);
   const srcOff = align16(vWeights + vertical.weights.byteLength);
   const tmpOff = align16(srcOff + src.length + rowSlack);
@@ -239,10 +249,12 @@ export function convolveWasm(
     }
   }
   const memory = k.memory.buffer;
-  const hPairs = channels !== 1 && fitsInt16(horizontal.weights);
+  // Colour rows take two taps a step: int16 weights as they are, wider ones split in two halves.
+  const hPairs = channels !== 1;
+  const hSplit = hPairs && !fitsInt16(horizontal.weights);
   const vPairs = fitsInt16(vertical.weights);
   new Int32Array(memory, hBounds, horizontal.bounds.length).set(horizontal.bounds);
-  const hStep = hPairs ? writeWeightPairs(memory, hWeights, horizontal) : horizontal.ksize;
+  const hStep = hPairs ? writeWeightPairs(memory, hWeights, horizontal, hSplit) : horizontal.ksize;
   if (!hPairs) new Int32Array(memory, hWeights, horizontal.weights.length).set(horizontal.weights);
   const vb = new Int32Array(memory, vBounds, vertical.bounds.length);
   vb.set(vertical.bounds);
@@ -259,7 +271,7 @@ export function convolveWasm(
     // The same window and output arguments for both kernels; gray has its own scalar one.
     const out = [tmpOff, outWidth, hBounds, hWeights, hStep, horizontal.precision] as const;
     if (channels === 1) k.horizontal1(first, stride, rows, ...out);
-    else (hPairs ? k.horizontalPairs : k.horizontal)(first, stride, channels, rows, ...out);
+    else (hSplit ? k.horizontalSplitPairs : k.horizontalPairs)(first, stride, channels, rows, ...out);
     result = tmpOff;
     resultLength = tmpLength;
   }

@@ -6,58 +6,9 @@
 (module
   (memory (export "memory") 1)
 
-  ;; Horizontal pass for 3- or 4-channel pixels. For each of $rows rows (stride $srcStride bytes, first at $src)
-  ;; and each output pixel xx: window start bounds[2xx] and length bounds[2xx+1] (i32), weights at
-  ;; $weights + xx*$ksize*4. One i32x4 accumulates R,G,B(,A) of a pixel; the 4th lane of an RGB pixel reads the next
-  ;; byte and is discarded. Each pixel is stored as 4 bytes (the caller leaves 4 bytes of slack after $dst).
-  (func (export "horizontal")
-    (param $src i32) (param $srcStride i32) (param $ch i32) (param $rows i32)
-    (param $dst i32) (param $outWidth i32) (param $bounds i32) (param $weights i32) (param $ksize i32) (param $precision i32)
-    (local $row i32) (local $y i32) (local $xx i32) (local $b i32) (local $p i32) (local $n i32)
-    (local $k i32) (local $kRow i32) (local $kStep i32) (local $o i32) (local $acc v128) (local $half v128)
-    (local.set $half (i32x4.splat (i32.shl (i32.const 1) (i32.sub (local.get $precision) (i32.const 1)))))
-    (local.set $kStep (i32.shl (local.get $ksize) (i32.const 2)))
-    (local.set $row (local.get $src))
-    (local.set $o (local.get $dst))
-    (block $rowsDone
-      (loop $rowsLoop
-        (br_if $rowsDone (i32.ge_u (local.get $y) (local.get $rows)))
-        (local.set $xx (i32.const 0))
-        (local.set $b (local.get $bounds))
-        (local.set $kRow (local.get $weights))
-        (block $xDone
-          (loop $xLoop
-            (br_if $xDone (i32.ge_u (local.get $xx) (local.get $outWidth)))
-            (local.set $p (i32.add (local.get $row) (i32.mul (i32.load (local.get $b)) (local.get $ch))))
-            (local.set $n (i32.load offset=4 (local.get $b)))
-            (local.set $k (local.get $kRow))
-            (local.set $acc (local.get $half))
-            (block $tDone
-              (loop $tLoop
-                (br_if $tDone (i32.eqz (local.get $n)))
-                (local.set $acc
-                  (i32x4.add (local.get $acc)
-                    (i32x4.mul
-                      (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $p))))
-                      (i32x4.splat (i32.load (local.get $k))))))
-                (local.set $p (i32.add (local.get $p) (local.get $ch)))
-                (local.set $k (i32.add (local.get $k) (i32.const 4)))
-                (local.set $n (i32.sub (local.get $n) (i32.const 1)))
-                (br $tLoop)))
-            ;; clip8: (sum >> precision) saturated to 0..255 by the two narrowing steps.
-            (local.set $acc (i32x4.shr_s (local.get $acc) (local.get $precision)))
-            (local.set $acc (i16x8.narrow_i32x4_s (local.get $acc) (local.get $acc)))
-            (v128.store32_lane 0 (local.get $o) (i8x16.narrow_i16x8_u (local.get $acc) (local.get $acc)))
-            (local.set $o (i32.add (local.get $o) (local.get $ch)))
-            (local.set $b (i32.add (local.get $b) (i32.const 8)))
-            (local.set $kRow (i32.add (local.get $kRow) (local.get $kStep)))
-            (local.set $xx (i32.add (local.get $xx) (i32.const 1)))
-            (br $xLoop)))
-        (local.set $row (i32.add (local.get $row) (local.get $srcStride)))
-        (local.set $y (i32.add (local.get $y) (i32.const 1)))
-        (br $rowsLoop))))
-
-  ;; Horizontal pass for 1-channel (gray) pixels, scalar: same parameters as "horizontal" without $ch.
+  ;; Horizontal pass for 1-channel (gray) pixels, scalar. For each of $rows rows (stride $srcStride bytes, first at
+  ;; $src) and each output pixel xx: window start bounds[2xx] and length bounds[2xx+1] (i32), weights (i32) at
+  ;; $weights + xx*$ksize*4. (Colour rows take two taps a step: horizontalPairs, horizontalSplitPairs.)
   (func (export "horizontal1")
     (param $src i32) (param $srcStride i32) (param $rows i32)
     (param $dst i32) (param $outWidth i32) (param $bounds i32) (param $weights i32) (param $ksize i32) (param $precision i32)
@@ -211,6 +162,68 @@
             (local.set $acc (i32x4.shr_s (local.get $acc) (local.get $precision)))
             (local.set $acc (i16x8.narrow_i32x4_s (local.get $acc) (local.get $acc)))
             (v128.store32_lane 0 (local.get $o) (i8x16.narrow_i16x8_u (local.get $acc) (local.get $acc)))
+            (local.set $o (i32.add (local.get $o) (local.get $ch)))
+            (local.set $b (i32.add (local.get $b) (i32.const 8)))
+            (local.set $kRow (i32.add (local.get $kRow) (local.get $kStep)))
+            (local.set $xx (i32.add (local.get $xx) (i32.const 1)))
+            (br $xLoop)))
+        (local.set $row (i32.add (local.get $row) (local.get $srcStride)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rowsLoop))))
+
+;; Pillow's 22-bit weights, two taps per step all the same: each weight w is split as w = hi * 2^11 + lo with
+  ;; 0 <= lo < 2^11 (both fit in int16), and the sum is (sum of pixel * hi) * 2^11 + sum of pixel * lo — the same
+  ;; int32 as Pillow's, by two i32x4.dot_i16x8_s. Step j of output pixel xx is 8 bytes at
+  ;; $weights + (xx*$kpairs + j)*8: the lo pair, then the hi pair (each as in horizontalPairs).
+  (func (export "horizontalSplitPairs")
+    (param $src i32) (param $srcStride i32) (param $ch i32) (param $rows i32)
+    (param $dst i32) (param $outWidth i32) (param $bounds i32) (param $weights i32) (param $kpairs i32) (param $precision i32)
+    (local $row i32) (local $y i32) (local $xx i32) (local $b i32) (local $p i32) (local $t i32)
+    (local $k i32) (local $kRow i32) (local $kStep i32) (local $o i32) (local $step i32)
+    (local $lo v128) (local $hi v128) (local $px v128) (local $half v128) (local $mask v128)
+    (local.set $half (i32x4.splat (i32.shl (i32.const 1) (i32.sub (local.get $precision) (i32.const 1)))))
+    (local.set $kStep (i32.shl (local.get $kpairs) (i32.const 3)))
+    (local.set $step (i32.shl (local.get $ch) (i32.const 1)))
+    (local.set $mask
+      (select (result v128)
+        (v128.const i8x16 0 255 4 255 1 255 5 255 2 255 6 255 3 255 7 255)
+        (v128.const i8x16 0 255 3 255 1 255 4 255 2 255 5 255 255 255 255 255)
+        (i32.eq (local.get $ch) (i32.const 4))))
+    (local.set $row (local.get $src))
+    (local.set $o (local.get $dst))
+    (block $rowsDone
+      (loop $rowsLoop
+        (br_if $rowsDone (i32.ge_u (local.get $y) (local.get $rows)))
+        (local.set $xx (i32.const 0))
+        (local.set $b (local.get $bounds))
+        (local.set $kRow (local.get $weights))
+        (block $xDone
+          (loop $xLoop
+            (br_if $xDone (i32.ge_u (local.get $xx) (local.get $outWidth)))
+            (local.set $p (i32.add (local.get $row) (i32.mul (i32.load (local.get $b)) (local.get $ch))))
+            (local.set $t (i32.shr_u (i32.add (i32.load offset=4 (local.get $b)) (i32.const 1)) (i32.const 1)))
+            (local.set $k (local.get $kRow))
+            (local.set $lo (local.get $half))
+            (local.set $hi (v128.const i32x4 0 0 0 0))
+            (block $tDone
+              (loop $tLoop
+                (br_if $tDone (i32.eqz (local.get $t)))
+                (local.set $px (i8x16.swizzle (v128.load64_zero (local.get $p)) (local.get $mask)))
+                (local.set $lo
+                  (i32x4.add (local.get $lo) (i32x4.dot_i16x8_s (local.get $px) (v128.load32_splat (local.get $k)))))
+                (local.set $hi
+                  (i32x4.add (local.get $hi)
+                    (i32x4.dot_i16x8_s (local.get $px) (v128.load32_splat offset=4 (local.get $k)))))
+                (local.set $p (i32.add (local.get $p) (local.get $step)))
+                (local.set $k (i32.add (local.get $k) (i32.const 8)))
+                (local.set $t (i32.sub (local.get $t) (i32.const 1)))
+                (br $tLoop)))
+            (local.set $lo
+              (i32x4.shr_s
+                (i32x4.add (local.get $lo) (i32x4.shl (local.get $hi) (i32.const 11)))
+                (local.get $precision)))
+            (local.set $lo (i16x8.narrow_i32x4_s (local.get $lo) (local.get $lo)))
+            (v128.store32_lane 0 (local.get $o) (i8x16.narrow_i16x8_u (local.get $lo) (local.get $lo)))
             (local.set $o (i32.add (local.get $o) (local.get $ch)))
             (local.set $b (i32.add (local.get $b) (i32.const 8)))
             (local.set $kRow (i32.add (local.get $kRow) (local.get $kStep)))
