@@ -5,7 +5,11 @@
  */
 import { assertOutputSize, assertRawImage, createImage } from './image.js';
 import * as is from './is.js';
-import { computeAxisCoefficients, type WeightQuantisation } from './resample/coefficients.js';
+import {
+  type AxisCoefficients,
+  computeAxisCoefficients,
+  type WeightQuantisation,
+} from './resample/coefficients.js';
 import { RESAMPLE_FILTERS, RESAMPLE_KERNELS } from './resample/filters.js';
 import { horizontalPass } from './resample/horizontal.js';
 import { nearestResize, torchNearestExactIndices } from './resample/nearest.js';
@@ -150,6 +154,27 @@ export function resizeUnchecked(
   return { data, width, height, channels };
 }
 
+/** Coefficients of recent axes: a folder of photos repeats a few sizes, whose windows need computing once. */
+const recentAxes = new Map<string, AxisCoefficients>();
+const RECENT_AXES = 32;
+
+/** {@link computeAxisCoefficients} through {@link recentAxes}. The result is shared: never modify it. */
+function axisCoefficients(
+  inSize: number,
+  outSize: number,
+  filter: Exclude<ResampleFilter, 'nearest'>,
+  quantisation: WeightQuantisation,
+): AxisCoefficients {
+  const key = `${inSize} ${outSize} ${filter} ${quantisation}`;
+  let coefficients = recentAxes.get(key);
+  if (coefficients === undefined) {
+    coefficients = computeAxisCoefficients(inSize, outSize, RESAMPLE_KERNELS[filter], quantisation);
+    if (recentAxes.size >= RECENT_AXES) recentAxes.delete(recentAxes.keys().next().value as string);
+    recentAxes.set(key, coefficients);
+  }
+  return coefficients;
+}
+
 /**
  * Pillow's `ImagingResampleInner` for 8-bit images; with `'torch'` weights, torch's uint8 antialiased kernel
  * (the same two passes in the same order, through the same 8-bit intermediate).
@@ -164,11 +189,10 @@ function convolve(
   filter: Exclude<ResampleFilter, 'nearest'>,
   quantisation: WeightQuantisation = 'pillow',
 ): Uint8Array {
-  const kernel = RESAMPLE_KERNELS[filter];
   const needHorizontal = outWidth !== inWidth;
   const needVertical = outHeight !== inHeight;
-  const horizontal = computeAxisCoefficients(inWidth, outWidth, kernel, quantisation);
-  const vertical = computeAxisCoefficients(inHeight, outHeight, kernel, quantisation);
+  const horizontal = axisCoefficients(inWidth, outWidth, filter, quantisation);
+  let vertical = axisCoefficients(inHeight, outHeight, filter, quantisation);
   const viaWasm = convolveWasm(
     src,
     inWidth,
@@ -186,10 +210,15 @@ function convolve(
     // Only the source rows the vertical pass will read are resampled horizontally.
     const yFirst = vertical.bounds[0];
     const yLast = vertical.bounds[outHeight * 2 - 2] + vertical.bounds[outHeight * 2 - 1];
-    for (let i = 0; i < outHeight; i++) vertical.bounds[i * 2] -= yFirst;
     const tmp = new Uint8ClampedArray(outWidth * (yLast - yFirst) * channels);
     horizontalPass(src, inWidth, channels, yFirst, yLast - yFirst, horizontal, tmp);
     rows = tmp;
+    if (needVertical) {
+      // The vertical windows, counted from the first row resampled (a copy: the coefficients are shared).
+      const bounds = vertical.bounds.slice();
+      for (let i = 0; i < outHeight; i++) bounds[i * 2] -= yFirst;
+      vertical = { ...vertical, bounds };
+    }
   }
   if (needVertical) {
     const out = new Uint8ClampedArray(outWidth * outHeight * channels);
