@@ -2,6 +2,7 @@
  * Every bad input gives its typed error with a stable code — each made for real here: truncated and corrupt
  * images, zero bytes, text, SVG/PDF/HEIC, pixel bombs, oversized files and endless streams, bad options.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -247,6 +248,18 @@ describe('a file read on the calling thread (as engine workers read) fails as th
     expect(syncError?.code).toBe(asyncError?.code);
     expect(syncError?.message).toBe(asyncError?.message);
   });
+
+  it('a FIFO with no writer is refused at once by both (opening it for reading would wait for a writer)', async () => {
+    const fifo = path.join(dir, 'no-writer.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const asyncError = await readImageBytes(fifo, 1024 * 1024).then(
+      () => undefined,
+      (err: unknown) => err as MtailorError,
+    );
+    expect(asyncError?.code).toBe('IMAGE_READ_FAILED');
+    expect(asyncError?.message).toMatch(/is not a regular file/);
+    expect(() => readImageFileSync(fifo, 1024 * 1024)).toThrow(/is not a regular file/);
+  }, 5000);
 
   it('a readable file: the same bytes', async () => {
     expect(readImageFileSync(shared.tench, 1024 * 1024)).toEqual(

@@ -3,7 +3,7 @@
  * enforcing the byte limit while reading so an oversized upload or stream is never held in memory whole.
  * @module
  */
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { ImageReadError, ImageTooLargeError, InvalidImageError } from '../errors.js';
@@ -93,6 +93,13 @@ async function readStream(
   return concat(chunks, total);
 }
 
+/**
+ * Read-only, without waiting: opening a FIFO (or a device that waits for a peer) for reading would otherwise block
+ * until a writer comes, perhaps forever; non-blocking, it opens at once and the regular-file check refuses it.
+ * Regular files read the same either way.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+
 /** The error for a file that cannot be opened, with the reason in words. */
 function openFailed(path: string, err: unknown): ImageReadError {
   const code = (err as NodeJS.ErrnoException).code;
@@ -124,7 +131,7 @@ function readFailed(path: string, err: unknown): Error {
 async function readPath(path: string, maxBytes: number): Promise<Uint8Array> {
   let handle: Awaited<ReturnType<typeof open>>;
   try {
-    handle = await open(path, 'r');
+    handle = await open(path, OPEN_FLAGS);
   } catch (err) {
     throw openFailed(path, err);
   }
@@ -154,7 +161,7 @@ export function readImageFileSync(path: string, maxBytes: number): Uint8Array {
   if (path.length === 0) throw is.invalidParameterError('input', 'non-empty file path', path);
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, OPEN_FLAGS);
   } catch (err) {
     throw openFailed(path, err);
   }
