@@ -36,7 +36,7 @@ export function checkFoldsFit(images: number, folds: number): void {
 
 /** What {@link crossValidate} needs. */
 export interface CrossValidationRun {
-  /** Number of folds (≥ 2, ≤ the number of images: see {@link checkFoldsFit}). */
+  /** Number of folds (≥ 2, ≤ the number of images: the caller checks it first, with {@link checkFoldsFit}). */
   folds: number;
   /** All calibration images. */
   images: ImageTensors;
@@ -55,11 +55,10 @@ export interface CrossValidationRun {
  * `@mtailor/core` serves it (exact integer arithmetic) on the held-out fold; then the accuracy over all held-out
  * logits together (top-1 agreements summed over folds).
  *
- * @throws {ConverterError} TOO_FEW_IMAGES | QUANTIZE_RUN_FAILED | CALIBRATION_FAILED | ABORTED
+ * @throws {ConverterError} QUANTIZE_RUN_FAILED | CALIBRATION_FAILED | ABORTED
  */
 export async function crossValidate(run: CrossValidationRun): Promise<CrossValidationReport> {
   const { images, folds } = run;
-  checkFoldsFit(images.count, folds);
   const indices = Array.from({ length: images.count }, (_, i) => i);
   const classes = run.floatLogits.length / images.count;
   const int8Logits = new Float32Array(run.floatLogits.length);

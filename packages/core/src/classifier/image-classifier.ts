@@ -314,7 +314,7 @@ export class ImageClassifier {
     const { value, timings } = await this.#engine.run(
       input,
       (row) => ({
-        predictions: toPredictions(row, 0, this.model.numClasses, topK, this.labels, this.softmax),
+        predictions: this.#predictionsOf(row, topK),
         scores: includeScores ? row.slice() : undefined,
       }),
       signal,
@@ -485,10 +485,15 @@ export class ImageClassifier {
     return this.#engine.close(timeoutMs);
   }
 
+  /** The top-`topK` predictions of one row of scores, with this classifier's labels and softmax. */
+  #predictionsOf(row: Float32Array, topK: number): Prediction[] {
+    return toPredictions(row, 0, this.model.numClasses, topK, this.labels, this.softmax);
+  }
+
   /** Runs one chunk of paths and bytes through the engine: each image's outcome, in order. */
   #chunkRunner(topK: number): (inputs: readonly (string | Uint8Array)[]) => Promise<ClassifyOutcome[]> {
     const toResult = (row: Float32Array) => ({
-      predictions: toPredictions(row, 0, this.model.numClasses, topK, this.labels, this.softmax),
+      predictions: this.#predictionsOf(row, topK),
     });
     return async (inputs) => {
       try {

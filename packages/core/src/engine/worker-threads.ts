@@ -52,6 +52,17 @@ function modelLoaded(worker: Worker, name: string): Promise<InferenceHello> {
 /** Called with a message about a problem that is no request's fault (a worker thread died). */
 export type WarningHandler = (message: string) => void;
 
+/**
+ * A private copy of `bytes` whose memory is added to `transfer` (moved to the worker, not cloned): the caller's bytes
+ * may be a view into a larger (or pooled) buffer, which cloning would copy whole. (`new Uint8Array` copies; a Buffer's
+ * own `slice()` would not, and moving its memory would empty the caller's buffer.)
+ */
+function movableCopy(bytes: Uint8Array, transfer: ArrayBuffer[]): Uint8Array {
+  const copy = new Uint8Array(bytes);
+  transfer.push(copy.buffer as ArrayBuffer);
+  return copy;
+}
+
 function startWorker(file: string, workerData: unknown): Worker {
   return new Worker(new URL(file, import.meta.url), { workerData, execArgv: workerExecArgv() });
 }
@@ -155,15 +166,10 @@ export class WorkerDecodeExecutor implements DecodeExecutor {
   async #runChunk(images: readonly (string | Uint8Array)[], slots: readonly number[]): Promise<ChunkOutcome> {
     const target = await this.#worker(CHUNKS_PER_WORKER);
     try {
-      // Bytes travel as private copies that are moved: the caller's may be a view into a larger (or pooled) buffer,
-      // which cloning would copy whole.
       const transfer: ArrayBuffer[] = [];
-      const message = images.map((image) => {
-        if (typeof image === 'string') return image;
-        const copy = new Uint8Array(image);
-        transfer.push(copy.buffer as ArrayBuffer);
-        return copy;
-      });
+      const message = images.map((image) =>
+        typeof image === 'string' ? image : movableCopy(image, transfer),
+      );
       const reply = (await target.call(
         { type: 'chunk', slots: [...slots], images: message },
         transfer,
@@ -239,11 +245,7 @@ export class WorkerDecodeExecutor implements DecodeExecutor {
     let message: EncodedImage = image;
     const transfer: ArrayBuffer[] = [];
     if (image instanceof Uint8Array) {
-      // A private copy to move: the caller's bytes may be a view into a larger (or pooled) buffer. (`new Uint8Array`
-      // copies; a Buffer's own `slice()` would not, and moving its memory would empty the caller's buffer.)
-      const copy = new Uint8Array(image);
-      message = copy;
-      transfer.push(copy.buffer as ArrayBuffer);
+      message = movableCopy(image, transfer);
     } else if (typeof image !== 'string' && image.base64 instanceof Uint8Array) {
       const bytes = image.transfer === true ? image.base64 : new Uint8Array(image.base64);
       message = { base64: bytes, ...(image.field === undefined ? {} : { field: image.field }) };

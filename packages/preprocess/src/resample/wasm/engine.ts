@@ -156,6 +156,21 @@ export function resampleBackend(): ResampleBackend {
 }
 
 const align16 = (n: number) => (n + 15) & ~15;
+
+/**
+ * Grows `memory` to at least `bytes`; `false` when the runtime gives WebAssembly no more (the JS code, which needs no
+ * contiguous memory, then does the work).
+ */
+function growTo(memory: WasmMemory, bytes: number): boolean {
+  const missing = bytes - memory.buffer.byteLength;
+  if (missing <= 0) return true;
+  try {
+    memory.grow(Math.ceil(missing / 65536));
+    return true;
+  } catch {
+    return false;
+  }
+}
 const SLACK = 16;
 
 /** Whether every weight fits in int16 (torch's do; Pillow's 22-bit ones do not): then the pair kernels run. */
@@ -240,14 +255,7 @@ export function convolveWasm(
   const dstOff = align16(tmpOff + tmpLength + rowSlack);
   const dstLength = outWidth * outHeight * channels;
   const end = dstOff + dstLength + SLACK;
-  const missing = end - k.memory.buffer.byteLength;
-  if (missing > 0) {
-    try {
-      k.memory.grow(Math.ceil(missing / 65536));
-    } catch {
-      return null; // beyond what this runtime gives WebAssembly: the JS passes need no contiguous memory
-    }
-  }
+  if (!growTo(k.memory, end)) return null;
   const memory = k.memory.buffer;
   // Colour rows take two taps a step: int16 weights as they are, wider ones split in two halves.
   const hPairs = channels !== 1;
@@ -320,14 +328,7 @@ export function tensorWasm(
   const srcOff = align16(lutOff + lut.byteLength);
   const dstOff = align16(srcOff + pixels * 3);
   const end = dstOff + pixels * 12;
-  const missing = end - k.memory.buffer.byteLength;
-  if (missing > 0) {
-    try {
-      k.memory.grow(Math.ceil(missing / 65536));
-    } catch {
-      return false;
-    }
-  }
+  if (!growTo(k.memory, end)) return false;
   const memory = k.memory.buffer;
   new Float32Array(memory, lutOff, lut.length).set(lut);
   new Uint8Array(memory, srcOff, pixels * 3).set(src.subarray(0, pixels * 3));
