@@ -175,15 +175,25 @@
   ;; 0 <= lo < 2^11 (both fit in int16), and the sum is (sum of pixel * hi) * 2^11 + sum of pixel * lo — the same
   ;; int32 as Pillow's, by two i32x4.dot_i16x8_s. Step j of output pixel xx is 8 bytes at
   ;; $weights + (xx*$kpairs + j)*8: the lo pair, then the hi pair (each as in horizontalPairs).
+  ;; Four rows at a time share each output pixel's window and weights (rows past the last repeat it, writing the same
+  ;; bytes again). A 3-channel pixel is stored as 4 bytes, the extra one overwritten by the next pixel, except the
+  ;; row's last, stored as exactly 3: its extra byte would land on the next row's first pixel, already written.
   (func (export "horizontalSplitPairs")
     (param $src i32) (param $srcStride i32) (param $ch i32) (param $rows i32)
     (param $dst i32) (param $outWidth i32) (param $bounds i32) (param $weights i32) (param $kpairs i32) (param $precision i32)
     (local $row i32) (local $y i32) (local $xx i32) (local $b i32) (local $p i32) (local $t i32)
-    (local $k i32) (local $kRow i32) (local $kStep i32) (local $o i32) (local $step i32)
-    (local $lo v128) (local $hi v128) (local $px v128) (local $half v128) (local $mask v128)
+    (local $k i32) (local $kRow i32) (local $kStep i32) (local $o i32) (local $step i32) (local $outStride i32)
+    (local $left i32) (local $wide i32)
+    (local $d1 i32) (local $e1 i32) (local $d2 i32) (local $e2 i32) (local $d3 i32) (local $e3 i32)
+    (local $lo0 v128) (local $hi0 v128) (local $lo1 v128) (local $hi1 v128) (local $lo2 v128) (local $hi2 v128) (local $lo3 v128) (local $hi3 v128)
+    (local $px v128) (local $wl v128) (local $wh v128) (local $half v128) (local $mask v128)
     (local.set $half (i32x4.splat (i32.shl (i32.const 1) (i32.sub (local.get $precision) (i32.const 1)))))
     (local.set $kStep (i32.shl (local.get $kpairs) (i32.const 3)))
     (local.set $step (i32.shl (local.get $ch) (i32.const 1)))
+    (local.set $outStride (i32.mul (local.get $outWidth) (local.get $ch)))
+    ;; Pixels before this one are stored as 4 bytes (all but a 3-channel row's last).
+    (local.set $wide (select (local.get $outWidth) (i32.sub (local.get $outWidth) (i32.const 1))
+      (i32.eq (local.get $ch) (i32.const 4))))
     (local.set $mask
       (select (result v128)
         (v128.const i8x16 0 255 4 255 1 255 5 255 2 255 6 255 3 255 7 255)
@@ -194,6 +204,14 @@
     (block $rowsDone
       (loop $rowsLoop
         (br_if $rowsDone (i32.ge_u (local.get $y) (local.get $rows)))
+        ;; Row y + i, or the last row when there is none: offsets min(i, rows - 1 - y) rows on.
+        (local.set $left (i32.sub (i32.sub (local.get $rows) (local.get $y)) (i32.const 1)))
+        (local.set $d1 (i32.mul (select (i32.const 1) (local.get $left) (i32.le_u (i32.const 1) (local.get $left))) (local.get $srcStride)))
+        (local.set $e1 (i32.mul (select (i32.const 1) (local.get $left) (i32.le_u (i32.const 1) (local.get $left))) (local.get $outStride)))
+        (local.set $d2 (i32.mul (select (i32.const 2) (local.get $left) (i32.le_u (i32.const 2) (local.get $left))) (local.get $srcStride)))
+        (local.set $e2 (i32.mul (select (i32.const 2) (local.get $left) (i32.le_u (i32.const 2) (local.get $left))) (local.get $outStride)))
+        (local.set $d3 (i32.mul (select (i32.const 3) (local.get $left) (i32.le_u (i32.const 3) (local.get $left))) (local.get $srcStride)))
+        (local.set $e3 (i32.mul (select (i32.const 3) (local.get $left) (i32.le_u (i32.const 3) (local.get $left))) (local.get $outStride)))
         (local.set $xx (i32.const 0))
         (local.set $b (local.get $bounds))
         (local.set $kRow (local.get $weights))
@@ -203,35 +221,79 @@
             (local.set $p (i32.add (local.get $row) (i32.mul (i32.load (local.get $b)) (local.get $ch))))
             (local.set $t (i32.shr_u (i32.add (i32.load offset=4 (local.get $b)) (i32.const 1)) (i32.const 1)))
             (local.set $k (local.get $kRow))
-            (local.set $lo (local.get $half))
-            (local.set $hi (v128.const i32x4 0 0 0 0))
+            (local.set $lo0 (local.get $half))
+            (local.set $hi0 (v128.const i32x4 0 0 0 0))
+            (local.set $lo1 (local.get $half))
+            (local.set $hi1 (v128.const i32x4 0 0 0 0))
+            (local.set $lo2 (local.get $half))
+            (local.set $hi2 (v128.const i32x4 0 0 0 0))
+            (local.set $lo3 (local.get $half))
+            (local.set $hi3 (v128.const i32x4 0 0 0 0))
             (block $tDone
               (loop $tLoop
                 (br_if $tDone (i32.eqz (local.get $t)))
+                (local.set $wl (v128.load32_splat (local.get $k)))
+                (local.set $wh (v128.load32_splat offset=4 (local.get $k)))
                 (local.set $px (i8x16.swizzle (v128.load64_zero (local.get $p)) (local.get $mask)))
-                (local.set $lo
-                  (i32x4.add (local.get $lo) (i32x4.dot_i16x8_s (local.get $px) (v128.load32_splat (local.get $k)))))
-                (local.set $hi
-                  (i32x4.add (local.get $hi)
-                    (i32x4.dot_i16x8_s (local.get $px) (v128.load32_splat offset=4 (local.get $k)))))
+                (local.set $lo0 (i32x4.add (local.get $lo0) (i32x4.dot_i16x8_s (local.get $px) (local.get $wl))))
+                (local.set $hi0 (i32x4.add (local.get $hi0) (i32x4.dot_i16x8_s (local.get $px) (local.get $wh))))
+                (local.set $px (i8x16.swizzle (v128.load64_zero (i32.add (local.get $p) (local.get $d1))) (local.get $mask)))
+                (local.set $lo1 (i32x4.add (local.get $lo1) (i32x4.dot_i16x8_s (local.get $px) (local.get $wl))))
+                (local.set $hi1 (i32x4.add (local.get $hi1) (i32x4.dot_i16x8_s (local.get $px) (local.get $wh))))
+                (local.set $px (i8x16.swizzle (v128.load64_zero (i32.add (local.get $p) (local.get $d2))) (local.get $mask)))
+                (local.set $lo2 (i32x4.add (local.get $lo2) (i32x4.dot_i16x8_s (local.get $px) (local.get $wl))))
+                (local.set $hi2 (i32x4.add (local.get $hi2) (i32x4.dot_i16x8_s (local.get $px) (local.get $wh))))
+                (local.set $px (i8x16.swizzle (v128.load64_zero (i32.add (local.get $p) (local.get $d3))) (local.get $mask)))
+                (local.set $lo3 (i32x4.add (local.get $lo3) (i32x4.dot_i16x8_s (local.get $px) (local.get $wl))))
+                (local.set $hi3 (i32x4.add (local.get $hi3) (i32x4.dot_i16x8_s (local.get $px) (local.get $wh))))
                 (local.set $p (i32.add (local.get $p) (local.get $step)))
                 (local.set $k (i32.add (local.get $k) (i32.const 8)))
                 (local.set $t (i32.sub (local.get $t) (i32.const 1)))
                 (br $tLoop)))
-            (local.set $lo
-              (i32x4.shr_s
-                (i32x4.add (local.get $lo) (i32x4.shl (local.get $hi) (i32.const 11)))
-                (local.get $precision)))
-            (local.set $lo (i16x8.narrow_i32x4_s (local.get $lo) (local.get $lo)))
-            (v128.store32_lane 0 (local.get $o) (i8x16.narrow_i16x8_u (local.get $lo) (local.get $lo)))
+            (local.set $lo0
+              (i32x4.shr_s (i32x4.add (local.get $lo0) (i32x4.shl (local.get $hi0) (i32.const 11))) (local.get $precision)))
+            (local.set $lo0 (i16x8.narrow_i32x4_s (local.get $lo0) (local.get $lo0)))
+            (local.set $lo0 (i8x16.narrow_i16x8_u (local.get $lo0) (local.get $lo0)))
+            (local.set $lo1
+              (i32x4.shr_s (i32x4.add (local.get $lo1) (i32x4.shl (local.get $hi1) (i32.const 11))) (local.get $precision)))
+            (local.set $lo1 (i16x8.narrow_i32x4_s (local.get $lo1) (local.get $lo1)))
+            (local.set $lo1 (i8x16.narrow_i16x8_u (local.get $lo1) (local.get $lo1)))
+            (local.set $lo2
+              (i32x4.shr_s (i32x4.add (local.get $lo2) (i32x4.shl (local.get $hi2) (i32.const 11))) (local.get $precision)))
+            (local.set $lo2 (i16x8.narrow_i32x4_s (local.get $lo2) (local.get $lo2)))
+            (local.set $lo2 (i8x16.narrow_i16x8_u (local.get $lo2) (local.get $lo2)))
+            (local.set $lo3
+              (i32x4.shr_s (i32x4.add (local.get $lo3) (i32x4.shl (local.get $hi3) (i32.const 11))) (local.get $precision)))
+            (local.set $lo3 (i16x8.narrow_i32x4_s (local.get $lo3) (local.get $lo3)))
+            (local.set $lo3 (i8x16.narrow_i16x8_u (local.get $lo3) (local.get $lo3)))
+            (if (i32.lt_u (local.get $xx) (local.get $wide))
+              (then
+                (v128.store32_lane 0 (local.get $o) (local.get $lo0))
+                (v128.store32_lane 0 (i32.add (local.get $o) (local.get $e1)) (local.get $lo1))
+                (v128.store32_lane 0 (i32.add (local.get $o) (local.get $e2)) (local.get $lo2))
+                (v128.store32_lane 0 (i32.add (local.get $o) (local.get $e3)) (local.get $lo3))
+              )
+              (else
+                (v128.store16_lane 0 (local.get $o) (local.get $lo0))
+                (v128.store8_lane offset=2 2 (local.get $o) (local.get $lo0))
+                (v128.store16_lane 0 (i32.add (local.get $o) (local.get $e1)) (local.get $lo1))
+                (v128.store8_lane offset=2 2 (i32.add (local.get $o) (local.get $e1)) (local.get $lo1))
+                (v128.store16_lane 0 (i32.add (local.get $o) (local.get $e2)) (local.get $lo2))
+                (v128.store8_lane offset=2 2 (i32.add (local.get $o) (local.get $e2)) (local.get $lo2))
+                (v128.store16_lane 0 (i32.add (local.get $o) (local.get $e3)) (local.get $lo3))
+                (v128.store8_lane offset=2 2 (i32.add (local.get $o) (local.get $e3)) (local.get $lo3))
+              ))
             (local.set $o (i32.add (local.get $o) (local.get $ch)))
             (local.set $b (i32.add (local.get $b) (i32.const 8)))
             (local.set $kRow (i32.add (local.get $kRow) (local.get $kStep)))
             (local.set $xx (i32.add (local.get $xx) (i32.const 1)))
             (br $xLoop)))
-        (local.set $row (i32.add (local.get $row) (local.get $srcStride)))
-        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        ;; The group's rows are done: on to the next 4 (o already stands at the group's second row).
+        (local.set $o (i32.add (local.get $o) (i32.mul (local.get $outStride) (i32.const 3))))
+        (local.set $row (i32.add (local.get $row) (i32.mul (local.get $srcStride) (i32.const 4))))
+        (local.set $y (i32.add (local.get $y) (i32.const 4)))
         (br $rowsLoop))))
+
 
   ;; Vertical pass, two source rows per step: their 16-byte blocks are interleaved byte by byte, widened to i16
   ;; pairs and dotted with the weight pair. The odd window's extra row is read from the caller's one-row slack.
