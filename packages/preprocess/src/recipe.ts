@@ -17,7 +17,7 @@ import {
   resolveResampling,
   shorterSideOutputSize,
 } from './resize.js';
-import { resolveTensorOptions, tensorLookupTable, writeTensor } from './tensor.js';
+import { resolveTensorOptions, tensorTables, writeTensor } from './tensor.js';
 import type { PreprocessRecipe, PreprocessResult, PreprocessStep, RawImage, TensorTarget } from './types.js';
 
 const STEP_KEYS: Readonly<Record<PreprocessStep['op'], readonly string[]>> = {
@@ -206,12 +206,12 @@ export function preprocess(
     );
   }
   const resolved = resolveTensorOptions(recipe.tensor);
-  const lut = tensorLookupTable(resolved);
+  const tables = tensorTables(resolved);
   const length = 3 * current.width * current.height;
   let tensor: Float32Array;
   if (target === undefined) {
     tensor = new Float32Array(length);
-    writeTensor(current, resolved, lut, tensor, 0);
+    writeTensor(current, resolved, tables, tensor, 0);
   } else {
     if (!is.plainObject(target) || !(target.out instanceof Float32Array)) {
       throw is.invalidParameterError('target', 'object { out: Float32Array, offset }', target);
@@ -225,7 +225,7 @@ export function preprocess(
         `target.out is too small: ${length} values at offset ${target.offset} need length ≥ ${target.offset + length} but it has ${target.out.length}`,
       );
     }
-    writeTensor(current, resolved, lut, target.out, target.offset);
+    writeTensor(current, resolved, tables, target.out, target.offset);
     tensor = target.out.subarray(target.offset, target.offset + length);
   }
   return { tensor, width: current.width, height: current.height };

@@ -189,6 +189,70 @@ export function tensorLookupTable({
 }
 
 /**
+ * The two ways to the same floats: `lut` (see {@link tensorLookupTable}), and, where they give every entry of it to
+ * the bit, per colour (R, G, B) the float32 constants `[divisor, mean, std]` of `((byte / divisor) − mean) / std` —
+ * which the WebAssembly kernel computes sixteen values at a time, where a table is read one value at a time.
+ */
+export interface TensorTables {
+  lut: Float32Array;
+  quotients: Float32Array | undefined;
+}
+
+/**
+ * The constants that give `lut` by arithmetic, or `undefined`: the candidate comes from the formula (torchvision:
+ * `byte / scale`; transformers' torchvision backend: the byte with mean and std scaled), and is kept only if it
+ * gives all 768 entries bit for bit (`Object.is`, so that −0 counts), in float32 as the kernel computes them.
+ */
+function quotientsOf(
+  { mean, std, scale, formula, rescaleOffset, divideByStdTwice }: ResolvedTensorOptions,
+  lut: Float32Array,
+): Float32Array | undefined {
+  if (rescaleOffset !== 0 || divideByStdTwice || formula === 'transformers-pil') return undefined;
+  const fused = formula === 'transformers-torchvision';
+  // As tensorLookupTable: the float32 of 1 / rescale_factor, rescale_factor = 1 / scale in float64.
+  const fusedScale = Math.fround(1 / (1 / scale));
+  const quotients = new Float32Array(9);
+  for (let c = 0; c < 3; c++) {
+    const d = Math.fround(std[c]);
+    quotients[3 * c] = fused ? 1 : Math.fround(scale);
+    quotients[3 * c + 1] = fused ? Math.fround(Math.fround(mean[c]) * fusedScale) : Math.fround(mean[c]);
+    quotients[3 * c + 2] = fused ? Math.fround(d * fusedScale) : d;
+  }
+  for (let c = 0; c < 3; c++) {
+    const [divisor, m, d] = quotients.subarray(3 * c, 3 * c + 3) as unknown as [number, number, number];
+    for (let p = 0; p < 256; p++) {
+      const v = Math.fround(Math.fround(Math.fround(p / divisor) - m) / d);
+      if (!Object.is(v, lut[c * 256 + p])) return undefined;
+    }
+  }
+  return quotients;
+}
+
+/** The last few options' tables: a folder of images asks for the same ones image after image. */
+const recentTables = new Map<string, TensorTables>();
+const RECENT_TABLES = 8;
+
+/**
+ * {@link TensorTables} for `resolved`, shared between calls with the same options (callers must not modify them).
+ *
+ * @example
+ * ```ts
+ * const { lut, quotients } = tensorTables(resolveTensorOptions(undefined)); // quotients: [255, 0.485, 0.229, …]
+ * ```
+ */
+export function tensorTables(resolved: ResolvedTensorOptions): TensorTables {
+  const key = JSON.stringify(resolved);
+  let tables = recentTables.get(key);
+  if (tables === undefined) {
+    const lut = tensorLookupTable(resolved);
+    tables = { lut, quotients: quotientsOf(resolved, lut) };
+    if (recentTables.size >= RECENT_TABLES) recentTables.delete(recentTables.keys().next().value as string);
+    recentTables.set(key, tables);
+  }
+  return tables;
+}
+
+/**
  * Shape of the tensor of `batch` images of `width` × `height` in `layout`: `[N, 3, H, W]` or `[N, H, W, 3]`.
  *
  * @example
@@ -233,13 +297,13 @@ function assertTarget(target: unknown, length: number): asserts target is Tensor
  *
  * @example
  * ```ts
- * writeTensor(image, resolved, tensorLookupTable(resolved), batch, 2 * 3 * 224 * 224);
+ * writeTensor(image, resolved, tensorTables(resolved), batch, 2 * 3 * 224 * 224);
  * ```
  */
 export function writeTensor(
   image: RawImage,
   resolved: ResolvedTensorOptions,
-  lut: Float32Array,
+  { lut, quotients }: TensorTables,
   out: Float32Array,
   offset: number,
 ): void {
@@ -249,7 +313,7 @@ export function writeTensor(
   const bgr = resolved.channelOrder === 'BGR';
   const c0 = bgr ? 2 : 0;
   const c2 = bgr ? 0 : 2;
-  if (tensorWasm(src, pixels, lut, c0, c2, resolved.layout, out, offset)) return;
+  if (tensorWasm(src, pixels, lut, quotients, c0, c2, resolved.layout, out, offset)) return;
   const lut0 = lut.subarray(c0 * 256, c0 * 256 + 256);
   const lut1 = lut.subarray(256, 512);
   const lut2 = lut.subarray(c2 * 256, c2 * 256 + 256);
@@ -292,15 +356,15 @@ export function toTensor(image: RawImage, options?: TensorOptions, target?: Tens
   assertRawImage(image);
   assertRGB(image, 'image');
   const resolved = resolveTensorOptions(options);
-  const lut = tensorLookupTable(resolved);
+  const tables = tensorTables(resolved);
   const length = 3 * image.width * image.height;
   if (target === undefined) {
     const out = new Float32Array(length);
-    writeTensor(image, resolved, lut, out, 0);
+    writeTensor(image, resolved, tables, out, 0);
     return out;
   }
   assertTarget(target, length);
-  writeTensor(image, resolved, lut, target.out, target.offset);
+  writeTensor(image, resolved, tables, target.out, target.offset);
   return target.out.subarray(target.offset, target.offset + length);
 }
 
@@ -320,7 +384,7 @@ export function createBatchTensor(images: readonly RawImage[], options?: TensorO
     throw is.invalidParameterError('images', 'non-empty array of images', images);
   }
   const resolved = resolveTensorOptions(options);
-  const lut = tensorLookupTable(resolved);
+  const tables = tensorTables(resolved);
   const first = images[0];
   images.forEach((image, i) => {
     assertRawImage(image, `images[${i}]`);
@@ -334,6 +398,6 @@ export function createBatchTensor(images: readonly RawImage[], options?: TensorO
   });
   const length = 3 * first.width * first.height;
   const out = new Float32Array(images.length * length);
-  for (let i = 0; i < images.length; i++) writeTensor(images[i], resolved, lut, out, i * length);
+  for (let i = 0; i < images.length; i++) writeTensor(images[i], resolved, tables, out, i * length);
   return out;
 }

@@ -9,13 +9,17 @@ import {
   type RawImage,
   recipeOutputSize,
   resampleBackend,
+  resolveTensorOptions,
   setResampleBackend,
   TENSOR_FORMULAS,
   type TensorOptions,
+  tensorLookupTable,
   tensorShape,
   toTensor,
 } from '@mtailor/preprocess';
 import { describe, expect, it } from 'vitest';
+// Not public: which form the kernel computes is the package's own business, checked here from its build.
+import { tensorTables } from '../dist/tensor.js';
 
 /** A W×H RGB image whose every byte is distinct enough to catch any misplaced value. */
 function image(width: number, height: number, seed: number): RawImage {
@@ -145,7 +149,7 @@ describe('presets and recipeOutputSize', () => {
   });
 });
 
-describe('toTensor: the WebAssembly table lookup and the JS loop write the same bits', () => {
+describe('toTensor: the WebAssembly kernels (table lookup, arithmetic) and the JS loop write the same bits', () => {
   // Every byte value in every channel, at a pixel count that is no multiple of anything the kernel might unroll by.
   const width = 37;
   const height = 7;
@@ -174,5 +178,25 @@ describe('toTensor: the WebAssembly table lookup and the JS loop write the same 
     } finally {
       setResampleBackend('auto');
     }
+  });
+});
+
+describe('tensorTables', () => {
+  it('gives the arithmetic form where it equals the table to the bit, and only there', () => {
+    const torchvision = tensorTables(resolveTensorOptions(undefined));
+    expect(Array.from(torchvision.quotients ?? [])).toEqual(
+      [255, 0.485, 0.229, 255, 0.456, 0.224, 255, 0.406, 0.225].map(Math.fround),
+    );
+    // transformers' torchvision backend: the byte itself, mean and std scaled by 255 in float32.
+    const fused = tensorTables(resolveTensorOptions({ formula: 'transformers-torchvision' }));
+    expect(fused.quotients?.[0]).toBe(1);
+    expect(fused.quotients?.[1]).toBe(Math.fround(Math.fround(0.485) * 255));
+    // Bytes multiplied in float64, an offset, a second division: the table only.
+    expect(tensorTables(resolveTensorOptions({ formula: 'transformers-pil' })).quotients).toBeUndefined();
+    expect(tensorTables(resolveTensorOptions({ rescaleOffset: 1 })).quotients).toBeUndefined();
+    expect(tensorTables(resolveTensorOptions({ divideByStdTwice: true })).quotients).toBeUndefined();
+    // Shared between calls with the same options; the public table is the caller's own copy.
+    expect(tensorTables(resolveTensorOptions(undefined))).toBe(torchvision);
+    expect(tensorLookupTable(resolveTensorOptions(undefined))).not.toBe(torchvision.lut);
   });
 });

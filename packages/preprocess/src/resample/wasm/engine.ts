@@ -46,6 +46,14 @@ interface KernelExports {
     dst2: number,
     step: number,
   ): void;
+  tensorQuotients(
+    src: number,
+    pixels: number,
+    consts: number,
+    dstByte0: number,
+    dstByte1: number,
+    dstByte2: number,
+  ): void;
 }
 type PairKernel = (...args: number[]) => void;
 interface PairKernels {
@@ -303,18 +311,21 @@ export function convolveWasm(
 /**
  * Writes the tensor of `pixels` RGB pixels (`src`, interleaved bytes) at `out[offset ..]` in WebAssembly: output
  * channel k takes `lut[ck * 256 + byte]` of source byte ck (c0 = `c0`, c1 = 1, c2 = `c2`), planes for `'NCHW'`,
- * interleaved for `'NHWC'`. The floats are copied as they are in `lut`. Returns `false` (nothing written) when the
- * JS loop must run instead: no WebAssembly, or its memory cannot grow that far.
+ * interleaved for `'NHWC'`. The floats are copied as they are in `lut`, or, for `'NCHW'` with `quotients` (per
+ * colour `[divisor, mean, std]`, known to give every entry of `lut` as `((byte / divisor) − mean) / std` in float32),
+ * computed so — sixteen pixels at a time, where the table is read one value at a time. Returns `false` (nothing
+ * written) when the JS loop must run instead: no WebAssembly, or its memory cannot grow that far.
  *
  * @example
  * ```ts
- * if (!tensorWasm(image.data, 224 * 224, lut, 0, 2, 'NCHW', out, 0)) writeTensorInJs();
+ * if (!tensorWasm(image.data, 224 * 224, lut, undefined, 0, 2, 'NCHW', out, 0)) writeTensorInJs();
  * ```
  */
 export function tensorWasm(
   src: Uint8Array | Uint8ClampedArray,
   pixels: number,
   lut: Float32Array,
+  quotients: Float32Array | undefined,
   c0: number,
   c2: number,
   layout: 'NCHW' | 'NHWC',
@@ -323,18 +334,24 @@ export function tensorWasm(
 ): boolean {
   const k = wasmKernels();
   if (!k) return false;
-  // Layout: the table (3 × 256 float32), the source bytes, the tensor.
+  // Layout: the table (3 × 256 float32) or the constants, the source bytes, the tensor.
   const lutOff = 0;
   const srcOff = align16(lutOff + lut.byteLength);
   const dstOff = align16(srcOff + pixels * 3);
   const end = dstOff + pixels * 12;
   if (!growTo(k.memory, end)) return false;
   const memory = k.memory.buffer;
-  new Float32Array(memory, lutOff, lut.length).set(lut);
   new Uint8Array(memory, srcOff, pixels * 3).set(src.subarray(0, pixels * 3));
-  if (layout === 'NCHW') {
+  if (layout === 'NCHW' && quotients) {
+    new Float32Array(memory, lutOff, quotients.length).set(quotients);
+    // Source byte c goes to the plane of the output channel that reads it.
+    const plane = (byte: number): number => dstOff + pixels * 4 * (byte === c0 ? 0 : byte === 1 ? 1 : 2);
+    k.tensorQuotients(srcOff, pixels, lutOff, plane(0), plane(1), plane(2));
+  } else if (layout === 'NCHW') {
+    new Float32Array(memory, lutOff, lut.length).set(lut);
     k.tensor(srcOff, pixels, lutOff, c0, c2, dstOff, dstOff + pixels * 4, dstOff + pixels * 8, 4);
   } else {
+    new Float32Array(memory, lutOff, lut.length).set(lut);
     k.tensor(srcOff, pixels, lutOff, c0, c2, dstOff, dstOff + 4, dstOff + 8, 12);
   }
   out.set(new Float32Array(memory, dstOff, pixels * 3), offset);

@@ -387,4 +387,134 @@
         (local.set $dst2 (i32.add (local.get $dst2) (local.get $step)))
         (local.set $p (i32.add (local.get $p) (i32.const 3)))
         (br $pixelLoop))))
+
+  ;; Tensor from RGB bytes by arithmetic, NCHW: byte b of each pixel (b = 0, 1, 2) gives
+  ;; ((byte / divisor_b) - mean_b) / std_b in float32, the three constants of byte b at $consts + 12b, into the plane
+  ;; at $dstB (each float's bits exactly those of the same float32 operations done one at a time: WebAssembly rounds
+  ;; every operation, and never fuses them). Sixteen pixels a step: their 48 bytes are sorted into three planes of 16.
+  (func (export "tensorQuotients")
+    (param $src i32) (param $pixels i32) (param $consts i32) (param $dst0 i32) (param $dst1 i32) (param $dst2 i32)
+    (local $p i32) (local $end i32) (local $bulkEnd i32) (local $o i32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $bytes v128) (local $wide v128)
+    (local $s0 v128) (local $m0 v128) (local $d0 v128) (local $s1 v128) (local $m1 v128) (local $d1 v128) (local $s2 v128) (local $m2 v128) (local $d2 v128)
+    (local.set $s0 (v128.load32_splat offset=0 (local.get $consts)))
+    (local.set $m0 (v128.load32_splat offset=4 (local.get $consts)))
+    (local.set $d0 (v128.load32_splat offset=8 (local.get $consts)))
+    (local.set $s1 (v128.load32_splat offset=12 (local.get $consts)))
+    (local.set $m1 (v128.load32_splat offset=16 (local.get $consts)))
+    (local.set $d1 (v128.load32_splat offset=20 (local.get $consts)))
+    (local.set $s2 (v128.load32_splat offset=24 (local.get $consts)))
+    (local.set $m2 (v128.load32_splat offset=28 (local.get $consts)))
+    (local.set $d2 (v128.load32_splat offset=32 (local.get $consts)))
+    (local.set $p (local.get $src))
+    (local.set $end (i32.add (local.get $src) (i32.mul (local.get $pixels) (i32.const 3))))
+    (local.set $bulkEnd (i32.add (local.get $src) (i32.mul (i32.and (local.get $pixels) (i32.const -16)) (i32.const 3))))
+    (local.set $o (i32.const 0))
+    (block $bulkDone
+      (loop $bulk
+        (br_if $bulkDone (i32.ge_u (local.get $p) (local.get $bulkEnd)))
+        (local.set $v0 (v128.load (local.get $p)))
+        (local.set $v1 (v128.load offset=16 (local.get $p)))
+        (local.set $v2 (v128.load offset=32 (local.get $p)))
+        (local.set $bytes
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 17 20 23 26 29
+            (i8x16.shuffle 0 3 6 9 12 15 18 21 24 27 30 0 0 0 0 0 (local.get $v0) (local.get $v1))
+            (local.get $v2)))
+        (local.set $wide (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (local.get $bytes))))
+        (v128.store offset=0 (i32.add (local.get $dst0) (local.get $o))
+          (f32x4.div
+            (f32x4.sub (f32x4.div (f32x4.convert_i32x4_s (local.get $wide)) (local.get $s0)) (local.get $m0))
+            (local.get $d0)))
+        (local.set $wide (i32x4.extend_high_i16x8_u (i16x8.extend_low_i8x16_u (local.get $bytes))))
+        (v128.store offset=16 (i32.add (local.get $dst0) (local.get $o))
+          (f32x4.div
+            (f32x4.sub (f32x4.div (f32x4.convert_i32x4_s (local.get $wide)) (local.get $s0)) (local.get $m0))
+            (local.get $d0)))
+        (local.set $wide (i32x4.extend_low_i16x8_u (i16x8.extend_high_i8x16_u (local.get $bytes))))
+        (v128.store offset=32 (i32.add (local.get $dst0) (local.get $o))
+          (f32x4.div
+            (f32x4.sub (f32x4.div (f32x4.convert_i32x4_s (local.get $wide)) (local.get $s0)) (local.get $m0))
+            (local.get $d0)))
+        (local.set $wide (i32x4.extend_high_i16x8_u (i16x8.extend_high_i8x16_u (local.get $bytes))))
+        (v128.store offset=48 (i32.add (local.get $dst0) (local.get $o))
+          (f32x4.div
+            (f32x4.sub (f32x4.div (f32x4.convert_i32x4_s (local.get $wide)) (local.get $s0)) (local.get $m0))
+            (local.get $d0)))
+        (local.set $bytes
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 10 18 21 24 27 30
+            (i8x16.shuffle 1 4 7 10 13 16 19 22 25 28 31 0 0 0 0 0 (local.get $v0) (local.get $v1))
+            (local.get $v2)))
+        (local.set $wide (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (local.get $bytes))))
+        (v128.store offset=0 (i32.add (local.get $dst1) (local.get $o))
+          (f32x4.div
+            (f32x4.sub (f32x4.div (f32x4.convert_i32x4_s (local.get $wide)) (local.get $s1)) (local.get $m1))
+            (local.get $d1)))
+        (local.set $wide (i32x4.extend_high_i16x8_u (i16x8.extend_low_i8x16_u (local.get $bytes))))
+        (v128.store offset=16 (i32.add (local.get $dst1) (local.get $o))
+          (f32x4.div
+            (f32x4.sub (f32x4.div (f32x4.convert_i32x4_s (local.get $wide)) (local.get $s1)) (local.get $m1))
+            (local.get $d1)))
+        (local.set $wide (i32x4.extend_low_i16x8_u (i16x8.extend_high_i8x16_u (local.get $bytes))))
+        (v128.store offset=32 (i32.add (local.get $dst1) (local.get $o))
+          (f32x4.div
+            (f32x4.sub (f32x4.div (f32x4.convert_i32x4_s (local.get $wide)) (local.get $s1)) (local.get $m1))
+            (local.get $d1)))
+        (local.set $wide (i32x4.extend_high_i16x8_u (i16x8.extend_high_i8x16_u (local.get $bytes))))
+        (v128.store offset=48 (i32.add (local.get $dst1) (local.get $o))
+          (f32x4.div
+            (f32x4.sub (f32x4.div (f32x4.convert_i32x4_s (local.get $wide)) (local.get $s1)) (local.get $m1))
+            (local.get $d1)))
+        (local.set $bytes
+          (i8x16.shuffle 0 1 2 3 4 5 6 7 8 9 16 19 22 25 28 31
+            (i8x16.shuffle 2 5 8 11 14 17 20 23 26 29 0 0 0 0 0 0 (local.get $v0) (local.get $v1))
+            (local.get $v2)))
+        (local.set $wide (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (local.get $bytes))))
+        (v128.store offset=0 (i32.add (local.get $dst2) (local.get $o))
+          (f32x4.div
+            (f32x4.sub (f32x4.div (f32x4.convert_i32x4_s (local.get $wide)) (local.get $s2)) (local.get $m2))
+            (local.get $d2)))
+        (local.set $wide (i32x4.extend_high_i16x8_u (i16x8.extend_low_i8x16_u (local.get $bytes))))
+        (v128.store offset=16 (i32.add (local.get $dst2) (local.get $o))
+          (f32x4.div
+            (f32x4.sub (f32x4.div (f32x4.convert_i32x4_s (local.get $wide)) (local.get $s2)) (local.get $m2))
+            (local.get $d2)))
+        (local.set $wide (i32x4.extend_low_i16x8_u (i16x8.extend_high_i8x16_u (local.get $bytes))))
+        (v128.store offset=32 (i32.add (local.get $dst2) (local.get $o))
+          (f32x4.div
+            (f32x4.sub (f32x4.div (f32x4.convert_i32x4_s (local.get $wide)) (local.get $s2)) (local.get $m2))
+            (local.get $d2)))
+        (local.set $wide (i32x4.extend_high_i16x8_u (i16x8.extend_high_i8x16_u (local.get $bytes))))
+        (v128.store offset=48 (i32.add (local.get $dst2) (local.get $o))
+          (f32x4.div
+            (f32x4.sub (f32x4.div (f32x4.convert_i32x4_s (local.get $wide)) (local.get $s2)) (local.get $m2))
+            (local.get $d2)))
+        (local.set $o (i32.add (local.get $o) (i32.const 64)))
+        (local.set $p (i32.add (local.get $p) (i32.const 48)))
+        (br $bulk)))
+    ;; The last pixels (fewer than 16), one at a time with the same operations.
+    (block $tailDone
+      (loop $tail
+        (br_if $tailDone (i32.ge_u (local.get $p) (local.get $end)))
+        (f32.store (i32.add (local.get $dst0) (local.get $o))
+          (f32.div
+            (f32.sub
+              (f32.div (f32.convert_i32_s (i32.load8_u offset=0 (local.get $p))) (f32.load offset=0 (local.get $consts)))
+              (f32.load offset=4 (local.get $consts)))
+            (f32.load offset=8 (local.get $consts))))
+        (f32.store (i32.add (local.get $dst1) (local.get $o))
+          (f32.div
+            (f32.sub
+              (f32.div (f32.convert_i32_s (i32.load8_u offset=1 (local.get $p))) (f32.load offset=12 (local.get $consts)))
+              (f32.load offset=16 (local.get $consts)))
+            (f32.load offset=20 (local.get $consts))))
+        (f32.store (i32.add (local.get $dst2) (local.get $o))
+          (f32.div
+            (f32.sub
+              (f32.div (f32.convert_i32_s (i32.load8_u offset=2 (local.get $p))) (f32.load offset=24 (local.get $consts)))
+              (f32.load offset=28 (local.get $consts)))
+            (f32.load offset=32 (local.get $consts))))
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (local.set $p (i32.add (local.get $p) (i32.const 3)))
+        (br $tail))))
+
 )
