@@ -1,6 +1,9 @@
 /**
  * One batch through onnxruntime, the same on the calling thread and in the inference worker: the slots' tensors are
- * packed into one batch tensor, the session runs it, and each image's output row goes back into its slot.
+ * packed into one batch tensor, the session runs it, and each image's output row goes back into its slot. A thread
+ * that decodes its own batches (the `decode-workers` layout) writes the images straight into a batch tensor instead
+ * ({@link BatchRunner.takeBatchTensor}): the slots live in memory shared between threads, which JavaScript copies
+ * several times slower than its own.
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -12,6 +15,8 @@ export class BatchRunner {
   readonly #inputs: Float32Array;
   readonly #scores: Float32Array;
   readonly #batch: Float32Array;
+  /** Batch tensors given back after their run, for {@link takeBatchTensor}. */
+  readonly #spareTensors: Float32Array[] = [];
   /** The run before this one (settled or not): the next waits for it. */
   #previous: Promise<unknown> = Promise.resolve();
 
@@ -40,21 +45,50 @@ export class BatchRunner {
     return run;
   }
 
-  async #runNow(batch: readonly number[]): Promise<{ runMs: number }> {
-    const model = this.#model;
-    const per = model.inputElementsPerImage;
-    const classes = model.numClasses;
-    const n = batch.length;
-    // A fixed batch dim takes exactly that many images per call: pad with zeros (their rows are ignored).
-    const rows = model.batchDim === 'dynamic' ? n : Math.ceil(n / model.batchDim) * model.batchDim;
+  /**
+   * A batch tensor of room for `maxBatchSize` images, the caller's until it passes it to {@link runFilled} or
+   * {@link returnBatchTensor}: image i of the batch goes at element `i × inputElementsPerImage`.
+   */
+  takeBatchTensor(): Float32Array {
+    return this.#spareTensors.pop() ?? new Float32Array(this.#batch.length);
+  }
+
+  /** Takes back a tensor from {@link takeBatchTensor} that is not run. */
+  returnBatchTensor(tensor: Float32Array): void {
+    this.#spareTensors.push(tensor);
+  }
+
+  /**
+   * Runs the first `slots.length` images of `tensor` (from {@link takeBatchTensor}, filled by the caller) as one
+   * batch; image i's output row goes into slot `slots[i]`. The tensor is taken back once the run has settled.
+   */
+  runFilled(tensor: Float32Array, slots: readonly number[]): Promise<{ runMs: number }> {
+    const run = this.#previous.then(() => this.#runTensor(tensor, slots));
+    this.#previous = run.catch(() => {});
+    return run.finally(() => this.returnBatchTensor(tensor));
+  }
+
+  #runNow(batch: readonly number[]): Promise<{ runMs: number }> {
+    const per = this.#model.inputElementsPerImage;
     batch.forEach((slot, i) => {
       this.#batch.set(this.#inputs.subarray(slot * per, (slot + 1) * per), i * per);
     });
-    if (rows > n) this.#batch.fill(0, n * per, rows * per);
+    return this.#runTensor(this.#batch, batch);
+  }
+
+  /** Runs the first `slots.length` images of `tensor`; image i's output row goes into slot `slots[i]`. */
+  async #runTensor(tensor: Float32Array, slots: readonly number[]): Promise<{ runMs: number }> {
+    const model = this.#model;
+    const per = model.inputElementsPerImage;
+    const classes = model.numClasses;
+    const n = slots.length;
+    // A fixed batch dim takes exactly that many images per call: pad with zeros (their rows are ignored).
+    const rows = model.batchDim === 'dynamic' ? n : Math.ceil(n / model.batchDim) * model.batchDim;
+    if (rows > n) tensor.fill(0, n * per, rows * per);
     const t0 = performance.now();
-    const out = await model.run(this.#batch.subarray(0, rows * per), rows);
+    const out = await model.run(tensor.subarray(0, rows * per), rows);
     const runMs = performance.now() - t0;
-    batch.forEach((slot, i) => {
+    slots.forEach((slot, i) => {
       this.#scores.set(out.subarray(i * classes, (i + 1) * classes), slot * classes);
     });
     return { runMs };

@@ -75,25 +75,31 @@ port.on('message', (request: DecodeRequest | InferenceRequest | ChunkRequest) =>
 });
 
 /**
- * A chunk: each image decoded into its slot in turn, then the ones that decoded run as one batch. An image that fails
- * to decode fails alone; the batch's failure fails the chunk.
+ * A chunk: each image decoded in turn straight into this thread's batch tensor (not through its slot), then the ones
+ * that decoded run as one batch, their scores into their slots. An image that fails to decode fails alone; the
+ * batch's failure fails the chunk.
  */
 async function runChunk(request: ChunkRequest): Promise<ChunkReply> {
   const service = await batches;
   if (!service || !configured) throw new Error('chunk before the model loaded and the worker was configured');
-  const { preprocessor, inputs, elementsPerImage } = configured;
+  const { preprocessor, elementsPerImage } = configured;
   const images: ChunkImageResult[] = [];
   const decoded: number[] = [];
+  const tensor = service.takeBatchTensor();
   for (const [i, image] of request.images.entries()) {
-    const slot = request.slots[i] as number;
     try {
-      const timings = await decodeIntoSlot(preprocessor, image, inputs, slot * elementsPerImage, READ);
+      const offset = decoded.length * elementsPerImage;
+      const timings = await decodeIntoSlot(preprocessor, image, tensor, offset, READ);
       images.push({ ok: true, timings });
-      decoded.push(slot);
+      decoded.push(request.slots[i] as number);
     } catch (err) {
       images.push({ ok: false, error: toErrorData(err) });
     }
   }
-  const { runMs } = decoded.length > 0 ? await service.run(decoded) : { runMs: 0 };
+  if (decoded.length === 0) {
+    service.returnBatchTensor(tensor);
+    return { id: request.id, ok: true, runMs: 0, images };
+  }
+  const { runMs } = await service.runFilled(tensor, decoded);
   return { id: request.id, ok: true, runMs, images };
 }

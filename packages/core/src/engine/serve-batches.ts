@@ -18,8 +18,14 @@ import type {
 export interface BatchService {
   /** Answers an inference request on the port. */
   handle(request: InferenceRequest): void;
-  /** Runs the slots as one batch (after `attach`): what a chunk does once its images are decoded. */
+  /** Runs the slots as one batch (after `attach`). */
   run(slots: readonly number[]): Promise<{ runMs: number }>;
+  /** A batch tensor to decode a chunk's images into (after `attach`): see {@link BatchRunner.takeBatchTensor}. */
+  takeBatchTensor(): Float32Array;
+  /** Takes back a batch tensor that is not run. */
+  returnBatchTensor(tensor: Float32Array): void;
+  /** Runs a chunk's filled batch tensor, its scores into `slots`: see {@link BatchRunner.runFilled}. */
+  runFilled(tensor: Float32Array, slots: readonly number[]): Promise<{ runMs: number }>;
 }
 
 /**
@@ -39,8 +45,11 @@ export async function serveBatches(
   }
   port.postMessage({ loaded: true, model: loaded.info } satisfies InferenceHello);
   let runner: BatchRunner | undefined;
-  const run = (slots: readonly number[]): Promise<{ runMs: number }> =>
-    runner ? runner.run(slots) : Promise.reject(new Error('run before attach'));
+  const attached = (): BatchRunner => {
+    if (!runner) throw new Error('run before attach');
+    return runner;
+  };
+  const run = async (slots: readonly number[]): Promise<{ runMs: number }> => attached().run(slots);
   const handle = (request: InferenceRequest): void => {
     if (request.type === 'attach') {
       runner = new BatchRunner(
@@ -58,5 +67,11 @@ export async function serveBatches(
         port.postMessage({ id: request.id, ok: false, error: toErrorData(err) } satisfies InferenceReply),
     );
   };
-  return { handle, run };
+  return {
+    handle,
+    run,
+    takeBatchTensor: () => attached().takeBatchTensor(),
+    returnBatchTensor: (tensor) => attached().returnBatchTensor(tensor),
+    runFilled: (tensor, slots) => attached().runFilled(tensor, slots),
+  };
 }
