@@ -18,6 +18,7 @@ import { IMAGE_EXTENSIONS, listInputs } from '../batch/inputs.js';
 import { recordLine, recordOf } from '../batch/records.js';
 import { BATCH_ARG_OPTIONS, BATCH_USAGE, parseBatchOptions, runBatch } from '../batch/run-batch.js';
 import type { Command } from '../command.js';
+import { sizeWorkerHeaps } from '../worker-heaps.js';
 
 /** From this many images on, the CLI decodes in worker threads by default. */
 const WORKERS_FROM = 500;
@@ -128,6 +129,7 @@ function openClassifier(
   // and JIT warm-up are only won back over many images.
   const workers = parsed.workers ?? (imageCount >= WORKERS_FROM ? availableCpus() : 0);
   const threads = parsed.threads ?? (workers > 0 ? 1 : availableCpus());
+  if (workers > 0) sizeWorkerHeaps();
   return ImageClassifier.create({
     ...(modelPath ? { model: modelPath } : { manifest: parsed.values.manifest! }),
     resize: parsed.resize,
