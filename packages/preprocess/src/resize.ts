@@ -5,6 +5,7 @@
  */
 import { assertOutputSize, assertRawImage, createImage } from './image.js';
 import * as is from './is.js';
+import { RecentValues } from './recent.js';
 import {
   type AxisCoefficients,
   computeAxisCoefficients,
@@ -155,8 +156,7 @@ export function resizeUnchecked(
 }
 
 /** Coefficients of recent axes: a folder of photos repeats a few sizes, whose windows need computing once. */
-const recentAxes = new Map<string, AxisCoefficients>();
-const RECENT_AXES = 32;
+const recentAxes = new RecentValues<AxisCoefficients>(32);
 
 /** {@link computeAxisCoefficients} through {@link recentAxes}. The result is shared: never modify it. */
 function axisCoefficients(
@@ -165,14 +165,9 @@ function axisCoefficients(
   filter: Exclude<ResampleFilter, 'nearest'>,
   quantisation: WeightQuantisation,
 ): AxisCoefficients {
-  const key = `${inSize} ${outSize} ${filter} ${quantisation}`;
-  let coefficients = recentAxes.get(key);
-  if (coefficients === undefined) {
-    coefficients = computeAxisCoefficients(inSize, outSize, RESAMPLE_KERNELS[filter], quantisation);
-    if (recentAxes.size >= RECENT_AXES) recentAxes.delete(recentAxes.keys().next().value as string);
-    recentAxes.set(key, coefficients);
-  }
-  return coefficients;
+  return recentAxes.get(`${inSize} ${outSize} ${filter} ${quantisation}`, () =>
+    computeAxisCoefficients(inSize, outSize, RESAMPLE_KERNELS[filter], quantisation),
+  );
 }
 
 /**

@@ -5,6 +5,7 @@
 import { PreprocessError } from './errors.js';
 import { assertRawImage } from './image.js';
 import * as is from './is.js';
+import { RecentValues } from './recent.js';
 import { tensorWasm } from './resample/wasm/engine.js';
 import type {
   ChannelOrder,
@@ -136,6 +137,24 @@ export function resolveTensorOptions(options: TensorOptions | undefined, prefix 
 }
 
 /**
+ * The float32 mean and std that colour `c`'s value (after rescaling) is normalised by: the options' own, or, in
+ * transformers' fused torchvision backend, both multiplied by the float32 of `1 / rescale_factor` and applied to the
+ * byte itself. (transformers holds rescale_factor = 1 / scale, a double; unfused, that backend multiplies the uint8
+ * tensor by float32(rescale_factor), and its PIL backend multiplies bytes by it in float64.)
+ */
+function normalisation(
+  { mean, std, scale, formula, rescaleOffset }: ResolvedTensorOptions,
+  c: number,
+): { fused: boolean; m: number; d: number } {
+  const fused = formula === 'transformers-torchvision' && rescaleOffset === 0;
+  const m = Math.fround(mean[c] as number);
+  const d = Math.fround(std[c] as number);
+  if (!fused) return { fused, m, d };
+  const fusedScale = Math.fround(1 / (1 / scale));
+  return { fused, m: Math.fround(m * fusedScale), d: Math.fround(d * fusedScale) };
+}
+
+/**
  * The float32 value of every byte for each colour (R, G, B: `lut[c * 256 + byte]`), computed as the library of
  * `formula` does it (see {@link TensorFormula}); by default as torch does it in float32: `x = byte / scale` (a
  * division, like `div(255)`), then `(x − mean) / std`. Each step is rounded to float32 (`Math.fround`); a double
@@ -146,27 +165,15 @@ export function resolveTensorOptions(options: TensorOptions | undefined, prefix 
  * tensorLookupTable(resolveTensorOptions(undefined))[255]; // ≈ 2.2489 (red channel, byte 255)
  * ```
  */
-export function tensorLookupTable({
-  mean,
-  std,
-  scale,
-  formula,
-  rescaleOffset,
-  divideByStdTwice,
-}: ResolvedTensorOptions): Float32Array {
+export function tensorLookupTable(resolved: ResolvedTensorOptions): Float32Array {
+  const { mean, std, scale, formula, rescaleOffset, divideByStdTwice } = resolved;
   const lut = new Float32Array(768);
   const s = Math.fround(scale);
-  // transformers holds rescale_factor (= 1 / scale, a double); its torchvision backend multiplies mean and std
-  // (float32 tensors) by the float32 of 1 / rescale_factor, or, unfused, the uint8 tensor by float32(rescale_factor);
-  // its PIL backend multiplies bytes by it in float64.
   const rescaleFactor = 1 / scale;
-  const fused = formula === 'transformers-torchvision' && rescaleOffset === 0;
-  const fusedScale = Math.fround(1 / rescaleFactor);
   const offset = Math.fround(rescaleOffset);
   for (let c = 0; c < 3; c++) {
+    const { fused, m, d: dNorm } = normalisation(resolved, c);
     const d = Math.fround(std[c]);
-    const m = fused ? Math.fround(Math.fround(mean[c]) * fusedScale) : Math.fround(mean[c]);
-    const dNorm = fused ? Math.fround(d * fusedScale) : d;
     for (let p = 0; p < 256; p++) {
       let x: number;
       if (fused) x = p;
@@ -203,20 +210,13 @@ export interface TensorTables {
  * `byte / scale`; transformers' torchvision backend: the byte with mean and std scaled), and is kept only if it
  * gives all 768 entries bit for bit (`Object.is`, so that −0 counts), in float32 as the kernel computes them.
  */
-function quotientsOf(
-  { mean, std, scale, formula, rescaleOffset, divideByStdTwice }: ResolvedTensorOptions,
-  lut: Float32Array,
-): Float32Array | undefined {
+function quotientsOf(resolved: ResolvedTensorOptions, lut: Float32Array): Float32Array | undefined {
+  const { scale, formula, rescaleOffset, divideByStdTwice } = resolved;
   if (rescaleOffset !== 0 || divideByStdTwice || formula === 'transformers-pil') return undefined;
-  const fused = formula === 'transformers-torchvision';
-  // As tensorLookupTable: the float32 of 1 / rescale_factor, rescale_factor = 1 / scale in float64.
-  const fusedScale = Math.fround(1 / (1 / scale));
   const quotients = new Float32Array(9);
   for (let c = 0; c < 3; c++) {
-    const d = Math.fround(std[c]);
-    quotients[3 * c] = fused ? 1 : Math.fround(scale);
-    quotients[3 * c + 1] = fused ? Math.fround(Math.fround(mean[c]) * fusedScale) : Math.fround(mean[c]);
-    quotients[3 * c + 2] = fused ? Math.fround(d * fusedScale) : d;
+    const { fused, m, d } = normalisation(resolved, c);
+    quotients.set([fused ? 1 : Math.fround(scale), m, d], 3 * c);
   }
   for (let c = 0; c < 3; c++) {
     const [divisor, m, d] = quotients.subarray(3 * c, 3 * c + 3) as unknown as [number, number, number];
@@ -229,8 +229,7 @@ function quotientsOf(
 }
 
 /** The last few options' tables: a folder of images asks for the same ones image after image. */
-const recentTables = new Map<string, TensorTables>();
-const RECENT_TABLES = 8;
+const recentTables = new RecentValues<TensorTables>(8);
 
 /**
  * {@link TensorTables} for `resolved`, shared between calls with the same options (callers must not modify them).
@@ -241,15 +240,10 @@ const RECENT_TABLES = 8;
  * ```
  */
 export function tensorTables(resolved: ResolvedTensorOptions): TensorTables {
-  const key = JSON.stringify(resolved);
-  let tables = recentTables.get(key);
-  if (tables === undefined) {
+  return recentTables.get(JSON.stringify(resolved), () => {
     const lut = tensorLookupTable(resolved);
-    tables = { lut, quotients: quotientsOf(resolved, lut) };
-    if (recentTables.size >= RECENT_TABLES) recentTables.delete(recentTables.keys().next().value as string);
-    recentTables.set(key, tables);
-  }
-  return tables;
+    return { lut, quotients: quotientsOf(resolved, lut) };
+  });
 }
 
 /**

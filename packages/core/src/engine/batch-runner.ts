@@ -3,7 +3,7 @@
  * packed into one batch tensor, the session runs it, and each image's output row goes back into its slot. A thread
  * that decodes its own batches (the `decode-workers` layout) writes the images straight into a batch tensor instead
  * ({@link BatchRunner.takeBatchTensor}): the slots live in memory shared between threads, which JavaScript copies
- * several times slower than its own.
+ * word by word.
  * @module
  */
 import { performance } from 'node:perf_hooks';
@@ -14,7 +14,8 @@ export class BatchRunner {
   readonly #model: ONNXModel;
   readonly #inputs: Float32Array;
   readonly #scores: Float32Array;
-  readonly #batch: Float32Array;
+  /** Floats of one batch tensor: `maxBatchSize` images, rounded up to the model's fixed batch dim. */
+  readonly #tensorLength: number;
   /** Batch tensors given back after their run, for {@link takeBatchTensor}. */
   readonly #spareTensors: Float32Array[] = [];
   /** The run before this one (settled or not): the next waits for it. */
@@ -23,26 +24,27 @@ export class BatchRunner {
   /**
    * @param inputs - every slot's input tensor, slot after slot.
    * @param scores - every slot's output row, slot after slot.
-   * @param maxBatchSize - most images per batch (the batch tensor is allocated once at this size).
+   * @param maxBatchSize - most images per batch (each batch tensor has room for this many).
    */
   constructor(model: ONNXModel, inputs: Float32Array, scores: Float32Array, maxBatchSize: number) {
     this.#model = model;
     this.#inputs = inputs;
     this.#scores = scores;
     const fixed = model.batchDim === 'dynamic' ? 1 : model.batchDim;
-    const rows = Math.ceil(maxBatchSize / fixed) * fixed;
-    this.#batch = new Float32Array(rows * model.inputElementsPerImage);
+    this.#tensorLength = Math.ceil(maxBatchSize / fixed) * fixed * model.inputElementsPerImage;
   }
 
   /**
-   * Runs the tensor slots numbered `batch` as one batch; their output rows hold the scores when it resolves. Runs
-   * queue behind each other: onnxruntime reads the one batch tensor while it runs, off this thread, so a second run
-   * packing its images meanwhile would change the first one's inputs.
+   * Runs the tensor slots numbered `batch` as one batch, packed into a batch tensor of its own; their output rows
+   * hold the scores when it resolves.
    */
   run(batch: readonly number[]): Promise<{ runMs: number }> {
-    const run = this.#previous.then(() => this.#runNow(batch));
-    this.#previous = run.catch(() => {});
-    return run;
+    const per = this.#model.inputElementsPerImage;
+    const tensor = this.takeBatchTensor();
+    batch.forEach((slot, i) => {
+      tensor.set(this.#inputs.subarray(slot * per, (slot + 1) * per), i * per);
+    });
+    return this.runFilled(tensor, batch);
   }
 
   /**
@@ -50,7 +52,7 @@ export class BatchRunner {
    * {@link returnBatchTensor}: image i of the batch goes at element `i × inputElementsPerImage`.
    */
   takeBatchTensor(): Float32Array {
-    return this.#spareTensors.pop() ?? new Float32Array(this.#batch.length);
+    return this.#spareTensors.pop() ?? new Float32Array(this.#tensorLength);
   }
 
   /** Takes back a tensor from {@link takeBatchTensor} that is not run. */
@@ -60,20 +62,14 @@ export class BatchRunner {
 
   /**
    * Runs the first `slots.length` images of `tensor` (from {@link takeBatchTensor}, filled by the caller) as one
-   * batch; image i's output row goes into slot `slots[i]`. The tensor is taken back once the run has settled.
+   * batch; image i's output row goes into slot `slots[i]`. Runs queue behind each other (one session runs one batch
+   * at a time); onnxruntime reads the tensor while it runs, off this thread, so it is taken back only once the run
+   * has settled.
    */
   runFilled(tensor: Float32Array, slots: readonly number[]): Promise<{ runMs: number }> {
     const run = this.#previous.then(() => this.#runTensor(tensor, slots));
     this.#previous = run.catch(() => {});
     return run.finally(() => this.returnBatchTensor(tensor));
-  }
-
-  #runNow(batch: readonly number[]): Promise<{ runMs: number }> {
-    const per = this.#model.inputElementsPerImage;
-    batch.forEach((slot, i) => {
-      this.#batch.set(this.#inputs.subarray(slot * per, (slot + 1) * per), i * per);
-    });
-    return this.#runTensor(this.#batch, batch);
   }
 
   /** Runs the first `slots.length` images of `tensor`; image i's output row goes into slot `slots[i]`. */

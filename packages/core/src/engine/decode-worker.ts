@@ -85,7 +85,8 @@ async function runChunk(request: ChunkRequest): Promise<ChunkReply> {
   const { preprocessor, elementsPerImage } = configured;
   const images: ChunkImageResult[] = [];
   const decoded: number[] = [];
-  const tensor = service.takeBatchTensor();
+  const runner = service.runner();
+  const tensor = runner.takeBatchTensor();
   for (const [i, image] of request.images.entries()) {
     try {
       const offset = decoded.length * elementsPerImage;
@@ -97,9 +98,9 @@ async function runChunk(request: ChunkRequest): Promise<ChunkReply> {
     }
   }
   if (decoded.length === 0) {
-    service.returnBatchTensor(tensor);
+    runner.returnBatchTensor(tensor);
     return { id: request.id, ok: true, runMs: 0, images };
   }
-  const { runMs } = await service.runFilled(tensor, decoded);
+  const { runMs } = await runner.runFilled(tensor, decoded);
   return { id: request.id, ok: true, runMs, images };
 }

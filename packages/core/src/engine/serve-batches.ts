@@ -18,14 +18,8 @@ import type {
 export interface BatchService {
   /** Answers an inference request on the port. */
   handle(request: InferenceRequest): void;
-  /** Runs the slots as one batch (after `attach`). */
-  run(slots: readonly number[]): Promise<{ runMs: number }>;
-  /** A batch tensor to decode a chunk's images into (after `attach`): see {@link BatchRunner.takeBatchTensor}. */
-  takeBatchTensor(): Float32Array;
-  /** Takes back a batch tensor that is not run. */
-  returnBatchTensor(tensor: Float32Array): void;
-  /** Runs a chunk's filled batch tensor, its scores into `slots`: see {@link BatchRunner.runFilled}. */
-  runFilled(tensor: Float32Array, slots: readonly number[]): Promise<{ runMs: number }>;
+  /** The runner of this worker's session (after `attach`): a chunk decodes into its batch tensors and runs them. */
+  runner(): BatchRunner;
 }
 
 /**
@@ -49,7 +43,6 @@ export async function serveBatches(
     if (!runner) throw new Error('run before attach');
     return runner;
   };
-  const run = async (slots: readonly number[]): Promise<{ runMs: number }> => attached().run(slots);
   const handle = (request: InferenceRequest): void => {
     if (request.type === 'attach') {
       runner = new BatchRunner(
@@ -61,17 +54,12 @@ export async function serveBatches(
       port.postMessage({ id: request.id, ok: true, runMs: 0 } satisfies InferenceReply);
       return;
     }
-    run(request.slots).then(
+    // Asynchronous, so that a run before attach rejects (answered on the port) rather than throws.
+    (async () => attached().run(request.slots))().then(
       ({ runMs }) => port.postMessage({ id: request.id, ok: true, runMs } satisfies InferenceReply),
       (err: unknown) =>
         port.postMessage({ id: request.id, ok: false, error: toErrorData(err) } satisfies InferenceReply),
     );
   };
-  return {
-    handle,
-    run,
-    takeBatchTensor: () => attached().takeBatchTensor(),
-    returnBatchTensor: (tensor) => attached().returnBatchTensor(tensor),
-    runFilled: (tensor, slots) => attached().runFilled(tensor, slots),
-  };
+  return { handle, runner: attached };
 }

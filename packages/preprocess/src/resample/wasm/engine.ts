@@ -342,16 +342,16 @@ export function tensorWasm(
   if (!growTo(k.memory, end)) return false;
   const memory = k.memory.buffer;
   new Uint8Array(memory, srcOff, pixels * 3).set(src.subarray(0, pixels * 3));
-  if (layout === 'NCHW' && quotients) {
-    new Float32Array(memory, lutOff, quotients.length).set(quotients);
+  const byArithmetic = layout === 'NCHW' && quotients !== undefined;
+  const constants = byArithmetic ? quotients : lut;
+  new Float32Array(memory, lutOff, constants.length).set(constants);
+  if (byArithmetic) {
     // Source byte c goes to the plane of the output channel that reads it.
     const plane = (byte: number): number => dstOff + pixels * 4 * (byte === c0 ? 0 : byte === 1 ? 1 : 2);
     k.tensorQuotients(srcOff, pixels, lutOff, plane(0), plane(1), plane(2));
   } else if (layout === 'NCHW') {
-    new Float32Array(memory, lutOff, lut.length).set(lut);
     k.tensor(srcOff, pixels, lutOff, c0, c2, dstOff, dstOff + pixels * 4, dstOff + pixels * 8, 4);
   } else {
-    new Float32Array(memory, lutOff, lut.length).set(lut);
     k.tensor(srcOff, pixels, lutOff, c0, c2, dstOff, dstOff + 4, dstOff + 8, 12);
   }
   out.set(new Float32Array(memory, dstOff, pixels * 3), offset);
